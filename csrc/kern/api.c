@@ -1,0 +1,535 @@
+/*
+ * The simulator's C interface (umasim_api.h): every entry point sets the
+ * thread-local current simulation and refuses a simulation that another
+ * host thread is driving at the same moment.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kern.h"
+#include "policy/policy.h"
+#include "stack.h"
+#include "../sys/mutex.h"
+
+#define	API_ENTER(s) do {						\
+	if (__atomic_exchange_n(&(s)->busy, 1, __ATOMIC_ACQUIRE))	\
+		return (UMASIM_E_BUSY);					\
+	cursim = (s);							\
+} while (0)
+#define	API_LEAVE(s)	__atomic_store_n(&(s)->busy, 0, __ATOMIC_RELEASE)
+
+static const char *const point_names[PT_COUNT] = {
+#define	POINT(id, name, func, line)	[PT_##id] = name,
+#include "points.def"
+#undef POINT
+};
+static const char *const point_funcs[PT_COUNT] = {
+#define	POINT(id, name, func, line)	[PT_##id] = func,
+#include "points.def"
+#undef POINT
+};
+static const int point_lines[PT_COUNT] = {
+#define	POINT(id, name, func, line)	[PT_##id] = line,
+#include "points.def"
+#undef POINT
+};
+static const char *const evkind_names[EVK_COUNT] = {
+#define	EV(id, name)	[EVK_##id] = name,
+#include "evkinds.def"
+#undef EV
+};
+
+static int
+config_check(const struct umasim_config *c, char *err, size_t len)
+{
+
+	if (c->cpus < 1 || c->cpus > UMASIM_MAXCPU) {
+		snprintf(err, len, "cpus must be 1 to %d, not %d",
+		    UMASIM_MAXCPU, c->cpus);
+		return (-1);
+	}
+	if (c->ticks_per_step < 0) {
+		snprintf(err, len, "ticks_per_step must not be negative");
+		return (-1);
+	}
+	if (c->granularity != UMASIM_GRAN_COARSE &&
+	    c->granularity != UMASIM_GRAN_FINE) {
+		snprintf(err, len, "unknown granularity %d", c->granularity);
+		return (-1);
+	}
+	if (c->trace_level < UMASIM_TRACE_OFF ||
+	    c->trace_level > UMASIM_TRACE_FULL) {
+		snprintf(err, len, "unknown trace level %d", c->trace_level);
+		return (-1);
+	}
+	return (0);
+}
+
+struct sim *
+umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
+{
+	struct sim *s;
+	int i;
+
+	if (config_check(cfg, err, errlen) != 0)
+		return (NULL);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	s->cfg = *cfg;
+	s->mp_ncpus = cfg->cpus;
+	s->mp_maxid = cfg->cpus - 1;
+	s->trace_level = cfg->trace_level;
+	s->lastrun = -1;
+	s->next_timer = INT64_MAX;
+	for (i = 0; i < UMASIM_MAXCPU; i++)
+		s->cpu_crit[i] = -1;
+	kstack_guard_install();
+	cursim = s;
+	if (softclock_create(s) != 0) {
+		snprintf(err, errlen, "cannot allocate a thread stack");
+		umasim_free(s);
+		return (NULL);
+	}
+	return (s);
+}
+
+void
+umasim_free(struct sim *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nthreads; i++) {
+		kstack_free(s->threads[i].td_stack);
+		free(s->threads[i].td_prog.p_ops);
+	}
+	free(s->umtx);
+	free(s->umtx_name);
+	free(s->chans);
+	free(s->chan_name);
+	free(s->vars);
+	free(s->ev.e);
+	free(s->con.buf);
+	free(s->con.off);
+	free(s->dec);
+	if (cursim == s)
+		cursim = NULL;
+	free(s);
+}
+
+static int
+grow_array(void **p, size_t n, size_t elem)
+{
+	void *np;
+
+	np = realloc(*p, n * elem);
+	if (np == NULL)
+		return (-1);
+	*p = np;
+	return (0);
+}
+
+int
+umasim_mtx_new(struct sim *s, const char *name)
+{
+	int id;
+
+	API_ENTER(s);
+	/* Mutexes never move once threads may hold them: grow only early. */
+	if (s->nmtx >= UMASIM_MAXNAMES) {
+		API_LEAVE(s);
+		return (UMASIM_E_TOOMANY);
+	}
+	if (s->umtx == NULL) {
+		s->umtx = calloc(UMASIM_MAXNAMES, sizeof(struct mtx));
+		s->umtx_name = calloc(UMASIM_MAXNAMES, KERN_NAMELEN);
+		if (s->umtx == NULL || s->umtx_name == NULL) {
+			API_LEAVE(s);
+			return (UMASIM_E_NOMEM);
+		}
+	}
+	id = s->nmtx++;
+	snprintf(s->umtx_name[id], KERN_NAMELEN, "%s", name);
+	mtx_init(&s->umtx[id], s->umtx_name[id], NULL, MTX_DEF);
+	API_LEAVE(s);
+	return (id);
+}
+
+int
+umasim_chan_new(struct sim *s, const char *name)
+{
+	int id;
+
+	API_ENTER(s);
+	if (s->nchan >= UMASIM_MAXNAMES) {
+		API_LEAVE(s);
+		return (UMASIM_E_TOOMANY);
+	}
+	if (s->chans == NULL) {
+		s->chans = calloc(UMASIM_MAXNAMES, 1);
+		s->chan_name = calloc(UMASIM_MAXNAMES, KERN_NAMELEN);
+		if (s->chans == NULL || s->chan_name == NULL) {
+			API_LEAVE(s);
+			return (UMASIM_E_NOMEM);
+		}
+	}
+	id = s->nchan++;
+	snprintf(s->chan_name[id], KERN_NAMELEN, "%s", name);
+	API_LEAVE(s);
+	return (id);
+}
+
+int64_t
+umasim_var_new(struct sim *s, int64_t count)
+{
+	int64_t base, cap;
+
+	API_ENTER(s);
+	if (count < 0) {
+		API_LEAVE(s);
+		return (UMASIM_E_INVAL);
+	}
+	base = s->nvars;
+	if (base + count > s->capvars) {
+		cap = s->capvars != 0 ? s->capvars : 64;
+		while (cap < base + count)
+			cap *= 2;
+		if (grow_array((void **)&s->vars, (size_t)cap,
+		    sizeof(struct kvar)) != 0) {
+			API_LEAVE(s);
+			return (UMASIM_E_NOMEM);
+		}
+		s->capvars = cap;
+	}
+	memset(&s->vars[base], 0, (size_t)count * sizeof(struct kvar));
+	s->nvars += count;
+	API_LEAVE(s);
+	return (base);
+}
+
+int
+umasim_spawn(struct sim *s, const char *name, int cpu,
+    const struct umasim_op *ops, int nops, int64_t repeat)
+{
+	struct kthread *td;
+	struct umasim_op *copy;
+	int i;
+
+	API_ENTER(s);
+	if (cpu < 0 || cpu >= s->mp_ncpus || nops < 0 || repeat < 0) {
+		API_LEAVE(s);
+		return (UMASIM_E_INVAL);
+	}
+	for (i = 0; i < nops; i++) {
+		if (ops[i].code < 0 || ops[i].code >= OPC_COUNT) {
+			API_LEAVE(s);
+			return (UMASIM_E_INVAL);
+		}
+	}
+	if (s->nthreads >= UMASIM_MAXTHREADS) {
+		API_LEAVE(s);
+		return (UMASIM_E_TOOMANY);
+	}
+	copy = malloc((size_t)(nops > 0 ? nops : 1) * sizeof(*copy));
+	if (copy == NULL) {
+		API_LEAVE(s);
+		return (UMASIM_E_NOMEM);
+	}
+	memcpy(copy, ops, (size_t)nops * sizeof(*copy));
+	td = thread_create(s, name, cpu, 0, program_main);
+	if (td == NULL) {
+		free(copy);
+		API_LEAVE(s);
+		return (UMASIM_E_NOMEM);
+	}
+	td->td_prog.p_ops = copy;
+	td->td_prog.p_nops = nops;
+	td->td_prog.p_repeat = repeat;
+	API_LEAVE(s);
+	return (td->td_tid);
+}
+
+int
+umasim_step(struct sim *s, int tid)
+{
+	int r;
+
+	API_ENTER(s);
+	r = sched_step_host(s, tid);
+	API_LEAVE(s);
+	return (r);
+}
+
+int
+umasim_migrate(struct sim *s, int tid, int cpu)
+{
+	int r;
+
+	API_ENTER(s);
+	r = sched_migrate_host(s, tid, cpu);
+	API_LEAVE(s);
+	return (r);
+}
+
+int
+umasim_run(struct sim *s, const struct umasim_policy *pol, uint64_t max_steps)
+{
+	int r;
+
+	API_ENTER(s);
+	r = policy_init(s, pol);
+	if (r == 0)
+		r = sched_run_host(s, max_steps);
+	API_LEAVE(s);
+	return (r);
+}
+
+int
+umasim_runnable(struct sim *s, int32_t *tids, int max)
+{
+	int r;
+
+	API_ENTER(s);
+	r = sched_runnable_host(s, tids, max);
+	API_LEAVE(s);
+	return (r);
+}
+
+int
+umasim_outcome(struct sim *s)
+{
+
+	return (s->outcome);
+}
+
+const char *
+umasim_panic_msg(struct sim *s)
+{
+
+	return (s->panicked ? s->panicmsg : NULL);
+}
+
+const char *
+umasim_error_msg(struct sim *s)
+{
+
+	return (s->errmsg);
+}
+
+int
+umasim_nthreads(struct sim *s)
+{
+
+	return (s->nthreads);
+}
+
+int
+umasim_thread_info(struct sim *s, int tid, struct umasim_thread_info *out)
+{
+	const struct kthread *td;
+
+	if (tid < 0 || tid >= s->nthreads)
+		return (UMASIM_E_NOTHREAD);
+	td = &s->threads[tid];
+	memset(out, 0, sizeof(*out));
+	out->name = td->td_name;
+	out->tid = td->td_tid;
+	out->state = td->td_state;
+	out->cpu = td->td_cpu;
+	out->critnest = td->td_critnest;
+	out->kernel = td->td_kernel;
+	out->point = td->td_point;
+	out->op_index = td->td_pc;
+	out->iteration = td->td_iter;
+	out->nlocks = td->td_nlocks;
+	out->var = -1;
+	out->mutex_owner = -1;
+	out->timeout = -1;
+	if (td->td_state == UMASIM_TS_SLEEPING) {
+		out->wmesg = td->td_wmesg;
+		out->wchan = kern_canon(s, td->td_wchan);
+		out->wchan_name = kern_chan_name(s, td->td_wchan);
+		out->timeout = td->td_timo_at;
+	} else if (td->td_state == UMASIM_TS_BLOCKED) {
+		out->mutex_name = td->td_blocked->lock_object.lo_name;
+		out->mutex_owner = mtx_owner_tid(td->td_blocked);
+	} else if (td->td_state == UMASIM_TS_WAITVAR)
+		out->var = td->td_waitvar;
+	return (0);
+}
+
+size_t
+umasim_nevents(struct sim *s)
+{
+
+	return (s->ev.n);
+}
+
+const struct umasim_event *
+umasim_events(struct sim *s)
+{
+
+	return (s->ev.e);
+}
+
+size_t
+umasim_nconsole(struct sim *s)
+{
+
+	return (s->con.n);
+}
+
+const char *
+umasim_console_line(struct sim *s, size_t i)
+{
+
+	return (i < s->con.n ? s->con.buf + s->con.off[i] : NULL);
+}
+
+size_t
+umasim_ndecisions(struct sim *s)
+{
+
+	return (s->ndec);
+}
+
+const uint32_t *
+umasim_decisions(struct sim *s)
+{
+
+	return (s->dec);
+}
+
+void
+umasim_clear_log(struct sim *s)
+{
+
+	s->ev.n = 0;
+	s->ndec = 0;
+}
+
+uint64_t
+umasim_digest(struct sim *s)
+{
+
+	return (digest_sim(s));
+}
+
+int64_t
+umasim_ticks(struct sim *s)
+{
+
+	return (s->ticks);
+}
+
+uint64_t
+umasim_steps(struct sim *s)
+{
+
+	return (s->nsteps);
+}
+
+void
+umasim_set_trace_level(struct sim *s, int level)
+{
+
+	if (level >= UMASIM_TRACE_OFF && level <= UMASIM_TRACE_FULL)
+		s->trace_level = level;
+}
+
+int
+umasim_npoints(void)
+{
+
+	return (PT_COUNT);
+}
+
+const char *
+umasim_point_name(int id)
+{
+
+	return (id >= 0 && id < PT_COUNT ? point_names[id] : NULL);
+}
+
+const char *
+umasim_point_func(int id)
+{
+
+	return (id >= 0 && id < PT_COUNT ? point_funcs[id] : NULL);
+}
+
+int
+umasim_point_line(int id)
+{
+
+	return (id >= 0 && id < PT_COUNT ? point_lines[id] : -1);
+}
+
+int
+umasim_nopcodes(void)
+{
+
+	return (OPC_COUNT);
+}
+
+const char *
+umasim_op_name(int code)
+{
+
+	return (code >= 0 && code < OPC_COUNT ? op_names[code] : NULL);
+}
+
+int
+umasim_nevkinds(void)
+{
+
+	return (EVK_COUNT);
+}
+
+const char *
+umasim_evkind_name(int kind)
+{
+
+	return (kind >= 0 && kind < EVK_COUNT ? evkind_names[kind] : NULL);
+}
+
+/* ---- benchmark support: the raw cost of one context switch ----------- */
+
+static struct ctx bench_main, bench_co;
+static volatile uint64_t bench_left;
+
+static void
+bench_entry(void *arg)
+{
+
+	(void)arg;
+	for (;;)
+		ctx_switch(&bench_co, &bench_main);
+}
+
+double
+umasim_bench_switch_ns(uint64_t rounds)
+{
+	struct kstack *ks;
+	struct timespec t0, t1;
+	uint64_t i;
+
+	ks = kstack_alloc();
+	if (ks == NULL)
+		return (-1.0);
+	ctx_make(&bench_co, ks->ks_base, ks->ks_size, bench_entry, NULL);
+	ctx_switch(&bench_main, &bench_co);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < rounds; i++)
+		ctx_switch(&bench_main, &bench_co);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	kstack_free(ks);	/* bench_co is abandoned, never resumed */
+	return (((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+	    (double)(t1.tv_nsec - t0.tv_nsec)) / (double)(rounds * 2));
+}

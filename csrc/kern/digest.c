@@ -1,0 +1,175 @@
+/*
+ * digest(): a hash of the whole simulator state, with every pointer turned
+ * into a canonical value (arena offsets on the display base, or the index
+ * of a simulator object), never host addresses or stack contents, so that
+ * equal states hash equal in every process and on every machine.
+ */
+#include <string.h>
+
+#include "kern.h"
+#include "digest.h"
+#include "../sys/mutex.h"
+
+#define	CANON_SIM	0x5000000000000000ULL
+#define	CANON_CHAN	0x6000000000000000ULL
+#define	CANON_MTX	0x7000000000000000ULL
+#define	CANON_UNKNOWN	0x4000000000000000ULL
+
+static int
+within(const void *p, const void *base, size_t len)
+{
+	const char *c = p, *b = base;
+
+	return (c >= b && c < b + len);
+}
+
+uint64_t
+kern_canon(const struct sim *s, const void *p)
+{
+	uint64_t a;
+
+	if (p == NULL)
+		return (0);
+	if (arena_contains(s, p, &a))
+		return (a);
+	if (within(p, s, sizeof(*s)))
+		return (CANON_SIM + (uint64_t)((const char *)p - (const char *)s));
+	if (s->chans != NULL && within(p, s->chans, (size_t)s->nchan))
+		return (CANON_CHAN + (uint64_t)((const char *)p - s->chans));
+	if (s->umtx != NULL &&
+	    within(p, s->umtx, (size_t)s->nmtx * sizeof(struct mtx)))
+		return (CANON_MTX + (uint64_t)((const char *)p -
+		    (const char *)s->umtx));
+	return (CANON_UNKNOWN);
+}
+
+const char *
+kern_chan_name(const struct sim *s, const void *p)
+{
+	int i;
+
+	if (p == NULL)
+		return (NULL);
+	if (p == (const void *)&s->softclock_chan)
+		return ("softclock");
+	if (s->chans != NULL && within(p, s->chans, (size_t)s->nchan))
+		return (s->chan_name[(const char *)p - s->chans]);
+	for (i = 0; i < s->nthreads; i++)
+		if (p == (const void *)&s->threads[i])
+			return (s->threads[i].td_name);
+	return (NULL);
+}
+
+void
+dg_bytes(struct digest *d, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint64_t h = d->h;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= c[i];
+		h *= 0x100000001b3ULL;
+	}
+	d->h = h;
+}
+
+void
+dg_u64(struct digest *d, uint64_t v)
+{
+
+	dg_bytes(d, &v, sizeof(v));
+}
+
+void
+dg_str(struct digest *d, const char *str)
+{
+
+	if (str == NULL)
+		str = "";
+	dg_bytes(d, str, strlen(str) + 1);
+}
+
+void
+dg_ptr(struct digest *d, const struct sim *s, const void *p)
+{
+
+	dg_u64(d, kern_canon(s, p));
+}
+
+static void
+digest_thread(struct digest *d, const struct sim *s, const struct kthread *td)
+{
+
+	dg_u64(d, (uint64_t)td->td_tid);
+	dg_str(d, td->td_name);
+	dg_u64(d, (uint64_t)td->td_state);
+	dg_u64(d, (uint64_t)td->td_cpu);
+	dg_u64(d, (uint64_t)td->td_critnest);
+	dg_u64(d, (uint64_t)td->td_point);
+	dg_u64(d, (uint64_t)td->td_nlocks);
+	dg_u64(d, (uint64_t)td->td_migrate_to);
+	dg_u64(d, td->td_acts);
+	dg_u64(d, td->td_stop_acts);
+	dg_ptr(d, s, td->td_wchan);
+	dg_str(d, td->td_wmesg);
+	dg_u64(d, (uint64_t)td->td_timo_at);
+	dg_u64(d, (uint64_t)td->td_timedout);
+	dg_u64(d, td->td_sleepseq);
+	dg_ptr(d, s, td->td_blocked);
+	dg_u64(d, (uint64_t)td->td_waitvar);
+	dg_u64(d, (uint64_t)td->td_pc);
+	dg_u64(d, (uint64_t)td->td_iter);
+}
+
+static void
+digest_kernel(struct digest *d, const struct sim *s)
+{
+	const struct mtx *m;
+	int i;
+
+	dg_u64(d, (uint64_t)s->mp_ncpus);
+	dg_u64(d, (uint64_t)s->ticks);
+	dg_u64(d, s->nsteps);
+	dg_u64(d, (uint64_t)s->panicked);
+	dg_str(d, s->panicked ? s->panicmsg : "");
+	dg_u64(d, (uint64_t)s->lastrun);
+	dg_u64(d, s->sleepseq);
+	for (i = 0; i < s->mp_ncpus; i++)
+		dg_u64(d, (uint64_t)s->cpu_crit[i]);
+	dg_u64(d, (uint64_t)s->nthreads);
+	for (i = 0; i < s->nthreads; i++)
+		digest_thread(d, s, &s->threads[i]);
+	dg_u64(d, (uint64_t)s->nmtx);
+	for (i = 0; i < s->nmtx; i++) {
+		m = &s->umtx[i];
+		dg_u64(d, (uint64_t)mtx_owner_tid(m));
+		dg_u64(d, m->mtx_lock & MTX_FLAGMASK);
+		dg_u64(d, m->mtx_recurse);
+	}
+	dg_u64(d, (uint64_t)s->ncallouts);
+	for (i = 0; i < s->ncallouts; i++) {
+		dg_ptr(d, s, s->callouts[i]);
+		dg_u64(d, (uint64_t)s->callouts[i]->c_time);
+		dg_u64(d, s->callouts[i]->c_seq);
+	}
+	dg_u64(d, (uint64_t)s->nvars);
+	for (i = 0; i < s->nvars; i++) {
+		dg_u64(d, (uint64_t)s->vars[i].v_state);
+		dg_u64(d, (uint64_t)s->vars[i].v_zone);
+		dg_u64(d, s->vars[i].v_item);
+	}
+}
+
+uint64_t
+digest_sim(struct sim *s)
+{
+	struct digest d;
+	int i;
+
+	d.h = 0xcbf29ce484222325ULL;
+	digest_kernel(&d, s);
+	for (i = 0; i < s->ndigesters; i++)
+		s->digesters[i](&d, s);
+	return (d.h);
+}

@@ -1,0 +1,72 @@
+/*
+ * What a run leaves behind: events, console lines and decisions, kept in
+ * growable arrays owned by the simulation.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kern.h"
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *np;
+
+	if (need <= *cap)
+		return (0);
+	ncap = *cap != 0 ? *cap : 64;
+	while (ncap < need)
+		ncap *= 2;
+	np = realloc(*p, ncap * elem);
+	if (np == NULL)
+		return (-1);
+	*p = np;
+	*cap = ncap;
+	return (0);
+}
+
+void
+ev_record(struct sim *s, int kind, int64_t a, int64_t b)
+{
+	struct umasim_event *e;
+	struct kthread *td = s->curthread;
+
+	if (grow((void **)&s->ev.e, &s->ev.cap, s->ev.n + 1, sizeof(*e)) != 0)
+		return;		/* out of host memory: the log is cut */
+	e = &s->ev.e[s->ev.n++];
+	e->step = s->nsteps;
+	e->tick = s->ticks;
+	e->kind = kind;
+	e->tid = td != NULL ? td->td_tid : -1;
+	e->cpu = td != NULL ? td->td_cpu : -1;
+	e->point = td != NULL ? td->td_point : -1;
+	e->a = a;
+	e->b = b;
+}
+
+int
+console_append(struct sim *s, const char *line)
+{
+	size_t len = strlen(line) + 1;
+
+	if (grow((void **)&s->con.buf, &s->con.cap, s->con.len + len, 1) != 0 ||
+	    grow((void **)&s->con.off, &s->con.ncap, s->con.n + 1,
+	    sizeof(size_t)) != 0)
+		return (-1);
+	memcpy(s->con.buf + s->con.len, line, len);
+	s->con.off[s->con.n++] = s->con.len;
+	s->con.len += len;
+	return (0);
+}
+
+int
+dec_append(struct sim *s, uint32_t d)
+{
+
+	if (s->ndec == s->capdec &&
+	    grow((void **)&s->dec, &s->capdec, s->ndec + 1, sizeof(d)) != 0)
+		return (-1);
+	s->dec[s->ndec++] = d;
+	return (0);
+}

@@ -1,0 +1,290 @@
+/*
+ * The simulated kernel: internal interfaces shared by csrc/kern/ and by
+ * the kernel-style headers under csrc/sys/ that the UMA port includes.
+ *
+ * Everything a simulation owns hangs off its struct sim.  The simulation
+ * being driven on a host thread is 'cursim' (thread-local: CFFI releases
+ * the GIL, so two host threads may drive two simulations at once).
+ */
+#ifndef _KERN_KERN_H_
+#define	_KERN_KERN_H_
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#include "../umasim_api.h"
+#include "ctx.h"
+#include "digest.h"
+#include "../sys/_mutex.h"
+
+#define	KERN_NAMELEN	32
+#define	KERN_PANICLEN	512
+#define	KERN_MAXCALLOUT	64
+#define	UMASIM_DISPLAY_BASE	0xfffff80000000000ULL
+
+enum point_id {
+#define	POINT(id, name, func, line)	PT_##id,
+#include "points.def"
+#undef POINT
+	PT_COUNT
+};
+
+enum op_code {
+#define	OP(id, name, point, handler)	OPC_##id,
+#include "ops.def"
+#undef OP
+	OPC_COUNT
+};
+
+enum ev_kind {
+#define	EV(id, name)	EVK_##id,
+#include "evkinds.def"
+#undef EV
+	EVK_COUNT
+};
+
+struct kstack;
+struct mtx;
+struct sim;
+
+/* What a program variable holds (design.md, "Programs"). */
+enum var_state { VAR_UNSET, VAR_HELD, VAR_NULL, VAR_FREED };
+
+struct kvar {
+	int		v_state;
+	int		v_zone;		/* zone (or malloc) it came from */
+	uint64_t	v_item;		/* arena offset of the item */
+};
+
+struct kprog {
+	struct umasim_op *p_ops;
+	int		p_nops;
+	int64_t		p_repeat;
+};
+
+struct kthread {
+	int		td_tid;
+	char		td_name[KERN_NAMELEN];
+	int		td_state;	/* UMASIM_TS_* */
+	int		td_cpu;
+	int		td_critnest;
+	int		td_kernel;	/* softclock, pagedaemon */
+	int		td_point;	/* where it last stopped */
+	int		td_nlocks;	/* mutexes held */
+	int		td_migrate_to;	/* pending sim.migrate(), or -1 */
+	int		td_nopoints;	/* runs to completion (boot work) */
+	uint64_t	td_sleepseq;	/* order of falling asleep */
+	uint64_t	td_acts;	/* actions taken so far */
+	uint64_t	td_stop_acts;	/* td_acts at the last stop */
+	/* sleeping */
+	const void	*td_wchan;
+	const char	*td_wmesg;
+	int64_t		td_timo_at;	/* tick of a timed wakeup, or -1 */
+	int		td_timedout;
+	/* blocked on a mutex, or waiting for a variable */
+	struct mtx	*td_blocked;
+	int64_t		td_waitvar;
+	/* program */
+	struct kprog	td_prog;
+	int		td_pc;
+	int64_t		td_iter;
+	void		(*td_main)(struct kthread *);
+	/* machine */
+	struct ctx	td_ctx;
+	struct kstack	*td_stack;
+};
+
+struct callout {
+	void		(*c_func)(void *);
+	void		*c_arg;
+	int64_t		c_time;
+	int		c_pending;
+	uint64_t	c_seq;		/* order among callouts due together */
+};
+
+struct kevlog {
+	struct umasim_event *e;
+	size_t		n, cap;
+};
+
+struct kconsole {
+	char		*buf;		/* NUL-separated lines */
+	size_t		len, cap;
+	size_t		*off;		/* start of each line */
+	size_t		n, ncap;
+};
+
+struct kpolicy {
+	int		kind;
+	uint64_t	rng[4];
+	double		migrate;
+	const uint32_t	*dec;
+	size_t		ndec, dpos;
+	const int32_t	*stid, *scpu;
+	size_t		nscript, spos;
+	int		then_kind;
+	/* PCT */
+	int		depth;
+	int64_t		hint;
+	int64_t		prio[UMASIM_MAXTHREADS];
+	int64_t		change[16];
+	int64_t		pct_steps;
+	int64_t		next_prio;
+};
+
+struct sim {
+	struct umasim_config cfg;
+	int		mp_ncpus;
+	int		mp_maxid;
+	int64_t		ticks;
+	uint64_t	nsteps;
+	int		outcome;	/* UMASIM_OUT_* of the last run */
+	int		panicked;
+	char		panicmsg[KERN_PANICLEN];
+	char		errmsg[KERN_PANICLEN];
+	int		busy;
+	int		script_error;
+	jmp_buf		host_jmp;	/* panics outside any thread land here */
+	int		host_jmp_armed;
+	int		nlive;		/* user threads not finished */
+	uint64_t	sleepseq;
+
+	/* threads and scheduling */
+	int		nthreads;
+	struct kthread	threads[UMASIM_MAXTHREADS];
+	struct kthread	*curthread;
+	int		lastrun;	/* tid the default decision continues */
+	int		cpu_crit[UMASIM_MAXCPU];	/* tid inside a critical section, or -1 */
+	struct ctx	sched_ctx;	/* the host side of the step loop */
+	int		in_run;		/* inside umasim_run() */
+	uint64_t	run_limit;	/* nsteps at which the run stops */
+	int		next_tid;	/* chosen at a stop by the thread itself */
+	struct kpolicy	pol;
+	int		preempted;	/* this step preempts the default */
+
+	/* timers: next tick at which a timed sleep or a callout is due */
+	int64_t		next_timer;
+	struct callout	*callouts[KERN_MAXCALLOUT];
+	int		ncallouts;
+	uint64_t	callout_seq;
+	int		softclock_chan;	/* wait channel of softclock */
+
+	/* program-visible objects, by id */
+	int		nmtx;
+	struct mtx	*umtx;
+	char		(*umtx_name)[KERN_NAMELEN];
+	int		nchan;
+	char		*chans;		/* a byte each: its address is the wait channel */
+	char		(*chan_name)[KERN_NAMELEN];
+	int64_t		nvars, capvars;
+	struct kvar	*vars;
+
+	/* subsystems' digest walks */
+	digest_fn_t	*digesters[8];
+	int		ndigesters;
+
+	/* the arena (VM); none yet until the VM is attached */
+	char		*arena;
+	size_t		arena_len;
+
+	/* output */
+	int		trace_level;
+	struct kevlog	ev;
+	struct kconsole	con;
+	uint32_t	*dec;
+	size_t		ndec, capdec;
+};
+
+extern __thread struct sim *cursim;
+
+/* sched.c */
+void	sched_point(int pt);
+void	sched_fine_point(int pt);
+void	sched_block(struct kthread *td, int pt);
+void	sched_overflow(struct sim *s, struct kthread *td)
+	    __attribute__((noreturn));
+void	sched_wake_thread(struct sim *s, struct kthread *td);
+void	sched_timer_add(struct sim *s, int64_t when);
+struct kthread *thread_create(struct sim *s, const char *name, int cpu,
+	    int kernel, void (*main)(struct kthread *));
+int	thread_runnable(const struct sim *s, const struct kthread *td);
+void	critical_enter(void);
+void	critical_exit(void);
+
+static inline void
+sched_act(void)
+{
+
+	cursim->curthread->td_acts++;
+}
+
+int	sched_step_host(struct sim *s, int tid);
+int	sched_run_host(struct sim *s, uint64_t max_steps);
+int	sched_migrate_host(struct sim *s, int tid, int cpu);
+int	sched_runnable_host(struct sim *s, int32_t *tids, int max);
+
+/* sleep.c */
+#define	PDROP		0x200	/* msleep: do not retake the mutex */
+#define	EWOULDBLOCK	35
+int	msleep(const void *chan, struct mtx *m, int pri, const char *wmesg,
+	    int timo);
+int	sleep_internal(struct kthread *td, const void *chan, struct mtx *m,
+	    int pri, const char *wmesg, int timo);
+void	wakeup(const void *chan);
+void	wakeup_one(const void *chan);
+int	wakeup_internal(struct sim *s, const void *chan, int one);
+int64_t	sleep_wakeup_timers(struct sim *s);
+int64_t	sleep_next_timeout(const struct sim *s);
+
+/* callout.c */
+void	callout_init(struct callout *c, int mpsafe);
+void	callout_reset(struct callout *c, int to_ticks, void (*func)(void *),
+	    void *arg);
+int	callout_stop(struct callout *c);
+int	callout_due(const struct sim *s);
+int64_t	callout_next_after(const struct sim *s);
+int	softclock_create(struct sim *s);
+void	softclock_wake(struct sim *s);
+
+/* panic.c, console */
+void	panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void	kern_panic_finish(struct sim *s, struct kthread *td)
+	    __attribute__((noreturn));
+int	kern_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int	kern_vprintf(const char *fmt, va_list ap);
+
+/* events.c */
+void	ev_record(struct sim *s, int kind, int64_t a, int64_t b);
+int	console_append(struct sim *s, const char *line);
+int	dec_append(struct sim *s, uint32_t d);
+
+/* program.c */
+void	program_main(struct kthread *td);
+extern const int op_point[OPC_COUNT];
+extern const char *const op_names[OPC_COUNT];
+
+/* digest.c */
+uint64_t digest_sim(struct sim *s);
+uint64_t kern_canon(const struct sim *s, const void *p);
+const char *kern_chan_name(const struct sim *s, const void *p);
+
+static inline int
+arena_contains(const struct sim *s, const void *p, uint64_t *canon)
+{
+	const char *c = p;
+
+	if (s->arena == NULL || c < s->arena || c >= s->arena + s->arena_len)
+		return (0);
+	*canon = UMASIM_DISPLAY_BASE + (uint64_t)(c - s->arena);
+	return (1);
+}
+
+/* rng.c */
+uint64_t rng_next(uint64_t st[4]);
+void	rng_seed(uint64_t st[4], uint64_t seed);
+uint64_t rng_below(uint64_t st[4], uint64_t n);
+double	rng_unit(uint64_t st[4]);
+
+#endif /* !_KERN_KERN_H_ */

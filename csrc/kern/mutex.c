@@ -1,0 +1,149 @@
+/*
+ * Sleep mutexes (FreeBSD 7's MTX_DEF).  Waiters are found by scanning the
+ * simulation's threads, so struct mtx keeps its real size and layout.
+ */
+#include <string.h>
+
+#include "kern.h"
+#include "../sys/mutex.h"
+
+#define	MTX_OWNER_OF(tid)	(((uintptr_t)(tid) + 1) << 3)
+
+int
+mtx_owner_tid(const struct mtx *m)
+{
+	uintptr_t v = m->mtx_lock;
+
+	if (v & MTX_UNOWNED)
+		return (-1);
+	return ((int)(v >> 3) - 1);
+}
+
+int
+mtx_owned(struct mtx *m)
+{
+
+	return (mtx_owner_tid(m) == cursim->curthread->td_tid);
+}
+
+void
+mtx_init(struct mtx *m, const char *name, const char *type, int opts)
+{
+
+	memset(m, 0, sizeof(*m));
+	m->lock_object.lo_name = name;
+	m->lock_object.lo_type = type != NULL ? type : name;
+	m->lock_object.lo_flags = (unsigned int)opts | LO_INITIALIZED;
+	m->mtx_lock = MTX_UNOWNED;
+}
+
+void
+mtx_destroy(struct mtx *m)
+{
+
+	if (mtx_owner_tid(m) >= 0 &&
+	    (cursim->curthread == NULL || !mtx_owned(m)))
+		panic("mtx_destroy: mutex %s is owned", m->lock_object.lo_name);
+	if (mtx_owner_tid(m) >= 0)
+		cursim->curthread->td_nlocks--;
+	m->mtx_lock = MTX_DESTROYED;
+	m->lock_object.lo_flags &= ~LO_INITIALIZED;
+}
+
+void
+mtx_lock_nopoint(struct mtx *m)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->curthread;
+	int owner;
+
+	if (m->mtx_lock == MTX_DESTROYED)
+		panic("mtx_lock() of destroyed mutex %s", m->lock_object.lo_name);
+	owner = mtx_owner_tid(m);
+	if (owner == td->td_tid) {
+		if ((m->lock_object.lo_flags & MTX_RECURSE) == 0)
+			panic("_mtx_lock_sleep: recursed on non-recursive mutex %s",
+			    m->lock_object.lo_name);
+		m->mtx_recurse++;
+		m->mtx_lock |= MTX_RECURSED;
+		td->td_acts++;
+		return;
+	}
+	while ((owner = mtx_owner_tid(m)) >= 0) {
+		if (s->trace_level >= UMASIM_TRACE_FULL)
+			ev_record(s, EVK_LOCK_CONTENDED, (int64_t)kern_canon(s, m),
+			    owner);
+		m->mtx_lock |= MTX_CONTESTED;
+		td->td_state = UMASIM_TS_BLOCKED;
+		td->td_blocked = m;
+		td->td_acts++;
+		sched_block(td, PT_MTX_LOCK);
+	}
+	/* Keep the contested bit while others still wait. */
+	m->mtx_lock = MTX_OWNER_OF(td->td_tid) | (m->mtx_lock & MTX_CONTESTED);
+	td->td_nlocks++;
+	td->td_acts++;
+}
+
+void
+mtx_lock(struct mtx *m)
+{
+
+	sched_point(PT_MTX_LOCK);
+	mtx_lock_nopoint(m);
+}
+
+void
+mtx_unlock_nopoint(struct mtx *m)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->curthread, *w;
+	uintptr_t contested;
+	int i;
+
+	if (mtx_owner_tid(m) != td->td_tid)
+		panic("mutex %s not owned", m->lock_object.lo_name);
+	td->td_acts++;
+	if (m->mtx_recurse != 0) {
+		if (--m->mtx_recurse == 0)
+			m->mtx_lock &= ~(uintptr_t)MTX_RECURSED;
+		return;
+	}
+	contested = m->mtx_lock & MTX_CONTESTED;
+	m->mtx_lock = MTX_UNOWNED;
+	td->td_nlocks--;
+	if (!contested)
+		return;
+	for (i = 0; i < s->nthreads; i++) {
+		w = &s->threads[i];
+		if (w->td_state == UMASIM_TS_BLOCKED && w->td_blocked == m)
+			sched_wake_thread(s, w);
+	}
+}
+
+void
+mtx_unlock(struct mtx *m)
+{
+
+	sched_point(PT_MTX_UNLOCK);
+	mtx_unlock_nopoint(m);
+}
+
+void
+mtx_assert(struct mtx *m, int what)
+{
+	struct sim *s = cursim;
+	int owned;
+
+	if (!s->cfg.invariants)
+		return;
+	owned = mtx_owned(m);
+	if ((what & MA_OWNED) && !owned)
+		panic("mutex %s not owned", m->lock_object.lo_name);
+	if ((what & MA_NOTOWNED) && owned)
+		panic("mutex %s owned", m->lock_object.lo_name);
+	if ((what & MA_RECURSED) && owned && m->mtx_recurse == 0)
+		panic("mutex %s unrecursed", m->lock_object.lo_name);
+	if ((what & MA_NOTRECURSED) && owned && m->mtx_recurse != 0)
+		panic("mutex %s recursed", m->lock_object.lo_name);
+}

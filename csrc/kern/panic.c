@@ -1,0 +1,79 @@
+/*
+ * panic(9) and the console.  A panic ends its simulation, never the host:
+ * the panicking thread is abandoned and the host side of the step loop
+ * resumes with outcome "panic".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kern.h"
+
+void
+kern_panic_finish(struct sim *s, struct kthread *td)
+{
+	char line[KERN_PANICLEN + 8];
+
+	s->panicked = 1;
+	s->outcome = UMASIM_OUT_PANIC;
+	snprintf(line, sizeof(line), "panic: %s", s->panicmsg);
+	console_append(s, line);
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_PANIC, (int64_t)(s->con.n - 1), 0);
+	if (td == NULL) {
+		if (s->host_jmp_armed)
+			longjmp(s->host_jmp, 1);
+		fprintf(stderr, "umasim: panic outside a thread: %s\n",
+		    s->panicmsg);
+		abort();
+	}
+	td->td_state = UMASIM_TS_PANICKED;
+	td->td_point = PT_PANIC;
+	if (!td->td_kernel)
+		s->nlive--;
+	s->curthread = NULL;
+	s->in_run = 0;
+	ctx_switch(&td->td_ctx, &s->sched_ctx);
+	abort();		/* never resumed */
+}
+
+void
+panic(const char *fmt, ...)
+{
+	struct sim *s = cursim;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->panicmsg, sizeof(s->panicmsg), fmt, ap);
+	va_end(ap);
+	kern_panic_finish(s, s->curthread);
+}
+
+int
+kern_vprintf(const char *fmt, va_list ap)
+{
+	struct sim *s = cursim;
+	char line[1024];
+	int n;
+
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	/* One console line per printf; the trailing newline is implied. */
+	if (n > 0 && line[strlen(line) - 1] == '\n')
+		line[strlen(line) - 1] = '\0';
+	console_append(s, line);
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_CONSOLE, (int64_t)(s->con.n - 1), 0);
+	return (n);
+}
+
+int
+kern_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = kern_vprintf(fmt, ap);
+	va_end(ap);
+	return (n);
+}

@@ -1,0 +1,32 @@
+/*
+ * roundrobin: each step goes to the next runnable thread after the one
+ * that ran last, in thread order, wrapping around.
+ */
+#include "../kern.h"
+#include "policy.h"
+
+static int
+roundrobin_init(struct sim *s, const struct umasim_policy *p)
+{
+
+	(void)s;
+	(void)p;
+	return (0);
+}
+
+static int
+roundrobin_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
+{
+	int i;
+
+	(void)def;
+	*mig = -1;
+	for (i = 0; i < n; i++)
+		if (run[i] > s->lastrun)
+			return (i);
+	return (0);
+}
+
+const struct policy_ops policy_roundrobin = {
+	"roundrobin", roundrobin_init, roundrobin_choose
+};

@@ -1,0 +1,527 @@
+/*
+ * The step loop: vCPUs, threads, preemption points, decisions.
+ *
+ * A step resumes one thread and runs it to its next stop: a preemption
+ * point, a block (mutex, sleep, variable), its end, or a panic.  When a
+ * thread stops inside umasim_run(), it asks the policy for the next
+ * decision itself; if the same thread continues it simply returns (no
+ * context switch), otherwise it switches straight to the chosen thread.
+ * Only the end of a run, a manual step or a panic goes back to the host
+ * side (sched_ctx).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "kern.h"
+#include "policy/policy.h"
+#include "stack.h"
+
+__thread struct sim *cursim;
+
+struct choice {
+	int	tid;		/* -1: the run ends (outcome set) */
+	int	mig;		/* vCPU to migrate to first, or -1 */
+	int	idx, n, def;	/* for the canonical decision */
+	int	deftid;
+};
+
+int
+thread_runnable(const struct sim *s, const struct kthread *td)
+{
+	int owner;
+
+	if (td->td_state != UMASIM_TS_RUNNABLE)
+		return (0);
+	owner = s->cpu_crit[td->td_cpu];
+	return (owner < 0 || owner == td->td_tid);
+}
+
+static int
+runnable_list(const struct sim *s, int32_t *out)
+{
+	int i, n;
+
+	for (i = n = 0; i < s->nthreads; i++)
+		if (thread_runnable(s, &s->threads[i]))
+			out[n++] = i;
+	return (n);
+}
+
+static int
+default_index(const struct sim *s, const int32_t *run, int n)
+{
+	int i;
+
+	if (s->lastrun >= 0 && thread_runnable(s, &s->threads[s->lastrun]))
+		for (i = 0; i < n; i++)
+			if (run[i] == s->lastrun)
+				return (i);
+	return (0);
+}
+
+/*
+ * A migration happens only outside critical sections, to another vCPU
+ * that no other thread holds in a critical section.
+ */
+static int
+migrate_allowed(const struct sim *s, const struct kthread *td, int cpu)
+{
+
+	if (cpu < 0 || cpu >= s->mp_ncpus || cpu == td->td_cpu)
+		return (0);
+	if (td->td_critnest != 0)
+		return (0);
+	return (s->cpu_crit[cpu] < 0);
+}
+
+void
+sched_timer_add(struct sim *s, int64_t when)
+{
+
+	if (when < s->next_timer)
+		s->next_timer = when;
+}
+
+static void
+timers_fire(struct sim *s)
+{
+	int64_t next;
+
+	next = sleep_wakeup_timers(s);
+	if (callout_due(s))
+		softclock_wake(s);
+	if (callout_next_after(s) < next)
+		next = callout_next_after(s);
+	s->next_timer = next;
+}
+
+/* Bookkeeping at the end of every step. */
+static inline void
+step_end(struct sim *s, struct kthread *td)
+{
+
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_STEP, td->td_point, td->td_state);
+	s->ticks += s->cfg.ticks_per_step;
+	if (s->ticks >= s->next_timer)
+		timers_fire(s);
+}
+
+/*
+ * Nothing can run: jump virtual time to the next timed sleep or callout,
+ * if a timed sleep is pending.  Callouts alone do not keep a run alive.
+ */
+static int
+time_jump(struct sim *s)
+{
+	int64_t next;
+
+	next = sleep_next_timeout(s);
+	if (next == INT64_MAX)
+		return (0);
+	if (callout_next_after(s) < next)
+		next = callout_next_after(s);
+	if (next > s->ticks)
+		s->ticks = next;
+	timers_fire(s);
+	return (1);
+}
+
+/*
+ * The decision for the next step.  Sets s->outcome and returns tid -1 when
+ * the run is over.
+ */
+static struct choice
+sched_choose(struct sim *s)
+{
+	int32_t run[UMASIM_MAXTHREADS];
+	struct choice c;
+	int idx;
+
+	c.tid = -1;
+	c.mig = -1;
+	for (;;) {
+		if (s->panicked) {
+			s->outcome = UMASIM_OUT_PANIC;
+			return (c);
+		}
+		if (s->nlive == 0) {
+			s->outcome = UMASIM_OUT_COMPLETED;
+			return (c);
+		}
+		if (s->nsteps >= s->run_limit) {
+			s->outcome = UMASIM_OUT_STEP_LIMIT;
+			return (c);
+		}
+		c.n = runnable_list(s, run);
+		if (c.n > 0)
+			break;
+		if (!time_jump(s)) {
+			s->outcome = UMASIM_OUT_DEADLOCK;
+			return (c);
+		}
+	}
+	c.def = default_index(s, run, c.n);
+	c.deftid = run[c.def];
+	idx = policy_choose(s, run, c.n, c.def, &c.mig);
+	if (idx < 0) {
+		s->outcome = UMASIM_OUT_RUNNING;
+		s->script_error = 1;
+		return (c);
+	}
+	c.idx = idx;
+	c.tid = run[idx];
+	return (c);
+}
+
+/* Applies a decision: records it, migrates, and makes the thread current. */
+static void
+sched_begin(struct sim *s, struct choice *c)
+{
+	struct kthread *td = &s->threads[c->tid];
+	uint32_t d;
+	int from;
+
+	if (c->mig >= 0 && !migrate_allowed(s, td, c->mig))
+		c->mig = -1;
+	if (c->idx == c->def && c->mig < 0)
+		d = 0;
+	else
+		d = 1 + (uint32_t)c->idx +
+		    (uint32_t)c->n * (uint32_t)(c->mig >= 0 ? c->mig + 1 : 0);
+	dec_append(s, d);
+	s->nsteps++;
+	s->lastrun = c->tid;
+	s->curthread = td;
+	td->td_migrate_to = -1;
+	if (d != 0 && s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_PREEMPTION, d, c->deftid);
+	if (c->mig >= 0) {
+		from = td->td_cpu;
+		td->td_cpu = c->mig;
+		if (s->trace_level >= UMASIM_TRACE_FULL)
+			ev_record(s, EVK_MIGRATION, from, c->mig);
+	}
+}
+
+/*
+ * The thread 'td' has stopped (its state says why).  Inside a run, pick
+ * and start the next step from here; otherwise return to the host.
+ */
+static void
+sched_stop(struct sim *s, struct kthread *td)
+{
+	struct kthread *next;
+	struct choice c;
+
+	step_end(s, td);
+	if (!s->in_run) {
+		s->curthread = NULL;
+		ctx_switch(&td->td_ctx, &s->sched_ctx);
+		return;
+	}
+	c = sched_choose(s);
+	if (c.tid < 0) {
+		s->curthread = NULL;
+		ctx_switch(&td->td_ctx, &s->sched_ctx);
+		return;
+	}
+	sched_begin(s, &c);
+	next = &s->threads[c.tid];
+	if (next != td)
+		ctx_switch(&td->td_ctx, &next->td_ctx);
+}
+
+void
+sched_point(int pt)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->curthread;
+
+	if (td->td_acts == td->td_stop_acts || td->td_nopoints)
+		return;		/* back to back with the last stop: one point */
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	sched_stop(s, td);
+}
+
+/*
+ * Interleaving points inside the per-CPU cache paths, only with
+ * granularity "fine".  The thread is inside a critical section there, so
+ * only threads on other vCPUs can run.
+ */
+void
+sched_fine_point(int pt)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->curthread;
+
+	if (s->cfg.granularity != UMASIM_GRAN_FINE || td->td_nopoints)
+		return;
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	sched_stop(s, td);
+}
+
+/*
+ * The current thread cannot go on (its state is already set to blocked,
+ * asleep or waiting).  Blocking in a critical section is a kernel bug.
+ */
+void
+sched_block(struct kthread *td, int pt)
+{
+	struct sim *s = cursim;
+
+	if (td->td_critnest != 0)
+		panic("mi_switch: switch in a critical section");
+	if (td->td_nopoints)
+		panic("%s blocked where it may not (%s)", td->td_name,
+		    td->td_wmesg != NULL ? td->td_wmesg : "mutex");
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	sched_stop(s, td);
+}
+
+void
+sched_wake_thread(struct sim *s, struct kthread *td)
+{
+
+	td->td_state = UMASIM_TS_RUNNABLE;
+	td->td_wchan = NULL;
+	td->td_blocked = NULL;
+	td->td_timo_at = -1;
+}
+
+/* Ends the current thread: its program is done. */
+static void
+thread_exit(struct sim *s, struct kthread *td)
+{
+
+	if (td->td_critnest != 0)
+		panic("thread %s exited inside a critical section",
+		    td->td_name);
+	if (td->td_nlocks != 0)
+		panic("thread %s exited with %d mutex%s held", td->td_name,
+		    td->td_nlocks, td->td_nlocks == 1 ? "" : "es");
+	td->td_state = UMASIM_TS_FINISHED;
+	td->td_point = PT_EXIT;
+	if (!td->td_kernel)
+		s->nlive--;
+	sched_stop(s, td);
+	/* Never resumed. */
+	panic("finished thread %s resumed", td->td_name);
+}
+
+static void
+thread_entry(void *arg)
+{
+	struct kthread *td = arg;
+
+	td->td_main(td);
+	thread_exit(cursim, td);
+}
+
+struct kthread *
+thread_create(struct sim *s, const char *name, int cpu, int kernel,
+    void (*main)(struct kthread *))
+{
+	struct kthread *td;
+
+	if (s->nthreads >= UMASIM_MAXTHREADS)
+		return (NULL);
+	td = &s->threads[s->nthreads];
+	memset(td, 0, sizeof(*td));
+	td->td_stack = kstack_alloc();
+	if (td->td_stack == NULL)
+		return (NULL);
+	td->td_tid = s->nthreads++;
+	snprintf(td->td_name, sizeof(td->td_name), "%s", name);
+	td->td_cpu = cpu;
+	td->td_kernel = kernel;
+	td->td_state = UMASIM_TS_RUNNABLE;
+	td->td_point = PT_START;
+	td->td_migrate_to = -1;
+	td->td_timo_at = -1;
+	td->td_waitvar = -1;
+	td->td_main = main;
+	ctx_make(&td->td_ctx, td->td_stack->ks_base, td->td_stack->ks_size,
+	    thread_entry, td);
+	if (!kernel)
+		s->nlive++;
+	return (td);
+}
+
+void
+critical_enter(void)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->curthread;
+
+	sched_point(PT_CRITICAL_ENTER);
+	if (td->td_critnest++ == 0)
+		s->cpu_crit[td->td_cpu] = td->td_tid;
+	td->td_acts++;
+}
+
+void
+critical_exit(void)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->curthread;
+
+	sched_point(PT_CRITICAL_EXIT);
+	if (td->td_critnest <= 0)
+		panic("critical_exit: td_critnest == 0");
+	if (--td->td_critnest == 0)
+		s->cpu_crit[td->td_cpu] = -1;
+	td->td_acts++;
+}
+
+/*
+ * Called from the SIGSEGV handler, on the alternate signal stack, when the
+ * running thread hit its guard page.
+ */
+void
+sched_overflow(struct sim *s, struct kthread *td)
+{
+
+	snprintf(s->panicmsg, sizeof(s->panicmsg),
+	    "stack overflow in thread %s", td->td_name);
+	kern_panic_finish(s, td);
+}
+
+/* ---- the host side ---------------------------------------------------- */
+
+static const char *
+why_not_runnable(const struct sim *s, const struct kthread *td, char *buf,
+    size_t len)
+{
+
+	switch (td->td_state) {
+	case UMASIM_TS_BLOCKED:
+		snprintf(buf, len, "blocked on mutex %s",
+		    td->td_blocked->lock_object.lo_name);
+		break;
+	case UMASIM_TS_SLEEPING:
+		snprintf(buf, len, "asleep on %s", td->td_wmesg);
+		break;
+	case UMASIM_TS_WAITVAR:
+		snprintf(buf, len, "waiting for a variable");
+		break;
+	case UMASIM_TS_FINISHED:
+		snprintf(buf, len, "finished");
+		break;
+	case UMASIM_TS_PANICKED:
+		snprintf(buf, len, "panicked");
+		break;
+	default:
+		snprintf(buf, len, "vCPU %d is held in a critical section by %s",
+		    td->td_cpu, s->threads[s->cpu_crit[td->td_cpu]].td_name);
+		break;
+	}
+	return (buf);
+}
+
+/* One step of thread 'tid' (-1: the default decision), from the host. */
+int
+sched_step_host(struct sim *s, int tid)
+{
+	int32_t run[UMASIM_MAXTHREADS];
+	struct kthread *td;
+	struct choice c;
+	char why[160];
+	int i;
+
+	if (s->panicked)
+		return (UMASIM_E_PANICKED);
+	if (tid >= s->nthreads)
+		return (UMASIM_E_NOTHREAD);
+	c.n = runnable_list(s, run);
+	if (c.n == 0 && time_jump(s))
+		c.n = runnable_list(s, run);
+	if (c.n == 0) {
+		snprintf(s->errmsg, sizeof(s->errmsg),
+		    "no thread can run (%s)", s->nlive == 0 ?
+		    "all threads finished" : "deadlock");
+		return (UMASIM_E_NOTRUNNABLE);
+	}
+	c.def = default_index(s, run, c.n);
+	c.deftid = run[c.def];
+	if (tid < 0)
+		tid = run[c.def];
+	td = &s->threads[tid];
+	c.idx = -1;
+	for (i = 0; i < c.n; i++)
+		if (run[i] == tid)
+			c.idx = i;
+	if (c.idx < 0) {
+		snprintf(s->errmsg, sizeof(s->errmsg),
+		    "thread %s is not runnable: %s", td->td_name,
+		    why_not_runnable(s, td, why, sizeof(why)));
+		return (UMASIM_E_NOTRUNNABLE);
+	}
+	c.tid = tid;
+	c.mig = td->td_migrate_to;
+	sched_begin(s, &c);
+	s->in_run = 0;
+	ctx_switch(&s->sched_ctx, &td->td_ctx);
+	if (s->panicked)
+		s->outcome = UMASIM_OUT_PANIC;
+	return (td->td_point);
+}
+
+int
+sched_run_host(struct sim *s, uint64_t max_steps)
+{
+	struct choice c;
+
+	if (s->panicked)
+		return (UMASIM_E_PANICKED);
+	s->script_error = 0;
+	s->run_limit = max_steps > UINT64_MAX - s->nsteps ? UINT64_MAX :
+	    s->nsteps + max_steps;
+	s->in_run = 1;
+	c = sched_choose(s);
+	if (c.tid >= 0) {
+		sched_begin(s, &c);
+		ctx_switch(&s->sched_ctx, &s->threads[c.tid].td_ctx);
+	}
+	s->in_run = 0;
+	s->curthread = NULL;
+	if (s->script_error)
+		return (UMASIM_E_SCRIPT);
+	return (s->outcome);
+}
+
+int
+sched_migrate_host(struct sim *s, int tid, int cpu)
+{
+	struct kthread *td;
+
+	if (tid < 0 || tid >= s->nthreads)
+		return (UMASIM_E_NOTHREAD);
+	if (cpu < 0 || cpu >= s->mp_ncpus)
+		return (UMASIM_E_INVAL);
+	td = &s->threads[tid];
+	if (td->td_critnest != 0) {
+		snprintf(s->errmsg, sizeof(s->errmsg),
+		    "thread %s is inside a critical section and cannot migrate",
+		    td->td_name);
+		return (UMASIM_E_NOTRUNNABLE);
+	}
+	td->td_migrate_to = cpu;
+	return (0);
+}
+
+int
+sched_runnable_host(struct sim *s, int32_t *tids, int max)
+{
+	int32_t run[UMASIM_MAXTHREADS];
+	int i, n;
+
+	n = runnable_list(s, run);
+	for (i = 0; i < n && i < max; i++)
+		tids[i] = run[i];
+	return (n);
+}

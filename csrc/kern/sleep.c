@@ -1,0 +1,154 @@
+/*
+ * msleep/wakeup on wait channels (any address), with timeouts in ticks.
+ */
+#include <stdint.h>
+
+#include "kern.h"
+#include "../sys/mutex.h"
+
+/*
+ * Puts the current thread to sleep on 'chan', dropping 'm' on the way (no
+ * preemption point between the two: the real kernel holds the sleep queue
+ * lock across them) and taking it back when woken unless PDROP.
+ */
+int
+sleep_internal(struct kthread *td, const void *chan, struct mtx *m, int pri,
+    const char *wmesg, int timo)
+{
+	struct sim *s = cursim;
+	int rval;
+
+	if (td->td_critnest != 0)
+		panic("mi_switch: switch in a critical section");
+	td->td_state = UMASIM_TS_SLEEPING;
+	td->td_wchan = chan;
+	td->td_wmesg = wmesg;
+	td->td_timedout = 0;
+	td->td_sleepseq = ++s->sleepseq;
+	td->td_timo_at = -1;
+	if (timo > 0) {
+		td->td_timo_at = s->ticks + timo;
+		sched_timer_add(s, td->td_timo_at);
+	}
+	if (s->trace_level >= UMASIM_TRACE_FULL && !td->td_kernel)
+		ev_record(s, EVK_SLEEP, (int64_t)kern_canon(s, chan), timo);
+	if (m != NULL)
+		mtx_unlock_nopoint(m);
+	td->td_acts++;
+	sched_block(td, PT_MSLEEP);
+	rval = td->td_timedout ? EWOULDBLOCK : 0;
+	if (m != NULL && (pri & PDROP) == 0)
+		mtx_lock_nopoint(m);
+	return (rval);
+}
+
+int
+msleep(const void *chan, struct mtx *m, int pri, const char *wmesg, int timo)
+{
+	struct kthread *td = cursim->curthread;
+
+	sched_point(PT_MSLEEP);
+	if (m != NULL && cursim->cfg.invariants)
+		mtx_assert(m, MA_OWNED);
+	return (sleep_internal(td, chan, m, pri, wmesg, timo));
+}
+
+/* Wakes the sleepers on 'chan' (the earliest one only if 'one'). */
+int
+wakeup_internal(struct sim *s, const void *chan, int one)
+{
+	struct kthread *td, *first;
+	int i, n;
+
+	first = NULL;
+	n = 0;
+	for (i = 0; i < s->nthreads; i++) {
+		td = &s->threads[i];
+		if (td->td_state != UMASIM_TS_SLEEPING || td->td_wchan != chan)
+			continue;
+		if (one) {
+			if (first == NULL || td->td_sleepseq < first->td_sleepseq)
+				first = td;
+			continue;
+		}
+		sched_wake_thread(s, td);
+		n++;
+	}
+	if (first != NULL) {
+		sched_wake_thread(s, first);
+		n = 1;
+	}
+	return (n);
+}
+
+static void
+wakeup_common(const void *chan, int one, int pt)
+{
+	struct sim *s = cursim;
+	int n;
+
+	sched_point(pt);
+	n = wakeup_internal(s, chan, one);
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_WAKEUP, (int64_t)kern_canon(s, chan), n);
+	s->curthread->td_acts++;
+}
+
+void
+wakeup(const void *chan)
+{
+
+	wakeup_common(chan, 0, PT_WAKEUP);
+}
+
+void
+wakeup_one(const void *chan)
+{
+
+	wakeup_common(chan, 1, PT_WAKEUP_ONE);
+}
+
+/*
+ * Wakes every timed sleeper whose time has come; returns the earliest
+ * timeout still pending.
+ */
+int64_t
+sleep_wakeup_timers(struct sim *s)
+{
+	struct kthread *td;
+	int64_t next;
+	int i;
+
+	next = INT64_MAX;
+	for (i = 0; i < s->nthreads; i++) {
+		td = &s->threads[i];
+		if (td->td_state != UMASIM_TS_SLEEPING || td->td_timo_at < 0)
+			continue;
+		if (td->td_timo_at <= s->ticks) {
+			if (s->trace_level >= UMASIM_TRACE_FULL)
+				ev_record(s, EVK_WAKEUP,
+				    (int64_t)kern_canon(s, td->td_wchan), -1);
+			sched_wake_thread(s, td);
+			td->td_timedout = 1;
+		} else if (td->td_timo_at < next)
+			next = td->td_timo_at;
+	}
+	return (next);
+}
+
+int64_t
+sleep_next_timeout(const struct sim *s)
+{
+	const struct kthread *td;
+	int64_t next;
+	int i;
+
+	next = INT64_MAX;
+	for (i = 0; i < s->nthreads; i++) {
+		td = &s->threads[i];
+		if (td->td_state == UMASIM_TS_SLEEPING && td->td_timo_at >= 0 &&
+		    td->td_timo_at < next)
+			next = td->td_timo_at;
+	}
+	return (next);
+}

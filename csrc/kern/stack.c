@@ -1,0 +1,158 @@
+/*
+ * Stack pool and guard-page handling.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kern.h"
+#include "stack.h"
+
+#ifdef UMASIM_SANITIZE
+#define	KSTACK_SIZE	(1024 * 1024)	/* sanitizers need deep frames */
+#else
+#define	KSTACK_SIZE	(256 * 1024)
+#endif
+#define	KSTACK_GUARD	4096
+#define	KSTACK_POOL_MAX	256
+
+static pthread_mutex_t	kstack_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kstack	*kstack_pool;
+static int		 kstack_pool_count;
+
+struct kstack *
+kstack_alloc(void)
+{
+	struct kstack *ks;
+	char *p;
+
+	pthread_mutex_lock(&kstack_pool_lock);
+	ks = kstack_pool;
+	if (ks != NULL) {
+		kstack_pool = ks->ks_next;
+		kstack_pool_count--;
+	}
+	pthread_mutex_unlock(&kstack_pool_lock);
+	if (ks != NULL)
+		return (ks);
+
+	ks = calloc(1, sizeof(*ks));
+	if (ks == NULL)
+		return (NULL);
+	p = mmap(NULL, KSTACK_SIZE + KSTACK_GUARD, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		free(ks);
+		return (NULL);
+	}
+	if (mprotect(p, KSTACK_GUARD, PROT_NONE) != 0) {
+		munmap(p, KSTACK_SIZE + KSTACK_GUARD);
+		free(ks);
+		return (NULL);
+	}
+	ks->ks_guard = p;
+	ks->ks_base = p + KSTACK_GUARD;
+	ks->ks_size = KSTACK_SIZE;
+	return (ks);
+}
+
+void
+kstack_free(struct kstack *ks)
+{
+
+	if (ks == NULL)
+		return;
+	pthread_mutex_lock(&kstack_pool_lock);
+	if (kstack_pool_count < KSTACK_POOL_MAX) {
+		ks->ks_next = kstack_pool;
+		kstack_pool = ks;
+		kstack_pool_count++;
+		ks = NULL;
+	}
+	pthread_mutex_unlock(&kstack_pool_lock);
+	if (ks != NULL) {
+		munmap(ks->ks_guard, ks->ks_size + KSTACK_GUARD);
+		free(ks);
+	}
+}
+
+int
+kstack_in_guard(const struct kstack *ks, const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr, g = (uintptr_t)ks->ks_guard;
+
+	return (a >= g && a < g + KSTACK_GUARD);
+}
+
+static struct sigaction	kstack_old_segv;
+static pthread_once_t	kstack_once = PTHREAD_ONCE_INIT;
+static __thread int	kstack_altstack_done;
+
+/*
+ * A fault in the guard page of the thread that is running on this host
+ * thread: panic that simulation and go back to its scheduler.  Anything
+ * else belongs to whoever handled SIGSEGV before us (Python's faulthandler,
+ * or the default action).
+ */
+static void
+kstack_segv(int sig, siginfo_t *si, void *uc)
+{
+	struct sim *s = cursim;
+	struct kthread *td;
+
+	if (s != NULL && (td = s->curthread) != NULL &&
+	    td->td_stack != NULL && kstack_in_guard(td->td_stack, si->si_addr)) {
+		sched_overflow(s, td);	/* does not return */
+	}
+	if (kstack_old_segv.sa_flags & SA_SIGINFO) {
+		if (kstack_old_segv.sa_sigaction != NULL) {
+			kstack_old_segv.sa_sigaction(sig, si, uc);
+			return;
+		}
+	} else if (kstack_old_segv.sa_handler != SIG_DFL &&
+	    kstack_old_segv.sa_handler != SIG_IGN) {
+		kstack_old_segv.sa_handler(sig);
+		return;
+	}
+	/* Default action: re-raise with the default disposition. */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+kstack_install_handler(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = kstack_segv;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &kstack_old_segv);
+}
+
+void
+kstack_guard_install(void)
+{
+	stack_t cur, ss;
+	size_t sz;
+
+	if (kstack_altstack_done)
+		return;
+	pthread_once(&kstack_once, kstack_install_handler);
+	kstack_altstack_done = 1;
+	if (sigaltstack(NULL, &cur) == 0 && !(cur.ss_flags & SS_DISABLE) &&
+	    cur.ss_size >= 16384)
+		return;		/* someone (faulthandler) gave us one */
+	sz = 65536;
+	ss.ss_sp = malloc(sz);		/* lives as long as the host thread */
+	if (ss.ss_sp == NULL)
+		return;
+	ss.ss_size = sz;
+	ss.ss_flags = 0;
+	sigaltstack(&ss, NULL);
+}

@@ -1,0 +1,29 @@
+/*
+ * Thread stacks: mmap'ed, with an inaccessible guard page below, pooled
+ * across simulations so that creating one costs no system call once the
+ * pool is warm.
+ */
+#ifndef _KERN_STACK_H_
+#define	_KERN_STACK_H_
+
+#include <stddef.h>
+
+struct kstack {
+	struct kstack	*ks_next;	/* pool link */
+	char		*ks_guard;	/* guard page (lowest address) */
+	char		*ks_base;	/* usable stack, ks_size bytes */
+	size_t		ks_size;
+};
+
+struct kstack	*kstack_alloc(void);
+void		 kstack_free(struct kstack *ks);
+int		 kstack_in_guard(const struct kstack *ks, const void *addr);
+
+/*
+ * Installs the SIGSEGV handler that turns a guard-page hit into a panic of
+ * the simulation whose thread overflowed, and an alternate signal stack for
+ * the calling host thread.  Idempotent; cheap after the first call.
+ */
+void		 kstack_guard_install(void);
+
+#endif /* !_KERN_STACK_H_ */

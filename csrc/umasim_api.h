@@ -1,0 +1,171 @@
+/*
+ * The C interface of the simulator, as the Python package sees it through
+ * CFFI.  Everything between the CDEF markers is fed to cffi's cdef(), so it
+ * stays plain C declarations with integer #defines only.
+ */
+#ifndef _UMASIM_API_H_
+#define	_UMASIM_API_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct sim;
+
+/* CDEF BEGIN */
+#define	UMASIM_OK		0
+#define	UMASIM_E_NOTRUNNABLE	-1
+#define	UMASIM_E_NOTHREAD	-2
+#define	UMASIM_E_PANICKED	-3
+#define	UMASIM_E_BUSY		-4
+#define	UMASIM_E_INVAL		-5
+#define	UMASIM_E_NOMEM		-6
+#define	UMASIM_E_TOOMANY	-7
+#define	UMASIM_E_SCRIPT		-8
+
+#define	UMASIM_OUT_RUNNING	0
+#define	UMASIM_OUT_COMPLETED	1
+#define	UMASIM_OUT_DEADLOCK	2
+#define	UMASIM_OUT_PANIC	3
+#define	UMASIM_OUT_STEP_LIMIT	4
+
+#define	UMASIM_TS_RUNNABLE	0
+#define	UMASIM_TS_BLOCKED	1
+#define	UMASIM_TS_SLEEPING	2
+#define	UMASIM_TS_WAITVAR	3
+#define	UMASIM_TS_FINISHED	4
+#define	UMASIM_TS_PANICKED	5
+
+#define	UMASIM_POL_SEQUENTIAL	0
+#define	UMASIM_POL_ROUNDROBIN	1
+#define	UMASIM_POL_RANDOM	2
+#define	UMASIM_POL_PCT		3
+#define	UMASIM_POL_SCRIPT	4
+
+#define	UMASIM_TRACE_OFF	0
+#define	UMASIM_TRACE_DECISIONS	1
+#define	UMASIM_TRACE_FULL	2
+
+#define	UMASIM_GRAN_COARSE	0
+#define	UMASIM_GRAN_FINE	1
+
+#define	UMASIM_MAXCPU		64
+#define	UMASIM_MAXTHREADS	256
+#define	UMASIM_MAXNAMES		4096
+
+struct umasim_config {
+	int		cpus;
+	int64_t		pages;
+	int64_t		kmem_pages;
+	int64_t		free_min;
+	int64_t		boot_pages;
+	int		md_small_alloc;
+	int		pagedaemon;
+	int64_t		ticks_per_step;
+	int		granularity;
+	int		invariants;
+	uint64_t	bugs;
+	uint64_t	seed;
+	int		trace_level;
+};
+
+/*
+ * One program operation.  'a' and 'b' are operands (ids or numbers); an
+ * operand whose stride is non-zero adds stride * iteration ("{i}").
+ */
+struct umasim_op {
+	int32_t		code;
+	int32_t		flags;
+	int64_t		a;
+	int64_t		a_stride;
+	int64_t		b;
+	int64_t		b_stride;
+	int64_t		c;
+};
+
+struct umasim_thread_info {
+	const char	*name;
+	int		tid;
+	int		state;
+	int		cpu;
+	int		critnest;
+	int		kernel;
+	int		point;
+	int		op_index;
+	int64_t		iteration;
+	const char	*wmesg;
+	uint64_t	wchan;
+	const char	*wchan_name;
+	const char	*mutex_name;
+	int		mutex_owner;
+	int64_t		var;
+	int64_t		timeout;
+	int		nlocks;
+};
+
+struct umasim_event {
+	uint64_t	step;
+	int64_t		tick;
+	int32_t		kind;
+	int32_t		tid;
+	int32_t		cpu;
+	int32_t		point;
+	int64_t		a;
+	int64_t		b;
+};
+
+struct umasim_policy {
+	int		kind;
+	uint64_t	seed;
+	double		migrate;
+	int		depth;
+	int64_t		steps_hint;
+	const uint32_t	*decisions;
+	size_t		ndecisions;
+	const int32_t	*script_tids;
+	const int32_t	*script_cpus;
+	size_t		nscript;
+	int		then_kind;
+};
+
+struct sim	*umasim_new(const struct umasim_config *cfg, char *err,
+		    size_t errlen);
+void		 umasim_free(struct sim *s);
+int		 umasim_mtx_new(struct sim *s, const char *name);
+int		 umasim_chan_new(struct sim *s, const char *name);
+int64_t		 umasim_var_new(struct sim *s, int64_t count);
+int		 umasim_spawn(struct sim *s, const char *name, int cpu,
+		    const struct umasim_op *ops, int nops, int64_t repeat);
+int		 umasim_step(struct sim *s, int tid);
+int		 umasim_migrate(struct sim *s, int tid, int cpu);
+int		 umasim_run(struct sim *s, const struct umasim_policy *pol,
+		    uint64_t max_steps);
+int		 umasim_runnable(struct sim *s, int32_t *tids, int max);
+int		 umasim_outcome(struct sim *s);
+const char	*umasim_panic_msg(struct sim *s);
+const char	*umasim_error_msg(struct sim *s);
+int		 umasim_nthreads(struct sim *s);
+int		 umasim_thread_info(struct sim *s, int tid,
+		    struct umasim_thread_info *out);
+size_t		 umasim_nevents(struct sim *s);
+const struct umasim_event *umasim_events(struct sim *s);
+size_t		 umasim_nconsole(struct sim *s);
+const char	*umasim_console_line(struct sim *s, size_t i);
+size_t		 umasim_ndecisions(struct sim *s);
+const uint32_t	*umasim_decisions(struct sim *s);
+void		 umasim_clear_log(struct sim *s);
+uint64_t	 umasim_digest(struct sim *s);
+int64_t		 umasim_ticks(struct sim *s);
+uint64_t	 umasim_steps(struct sim *s);
+void		 umasim_set_trace_level(struct sim *s, int level);
+int		 umasim_npoints(void);
+const char	*umasim_point_name(int id);
+const char	*umasim_point_func(int id);
+int		 umasim_point_line(int id);
+int		 umasim_nopcodes(void);
+const char	*umasim_op_name(int code);
+int		 umasim_nevkinds(void);
+const char	*umasim_evkind_name(int kind);
+double		 umasim_bench_switch_ns(uint64_t rounds);
+/* CDEF END */
+
+#endif /* !_UMASIM_API_H_ */

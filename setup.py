@@ -1,0 +1,5 @@
+# setuptools needs setup.py for cffi_modules; everything else is in
+# pyproject.toml.
+from setuptools import setup
+
+setup(cffi_modules=["umasim/_ffi_build.py:ffibuilder"])

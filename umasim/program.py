@@ -1,0 +1,143 @@
+"""Parsing of program operations (design.md, "Programs").
+
+Each operation is one string.  parse_op() turns it into a ParsedOp whose
+operands are still names or numbers, possibly templated with "{i}" (the
+iteration of the thread's `repeat`).  Sim resolves names to the ids of
+simulator objects when the thread is spawned.
+
+Each op is described by a spec: a tuple of operand kinds.  Kinds:
+  "mtx"  a mutex name          "chan" a wait-channel name
+  "var"  a variable name       "int"  a non-negative integer
+  "int?" an optional integer (0 when left out)
+Later subsystems register their operations with register_op().
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TEMPLATE = "{i}"
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    operands: tuple[str, ...]
+    flags: tuple[str, ...] = ()      # bare words allowed after the operands
+    output: bool = False             # takes "-> VAR"
+
+
+@dataclass
+class ParsedOp:
+    name: str
+    operands: list[str | int]
+    flags: set[str] = field(default_factory=set)
+    output: str | None = None
+    text: str = ""
+
+
+SPECS: dict[str, OpSpec] = {}
+
+
+def register_op(spec: OpSpec) -> None:
+    SPECS[spec.name] = spec
+
+
+for _spec in (
+    OpSpec("lock", ("mtx",)),
+    OpSpec("unlock", ("mtx",)),
+    OpSpec("crit_enter", ()),
+    OpSpec("crit_exit", ()),
+    OpSpec("tsleep", ("chan", "int?")),
+    OpSpec("wakeup", ("chan",)),
+    OpSpec("sleep", ("int",)),
+    OpSpec("yield", ()),
+    OpSpec("recurse", ("int",)),
+):
+    register_op(_spec)
+
+
+def _check_name(word: str, what: str) -> str:
+    if not _NAME.match(word.replace(TEMPLATE, "i")):
+        raise ValueError(f"bad {what} name {word!r}")
+    if len(word.replace(TEMPLATE, "0")) > 31:
+        raise ValueError(f"{what} name {word!r} is longer than 31 characters")
+    return word
+
+
+def _check_int(word: str) -> str | int:
+    if TEMPLATE in word:
+        probe = word.replace(TEMPLATE, "0")
+        if not probe.isdigit():
+            raise ValueError(f"bad number {word!r}")
+        return word
+    if not word.isdigit():
+        if word.startswith("-") and word[1:].isdigit():
+            raise ValueError(f"{word} is negative")
+        raise ValueError(f"bad number {word!r}")
+    return int(word)
+
+
+def parse_op(text: str) -> ParsedOp:
+    """Parses one operation; raises ValueError with what is wrong."""
+    if not isinstance(text, str):
+        raise TypeError(f"an operation is a string, not {type(text).__name__}")
+    words = text.split()
+    if not words:
+        raise ValueError("empty operation")
+    output = None
+    if "->" in words:
+        at = words.index("->")
+        if at != len(words) - 2:
+            raise ValueError("'->' must be followed by exactly one variable name")
+        output = _check_name(words[-1], "variable")
+        words = words[:at]
+    name, rest = words[0], words[1:]
+    spec = SPECS.get(name)
+    if spec is None:
+        raise ValueError(f'unknown op "{name}"')
+    if output is not None and not spec.output:
+        raise ValueError(f'"{name}" has no result to store with ->')
+    if output is None and spec.output:
+        raise ValueError(f'"{name}" needs "-> VAR" to store its result')
+    operands: list[str | int] = []
+    i = 0
+    for kind in spec.operands:
+        optional = kind.endswith("?")
+        kind = kind.rstrip("?")
+        if i >= len(rest) or (optional and rest[i] in spec.flags):
+            if optional:
+                operands.append(0)
+                continue
+            raise ValueError(f'"{name}" needs a {kind_label(kind)}')
+        word = rest[i]
+        i += 1
+        if kind == "int":
+            operands.append(_check_int(word))
+        else:
+            operands.append(_check_name(word, kind_label(kind)))
+    flags = set()
+    for word in rest[i:]:
+        if word not in spec.flags:
+            raise ValueError(f'unexpected "{word}" in "{name}"')
+        if word in flags:
+            raise ValueError(f'"{word}" given twice')
+        flags.add(word)
+    return ParsedOp(name, operands, flags, output, text)
+
+
+def kind_label(kind: str) -> str:
+    return {"mtx": "mutex", "chan": "channel", "var": "variable",
+            "int": "number", "zone": "zone"}.get(kind, kind)
+
+
+def expand(word: str | int, iteration: int) -> str | int:
+    """The operand as iteration `iteration` of the thread sees it."""
+    if isinstance(word, int):
+        return word
+    if TEMPLATE not in word:
+        return word
+    out = word.replace(TEMPLATE, str(iteration))
+    return int(out) if out.isdigit() else out
