@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct sim;
+struct snapshot;
 
 /* CDEF BEGIN */
 #define	UMASIM_OK		0
@@ -132,7 +133,7 @@ struct sim	*umasim_new(const struct umasim_config *cfg, char *err,
 void		 umasim_free(struct sim *s);
 int		 umasim_mtx_new(struct sim *s, const char *name);
 int		 umasim_chan_new(struct sim *s, const char *name);
-int64_t		 umasim_var_new(struct sim *s, int64_t count);
+int64_t		 umasim_var_new(struct sim *s, const char *name);
 int		 umasim_spawn(struct sim *s, const char *name, int cpu,
 		    const struct umasim_op *ops, int nops, int64_t repeat);
 int		 umasim_step(struct sim *s, int tid);
@@ -165,6 +166,9 @@ int		 umasim_nopcodes(void);
 const char	*umasim_op_name(int code);
 int		 umasim_nevkinds(void);
 const char	*umasim_evkind_name(int kind);
+struct snapshot	*umasim_snapshot(struct sim *s);
+int		 umasim_restore(struct sim *s, const struct snapshot *sn);
+void		 umasim_snapshot_free(struct snapshot *sn);
 double		 umasim_bench_switch_ns(uint64_t rounds);
 /* CDEF END */
 

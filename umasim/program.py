@@ -40,6 +40,9 @@ class ParsedOp:
 
 SPECS: dict[str, OpSpec] = {}
 
+# Bits of struct umasim_op.flags (csrc/kern/kern.h, OPF_*).
+FLAG_BITS = {"nowait": 0x01, "zero": 0x02, "novm": 0x04, "waitok": 0x08}
+
 
 def register_op(spec: OpSpec) -> None:
     SPECS[spec.name] = spec
@@ -55,6 +58,10 @@ for _spec in (
     OpSpec("sleep", ("int",)),
     OpSpec("yield", ()),
     OpSpec("recurse", ("int",)),
+    OpSpec("vm_free_pages", ("int",)),
+    OpSpec("vm_fail", ("int",)),
+    OpSpec("kmem_alloc", ("int",), flags=("nowait", "waitok"), output=True),
+    OpSpec("kmem_free", ("var",)),
 ):
     register_op(_spec)
 

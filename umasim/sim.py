@@ -213,6 +213,7 @@ class Sim:
         self._recipe: list[tuple[int, str, tuple]] = []
         self._sync_threads()
         self._step_fn = lib.umasim_step
+        self._boot = self.snapshot()
 
     # ---- threads ------------------------------------------------------
 
@@ -284,7 +285,7 @@ class Sim:
                 vals[2][0], flags)
 
     def _op_flags(self, op: program.ParsedOp) -> int:
-        return 0
+        return sum(program.FLAG_BITS[f] for f in op.flags)
 
     def _operand(self, kind: str, word: str | int, repeat: int, it: int | None) -> tuple[int, int]:
         if it is not None or isinstance(word, int) or program.TEMPLATE not in word:
@@ -307,7 +308,7 @@ class Sim:
             return self._named(self._chan, w, lib.umasim_chan_new)
         if kind == "var":
             if w not in self._vars:
-                vid = lib.umasim_var_new(self._s, 1)
+                vid = lib.umasim_var_new(self._s, w.encode())
                 if vid < 0:
                     self._raise(vid)
                 self._vars[w] = vid
@@ -352,6 +353,7 @@ class Sim:
         r = lib.umasim_migrate(self._s, tid, cpu)
         if r < 0:
             self._raise(r)
+        self._recipe.append((lib.umasim_ndecisions(self._s), "migrate", (name, cpu)))
 
     def run(self, policy: str | None = None, seed: int = 0, migrate: float = 0.0,
             depth: int = 3, steps_hint: int = 0, steps: Sequence[str] | None = None,
@@ -554,6 +556,37 @@ class Sim:
 
     # ---- copies -------------------------------------------------------
 
+    def snapshot(self) -> "Snapshot":
+        """The whole state of this simulation, to go back to with restore()."""
+        ptr = lib.umasim_snapshot(self._s)
+        if ptr == ffi.NULL:
+            raise MemoryError("cannot take a snapshot (out of host memory, or busy)")
+        return Snapshot(self, ffi.gc(ptr, lib.umasim_snapshot_free),
+                        len(self._names), dict(self._mtx), dict(self._chan),
+                        dict(self._vars), len(self._var_names), list(self._recipe))
+
+    def restore(self, snap: "Snapshot") -> None:
+        """Puts this simulation back in the state `snap` recorded (in place:
+        a snapshot belongs to the Sim it was taken of)."""
+        if not isinstance(snap, Snapshot):
+            raise TypeError(f"restore() takes a Snapshot, not {type(snap).__name__}")
+        if snap._sim is not self:
+            raise ValueError("this snapshot was taken of another simulation")
+        r = lib.umasim_restore(self._s, snap._ptr)
+        if r < 0:
+            self._raise(r)
+        del self._names[snap._nthreads:]
+        self._tids = {n: i for i, n in enumerate(self._names)}
+        self._mtx, self._chan = dict(snap._mtx), dict(snap._chan)
+        self._vars = dict(snap._vars)
+        del self._var_names[snap._nvars:]
+        self._recipe = list(snap._recipe)
+
+    def reset(self) -> None:
+        """Back to the state right after this Sim was created (explorers
+        start every run from here)."""
+        self.restore(self._boot)
+
     def fork(self) -> "Sim":
         """An independent Sim in the same state, rebuilt by replaying this
         one's configuration, threads and decisions (the run is deterministic,
@@ -568,6 +601,8 @@ class Sim:
             if what == "spawn":
                 name, cpu, ops, repeat = args
                 twin.spawn(name, cpu=cpu, ops=list(ops), repeat=repeat)
+            elif what == "migrate":
+                twin.migrate(*args)
         if len(dec) > done:
             twin.run(decisions=dec[done:], max_steps=len(dec) - done)
         return twin
@@ -575,3 +610,14 @@ class Sim:
 
 class _Unroll(Exception):
     pass
+
+
+class Snapshot:
+    """A saved state of one Sim (see Sim.snapshot)."""
+
+    __slots__ = ("_sim", "_ptr", "_nthreads", "_mtx", "_chan", "_vars", "_nvars", "_recipe")
+
+    def __init__(self, sim, ptr, nthreads, mtx, chan, vars_, nvars, recipe):
+        self._sim, self._ptr, self._nthreads = sim, ptr, nthreads
+        self._mtx, self._chan, self._vars, self._nvars = mtx, chan, vars_, nvars
+        self._recipe = recipe

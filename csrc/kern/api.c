@@ -41,6 +41,8 @@ static const char *const evkind_names[EVK_COUNT] = {
 #undef EV
 };
 
+static uint64_t sim_ids;
+
 static int
 config_check(const struct umasim_config *c, char *err, size_t len)
 {
@@ -48,6 +50,18 @@ config_check(const struct umasim_config *c, char *err, size_t len)
 	if (c->cpus < 1 || c->cpus > UMASIM_MAXCPU) {
 		snprintf(err, len, "cpus must be 1 to %d, not %d",
 		    UMASIM_MAXCPU, c->cpus);
+		return (-1);
+	}
+	if (c->pages < 0 || c->free_min < 0 || c->boot_pages < 0) {
+		snprintf(err, len, "page counts must not be negative");
+		return (-1);
+	}
+	if (c->kmem_pages < 1 || c->kmem_pages > (1LL << 24)) {
+		snprintf(err, len, "kmem_pages must be 1 to %lld", 1LL << 24);
+		return (-1);
+	}
+	if (c->pages > (1LL << 24) || c->boot_pages > (1LL << 16)) {
+		snprintf(err, len, "too many pages for one simulation");
 		return (-1);
 	}
 	if (c->ticks_per_step < 0) {
@@ -81,6 +95,7 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 		return (NULL);
 	}
 	s->cfg = *cfg;
+	s->sim_id = __atomic_add_fetch(&sim_ids, 1, __ATOMIC_RELAXED);
 	s->mp_ncpus = cfg->cpus;
 	s->mp_maxid = cfg->cpus - 1;
 	s->trace_level = cfg->trace_level;
@@ -90,7 +105,13 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 		s->cpu_crit[i] = -1;
 	kstack_guard_install();
 	cursim = s;
-	if (softclock_create(s) != 0) {
+	if (vm_attach(s, err, errlen) != 0) {
+		umasim_free(s);
+		return (NULL);
+	}
+	s->digesters[s->ndigesters++] = vm_digest;
+	if (softclock_create(s) != 0 ||
+	    (cfg->pagedaemon && vm_pagedaemon_create(s) != 0)) {
 		snprintf(err, errlen, "cannot allocate a thread stack");
 		umasim_free(s);
 		return (NULL);
@@ -105,19 +126,22 @@ umasim_free(struct sim *s)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < s->nthreads; i++) {
-		kstack_free(s->threads[i].td_stack);
-		free(s->threads[i].td_prog.p_ops);
-	}
+	for (i = 0; i < UMASIM_MAXTHREADS; i++)
+		kstack_free(s->slot_stack[i]);
+	for (i = 0; i < (int)s->noppool; i++)
+		free(s->oppool[i]);
+	free(s->oppool);
 	free(s->umtx);
 	free(s->umtx_name);
 	free(s->chans);
 	free(s->chan_name);
 	free(s->vars);
+	free(s->var_names);
 	free(s->ev.e);
 	free(s->con.buf);
 	free(s->con.off);
 	free(s->dec);
+	vm_detach(s);
 	if (cursim == s)
 		cursim = NULL;
 	free(s);
@@ -186,31 +210,27 @@ umasim_chan_new(struct sim *s, const char *name)
 }
 
 int64_t
-umasim_var_new(struct sim *s, int64_t count)
+umasim_var_new(struct sim *s, const char *name)
 {
-	int64_t base, cap;
+	int64_t id, cap;
 
 	API_ENTER(s);
-	if (count < 0) {
-		API_LEAVE(s);
-		return (UMASIM_E_INVAL);
-	}
-	base = s->nvars;
-	if (base + count > s->capvars) {
-		cap = s->capvars != 0 ? s->capvars : 64;
-		while (cap < base + count)
-			cap *= 2;
+	if (s->nvars == s->capvars) {
+		cap = s->capvars != 0 ? s->capvars * 2 : 64;
 		if (grow_array((void **)&s->vars, (size_t)cap,
-		    sizeof(struct kvar)) != 0) {
+		    sizeof(struct kvar)) != 0 ||
+		    grow_array((void **)&s->var_names, (size_t)cap,
+		    KERN_NAMELEN) != 0) {
 			API_LEAVE(s);
 			return (UMASIM_E_NOMEM);
 		}
 		s->capvars = cap;
 	}
-	memset(&s->vars[base], 0, (size_t)count * sizeof(struct kvar));
-	s->nvars += count;
+	id = s->nvars++;
+	memset(&s->vars[id], 0, sizeof(struct kvar));
+	snprintf(s->var_names[id], KERN_NAMELEN, "%s", name);
 	API_LEAVE(s);
-	return (base);
+	return (id);
 }
 
 int
@@ -242,9 +262,19 @@ umasim_spawn(struct sim *s, const char *name, int cpu,
 		return (UMASIM_E_NOMEM);
 	}
 	memcpy(copy, ops, (size_t)nops * sizeof(*copy));
+	if (s->noppool == s->capoppool) {
+		size_t cap = s->capoppool != 0 ? s->capoppool * 2 : 16;
+
+		if (grow_array((void **)&s->oppool, cap, sizeof(copy)) != 0) {
+			free(copy);
+			API_LEAVE(s);
+			return (UMASIM_E_NOMEM);
+		}
+		s->capoppool = cap;
+	}
+	s->oppool[s->noppool++] = copy;
 	td = thread_create(s, name, cpu, 0, program_main);
 	if (td == NULL) {
-		free(copy);
 		API_LEAVE(s);
 		return (UMASIM_E_NOMEM);
 	}
@@ -261,6 +291,7 @@ umasim_step(struct sim *s, int tid)
 	int r;
 
 	API_ENTER(s);
+	kstack_guard_install();	/* this host thread may not have made s */
 	r = sched_step_host(s, tid);
 	API_LEAVE(s);
 	return (r);
@@ -283,6 +314,7 @@ umasim_run(struct sim *s, const struct umasim_policy *pol, uint64_t max_steps)
 	int r;
 
 	API_ENTER(s);
+	kstack_guard_install();	/* this host thread may not have made s */
 	r = policy_init(s, pol);
 	if (r == 0)
 		r = sched_run_host(s, max_steps);
@@ -497,6 +529,37 @@ umasim_evkind_name(int kind)
 {
 
 	return (kind >= 0 && kind < EVK_COUNT ? evkind_names[kind] : NULL);
+}
+
+struct snapshot *
+umasim_snapshot(struct sim *s)
+{
+	struct snapshot *sn;
+
+	if (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE))
+		return (NULL);
+	cursim = s;
+	sn = snapshot_take(s);
+	API_LEAVE(s);
+	return (sn);
+}
+
+int
+umasim_restore(struct sim *s, const struct snapshot *sn)
+{
+	int r;
+
+	API_ENTER(s);
+	r = snapshot_restore(s, sn);
+	API_LEAVE(s);
+	return (r);
+}
+
+void
+umasim_snapshot_free(struct snapshot *sn)
+{
+
+	snapshot_free(sn);
 }
 
 /* ---- benchmark support: the raw cost of one context switch ----------- */

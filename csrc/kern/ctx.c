@@ -10,6 +10,11 @@
 
 #include "ctx.h"
 
+#ifdef UMASIM_ASAN
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #ifndef UMASIM_UCONTEXT
 
 void	umasim_ctx_swap(void **save_sp, void *load_sp)
@@ -61,8 +66,8 @@ __asm__(
 	".size umasim_ctx_trampoline,.-umasim_ctx_trampoline\n"
 );
 
-void
-ctx_make(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
+static void
+ctx_make_md(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
     void *arg)
 {
 	uintptr_t top;
@@ -132,8 +137,8 @@ __asm__(
 	".size umasim_ctx_trampoline,.-umasim_ctx_trampoline\n"
 );
 
-void
-ctx_make(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
+static void
+ctx_make_md(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
     void *arg)
 {
 	uintptr_t top;
@@ -149,8 +154,8 @@ ctx_make(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
 }
 #endif
 
-void
-ctx_switch(struct ctx *from, struct ctx *to)
+static inline void
+ctx_switch_md(struct ctx *from, struct ctx *to)
 {
 	umasim_ctx_swap(&from->sp, to->sp);
 }
@@ -176,8 +181,8 @@ ctx_ucontext_entry(unsigned int ehi, unsigned int elo, unsigned int ahi,
 	abort();
 }
 
-void
-ctx_make(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
+static void
+ctx_make_md(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
     void *arg)
 {
 	uintptr_t e, a;
@@ -193,10 +198,80 @@ ctx_make(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
 	    (unsigned int)(a >> 16 >> 16), (unsigned int)a);
 }
 
-void
-ctx_switch(struct ctx *from, struct ctx *to)
+static inline void
+ctx_switch_md(struct ctx *from, struct ctx *to)
 {
 	swapcontext(&from->uc, &to->uc);
 }
 
 #endif /* UMASIM_UCONTEXT */
+
+#ifdef UMASIM_ASAN
+/*
+ * AddressSanitizer must be told of every stack switch (see "fibers" in
+ * <sanitizer/common_interface_defs.h>): start_switch_fiber() before, with
+ * the stack being switched to, and finish_switch_fiber() on the new stack
+ * right after, which hands back the stack that was left.  A context's stack
+ * is known from ctx_make(), or, for the host side (never made), learnt the
+ * first time it is left: whoever resumes next writes it into the context
+ * that switched ('ctx_asan_prev').  A context is always left before it is
+ * resumed, so its stack is known whenever someone switches to it.
+ *
+ * A thread that finishes or panics is never resumed; its fake stack (only
+ * with ASAN_OPTIONS=detect_stack_use_after_return=1) stays allocated.
+ */
+static __thread struct ctx *ctx_asan_prev;
+
+/* Not inlined: the TLS address must be computed on this host thread. */
+static __attribute__((noinline)) void
+ctx_asan_finish(void *fake)
+{
+	struct ctx *prev = ctx_asan_prev;
+
+	__sanitizer_finish_switch_fiber(fake, &prev->asan_bottom,
+	    &prev->asan_size);
+}
+
+static void
+ctx_asan_entry(void *arg)
+{
+	struct ctx *c = arg;
+
+	ctx_asan_finish(NULL);
+	c->asan_entry(c->asan_arg);
+}
+#endif /* UMASIM_ASAN */
+
+void
+ctx_make(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
+    void *arg)
+{
+
+#ifdef UMASIM_ASAN
+	/* A pooled stack keeps the redzones of frames that never returned. */
+	ASAN_UNPOISON_MEMORY_REGION(stack, size);
+	c->asan_bottom = stack;
+	c->asan_size = size;
+	c->asan_fake = NULL;
+	c->asan_entry = entry;
+	c->asan_arg = arg;
+	entry = ctx_asan_entry;
+	arg = c;
+#endif
+	ctx_make_md(c, stack, size, entry, arg);
+}
+
+void
+ctx_switch(struct ctx *from, struct ctx *to)
+{
+
+#ifdef UMASIM_ASAN
+	ctx_asan_prev = from;
+	__sanitizer_start_switch_fiber(&from->asan_fake, to->asan_bottom,
+	    to->asan_size);
+#endif
+	ctx_switch_md(from, to);
+#ifdef UMASIM_ASAN
+	ctx_asan_finish(from->asan_fake);
+#endif
+}

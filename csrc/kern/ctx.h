@@ -7,7 +7,11 @@
  * the first switch to it calls entry(arg).  entry must never return.
  *
  * x86_64 and aarch64 have hand-written switches (no system call); other
- * machines, and the sanitizer build, fall back to ucontext.
+ * machines, or -DUMASIM_UCONTEXT, fall back to ucontext.
+ *
+ * Under AddressSanitizer (either switch) every switch is announced to ASan
+ * with __sanitizer_start/finish_switch_fiber, so that it knows which stack
+ * is current (its stack checks, __asan_handle_no_return, fake stacks).
  */
 #ifndef _KERN_CTX_H_
 #define	_KERN_CTX_H_
@@ -18,18 +22,34 @@
 #define	UMASIM_UCONTEXT 1
 #endif
 
-#ifdef UMASIM_UCONTEXT
-#include <ucontext.h>
-struct ctx {
-	ucontext_t	uc;
-};
-#else
-struct ctx {
-	void		*sp;
-};
+#if defined(__SANITIZE_ADDRESS__)
+#define	UMASIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define	UMASIM_ASAN 1
+#endif
 #endif
 
 typedef void ctx_entry_t(void *);
+
+#ifdef UMASIM_UCONTEXT
+#include <ucontext.h>
+#endif
+
+struct ctx {
+#ifdef UMASIM_UCONTEXT
+	ucontext_t	uc;
+#else
+	void		*sp;
+#endif
+#ifdef UMASIM_ASAN
+	const void	*asan_bottom;	/* this context's stack, for ASan */
+	size_t		asan_size;
+	void		*asan_fake;	/* its fake stack while switched out */
+	ctx_entry_t	*asan_entry;	/* what the first switch to it calls */
+	void		*asan_arg;
+#endif
+};
 
 void	ctx_make(struct ctx *c, void *stack, size_t size, ctx_entry_t *entry,
 	    void *arg);

@@ -17,6 +17,7 @@
 #include "../umasim_api.h"
 #include "ctx.h"
 #include "digest.h"
+#include "vm.h"
 #include "../sys/_mutex.h"
 
 #define	KERN_NAMELEN	32
@@ -54,9 +55,19 @@ enum var_state { VAR_UNSET, VAR_HELD, VAR_NULL, VAR_FREED };
 
 struct kvar {
 	int		v_state;
-	int		v_zone;		/* zone (or malloc) it came from */
+	int		v_zone;		/* zone it came from, or VAR_SRC_* */
 	uint64_t	v_item;		/* arena offset of the item */
+	int64_t		v_size;		/* bytes, for kmem and large malloc */
 };
+
+#define	VAR_SRC_KMEM	-2		/* kmem_alloc */
+#define	VAR_SRC_MALLOC	-1		/* malloc(9) */
+
+/* Operation flags (struct umasim_op.flags), from the op's bare words. */
+#define	OPF_NOWAIT	0x01
+#define	OPF_ZERO	0x02
+#define	OPF_NOVM	0x04
+#define	OPF_WAITOK	0x08
 
 struct kprog {
 	struct umasim_op *p_ops;
@@ -145,15 +156,15 @@ struct sim {
 	char		panicmsg[KERN_PANICLEN];
 	char		errmsg[KERN_PANICLEN];
 	int		busy;
+	uint64_t	sim_id;		/* unique in the process: snapshots check it */
 	int		script_error;
 	jmp_buf		host_jmp;	/* panics outside any thread land here */
 	int		host_jmp_armed;
 	int		nlive;		/* user threads not finished */
 	uint64_t	sleepseq;
 
-	/* threads and scheduling */
+	/* threads and scheduling (the thread table itself is last) */
 	int		nthreads;
-	struct kthread	threads[UMASIM_MAXTHREADS];
 	struct kthread	*curthread;
 	int		lastrun;	/* tid the default decision continues */
 	int		cpu_crit[UMASIM_MAXCPU];	/* tid inside a critical section, or -1 */
@@ -180,6 +191,7 @@ struct sim {
 	char		(*chan_name)[KERN_NAMELEN];
 	int64_t		nvars, capvars;
 	struct kvar	*vars;
+	char		(*var_names)[KERN_NAMELEN];
 
 	/* subsystems' digest walks */
 	digest_fn_t	*digesters[8];
@@ -195,6 +207,20 @@ struct sim {
 	struct kconsole	con;
 	uint32_t	*dec;
 	size_t		ndec, capdec;
+
+	struct vmstate	vm;
+
+	/*
+	 * Host resources that outlive a restore: a thread slot keeps its
+	 * stack (frames hold absolute addresses into it) and every program
+	 * ever spawned stays allocated until the simulation is freed.
+	 */
+	struct kstack	*slot_stack[UMASIM_MAXTHREADS];
+	struct umasim_op **oppool;
+	size_t		noppool, capoppool;
+
+	/* Last, so a snapshot copies only the threads in use. */
+	struct kthread	threads[UMASIM_MAXTHREADS];
 };
 
 extern __thread struct sim *cursim;
@@ -261,9 +287,19 @@ int	console_append(struct sim *s, const char *line);
 int	dec_append(struct sim *s, uint32_t d);
 
 /* program.c */
+struct kvar *var_wait_set(struct kthread *td, int64_t vid);
+void	var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
+	    int64_t size);
+void	*var_item(const struct sim *s, const struct kvar *v);
 void	program_main(struct kthread *td);
 extern const int op_point[OPC_COUNT];
 extern const char *const op_names[OPC_COUNT];
+
+/* snapshot.c */
+struct snapshot;
+struct snapshot *snapshot_take(struct sim *s);
+int	snapshot_restore(struct sim *s, const struct snapshot *sn);
+void	snapshot_free(struct snapshot *sn);
 
 /* digest.c */
 uint64_t digest_sim(struct sim *s);

@@ -115,6 +115,102 @@ op_recurse(struct kthread *td, const struct umasim_op *op)
 	(void)recurse(op_a(td, op));
 }
 
+static void
+op_vm_free_pages(struct kthread *td, const struct umasim_op *op)
+{
+
+	vm_set_free_pages(cursim, op_a(td, op));
+}
+
+static void
+op_vm_fail(struct kthread *td, const struct umasim_op *op)
+{
+
+	vm_set_fail(cursim, op_a(td, op));
+}
+
+/* ---- variables ---------------------------------------------------------- */
+
+void *
+var_item(const struct sim *s, const struct kvar *v)
+{
+
+	return (s->arena + (v->v_item - UMASIM_DISPLAY_BASE));
+}
+
+/*
+ * The variable, once some thread has set it: freeing an unset variable is
+ * the consumer side of a hand-off and waits for the producer.
+ */
+struct kvar *
+var_wait_set(struct kthread *td, int64_t vid)
+{
+	struct sim *s = cursim;
+
+	while (s->vars[vid].v_state == VAR_UNSET) {
+		td->td_state = UMASIM_TS_WAITVAR;
+		td->td_waitvar = vid;
+		td->td_acts++;
+		sched_block(td, td->td_point);
+	}
+	td->td_waitvar = -1;
+	return (&s->vars[vid]);
+}
+
+void
+var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
+    int64_t size)
+{
+	struct kthread *w;
+	struct kvar *v = &s->vars[vid];
+	int i;
+
+	v->v_state = state;
+	v->v_zone = zone;
+	v->v_item = item != NULL ? vm_display(s, item) : 0;
+	v->v_size = size;
+	for (i = 0; i < s->nthreads; i++) {
+		w = &s->threads[i];
+		if (w->td_state == UMASIM_TS_WAITVAR && w->td_waitvar == vid)
+			sched_wake_thread(s, w);
+	}
+}
+
+/* "kmem_alloc BYTES [nowait] -> VAR": pages straight from kmem_map. */
+static void
+op_kmem_alloc(struct kthread *td, const struct umasim_op *op)
+{
+	struct sim *s = cursim;
+	int64_t bytes = op_a(td, op), vid = op_b(td, op);
+	void *p;
+
+	if (bytes <= 0)
+		panic("kmem_alloc of %lld bytes", (long long)bytes);
+	p = kmem_malloc(NULL, (size_t)bytes,
+	    (op->flags & OPF_NOWAIT) ? M_NOWAIT : M_WAITOK);
+	var_set(s, vid, p != NULL ? VAR_HELD : VAR_NULL, VAR_SRC_KMEM, p,
+	    bytes);
+}
+
+/* "kmem_free VAR" */
+static void
+op_kmem_free(struct kthread *td, const struct umasim_op *op)
+{
+	struct sim *s = cursim;
+	struct kvar *v;
+
+	v = var_wait_set(td, op_a(td, op));
+	if (v->v_state == VAR_NULL)
+		return;
+	if (v->v_state == VAR_FREED)
+		panic("double free of %s", s->var_names != NULL ?
+		    s->var_names[op_a(td, op)] : "a variable");
+	if (v->v_zone != VAR_SRC_KMEM)
+		panic("kmem_free of an item that kmem_alloc did not return");
+	kmem_free(NULL, var_item(s, v), (size_t)v->v_size);
+	v->v_state = VAR_FREED;
+}
+
 static op_handler_t *const op_handler[OPC_COUNT] = {
 #define	OP(id, name, point, handler)	[OPC_##id] = handler,
 #include "ops.def"

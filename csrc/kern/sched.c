@@ -172,6 +172,8 @@ sched_choose(struct sim *s)
 	}
 	c.idx = idx;
 	c.tid = run[idx];
+	if (c.mig < 0)		/* a pending sim.migrate() folds in here */
+		c.mig = s->threads[c.tid].td_migrate_to;
 	return (c);
 }
 
@@ -332,7 +334,9 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 		return (NULL);
 	td = &s->threads[s->nthreads];
 	memset(td, 0, sizeof(*td));
-	td->td_stack = kstack_alloc();
+	if (s->slot_stack[s->nthreads] == NULL)
+		s->slot_stack[s->nthreads] = kstack_alloc();
+	td->td_stack = s->slot_stack[s->nthreads];
 	if (td->td_stack == NULL)
 		return (NULL);
 	td->td_tid = s->nthreads++;

@@ -115,7 +115,7 @@ wakeup_one(const void *chan)
 int64_t
 sleep_wakeup_timers(struct sim *s)
 {
-	struct kthread *td;
+	struct kthread *td, *cur;
 	int64_t next;
 	int i;
 
@@ -125,9 +125,18 @@ sleep_wakeup_timers(struct sim *s)
 		if (td->td_state != UMASIM_TS_SLEEPING || td->td_timo_at < 0)
 			continue;
 		if (td->td_timo_at <= s->ticks) {
-			if (s->trace_level >= UMASIM_TRACE_FULL)
+			/*
+			 * A timeout is the sleeper's event, not that of
+			 * whichever thread happened to stop last (which
+			 * would depend on how the host split the run).
+			 */
+			if (s->trace_level >= UMASIM_TRACE_FULL) {
+				cur = s->curthread;
+				s->curthread = td;
 				ev_record(s, EVK_WAKEUP,
 				    (int64_t)kern_canon(s, td->td_wchan), -1);
+				s->curthread = cur;
+			}
 			sched_wake_thread(s, td);
 			td->td_timedout = 1;
 		} else if (td->td_timo_at < next)

@@ -1,5 +1,17 @@
 /*
  * Stack pool and guard-page handling.
+ *
+ * Under valgrind every stack is registered (VALGRIND_STACK_REGISTER) so that
+ * memcheck knows a switch to it is a stack switch.  This needs
+ * <valgrind/valgrind.h> (Debian: valgrind) at build time: used when it is
+ * there, or required with -DUMASIM_VALGRIND, or left out with
+ * -DUMASIM_NO_VALGRIND.  Outside valgrind a client request costs a few
+ * instructions, once per stack mapped.
+ *
+ * Under AddressSanitizer the guard page works only if ASan lets us have
+ * SIGSEGV: run with ASAN_OPTIONS=allow_user_segv_handler=1 (faults that are
+ * not ours still go on to ASan's handler); otherwise ASan reports an
+ * overflow as its own "stack-overflow" and ends the process.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +23,22 @@
 
 #include "kern.h"
 #include "stack.h"
+
+#if !defined(UMASIM_VALGRIND) && !defined(UMASIM_NO_VALGRIND) && \
+    defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#define	UMASIM_VALGRIND	1
+#endif
+#endif
+#ifdef UMASIM_VALGRIND
+#include <valgrind/valgrind.h>
+#define	KSTACK_VG_REGISTER(ks)	((ks)->ks_vgid = VALGRIND_STACK_REGISTER(\
+	(ks)->ks_base, (ks)->ks_base + (ks)->ks_size))
+#define	KSTACK_VG_DEREGISTER(ks) VALGRIND_STACK_DEREGISTER((ks)->ks_vgid)
+#else
+#define	KSTACK_VG_REGISTER(ks)	((ks)->ks_vgid = 0)
+#define	KSTACK_VG_DEREGISTER(ks) ((void)(ks))
+#endif
 
 #ifdef UMASIM_SANITIZE
 #define	KSTACK_SIZE	(1024 * 1024)	/* sanitizers need deep frames */
@@ -57,6 +85,7 @@ kstack_alloc(void)
 	ks->ks_guard = p;
 	ks->ks_base = p + KSTACK_GUARD;
 	ks->ks_size = KSTACK_SIZE;
+	KSTACK_VG_REGISTER(ks);
 	return (ks);
 }
 
@@ -75,6 +104,7 @@ kstack_free(struct kstack *ks)
 	}
 	pthread_mutex_unlock(&kstack_pool_lock);
 	if (ks != NULL) {
+		KSTACK_VG_DEREGISTER(ks);
 		munmap(ks->ks_guard, ks->ks_size + KSTACK_GUARD);
 		free(ks);
 	}
@@ -91,6 +121,8 @@ kstack_in_guard(const struct kstack *ks, const void *addr)
 static struct sigaction	kstack_old_segv;
 static pthread_once_t	kstack_once = PTHREAD_ONCE_INIT;
 static __thread int	kstack_altstack_done;
+static pthread_key_t	kstack_altstack_key;
+static int		kstack_altstack_key_ok;
 
 /*
  * A fault in the guard page of the thread that is running on this host
@@ -123,10 +155,32 @@ kstack_segv(int sig, siginfo_t *si, void *uc)
 	raise(sig);
 }
 
+/*
+ * A host thread that ends takes its alternate signal stack with it, if it
+ * still is the one we gave it.
+ */
+static void
+kstack_altstack_release(void *mem)
+{
+	stack_t cur, off;
+
+	if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == mem &&
+	    !(cur.ss_flags & SS_DISABLE)) {
+		memset(&off, 0, sizeof(off));
+		off.ss_flags = SS_DISABLE;
+		if (sigaltstack(&off, NULL) != 0)
+			return;		/* still in use: keep it */
+	}
+	free(mem);
+}
+
 static void
 kstack_install_handler(void)
 {
 	struct sigaction sa;
+
+	kstack_altstack_key_ok = pthread_key_create(&kstack_altstack_key,
+	    kstack_altstack_release) == 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = kstack_segv;
@@ -149,10 +203,15 @@ kstack_guard_install(void)
 	    cur.ss_size >= 16384)
 		return;		/* someone (faulthandler) gave us one */
 	sz = 65536;
-	ss.ss_sp = malloc(sz);		/* lives as long as the host thread */
+	ss.ss_sp = malloc(sz);		/* freed when the host thread ends */
 	if (ss.ss_sp == NULL)
 		return;
 	ss.ss_size = sz;
 	ss.ss_flags = 0;
-	sigaltstack(&ss, NULL);
+	if (sigaltstack(&ss, NULL) != 0) {
+		free(ss.ss_sp);
+		return;
+	}
+	if (kstack_altstack_key_ok)
+		pthread_setspecific(kstack_altstack_key, ss.ss_sp);
 }

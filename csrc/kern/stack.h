@@ -13,6 +13,7 @@ struct kstack {
 	char		*ks_guard;	/* guard page (lowest address) */
 	char		*ks_base;	/* usable stack, ks_size bytes */
 	size_t		ks_size;
+	unsigned	ks_vgid;	/* valgrind's id of the stack */
 };
 
 struct kstack	*kstack_alloc(void);

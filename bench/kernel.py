@@ -1,0 +1,178 @@
+"""Benchmark of the simulated kernel (not a timed test).
+
+    python bench/kernel.py            # a table
+    python bench/kernel.py --json     # one JSON object on stdout
+
+Measures, each as the median of --reps repetitions:
+
+  switch_ns       one coroutine context switch (umasim_bench_switch_ns)
+  c_steps_per_s   steps per second of one Sim.run(policy="random") call, that
+                  is, the step loop in C, on two threads of "yield" (trace off)
+  py_steps_per_s  steps per second of Sim.step() called in a Python loop
+                  (trace off)
+  sim_create_us   the mean time of one Sim() (created and dropped), over many
+  reset_us        null until snapshots exist (see "notes")
+
+Wall time is read here only (time.perf_counter; the switch benchmark's own
+clock is in C): the simulator itself never reads a clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+from umasim._core import lib
+from umasim.sim import Sim
+
+# Targets on the reference machine (2 cores): upper bounds for times,
+# lower bounds for rates.
+TARGETS = {
+    "switch_ns": ("<=", 20.0),
+    "c_steps_per_s": (">=", 10_000_000.0),
+    "py_steps_per_s": (">=", 1_000_000.0),
+    "sim_create_us": ("<=", 100.0),
+    "reset_us": None,
+}
+
+NOTES = {
+    "reset_us": "not measured yet: Sim snapshots (reset to a saved state) do not "
+                "exist yet; this key stays null until they do",
+}
+
+
+def _yield_sim(nsteps: int) -> Sim:
+    """Two user threads that only yield, enough of them for nsteps steps."""
+    sim = Sim(trace="off")
+    sim.spawn("a", cpu=0, ops=["yield"], repeat=nsteps)
+    sim.spawn("b", cpu=1, ops=["yield"], repeat=nsteps)
+    return sim
+
+
+def bench_switch(rounds: int) -> float:
+    ns = lib.umasim_bench_switch_ns(rounds)
+    if ns < 0:
+        raise RuntimeError("umasim_bench_switch_ns failed (no stack)")
+    return ns
+
+
+def bench_c_steps(nsteps: int, seed: int) -> float:
+    sim = _yield_sim(nsteps)
+    t0 = time.perf_counter()
+    res = sim.run(policy="random", seed=seed, max_steps=nsteps)
+    dt = time.perf_counter() - t0
+    if res.steps != nsteps or res.outcome != "step_limit":
+        raise RuntimeError(f"the C run did {res.steps} steps ({res.outcome}), "
+                           f"not {nsteps}")
+    return nsteps / dt
+
+
+def bench_py_steps(nsteps: int) -> float:
+    sim = _yield_sim(nsteps)
+    step = sim.step
+    loop = range(nsteps)
+    t0 = time.perf_counter()
+    for _ in loop:
+        step()
+    dt = time.perf_counter() - t0
+    if sim.steps != nsteps:
+        raise RuntimeError(f"the Python loop did {sim.steps} steps, not {nsteps}")
+    return nsteps / dt
+
+
+def bench_sim_create(count: int) -> float:
+    loop = range(count)
+    t0 = time.perf_counter()
+    for _ in loop:
+        Sim(trace="off")
+    dt = time.perf_counter() - t0
+    return dt / count * 1e6
+
+
+def run(reps: int, switch_rounds: int, c_steps: int, py_steps: int,
+        creates: int) -> dict:
+    # One untimed round first: page in the stacks, warm the caches.
+    bench_switch(switch_rounds // 10 or 1)
+    bench_c_steps(max(c_steps // 10, 1), 0)
+    bench_py_steps(max(py_steps // 10, 1))
+    bench_sim_create(max(creates // 10, 1))
+
+    samples: dict[str, list[float]] = {k: [] for k in
+                                       ("switch_ns", "c_steps_per_s", "py_steps_per_s",
+                                        "sim_create_us")}
+    for rep in range(reps):
+        samples["switch_ns"].append(bench_switch(switch_rounds))
+        samples["c_steps_per_s"].append(bench_c_steps(c_steps, rep + 1))
+        samples["py_steps_per_s"].append(bench_py_steps(py_steps))
+        samples["sim_create_us"].append(bench_sim_create(creates))
+
+    result: dict = {k: statistics.median(v) for k, v in samples.items()}
+    result["reset_us"] = None
+    met = {}
+    for key, target in TARGETS.items():
+        if target is None or result[key] is None:
+            met[key] = None
+            continue
+        op, bound = target
+        met[key] = result[key] <= bound if op == "<=" else result[key] >= bound
+    result["targets"] = {k: (None if t is None else f"{t[0]} {t[1]:g}")
+                         for k, t in TARGETS.items()}
+    result["met"] = met
+    result["samples"] = samples
+    result["notes"] = dict(NOTES)
+    result["params"] = dict(reps=reps, switch_rounds=switch_rounds, c_steps=c_steps,
+                            py_steps=py_steps, creates=creates, policy="random",
+                            threads=2, ops=["yield"], trace="off")
+    result["host"] = dict(python=platform.python_version(), machine=platform.machine(),
+                          cpus=os.cpu_count())
+    return result
+
+
+def _fmt(key: str, value) -> str:
+    if value is None:
+        return "n/a"
+    if key.endswith("_per_s"):
+        return f"{value / 1e6:.2f} M/s"
+    if key.endswith("_ns"):
+        return f"{value:.2f} ns"
+    if key.endswith("_us"):
+        return f"{value:.2f} us"
+    return str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--reps", type=int, default=5, help="repetitions (median reported)")
+    ap.add_argument("--switch-rounds", type=int, default=5_000_000)
+    ap.add_argument("--c-steps", type=int, default=2_000_000)
+    ap.add_argument("--py-steps", type=int, default=500_000)
+    ap.add_argument("--creates", type=int, default=2_000)
+    args = ap.parse_args(argv)
+    for name in ("reps", "switch_rounds", "c_steps", "py_steps", "creates"):
+        if getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} must be at least 1")
+
+    res = run(args.reps, args.switch_rounds, args.c_steps, args.py_steps, args.creates)
+    if args.json:
+        print(json.dumps(res, sort_keys=True))
+        return 0
+    print(f"umasim kernel benchmark: median of {args.reps} "
+          f"(python {res['host']['python']}, {res['host']['cpus']} CPUs)")
+    for key in ("switch_ns", "c_steps_per_s", "py_steps_per_s", "sim_create_us", "reset_us"):
+        t = res["targets"][key]
+        m = res["met"][key]
+        verdict = "" if m is None else ("ok" if m else "MISSED")
+        print(f"  {key:<15} {_fmt(key, res[key]):>12}   target {t or '-':<14} {verdict}")
+    for key, note in res["notes"].items():
+        print(f"  note {key}: {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,500 @@
+/*
+ * The simulated VM: arena, physical pages, kmem_map, the per-page table,
+ * vmwait, faults and the pagedaemon.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "kern.h"
+#include "vm.h"
+
+#define	VM_CHAN(s)	((const void *)&(s)->vm.cnt.v_free_count)
+
+/* Reserves the arena: page-aligned, base aligned to VM_ARENA_ALIGN. */
+static char *
+arena_map(size_t len)
+{
+	char *p, *a;
+	size_t slack;
+
+	p = mmap(NULL, len + VM_ARENA_ALIGN, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return (NULL);
+	a = (char *)(((uintptr_t)p + VM_ARENA_ALIGN - 1) &
+	    ~(uintptr_t)(VM_ARENA_ALIGN - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	slack = (size_t)((p + len + VM_ARENA_ALIGN) - (a + len));
+	if (slack > 0)
+		munmap(a + len, slack);
+	return (a);
+}
+
+int
+vm_attach(struct sim *s, char *err, size_t errlen)
+{
+	struct vmstate *vm = &s->vm;
+	const struct umasim_config *c = &s->cfg;
+
+	vm->boot_pages = c->boot_pages;
+	vm->kmem_base = c->boot_pages;
+	vm->kmem_pages = c->kmem_pages;
+	vm->dmap_base = vm->kmem_base + vm->kmem_pages;
+	vm->dmap_pages = c->md_small_alloc ? c->pages : 0;
+	vm->npages = vm->dmap_base + vm->dmap_pages;
+	vm->cnt.v_free_count = c->pages;
+	vm->cnt.v_free_min = c->free_min;
+	vm->pagedaemon_tid = -1;
+	s->arena_len = (size_t)vm->npages * PAGE_SIZE;
+	s->arena = arena_map(s->arena_len);
+	vm->kmem_map = calloc((size_t)vm->kmem_pages + 1, 1);
+	vm->dmap_map = calloc((size_t)vm->dmap_pages + 1, 1);
+	vm->pgtab = calloc((size_t)vm->npages + 1, sizeof(struct vm_pgent));
+	if (s->arena == NULL || vm->kmem_map == NULL || vm->dmap_map == NULL ||
+	    vm->pgtab == NULL) {
+		snprintf(err, errlen, "cannot reserve the arena (%lld pages)",
+		    (long long)vm->npages);
+		return (-1);
+	}
+	return (0);
+}
+
+void
+vm_detach(struct sim *s)
+{
+
+	if (s->arena != NULL)
+		munmap(s->arena, s->arena_len);
+	s->arena = NULL;
+	free(s->vm.kmem_map);
+	free(s->vm.dmap_map);
+	free(s->vm.pgtab);
+}
+
+uint64_t
+vm_display(const struct sim *s, const void *p)
+{
+	uint64_t a;
+
+	return (arena_contains(s, p, &a) ? a : 0);
+}
+
+static inline char *
+page_addr(const struct sim *s, int64_t page)
+{
+
+	return (s->arena + page * PAGE_SIZE);
+}
+
+static int64_t
+page_index(const struct sim *s, uintptr_t va)
+{
+	uintptr_t base = (uintptr_t)s->arena;
+
+	if (va < base || va >= base + s->arena_len)
+		panic("vm: address %#llx is not in the arena",
+		    (unsigned long long)va);
+	return ((int64_t)((va - base) >> PAGE_SHIFT));
+}
+
+void *
+vm_boot_pages(int64_t *count)
+{
+	struct sim *s = cursim;
+
+	*count = s->vm.boot_pages;
+	return (s->arena);
+}
+
+/* ---- physical pages ---------------------------------------------------- */
+
+static void
+pagedaemon_wakeup(struct sim *s)
+{
+	struct vmstate *vm = &s->vm;
+
+	if (vm->pagedaemon_tid < 0 || vm->pagedaemon_wanted)
+		return;
+	vm->pagedaemon_wanted = 1;
+	wakeup_internal(s, &vm->pagedaemon_chan, 0);
+}
+
+/* Free pages rose: wake the vmwait sleepers once the threshold is met. */
+static void
+vm_free_wakeup(struct sim *s)
+{
+	struct vmstate *vm = &s->vm;
+	int64_t thresh;
+
+	thresh = vm->cnt.v_free_min > 1 ? vm->cnt.v_free_min : 1;
+	if (vm->pages_needed && vm->cnt.v_free_count >= thresh) {
+		vm->pages_needed = 0;
+		if (wakeup_internal(s, VM_CHAN(s), 0) > 0 &&
+		    s->trace_level >= UMASIM_TRACE_FULL)
+			ev_record(s, EVK_WAKEUP, (int64_t)kern_canon(s,
+			    VM_CHAN(s)), 0);
+	}
+}
+
+/*
+ * Takes n physical pages, or none: a pending vm_fail fault, or too few
+ * free pages, fails the whole request.
+ */
+int
+vm_phys_take(int64_t n, int flags)
+{
+	struct sim *s = cursim;
+	struct vmstate *vm = &s->vm;
+
+	(void)flags;
+	if (vm->fail_next > 0) {
+		vm->fail_next--;
+		return (0);
+	}
+	if (vm->cnt.v_free_count < n)
+		return (0);
+	vm->cnt.v_free_count -= n;
+	vm->cnt.v_wire_count += n;
+	if (vm->cnt.v_free_count < vm->cnt.v_free_min)
+		pagedaemon_wakeup(s);
+	return (1);
+}
+
+void
+vm_phys_release(int64_t n)
+{
+	struct sim *s = cursim;
+
+	s->vm.cnt.v_free_count += n;
+	s->vm.cnt.v_wire_count -= n;
+	vm_free_wakeup(s);
+}
+
+/*
+ * VM_WAIT: sleep in "vmwait" until free pages return (or, after an
+ * injected failure, for one tick), and wake the pagedaemon on the way.
+ */
+static void
+vm_wait(struct sim *s, int injected)
+{
+	struct kthread *td = s->curthread;
+
+	s->vm.pages_needed = 1;
+	pagedaemon_wakeup(s);
+	sleep_internal(td, VM_CHAN(s), NULL, 0, "vmwait", injected ? 1 : 0);
+}
+
+static void
+page_fail_event(struct sim *s, int64_t n, int flags)
+{
+
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_PAGE_FAIL, n, flags);
+}
+
+/* ---- kmem_map ---------------------------------------------------------- */
+
+/* First fit of n contiguous pages in kmem_map; -1 if there is no room. */
+static int64_t
+kva_find(const struct vmstate *vm, int64_t n)
+{
+	int64_t i, run;
+
+	run = 0;
+	for (i = 0; i < vm->kmem_pages; i++) {
+		run = vm->kmem_map[i] ? 0 : run + 1;
+		if (run == n)
+			return (i - n + 1);
+	}
+	return (-1);
+}
+
+static void
+kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
+{
+	struct vmstate *vm = &s->vm;
+	int64_t i;
+
+	for (i = 0; i < n; i++) {
+		vm->kmem_map[first + i] = val;
+		memset(&vm->pgtab[vm->kmem_base + first + i], 0,
+		    sizeof(struct vm_pgent));
+		vm->pgtab[vm->kmem_base + first + i].pe_mapped = val;
+	}
+	vm->kmem_used += val ? n : -n;
+}
+
+void *
+kmem_malloc(void *map, size_t size, int flags)
+{
+	struct sim *s = cursim;
+	struct vmstate *vm = &s->vm;
+	int64_t n, first;
+	int injected;
+	char *p;
+
+	(void)map;
+	sched_point(PT_PAGE_ALLOC);
+	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
+	for (;;) {
+		first = kva_find(vm, n);
+		if (first < 0) {
+			if (flags & M_NOWAIT) {
+				page_fail_event(s, n, flags);
+				return (NULL);
+			}
+			panic("kmem_malloc(%ld): kmem_map too small: %ld total "
+			    "allocated", (long)size,
+			    (long)(vm->kmem_used * PAGE_SIZE));
+		}
+		injected = vm->fail_next > 0;
+		if (vm_phys_take(n, flags))
+			break;
+		page_fail_event(s, n, flags);
+		if (flags & M_NOWAIT)
+			return (NULL);
+		vm_wait(s, injected);
+	}
+	kva_mark(s, first, n, 1);
+	p = page_addr(s, vm->kmem_base + first);
+	/*
+	 * Pages come back zeroed whatever the flags: a page's old contents
+	 * would otherwise depend on history a snapshot restore discards.
+	 */
+	memset(p, 0, (size_t)n * PAGE_SIZE);
+	s->curthread->td_acts++;
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_PAGE_ALLOC, (int64_t)vm_display(s, p), n);
+	return (p);
+}
+
+void
+kmem_free(void *map, void *addr, size_t size)
+{
+	struct sim *s = cursim;
+	struct vmstate *vm = &s->vm;
+	int64_t n, first, i;
+
+	(void)map;
+	sched_point(PT_PAGE_FREE);
+	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
+	first = page_index(s, (uintptr_t)addr) - vm->kmem_base;
+	if (((uintptr_t)addr & PAGE_MASK) != 0 || first < 0 ||
+	    first + n > vm->kmem_pages)
+		panic("kmem_free: %#llx is not in kmem_map",
+		    (unsigned long long)vm_display(s, addr));
+	for (i = 0; i < n; i++)
+		if (!vm->kmem_map[first + i])
+			panic("kmem_free: page %#llx is not allocated",
+			    (unsigned long long)vm_display(s,
+			    page_addr(s, vm->kmem_base + first + i)));
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_PAGE_FREE, (int64_t)vm_display(s, addr), n);
+	kva_mark(s, first, n, 0);
+	s->curthread->td_acts++;
+	vm_phys_release(n);
+}
+
+/* Address space only (uma_zone_set_obj); pages come from vm_phys_take. */
+void *
+kmem_alloc_nofault(void *map, size_t size)
+{
+	struct sim *s = cursim;
+	int64_t n, first;
+
+	(void)map;
+	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
+	first = kva_find(&s->vm, n);
+	if (first < 0)
+		return (NULL);
+	kva_mark(s, first, n, 1);
+	return (page_addr(s, s->vm.kmem_base + first));
+}
+
+/* ---- the direct map (md_small_alloc) ------------------------------------ */
+
+void *
+vm_small_alloc(int flags)
+{
+	struct sim *s = cursim;
+	struct vmstate *vm = &s->vm;
+	int64_t i;
+	int injected;
+	char *p;
+
+	sched_point(PT_PAGE_ALLOC);
+	for (;;) {
+		injected = vm->fail_next > 0;
+		if (vm_phys_take(1, flags))
+			break;
+		page_fail_event(s, 1, flags);
+		if (flags & M_NOWAIT)
+			return (NULL);
+		vm_wait(s, injected);
+	}
+	for (i = 0; i < vm->dmap_pages && vm->dmap_map[i]; i++)
+		;
+	if (i == vm->dmap_pages)
+		panic("vm_small_alloc: direct map exhausted");
+	vm->dmap_map[i] = 1;
+	memset(&vm->pgtab[vm->dmap_base + i], 0, sizeof(struct vm_pgent));
+	vm->pgtab[vm->dmap_base + i].pe_mapped = 1;
+	p = page_addr(s, vm->dmap_base + i);
+	memset(p, 0, PAGE_SIZE);
+	s->curthread->td_acts++;
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_PAGE_ALLOC, (int64_t)vm_display(s, p), 1);
+	return (p);
+}
+
+void
+vm_small_free(void *addr)
+{
+	struct sim *s = cursim;
+	struct vmstate *vm = &s->vm;
+	int64_t i;
+
+	sched_point(PT_PAGE_FREE);
+	i = page_index(s, (uintptr_t)addr) - vm->dmap_base;
+	if (((uintptr_t)addr & PAGE_MASK) != 0 || i < 0 ||
+	    i >= vm->dmap_pages || !vm->dmap_map[i])
+		panic("vm_small_free: %#llx is not an allocated direct-map page",
+		    (unsigned long long)vm_display(s, addr));
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_PAGE_FREE, (int64_t)vm_display(s, addr), 1);
+	vm->dmap_map[i] = 0;
+	memset(&vm->pgtab[vm->dmap_base + i], 0, sizeof(struct vm_pgent));
+	s->curthread->td_acts++;
+	vm_phys_release(1);
+}
+
+/* ---- the per-page table -------------------------------------------------- */
+
+void *
+vtoslab(uintptr_t va)
+{
+	struct sim *s = cursim;
+
+	return (s->vm.pgtab[page_index(s, va)].pe_slab);
+}
+
+void
+vsetslab(uintptr_t va, void *slab)
+{
+	struct sim *s = cursim;
+
+	s->vm.pgtab[page_index(s, va)].pe_slab = slab;
+}
+
+void
+vsetobj(uintptr_t va, void *obj)
+{
+	struct sim *s = cursim;
+
+	s->vm.pgtab[page_index(s, va)].pe_object = obj;
+}
+
+/* ---- faults (program operations) ----------------------------------------- */
+
+void
+vm_set_free_pages(struct sim *s, int64_t n)
+{
+	struct vmstate *vm = &s->vm;
+	int64_t old = vm->cnt.v_free_count;
+
+	/* The direct map has no room for pages beyond the configured ones. */
+	if (vm->dmap_pages > 0 && n > vm->dmap_pages - vm->cnt.v_wire_count)
+		n = vm->dmap_pages - vm->cnt.v_wire_count;
+	vm->cnt.v_free_count = n;
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_FAULT, 0, n);
+	if (n > old)
+		vm_free_wakeup(s);
+	else if (n < vm->cnt.v_free_min)
+		pagedaemon_wakeup(s);
+}
+
+void
+vm_set_fail(struct sim *s, int64_t n)
+{
+
+	s->vm.fail_next = n;
+	if (s->trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_FAULT, 1, n);
+}
+
+void
+vm_set_reclaim_hook(struct sim *s, void (*hook)(void))
+{
+
+	s->vm.reclaim_hook = hook;
+}
+
+/* ---- the pagedaemon -------------------------------------------------------- */
+
+static void
+pagedaemon_main(struct kthread *td)
+{
+	struct sim *s = cursim;
+	struct vmstate *vm = &s->vm;
+
+	for (;;) {
+		if (!vm->pagedaemon_wanted) {
+			sleep_internal(td, &vm->pagedaemon_chan, NULL, 0,
+			    "psleep", 0);
+			continue;
+		}
+		vm->pagedaemon_wanted = 0;
+		sched_point(PT_PAGEDAEMON);
+		td->td_acts++;
+		if (vm->reclaim_hook != NULL)
+			vm->reclaim_hook();
+		td->td_acts++;
+		vm_free_wakeup(s);
+	}
+}
+
+int
+vm_pagedaemon_create(struct sim *s)
+{
+	struct kthread *td;
+
+	td = thread_create(s, "pagedaemon", 0, 1, pagedaemon_main);
+	if (td == NULL)
+		return (-1);
+	td->td_state = UMASIM_TS_SLEEPING;
+	td->td_wchan = &s->vm.pagedaemon_chan;
+	td->td_wmesg = "psleep";
+	s->vm.pagedaemon_tid = td->td_tid;
+	return (0);
+}
+
+/* ---- digest ---------------------------------------------------------------- */
+
+void
+vm_digest(struct digest *d, const struct sim *s)
+{
+	const struct vmstate *vm = &s->vm;
+	int64_t i;
+
+	dg_u64(d, (uint64_t)vm->cnt.v_free_count);
+	dg_u64(d, (uint64_t)vm->cnt.v_free_min);
+	dg_u64(d, (uint64_t)vm->cnt.v_wire_count);
+	dg_u64(d, (uint64_t)vm->kmem_used);
+	dg_u64(d, (uint64_t)vm->fail_next);
+	dg_u64(d, (uint64_t)vm->pages_needed);
+	dg_u64(d, (uint64_t)vm->pagedaemon_wanted);
+	dg_bytes(d, vm->kmem_map, (size_t)vm->kmem_pages);
+	dg_bytes(d, vm->dmap_map, (size_t)vm->dmap_pages);
+	for (i = 0; i < vm->npages; i++) {
+		if (!vm->pgtab[i].pe_mapped && vm->pgtab[i].pe_slab == NULL)
+			continue;
+		dg_u64(d, (uint64_t)i);
+		dg_ptr(d, s, vm->pgtab[i].pe_slab);
+		dg_ptr(d, s, vm->pgtab[i].pe_object);
+		dg_u64(d, vm->pgtab[i].pe_mapped);
+	}
+}

@@ -1,0 +1,92 @@
+/*
+ * The simulated VM: the page supply UMA draws from.
+ *
+ * Two limits, as in FreeBSD 7: physical pages (cnt.v_free_count, which
+ * bucket_enable() reads) and kmem_map address space, allocated first fit
+ * and contiguous.  All memory is one arena per simulation:
+ *
+ *	[ boot pages | kmem_map | direct map (md_small_alloc only) ]
+ *
+ * with its base aligned to 2^32 bytes, so UMA_HASH picks the same chains in
+ * every run.  Addresses leave the core as UMASIM_DISPLAY_BASE + offset.
+ */
+#ifndef _KERN_VM_H_
+#define	_KERN_VM_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define	PAGE_SHIFT	12
+#define	PAGE_SIZE	(1 << PAGE_SHIFT)
+#define	PAGE_MASK	(PAGE_SIZE - 1)
+
+/* malloc(9) flags, FreeBSD 7 values */
+#define	M_NOWAIT	0x0001
+#define	M_WAITOK	0x0002
+#define	M_ZERO		0x0100
+#define	M_NOVM		0x0200
+#define	M_USE_RESERVE	0x0400
+
+#define	VM_ARENA_ALIGN	(1ULL << 32)
+
+struct sim;
+
+/* One entry per arena page: what vtoslab()/vsetobj() see. */
+struct vm_pgent {
+	void		*pe_slab;
+	void		*pe_object;
+	uint8_t		pe_mapped;
+};
+
+struct vm_cnt {
+	int64_t		v_free_count;
+	int64_t		v_free_min;
+	int64_t		v_wire_count;	/* pages handed out */
+};
+
+struct vmstate {
+	struct vm_cnt	cnt;
+	int64_t		boot_pages;
+	int64_t		boot_used;	/* boot pages handed out (to UMA) */
+	int64_t		kmem_base;	/* first page of kmem_map */
+	int64_t		kmem_pages;
+	int64_t		kmem_used;	/* pages of kmem_map in use */
+	uint8_t		*kmem_map;	/* one byte a page: in use */
+	int64_t		dmap_base;	/* first page of the direct map */
+	int64_t		dmap_pages;
+	uint8_t		*dmap_map;
+	int64_t		fail_next;	/* vm_fail: allocations left to fail */
+	int		pages_needed;	/* someone sleeps in vmwait */
+	int		pagedaemon_tid;	/* -1 without a pagedaemon */
+	int		pagedaemon_wanted;
+	char		pagedaemon_chan;
+	struct vm_pgent	*pgtab;
+	int64_t		npages;		/* arena pages */
+	void		(*reclaim_hook)(void);
+};
+
+int	vm_attach(struct sim *s, char *err, size_t errlen);
+void	vm_detach(struct sim *s);
+
+void	*kmem_malloc(void *map, size_t size, int flags);
+void	kmem_free(void *map, void *addr, size_t size);
+void	*kmem_alloc_nofault(void *map, size_t size);
+void	*vm_small_alloc(int flags);
+void	vm_small_free(void *addr);
+int	vm_phys_take(int64_t n, int flags);
+void	vm_phys_release(int64_t n);
+void	*vm_boot_pages(int64_t *count);
+
+void	*vtoslab(uintptr_t va);
+void	vsetslab(uintptr_t va, void *slab);
+void	vsetobj(uintptr_t va, void *obj);
+
+void	vm_set_free_pages(struct sim *s, int64_t n);
+void	vm_set_fail(struct sim *s, int64_t n);
+void	vm_set_reclaim_hook(struct sim *s, void (*hook)(void));
+uint64_t vm_display(const struct sim *s, const void *p);
+int	vm_pagedaemon_create(struct sim *s);
+struct digest;
+void	vm_digest(struct digest *d, const struct sim *s);
+
+#endif /* !_KERN_VM_H_ */
