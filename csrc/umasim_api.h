@@ -128,6 +128,46 @@ struct umasim_policy {
 	int		then_kind;
 };
 
+/* UMA, as the host sees it (csrc/vm/uma_inspect.c) */
+struct umasim_zone_info {
+	uint64_t	addr;
+	uint64_t	keg;
+	const char	*name;
+	uint32_t	size, rsize, ipers, ppera, pgoff, flags, align;
+	uint32_t	pages, keg_free, maxpages, limit, recurse;
+	uint64_t	allocs, frees, fails;
+	uint64_t	zone_allocs, zone_frees;
+	int		count, fills;
+	int		full_buckets, full_items, free_buckets, cache_items;
+	int		secondary, internal, hashsize, lock_owner, slot;
+};
+
+struct umasim_cache_info {
+	uint64_t	alloc_bucket, free_bucket;
+	int		alloc_cnt, alloc_entries, free_cnt, free_entries;
+	uint64_t	allocs, frees;
+};
+
+struct umasim_bucket_info {
+	uint64_t	addr;
+	int		cnt, entries;
+};
+
+struct umasim_slab_info {
+	uint64_t	addr, data;
+	int		freecount, firstfree, flags;
+};
+
+struct umasim_uma_info {
+	int		bucketdisable, booted, max_ipers, max_ipers_ref;
+	int64_t		free_pages, free_min, wired_pages, kmem_used, kmem_pages;
+};
+
+struct umasim_check_report {
+	int		ok;
+	char		message[512];
+};
+
 struct sim	*umasim_new(const struct umasim_config *cfg, char *err,
 		    size_t errlen);
 void		 umasim_free(struct sim *s);
@@ -170,6 +210,31 @@ struct snapshot	*umasim_snapshot(struct sim *s);
 int		 umasim_restore(struct sim *s, const struct snapshot *sn);
 void		 umasim_snapshot_free(struct snapshot *sn);
 double		 umasim_bench_switch_ns(uint64_t rounds);
+int		 umasim_zone_new(struct sim *s, const char *name);
+int		 umasim_zone_callback(struct sim *s, int slot, int which,
+		    int kind, int64_t n, int target);
+int		 umasim_zcreate(struct sim *s, int slot, int master, int size,
+		    int align, uint32_t flags, int maxitems);
+int		 umasim_zone_state(struct sim *s, int slot);
+int		 umasim_nzone_slots(struct sim *s);
+int		 umasim_zones(struct sim *s, struct umasim_zone_info *out,
+		    int max);
+int		 umasim_zone_by_slot(struct sim *s, int slot,
+		    struct umasim_zone_info *out);
+int		 umasim_zone_caches(struct sim *s, uint64_t zone,
+		    struct umasim_cache_info *out, int max);
+int		 umasim_zone_buckets(struct sim *s, uint64_t zone, int list,
+		    struct umasim_bucket_info *out, int max);
+int		 umasim_zone_slabs(struct sim *s, uint64_t zone, int list,
+		    struct umasim_slab_info *out, int max);
+int		 umasim_zone_items(struct sim *s, uint64_t zone, int where,
+		    int cpu, uint64_t *out, int max);
+int		 umasim_zone_stats(struct sim *s, void *buf, size_t *len);
+int		 umasim_uma_globals(struct sim *s, struct umasim_uma_info *out);
+int		 umasim_check(struct sim *s, struct umasim_check_report *out);
+int		 umasim_nbugs(void);
+const char	*umasim_bug_name(int i);
+uint64_t	 umasim_bug_bit(int i);
 /* CDEF END */
 
 #endif /* !_UMASIM_API_H_ */

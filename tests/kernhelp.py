@@ -28,13 +28,15 @@ def stepwise(sim: Sim, decisions, check=None, max_steps: int = 10_000):
     every step, with the thread infos before and after it.  Returns the
     outcome of the last step."""
     dec = iter(decisions)
+    before = by_name(sim) if check is not None else None
     for _ in range(max_steps):
-        before = by_name(sim)
         r = sim.run(decisions=[next(dec, 0)], max_steps=1)
         if r.steps == 0:
             return r.outcome
         if check is not None:
-            check(sim, before, by_name(sim))
+            after = by_name(sim)
+            check(sim, before, after)
+            before = after
         if r.outcome != "step_limit":
             return r.outcome
     raise AssertionError(f"run did not end within {max_steps} steps")
@@ -55,3 +57,49 @@ def stepped_threads(sim: Sim, start: int = 0):
 
 def event_tuples(sim: Sim):
     return [(e.step, e.tick, e.kind, e.thread, e.cpu, e.point, e.a, e.b) for e in sim.events]
+
+
+
+def explore(make, values: int, length: int, check=None):
+    """Every distinct run that the decision lists of all_lists(values,
+    length) give on make()'s Sim: a depth-first walk of the schedule tree
+    from snapshots, one step per run() call, with check(sim, before, after)
+    around every step as in stepwise().  Past `length` steps only the default
+    decision is taken.  Yields (decisions, outcome, sim) at the end of each
+    run, `sim` in its final state until the walk goes on.
+
+    Raw values that give the same canonical decision at a node are the same
+    run, so each is walked once.  Every run found is replayed from scratch
+    in one run() call, which must give the same decisions, events and
+    digest: the walk's results do not rest on snapshots alone."""
+    sim = make()
+
+    def verify(outcome):
+        twin = make()
+        res = twin.run(decisions=sim.decisions)
+        assert res.decisions == sim.decisions
+        assert (res.outcome, twin.digest()) == (outcome, sim.digest())
+        assert event_tuples(twin) == event_tuples(sim)
+
+    def walk(snap, before, depth):
+        seen = set()
+        for v in range(values if depth < length else 1):
+            sim.restore(snap)
+            r = sim.run(decisions=[v], max_steps=1)
+            if r.steps == 0:                 # the run was over at this node
+                verify(r.outcome)
+                yield sim.decisions, r.outcome, sim
+                return
+            if r.decisions[0] in seen:
+                continue
+            seen.add(r.decisions[0])
+            after = by_name(sim)
+            if check is not None:
+                check(sim, before, after)
+            if r.outcome != "step_limit":
+                verify(r.outcome)
+                yield sim.decisions, r.outcome, sim
+                continue
+            yield from walk(sim.snapshot(), after, depth + 1)
+
+    yield from walk(sim.snapshot(), by_name(sim), 0)

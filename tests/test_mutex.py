@@ -5,7 +5,7 @@ from collections import Counter
 
 from umasim import Sim
 
-from kernhelp import all_lists, by_name, stepwise, users
+from kernhelp import by_name, explore, stepwise, users
 
 CS = ["lock m", "yield", "unlock m"]
 
@@ -37,16 +37,16 @@ def check_exclusion(sim, before, after):
 
 
 def test_mutual_exclusion_every_decision_list():
-    """Every decision list of length 6 over 0..3 (so every list up to that
+    """Every decision list of length 8 over 0..3 (so every list up to that
     length, see all_lists) keeps m exclusive after every single step."""
     seen_runs = set()
     contended = rebarged = migrated = 0
-    for dec in all_lists(4, 6):
-        sim = make_three()
-        outcome = stepwise(sim, dec, check_exclusion)
+    for dec, outcome, sim in explore(make_three, 4, 8, check_exclusion):
         assert outcome == "completed", (dec, outcome)
         assert all(t.state == "finished" and t.locks == 0 for t in users(sim))
-        seen_runs.add(tuple(sim.decisions))
+        run = tuple(sim.decisions)
+        assert run not in seen_runs
+        seen_runs.add(run)
         counts = Counter(e.thread for e in sim.events if e.kind == "lock_contended")
         contended += bool(counts)
         rebarged += any(n > 1 for n in counts.values())

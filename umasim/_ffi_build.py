@@ -7,7 +7,10 @@ itself exports (the module's init function), so nothing in the core can
 bind to, or be bound by, a libc or Python symbol of the same name.
 
 UMASIM_SANITIZE=1 in the environment builds with AddressSanitizer and
-UBSan (and the ucontext fallback switch).
+UBSan (the context switch then tells ASan of every stack switch, see
+csrc/kern/ctx.c).  Such a module runs only in an interpreter that has
+libasan preloaded: scripts/check-c-core and docs/checking-c-core.md show
+how.
 """
 
 import os

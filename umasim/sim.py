@@ -80,6 +80,8 @@ class ThreadInfo:
 
 @dataclass(frozen=True)
 class Event:
+    """One trace event.  `a` is unsigned: addresses (0xfffff80000000000 +
+    arena offset), canonical channels, counts and ids; `b` may be -1."""
     step: int
     tick: int
     kind: str
@@ -106,13 +108,13 @@ class RunResult:
 
 
 def _int(value, what: str, low: int | None = 0, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool):
+        raise TypeError(f"{what} must be an integer, not bool")
+    if not isinstance(value, int):
         try:
             value = operator.index(value)
         except TypeError:
             raise TypeError(f"{what} must be an integer, not {type(value).__name__}") from None
-        if isinstance(value, bool):
-            raise TypeError(f"{what} must be an integer, not bool")
     if low is not None and value < low:
         if low == 0:
             raise ValueError(f"{what} must not be negative, not {value}")
@@ -511,7 +513,8 @@ class Sim:
             e = evs[k]
             out.append(Event(e.step, e.tick, EVENT_KINDS[e.kind],
                              names[e.tid] if e.tid >= 0 else None, e.cpu,
-                             POINTS[e.point] if e.point >= 0 else None, e.a, e.b))
+                             POINTS[e.point] if e.point >= 0 else None,
+                             e.a & 0xFFFFFFFFFFFFFFFF, e.b))
         return out
 
     def event_counts(self) -> dict[str, int]:
@@ -562,8 +565,8 @@ class Sim:
         if ptr == ffi.NULL:
             raise MemoryError("cannot take a snapshot (out of host memory, or busy)")
         return Snapshot(self, ffi.gc(ptr, lib.umasim_snapshot_free),
-                        len(self._names), dict(self._mtx), dict(self._chan),
-                        dict(self._vars), len(self._var_names), list(self._recipe))
+                        tuple(self._names), dict(self._mtx), dict(self._chan),
+                        dict(self._vars), tuple(self._var_names), list(self._recipe))
 
     def restore(self, snap: "Snapshot") -> None:
         """Puts this simulation back in the state `snap` recorded (in place:
@@ -575,11 +578,13 @@ class Sim:
         r = lib.umasim_restore(self._s, snap._ptr)
         if r < 0:
             self._raise(r)
-        del self._names[snap._nthreads:]
+        # The snapshot's own name tables: a later snapshot may name threads
+        # and variables that an earlier restore dropped or replaced.
+        self._names = list(snap._names)
         self._tids = {n: i for i, n in enumerate(self._names)}
         self._mtx, self._chan = dict(snap._mtx), dict(snap._chan)
         self._vars = dict(snap._vars)
-        del self._var_names[snap._nvars:]
+        self._var_names = list(snap._var_names)
         self._recipe = list(snap._recipe)
 
     def reset(self) -> None:
@@ -615,9 +620,9 @@ class _Unroll(Exception):
 class Snapshot:
     """A saved state of one Sim (see Sim.snapshot)."""
 
-    __slots__ = ("_sim", "_ptr", "_nthreads", "_mtx", "_chan", "_vars", "_nvars", "_recipe")
+    __slots__ = ("_sim", "_ptr", "_names", "_mtx", "_chan", "_vars", "_var_names", "_recipe")
 
-    def __init__(self, sim, ptr, nthreads, mtx, chan, vars_, nvars, recipe):
-        self._sim, self._ptr, self._nthreads = sim, ptr, nthreads
-        self._mtx, self._chan, self._vars, self._nvars = mtx, chan, vars_, nvars
+    def __init__(self, sim, ptr, names, mtx, chan, vars_, var_names, recipe):
+        self._sim, self._ptr, self._names = sim, ptr, names
+        self._mtx, self._chan, self._vars, self._var_names = mtx, chan, vars_, var_names
         self._recipe = recipe

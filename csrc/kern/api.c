@@ -13,13 +13,6 @@
 #include "stack.h"
 #include "../sys/mutex.h"
 
-#define	API_ENTER(s) do {						\
-	if (__atomic_exchange_n(&(s)->busy, 1, __ATOMIC_ACQUIRE))	\
-		return (UMASIM_E_BUSY);					\
-	cursim = (s);							\
-} while (0)
-#define	API_LEAVE(s)	__atomic_store_n(&(s)->busy, 0, __ATOMIC_RELEASE)
-
 static const char *const point_names[PT_COUNT] = {
 #define	POINT(id, name, func, line)	[PT_##id] = name,
 #include "points.def"
@@ -96,8 +89,8 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 	}
 	s->cfg = *cfg;
 	s->sim_id = __atomic_add_fetch(&sim_ids, 1, __ATOMIC_RELAXED);
-	s->mp_ncpus = cfg->cpus;
-	s->mp_maxid = cfg->cpus - 1;
+	s->ncpus = cfg->cpus;
+	s->maxid = cfg->cpus - 1;
 	s->trace_level = cfg->trace_level;
 	s->lastrun = -1;
 	s->next_timer = INT64_MAX;
@@ -116,6 +109,12 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 		umasim_free(s);
 		return (NULL);
 	}
+	if (uma_sim_attach(s) != 0) {
+		snprintf(err, errlen, "UMA did not boot: %s", s->panicmsg);
+		umasim_free(s);
+		return (NULL);
+	}
+	s->digesters[s->ndigesters++] = uma_digest;
 	return (s);
 }
 
@@ -141,6 +140,7 @@ umasim_free(struct sim *s)
 	free(s->con.buf);
 	free(s->con.off);
 	free(s->dec);
+	kstack_free(s->hostcall_stack);
 	vm_detach(s);
 	if (cursim == s)
 		cursim = NULL;
@@ -242,7 +242,7 @@ umasim_spawn(struct sim *s, const char *name, int cpu,
 	int i;
 
 	API_ENTER(s);
-	if (cpu < 0 || cpu >= s->mp_ncpus || nops < 0 || repeat < 0) {
+	if (cpu < 0 || cpu >= s->ncpus || nops < 0 || repeat < 0) {
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
@@ -450,14 +450,47 @@ uint64_t
 umasim_digest(struct sim *s)
 {
 
+	cursim = s;
 	return (digest_sim(s));
+}
+
+static const char *const bug_names[] = {
+#define	BUG(id, bit, name, what)	name,
+#include "bugs.def"
+#undef BUG
+};
+static const uint64_t bug_bits[] = {
+#define	BUG(id, bit, name, what)	bit,
+#include "bugs.def"
+#undef BUG
+};
+
+int
+umasim_nbugs(void)
+{
+
+	return ((int)(sizeof(bug_bits) / sizeof(bug_bits[0])));
+}
+
+const char *
+umasim_bug_name(int i)
+{
+
+	return (i >= 0 && i < umasim_nbugs() ? bug_names[i] : NULL);
+}
+
+uint64_t
+umasim_bug_bit(int i)
+{
+
+	return (i >= 0 && i < umasim_nbugs() ? bug_bits[i] : 0);
 }
 
 int64_t
 umasim_ticks(struct sim *s)
 {
 
-	return (s->ticks);
+	return (s->now);
 }
 
 uint64_t

@@ -46,7 +46,7 @@ callout_reset(struct callout *c, int to_ticks, void (*func)(void *), void *arg)
 		to_ticks = 1;
 	c->c_func = func;
 	c->c_arg = arg;
-	c->c_time = s->ticks + to_ticks;
+	c->c_time = s->now + to_ticks;
 	c->c_seq = ++s->callout_seq;
 	c->c_pending = 1;
 	s->callouts[s->ncallouts++] = c;
@@ -73,7 +73,7 @@ callout_first_due(const struct sim *s)
 	best = NULL;
 	for (i = 0; i < s->ncallouts; i++) {
 		c = s->callouts[i];
-		if (c->c_time > s->ticks)
+		if (c->c_time > s->now)
 			continue;
 		if (best == NULL || c->c_time < best->c_time ||
 		    (c->c_time == best->c_time && c->c_seq < best->c_seq))
@@ -97,7 +97,7 @@ callout_next_after(const struct sim *s)
 
 	next = INT64_MAX;
 	for (i = 0; i < s->ncallouts; i++)
-		if (s->callouts[i]->c_time > s->ticks &&
+		if (s->callouts[i]->c_time > s->now &&
 		    s->callouts[i]->c_time < next)
 			next = s->callouts[i]->c_time;
 	return (next);
@@ -125,7 +125,9 @@ softclock_main(struct kthread *td)
 		arg = c->c_arg;
 		callout_remove(s, c);
 		td->td_acts++;
+		td->td_busy = 1;
 		func(arg);
+		td->td_busy = 0;
 		td->td_acts++;
 	}
 }

@@ -128,14 +128,14 @@ digest_kernel(struct digest *d, const struct sim *s)
 	const struct mtx *m;
 	int i;
 
-	dg_u64(d, (uint64_t)s->mp_ncpus);
-	dg_u64(d, (uint64_t)s->ticks);
+	dg_u64(d, (uint64_t)s->ncpus);
+	dg_u64(d, (uint64_t)s->now);
 	dg_u64(d, s->nsteps);
 	dg_u64(d, (uint64_t)s->panicked);
 	dg_str(d, s->panicked ? s->panicmsg : "");
 	dg_u64(d, (uint64_t)s->lastrun);
 	dg_u64(d, s->sleepseq);
-	for (i = 0; i < s->mp_ncpus; i++)
+	for (i = 0; i < s->ncpus; i++)
 		dg_u64(d, (uint64_t)s->cpu_crit[i]);
 	dg_u64(d, (uint64_t)s->nthreads);
 	for (i = 0; i < s->nthreads; i++)

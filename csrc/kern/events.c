@@ -36,7 +36,7 @@ ev_record(struct sim *s, int kind, int64_t a, int64_t b)
 		return;		/* out of host memory: the log is cut */
 	e = &s->ev.e[s->ev.n++];
 	e->step = s->nsteps;
-	e->tick = s->ticks;
+	e->tick = s->now;
 	e->kind = kind;
 	e->tid = td != NULL ? td->td_tid : -1;
 	e->cpu = td != NULL ? td->td_cpu : -1;

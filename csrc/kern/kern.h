@@ -39,6 +39,12 @@ enum op_code {
 	OPC_COUNT
 };
 
+enum bug_bit {
+#define	BUG(id, bit, name, what)	BUG_##id = bit,
+#include "bugs.def"
+#undef BUG
+};
+
 enum ev_kind {
 #define	EV(id, name)	EVK_##id,
 #include "evkinds.def"
@@ -60,6 +66,7 @@ struct kvar {
 	int64_t		v_size;		/* bytes, for kmem and large malloc */
 };
 
+#define	VAR_SRC_LARGE	-3		/* malloc_large */
 #define	VAR_SRC_KMEM	-2		/* kmem_alloc */
 #define	VAR_SRC_MALLOC	-1		/* malloc(9) */
 
@@ -86,6 +93,7 @@ struct kthread {
 	int		td_nlocks;	/* mutexes held */
 	int		td_migrate_to;	/* pending sim.migrate(), or -1 */
 	int		td_nopoints;	/* runs to completion (boot work) */
+	int		td_busy;	/* inside an operation or kernel work */
 	uint64_t	td_sleepseq;	/* order of falling asleep */
 	uint64_t	td_acts;	/* actions taken so far */
 	uint64_t	td_stop_acts;	/* td_acts at the last stop */
@@ -147,9 +155,9 @@ struct kpolicy {
 
 struct sim {
 	struct umasim_config cfg;
-	int		mp_ncpus;
-	int		mp_maxid;
-	int64_t		ticks;
+	int		ncpus;
+	int		maxid;
+	int64_t		now;		/* virtual time, in ticks */
 	uint64_t	nsteps;
 	int		outcome;	/* UMASIM_OUT_* of the last run */
 	int		panicked;
@@ -197,6 +205,11 @@ struct sim {
 	digest_fn_t	*digesters[8];
 	int		ndigesters;
 
+	/* UMA's globals, in the simulated bss (csrc/vm/uma_core.c) */
+	void		*uma;
+	void		*kmem;		/* malloc(9)'s kmemzones (kern_malloc.c) */
+	void		*umasim;	/* the simulator's UMA tables (vm/uma_sim.c) */
+
 	/* the arena (VM); none yet until the VM is attached */
 	char		*arena;
 	size_t		arena_len;
@@ -209,6 +222,12 @@ struct sim {
 	size_t		ndec, capdec;
 
 	struct vmstate	vm;
+
+	/* kernel work for the host (hostcall.c); never live across calls */
+	struct kthread	hostcall;
+	struct kstack	*hostcall_stack;
+	void		(*hostcall_fn)(void *);
+	void		*hostcall_arg;
 
 	/*
 	 * Host resources that outlive a restore: a thread slot keeps its
@@ -225,9 +244,21 @@ struct sim {
 
 extern __thread struct sim *cursim;
 
+/*
+ * Every entry point of the C API makes its simulation current on this
+ * host thread, and refuses one that another host thread is driving.
+ */
+#define	API_ENTER(s) do {						\
+	if (__atomic_exchange_n(&(s)->busy, 1, __ATOMIC_ACQUIRE))	\
+		return (UMASIM_E_BUSY);					\
+	cursim = (s);							\
+} while (0)
+#define	API_LEAVE(s)	__atomic_store_n(&(s)->busy, 0, __ATOMIC_RELEASE)
+
 /* sched.c */
 void	sched_point(int pt);
 void	sched_fine_point(int pt);
+void	sched_fine_point_always(int pt);
 void	sched_block(struct kthread *td, int pt);
 void	sched_overflow(struct sim *s, struct kthread *td)
 	    __attribute__((noreturn));
@@ -238,6 +269,13 @@ struct kthread *thread_create(struct sim *s, const char *name, int cpu,
 int	thread_runnable(const struct sim *s, const struct kthread *td);
 void	critical_enter(void);
 void	critical_exit(void);
+
+static inline struct kthread *
+kern_curthread(void)
+{
+
+	return (cursim->curthread);
+}
 
 static inline void
 sched_act(void)
@@ -286,6 +324,26 @@ void	ev_record(struct sim *s, int kind, int64_t a, int64_t b);
 int	console_append(struct sim *s, const char *line);
 int	dec_append(struct sim *s, uint32_t d);
 
+/* Program operations: handlers in program.c and vm/uma_ops.c. */
+#define	OP(id, name, point, handler)					\
+	void handler(struct kthread *td, const struct umasim_op *op);
+#include "ops.def"
+#undef OP
+
+static inline int64_t
+op_a(const struct kthread *td, const struct umasim_op *op)
+{
+
+	return (op->a + op->a_stride * td->td_iter);
+}
+
+static inline int64_t
+op_b(const struct kthread *td, const struct umasim_op *op)
+{
+
+	return (op->b + op->b_stride * td->td_iter);
+}
+
 /* program.c */
 struct kvar *var_wait_set(struct kthread *td, int64_t vid);
 void	var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
@@ -294,6 +352,13 @@ void	*var_item(const struct sim *s, const struct kvar *v);
 void	program_main(struct kthread *td);
 extern const int op_point[OPC_COUNT];
 extern const char *const op_names[OPC_COUNT];
+
+/* the UMA port's hooks (csrc/vm/) */
+int	uma_sim_attach(struct sim *s);
+void	uma_digest(struct digest *d, const struct sim *s);
+
+/* hostcall.c */
+int	kern_hostcall(struct sim *s, void (*fn)(void *), void *arg);
 
 /* snapshot.c */
 struct snapshot;

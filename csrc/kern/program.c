@@ -10,35 +10,21 @@
 
 typedef void op_handler_t(struct kthread *td, const struct umasim_op *op);
 
-static inline int64_t
-op_a(const struct kthread *td, const struct umasim_op *op)
-{
-
-	return (op->a + op->a_stride * td->td_iter);
-}
-
-static inline int64_t
-op_b(const struct kthread *td, const struct umasim_op *op)
-{
-
-	return (op->b + op->b_stride * td->td_iter);
-}
-
-static void
+void
 op_lock(struct kthread *td, const struct umasim_op *op)
 {
 
 	mtx_lock(&cursim->umtx[op_a(td, op)]);
 }
 
-static void
+void
 op_unlock(struct kthread *td, const struct umasim_op *op)
 {
 
 	mtx_unlock(&cursim->umtx[op_a(td, op)]);
 }
 
-static void
+void
 op_crit_enter(struct kthread *td, const struct umasim_op *op)
 {
 
@@ -47,7 +33,7 @@ op_crit_enter(struct kthread *td, const struct umasim_op *op)
 	critical_enter();
 }
 
-static void
+void
 op_crit_exit(struct kthread *td, const struct umasim_op *op)
 {
 
@@ -58,7 +44,7 @@ op_crit_exit(struct kthread *td, const struct umasim_op *op)
 	critical_exit();
 }
 
-static void
+void
 op_tsleep(struct kthread *td, const struct umasim_op *op)
 {
 	struct sim *s = cursim;
@@ -67,7 +53,7 @@ op_tsleep(struct kthread *td, const struct umasim_op *op)
 	msleep(&s->chans[c], NULL, 0, s->chan_name[c], (int)op_b(td, op));
 }
 
-static void
+void
 op_wakeup(struct kthread *td, const struct umasim_op *op)
 {
 
@@ -75,7 +61,7 @@ op_wakeup(struct kthread *td, const struct umasim_op *op)
 }
 
 /* "sleep TICKS": a timed sleep on a channel of the thread's own. */
-static void
+void
 op_sleep(struct kthread *td, const struct umasim_op *op)
 {
 	int64_t t = op_a(td, op);
@@ -84,7 +70,7 @@ op_sleep(struct kthread *td, const struct umasim_op *op)
 		msleep(td, NULL, 0, "sleep", (int)t);
 }
 
-static void
+void
 op_yield(struct kthread *td, const struct umasim_op *op)
 {
 
@@ -108,21 +94,21 @@ recurse(int64_t depth)
 	return (recurse(depth - 1) + frame[sizeof(frame) - 1]);
 }
 
-static void
+void
 op_recurse(struct kthread *td, const struct umasim_op *op)
 {
 
 	(void)recurse(op_a(td, op));
 }
 
-static void
+void
 op_vm_free_pages(struct kthread *td, const struct umasim_op *op)
 {
 
 	vm_set_free_pages(cursim, op_a(td, op));
 }
 
-static void
+void
 op_vm_fail(struct kthread *td, const struct umasim_op *op)
 {
 
@@ -177,7 +163,7 @@ var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
 }
 
 /* "kmem_alloc BYTES [nowait] -> VAR": pages straight from kmem_map. */
-static void
+void
 op_kmem_alloc(struct kthread *td, const struct umasim_op *op)
 {
 	struct sim *s = cursim;
@@ -193,7 +179,7 @@ op_kmem_alloc(struct kthread *td, const struct umasim_op *op)
 }
 
 /* "kmem_free VAR" */
-static void
+void
 op_kmem_free(struct kthread *td, const struct umasim_op *op)
 {
 	struct sim *s = cursim;
@@ -242,7 +228,9 @@ program_main(struct kthread *td)
 			sched_point(op_point[op->code]);
 			if (s->trace_level >= UMASIM_TRACE_FULL)
 				ev_record(s, EVK_OP_BEGIN, op->code, td->td_pc);
+			td->td_busy = 1;
 			op_handler[op->code](td, op);
+			td->td_busy = 0;
 			if (s->trace_level >= UMASIM_TRACE_FULL)
 				ev_record(s, EVK_OP_END, op->code, td->td_pc);
 			td->td_acts++;

@@ -68,7 +68,7 @@ static int
 migrate_allowed(const struct sim *s, const struct kthread *td, int cpu)
 {
 
-	if (cpu < 0 || cpu >= s->mp_ncpus || cpu == td->td_cpu)
+	if (cpu < 0 || cpu >= s->ncpus || cpu == td->td_cpu)
 		return (0);
 	if (td->td_critnest != 0)
 		return (0);
@@ -103,8 +103,8 @@ step_end(struct sim *s, struct kthread *td)
 
 	if (s->trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_STEP, td->td_point, td->td_state);
-	s->ticks += s->cfg.ticks_per_step;
-	if (s->ticks >= s->next_timer)
+	s->now += s->cfg.ticks_per_step;
+	if (s->now >= s->next_timer)
 		timers_fire(s);
 }
 
@@ -122,8 +122,8 @@ time_jump(struct sim *s)
 		return (0);
 	if (callout_next_after(s) < next)
 		next = callout_next_after(s);
-	if (next > s->ticks)
-		s->ticks = next;
+	if (next > s->now)
+		s->now = next;
 	timers_fire(s);
 	return (1);
 }
@@ -260,6 +260,20 @@ sched_fine_point(int pt)
 	struct kthread *td = s->curthread;
 
 	if (s->cfg.granularity != UMASIM_GRAN_FINE || td->td_nopoints)
+		return;
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	sched_stop(s, td);
+}
+
+/* A point that stops whatever the granularity (bug switches' windows). */
+void
+sched_fine_point_always(int pt)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->curthread;
+
+	if (td->td_nopoints)
 		return;
 	td->td_point = pt;
 	td->td_stop_acts = td->td_acts;
@@ -505,7 +519,7 @@ sched_migrate_host(struct sim *s, int tid, int cpu)
 
 	if (tid < 0 || tid >= s->nthreads)
 		return (UMASIM_E_NOTHREAD);
-	if (cpu < 0 || cpu >= s->mp_ncpus)
+	if (cpu < 0 || cpu >= s->ncpus)
 		return (UMASIM_E_INVAL);
 	td = &s->threads[tid];
 	if (td->td_critnest != 0) {

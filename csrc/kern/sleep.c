@@ -27,7 +27,7 @@ sleep_internal(struct kthread *td, const void *chan, struct mtx *m, int pri,
 	td->td_sleepseq = ++s->sleepseq;
 	td->td_timo_at = -1;
 	if (timo > 0) {
-		td->td_timo_at = s->ticks + timo;
+		td->td_timo_at = s->now + timo;
 		sched_timer_add(s, td->td_timo_at);
 	}
 	if (s->trace_level >= UMASIM_TRACE_FULL && !td->td_kernel)
@@ -124,7 +124,7 @@ sleep_wakeup_timers(struct sim *s)
 		td = &s->threads[i];
 		if (td->td_state != UMASIM_TS_SLEEPING || td->td_timo_at < 0)
 			continue;
-		if (td->td_timo_at <= s->ticks) {
+		if (td->td_timo_at <= s->now) {
 			/*
 			 * A timeout is the sleeper's event, not that of
 			 * whichever thread happened to stop last (which

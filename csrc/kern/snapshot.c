@@ -30,11 +30,13 @@ struct snapshot {
 	char		*sn_sim;
 	struct mtx	*sn_umtx;
 	struct kvar	*sn_vars;
+	char		*sn_names;	/* names of mutexes, channels, variables */
 	uint8_t		*sn_kmem_map, *sn_dmap_map;
 	struct vm_pgent	*sn_pgtab;
 	int64_t		sn_npages;
 	int64_t		*sn_pageidx;
 	char		*sn_pages;
+	char		*sn_boothead;	/* BOOT_HEAD bytes of every boot page */
 	int		sn_nstacks;
 	struct snap_stack *sn_stacks;
 	char		*sn_stackdata;
@@ -58,6 +60,15 @@ dup_mem(const void *p, size_t len)
 	return (q);
 }
 
+/* memcpy() for buffers that may not exist yet (NULL) when len is 0. */
+static void
+put_mem(void *dst, const void *src, size_t len)
+{
+
+	if (len > 0)
+		memcpy(dst, src, len);
+}
+
 /* The live part of a suspended thread's stack: from its saved sp up. */
 static void
 stack_live(const struct kthread *td, size_t *off, size_t *len)
@@ -73,6 +84,42 @@ stack_live(const struct kthread *td, size_t *off, size_t *len)
 	*len = ks->ks_size - *off;
 }
 
+/*
+ * The names of mutexes, channels and variables: host tables, but mutexes
+ * and sleepers point at them, and a later snapshot may name objects that
+ * a restore in between replaced.  Without 'from', returns a copy of the
+ * names in use; with it, puts that copy back.
+ */
+static char *
+names_copy(struct sim *s, const char *from)
+{
+	struct { char *tab; size_t len; } part[3] = {
+		{ (char *)s->umtx_name, (size_t)s->nmtx * KERN_NAMELEN },
+		{ (char *)s->chan_name, (size_t)s->nchan * KERN_NAMELEN },
+		{ (char *)s->var_names, (size_t)s->nvars * KERN_NAMELEN },
+	};
+	char *buf = NULL;
+	size_t off;
+	int i;
+
+	if (from == NULL) {
+		buf = malloc(part[0].len + part[1].len + part[2].len + 1);
+		if (buf == NULL)
+			return (NULL);
+	}
+	off = 0;
+	for (i = 0; i < 3; i++) {
+		if (part[i].len == 0)
+			continue;
+		if (from == NULL)
+			memcpy(buf + off, part[i].tab, part[i].len);
+		else
+			memcpy(part[i].tab, from + off, part[i].len);
+		off += part[i].len;
+	}
+	return (buf);
+}
+
 static int
 thread_has_future(const struct kthread *td)
 {
@@ -81,32 +128,41 @@ thread_has_future(const struct kthread *td)
 	    td->td_state != UMASIM_TS_PANICKED);
 }
 
-/* Arena pages whose contents matter: boot pages handed out, and pages in use. */
+/*
+ * Arena pages whose contents matter: the bss, boot pages UMA has taken,
+ * and pages in use.  Boot pages not taken yet only hold the header that
+ * links them on uma_boot_pages: their first BOOT_HEAD bytes are enough.
+ */
+#define	BOOT_HEAD	64
+
+static int
+page_full(const struct sim *s, int64_t i)
+{
+	const struct vmstate *vm = &s->vm;
+
+	if (i < (vm->bss_used + PAGE_MASK) / PAGE_SIZE)
+		return (1);
+	if (i < vm->boot_base)
+		return (0);
+	if (i < vm->kmem_base)
+		return (vm->pgtab[i].pe_mapped);
+	if (i < vm->dmap_base)
+		return (vm->kmem_map[i - vm->kmem_base]);
+	return (vm->dmap_map[i - vm->dmap_base]);
+}
+
 static int64_t
 pages_in_use(const struct sim *s, int64_t *idx)
 {
-	const struct vmstate *vm = &s->vm;
 	int64_t i, n;
 
 	n = 0;
-	for (i = 0; i < vm->boot_used; i++) {
+	for (i = 0; i < s->vm.npages; i++) {
+		if (!page_full(s, i))
+			continue;
 		if (idx != NULL)
 			idx[n] = i;
 		n++;
-	}
-	for (i = 0; i < vm->kmem_pages; i++) {
-		if (vm->kmem_map[i]) {
-			if (idx != NULL)
-				idx[n] = vm->kmem_base + i;
-			n++;
-		}
-	}
-	for (i = 0; i < vm->dmap_pages; i++) {
-		if (vm->dmap_map[i]) {
-			if (idx != NULL)
-				idx[n] = vm->dmap_base + i;
-			n++;
-		}
 	}
 	return (n);
 }
@@ -120,11 +176,13 @@ snapshot_free(struct snapshot *sn)
 	free(sn->sn_sim);
 	free(sn->sn_umtx);
 	free(sn->sn_vars);
+	free(sn->sn_names);
 	free(sn->sn_kmem_map);
 	free(sn->sn_dmap_map);
 	free(sn->sn_pgtab);
 	free(sn->sn_pageidx);
 	free(sn->sn_pages);
+	free(sn->sn_boothead);
 	free(sn->sn_stacks);
 	free(sn->sn_stackdata);
 	free(sn->sn_ev);
@@ -152,6 +210,7 @@ snapshot_take(struct sim *s)
 	sn->sn_sim = dup_mem(s, sn->sn_simlen);
 	sn->sn_umtx = dup_mem(s->umtx, (size_t)s->nmtx * sizeof(struct mtx));
 	sn->sn_vars = dup_mem(s->vars, (size_t)s->nvars * sizeof(struct kvar));
+	sn->sn_names = names_copy(s, NULL);
 	sn->sn_kmem_map = dup_mem(vm->kmem_map, (size_t)vm->kmem_pages);
 	sn->sn_dmap_map = dup_mem(vm->dmap_map, (size_t)vm->dmap_pages);
 	sn->sn_pgtab = dup_mem(vm->pgtab,
@@ -165,6 +224,11 @@ snapshot_take(struct sim *s)
 			memcpy(sn->sn_pages + i * PAGE_SIZE,
 			    s->arena + sn->sn_pageidx[i] * PAGE_SIZE, PAGE_SIZE);
 	}
+	sn->sn_boothead = malloc((size_t)(vm->boot_pages + 1) * BOOT_HEAD);
+	if (sn->sn_boothead != NULL)
+		for (i = 0; i < vm->boot_pages; i++)
+			memcpy(sn->sn_boothead + i * BOOT_HEAD,
+			    s->arena + (vm->boot_base + i) * PAGE_SIZE, BOOT_HEAD);
 	sn->sn_stacks = calloc((size_t)s->nthreads + 1,
 	    sizeof(struct snap_stack));
 	total = 0;
@@ -186,6 +250,7 @@ snapshot_take(struct sim *s)
 			sn->sn_stacks[n].off = off;
 			sn->sn_stacks[n].len = len;
 			sn->sn_stacks[n].data = total;
+			kstack_unpoison(s->threads[t].td_stack);
 			memcpy(sn->sn_stackdata + total,
 			    s->threads[t].td_stack->ks_base + off, len);
 			total += len;
@@ -202,9 +267,11 @@ snapshot_take(struct sim *s)
 	sn->sn_ndec = s->ndec;
 	sn->sn_dec = dup_mem(s->dec, s->ndec * sizeof(uint32_t));
 	if (sn->sn_sim == NULL || sn->sn_umtx == NULL || sn->sn_vars == NULL ||
+	    sn->sn_names == NULL ||
 	    sn->sn_kmem_map == NULL || sn->sn_dmap_map == NULL ||
 	    sn->sn_pgtab == NULL || sn->sn_pageidx == NULL ||
-	    sn->sn_pages == NULL || sn->sn_stacks == NULL ||
+	    sn->sn_pages == NULL || sn->sn_boothead == NULL ||
+	    sn->sn_stacks == NULL ||
 	    sn->sn_stackdata == NULL || sn->sn_ev == NULL ||
 	    sn->sn_conbuf == NULL || sn->sn_conoff == NULL || sn->sn_dec == NULL) {
 		snapshot_free(sn);
@@ -235,6 +302,7 @@ struct hostpart {
 	struct umasim_op **oppool;
 	size_t		noppool, capoppool;
 	struct ctx	sched_ctx;
+	struct kstack	*hostcall_stack;
 	int		busy;
 };
 
@@ -264,6 +332,7 @@ hostpart_save(const struct sim *s, struct hostpart *h)
 	h->noppool = s->noppool;
 	h->capoppool = s->capoppool;
 	h->sched_ctx = s->sched_ctx;
+	h->hostcall_stack = s->hostcall_stack;
 	h->busy = s->busy;
 }
 
@@ -297,6 +366,7 @@ hostpart_load(struct sim *s, const struct hostpart *h)
 	s->noppool = h->noppool;
 	s->capoppool = h->capoppool;
 	s->sched_ctx = h->sched_ctx;
+	s->hostcall_stack = h->hostcall_stack;
 	s->busy = h->busy;
 }
 
@@ -320,27 +390,32 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 	for (t = 0; t < s->nthreads; t++)
 		s->threads[t].td_stack = slots[t];
 
-	memcpy(s->umtx, sn->sn_umtx, (size_t)s->nmtx * sizeof(struct mtx));
-	memcpy(s->vars, sn->sn_vars, (size_t)s->nvars * sizeof(struct kvar));
+	put_mem(s->umtx, sn->sn_umtx, (size_t)s->nmtx * sizeof(struct mtx));
+	put_mem(s->vars, sn->sn_vars, (size_t)s->nvars * sizeof(struct kvar));
+	(void)names_copy(s, sn->sn_names);
 	memcpy(s->vm.kmem_map, sn->sn_kmem_map, (size_t)s->vm.kmem_pages);
 	memcpy(s->vm.dmap_map, sn->sn_dmap_map, (size_t)s->vm.dmap_pages);
 	memcpy(s->vm.pgtab, sn->sn_pgtab,
 	    (size_t)s->vm.npages * sizeof(struct vm_pgent));
+	for (i = 0; i < s->vm.boot_pages; i++)
+		memcpy(s->arena + (s->vm.boot_base + i) * PAGE_SIZE,
+		    sn->sn_boothead + i * BOOT_HEAD, BOOT_HEAD);
 	for (i = 0; i < sn->sn_npages; i++)
 		memcpy(s->arena + sn->sn_pageidx[i] * PAGE_SIZE,
 		    sn->sn_pages + i * PAGE_SIZE, PAGE_SIZE);
 	for (t = 0; t < sn->sn_nstacks; t++) {
 		st = &sn->sn_stacks[t];
+		kstack_unpoison(s->threads[st->tid].td_stack);
 		memcpy(s->threads[st->tid].td_stack->ks_base + st->off,
 		    sn->sn_stackdata + st->data, st->len);
 	}
-	memcpy(s->ev.e, sn->sn_ev, sn->sn_nev * sizeof(struct umasim_event));
+	put_mem(s->ev.e, sn->sn_ev, sn->sn_nev * sizeof(struct umasim_event));
 	s->ev.n = sn->sn_nev;
-	memcpy(s->con.buf, sn->sn_conbuf, sn->sn_conlen);
-	memcpy(s->con.off, sn->sn_conoff, sn->sn_ncon * sizeof(size_t));
+	put_mem(s->con.buf, sn->sn_conbuf, sn->sn_conlen);
+	put_mem(s->con.off, sn->sn_conoff, sn->sn_ncon * sizeof(size_t));
 	s->con.len = sn->sn_conlen;
 	s->con.n = sn->sn_ncon;
-	memcpy(s->dec, sn->sn_dec, sn->sn_ndec * sizeof(uint32_t));
+	put_mem(s->dec, sn->sn_dec, sn->sn_ndec * sizeof(uint32_t));
 	s->ndec = sn->sn_ndec;
 	s->curthread = NULL;
 	s->in_run = 0;

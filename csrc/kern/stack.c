@@ -24,6 +24,10 @@
 #include "kern.h"
 #include "stack.h"
 
+#ifdef UMASIM_ASAN			/* from ctx.h */
+#include <sanitizer/asan_interface.h>
+#endif
+
 #if !defined(UMASIM_VALGRIND) && !defined(UMASIM_NO_VALGRIND) && \
     defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -118,6 +122,17 @@ kstack_in_guard(const struct kstack *ks, const void *addr)
 	return (a >= g && a < g + KSTACK_GUARD);
 }
 
+void
+kstack_unpoison(const struct kstack *ks)
+{
+
+#ifdef UMASIM_ASAN
+	ASAN_UNPOISON_MEMORY_REGION(ks->ks_base, ks->ks_size);
+#else
+	(void)ks;
+#endif
+}
+
 static struct sigaction	kstack_old_segv;
 static pthread_once_t	kstack_once = PTHREAD_ONCE_INIT;
 static __thread int	kstack_altstack_done;
@@ -138,6 +153,18 @@ kstack_segv(int sig, siginfo_t *si, void *uc)
 
 	if (s != NULL && (td = s->curthread) != NULL &&
 	    td->td_stack != NULL && kstack_in_guard(td->td_stack, si->si_addr)) {
+#ifdef UMASIM_ASAN
+		/*
+		 * This handler's frames are abandoned on the signal stack,
+		 * redzones and all; the next overflow would run into them
+		 * (GCC 12's __asan_handle_no_return trips over them before
+		 * it unpoisons anything).  Clear them first.
+		 */
+		stack_t cur;
+
+		if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_ONSTACK))
+			ASAN_UNPOISON_MEMORY_REGION(cur.ss_sp, cur.ss_size);
+#endif
 		sched_overflow(s, td);	/* does not return */
 	}
 	if (kstack_old_segv.sa_flags & SA_SIGINFO) {

@@ -21,6 +21,14 @@ void		 kstack_free(struct kstack *ks);
 int		 kstack_in_guard(const struct kstack *ks, const void *addr);
 
 /*
+ * Under AddressSanitizer: forgets the redzones that frames left in the
+ * stack's shadow.  Code that copies a suspended thread's stack as plain
+ * memory (snapshots) calls it before reading the stack, and before writing
+ * saved frames back, whose redzones would not match.  Otherwise a no-op.
+ */
+void		 kstack_unpoison(const struct kstack *ks);
+
+/*
  * Installs the SIGSEGV handler that turns a guard-page hit into a panic of
  * the simulation whose thread overflowed, and an alternate signal stack for
  * the calling host thread.  Idempotent; cheap after the first call.

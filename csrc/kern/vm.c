@@ -39,8 +39,9 @@ vm_attach(struct sim *s, char *err, size_t errlen)
 	struct vmstate *vm = &s->vm;
 	const struct umasim_config *c = &s->cfg;
 
+	vm->boot_base = VM_BSS_PAGES;
 	vm->boot_pages = c->boot_pages;
-	vm->kmem_base = c->boot_pages;
+	vm->kmem_base = vm->boot_base + c->boot_pages;
 	vm->kmem_pages = c->kmem_pages;
 	vm->dmap_base = vm->kmem_base + vm->kmem_pages;
 	vm->dmap_pages = c->md_small_alloc ? c->pages : 0;
@@ -106,7 +107,31 @@ vm_boot_pages(int64_t *count)
 	struct sim *s = cursim;
 
 	*count = s->vm.boot_pages;
-	return (s->arena);
+	return (page_addr(s, s->vm.boot_base));
+}
+
+/* A boot page went into use (startup_alloc): snapshots copy it whole. */
+void
+vm_boot_page_taken(void *page)
+{
+	struct sim *s = cursim;
+
+	s->vm.pgtab[page_index(s, (uintptr_t)page)].pe_mapped = 1;
+}
+
+/* Static storage of the simulated kernel, handed out in boot order. */
+void *
+vm_bss_alloc(size_t size)
+{
+	struct sim *s = cursim;
+	void *p;
+
+	size = (size + 63) & ~(size_t)63;
+	if (s->vm.bss_used + (int64_t)size > VM_BSS_PAGES * PAGE_SIZE)
+		panic("vm_bss_alloc: the simulated bss is full");
+	p = s->arena + s->vm.bss_used;
+	s->vm.bss_used += (int64_t)size;
+	return (p);
 }
 
 /* ---- physical pages ---------------------------------------------------- */
@@ -128,14 +153,16 @@ vm_free_wakeup(struct sim *s)
 {
 	struct vmstate *vm = &s->vm;
 	int64_t thresh;
+	int n;
 
 	thresh = vm->cnt.v_free_min > 1 ? vm->cnt.v_free_min : 1;
 	if (vm->pages_needed && vm->cnt.v_free_count >= thresh) {
 		vm->pages_needed = 0;
-		if (wakeup_internal(s, VM_CHAN(s), 0) > 0 &&
-		    s->trace_level >= UMASIM_TRACE_FULL)
+		/* b: how many woke, as for wakeup(9) */
+		n = wakeup_internal(s, VM_CHAN(s), 0);
+		if (n > 0 && s->trace_level >= UMASIM_TRACE_FULL)
 			ev_record(s, EVK_WAKEUP, (int64_t)kern_canon(s,
-			    VM_CHAN(s)), 0);
+			    VM_CHAN(s)), n);
 	}
 }
 
@@ -450,8 +477,10 @@ pagedaemon_main(struct kthread *td)
 		vm->pagedaemon_wanted = 0;
 		sched_point(PT_PAGEDAEMON);
 		td->td_acts++;
+		td->td_busy = 1;
 		if (vm->reclaim_hook != NULL)
 			vm->reclaim_hook();
+		td->td_busy = 0;
 		td->td_acts++;
 		vm_free_wakeup(s);
 	}

@@ -5,8 +5,11 @@
  * bucket_enable() reads) and kmem_map address space, allocated first fit
  * and contiguous.  All memory is one arena per simulation:
  *
- *	[ boot pages | kmem_map | direct map (md_small_alloc only) ]
+ *	[ bss | boot pages | kmem_map | direct map (md_small_alloc only) ]
  *
+ * The bss holds what FreeBSD kept in static variables (UMA's globals, the
+ * kmemzones table), so that those live in simulated memory too: every
+ * pointer to them is an arena address, and snapshots carry them.
  * with its base aligned to 2^32 bytes, so UMA_HASH picks the same chains in
  * every run.  Addresses leave the core as UMASIM_DISPLAY_BASE + offset.
  */
@@ -28,6 +31,7 @@
 #define	M_USE_RESERVE	0x0400
 
 #define	VM_ARENA_ALIGN	(1ULL << 32)
+#define	VM_BSS_PAGES	16
 
 struct sim;
 
@@ -46,8 +50,9 @@ struct vm_cnt {
 
 struct vmstate {
 	struct vm_cnt	cnt;
+	int64_t		bss_used;	/* bytes of the bss handed out */
+	int64_t		boot_base;	/* first boot page */
 	int64_t		boot_pages;
-	int64_t		boot_used;	/* boot pages handed out (to UMA) */
 	int64_t		kmem_base;	/* first page of kmem_map */
 	int64_t		kmem_pages;
 	int64_t		kmem_used;	/* pages of kmem_map in use */
@@ -63,6 +68,9 @@ struct vmstate {
 	struct vm_pgent	*pgtab;
 	int64_t		npages;		/* arena pages */
 	void		(*reclaim_hook)(void);
+	/* addresses that stand for kmem_map, kernel_map and their objects */
+	char		kmem_map_tag, kernel_map_tag;
+	char		kmem_object_tag, kernel_object_tag;
 };
 
 int	vm_attach(struct sim *s, char *err, size_t errlen);
@@ -76,6 +84,8 @@ void	vm_small_free(void *addr);
 int	vm_phys_take(int64_t n, int flags);
 void	vm_phys_release(int64_t n);
 void	*vm_boot_pages(int64_t *count);
+void	*vm_bss_alloc(size_t size);
+void	vm_boot_page_taken(void *page);
 
 void	*vtoslab(uintptr_t va);
 void	vsetslab(uintptr_t va, void *slab);

@@ -56,9 +56,9 @@ pct_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 		}
 	}
 	*mig = -1;
-	if (pol->migrate > 0.0 && s->mp_ncpus > 1 &&
+	if (pol->migrate > 0.0 && s->ncpus > 1 &&
 	    rng_unit(pol->rng) < pol->migrate)
-		*mig = (int)rng_below(pol->rng, (uint64_t)s->mp_ncpus);
+		*mig = (int)rng_below(pol->rng, (uint64_t)s->ncpus);
 	return (idx);
 }
 

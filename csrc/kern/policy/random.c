@@ -24,9 +24,9 @@ random_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 	(void)def;
 	idx = n > 1 ? (int)rng_below(s->pol.rng, (uint64_t)n) : 0;
 	*mig = -1;
-	if (s->pol.migrate > 0.0 && s->mp_ncpus > 1 &&
+	if (s->pol.migrate > 0.0 && s->ncpus > 1 &&
 	    rng_unit(s->pol.rng) < s->pol.migrate)
-		*mig = (int)rng_below(s->pol.rng, (uint64_t)s->mp_ncpus);
+		*mig = (int)rng_below(s->pol.rng, (uint64_t)s->ncpus);
 	return (idx);
 }
 

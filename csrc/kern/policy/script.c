@@ -66,7 +66,7 @@ script_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 		k = d - 1;
 		q = k / (uint32_t)n;
 		if (q > 0)
-			*mig = (int)((q - 1) % (uint32_t)s->mp_ncpus);
+			*mig = (int)((q - 1) % (uint32_t)s->ncpus);
 		return ((int)(k % (uint32_t)n));
 	}
 	if (pol->then_kind == UMASIM_POL_SEQUENTIAL)

@@ -1,0 +1,162 @@
+/*-
+ * malloc(9) and free(9) as FreeBSD 7's kern_malloc.c had them: requests
+ * up to a page come from power-of-two UMA_ZONE_MALLOC zones (the
+ * kmemzones, "16" to "4096"), larger ones from uma_large_malloc(); free(9)
+ * finds the slab through vtoslab().  Per-type statistics are left out.
+ */
+
+#include "../sys/param.h"
+#include "../sys/systm.h"
+#include "../sys/malloc.h"
+#include "../vm/uma.h"
+#include "../vm/uma_int.h"
+#include "../vm/uma_dbg.h"
+
+#define	KMEM_ZSHIFT	4
+#define	KMEM_ZBASE	16
+#define	KMEM_ZMASK	(KMEM_ZBASE - 1)
+#define	KMEM_ZMAX	PAGE_SIZE
+#define	KMEM_ZSIZE	(KMEM_ZMAX >> KMEM_ZSHIFT)
+
+MALLOC_DEFINE(M_TEMP, "temp", "misc temporary data buffers");
+
+struct kmemzone {
+	int		kz_size;
+	char		*kz_name;
+	uma_zone_t	kz_zone;
+};
+
+/* The kmemzones table and the size map, in the simulated bss. */
+struct kmem_globals {
+	struct kmemzone	kmemzones[10];
+	u_int8_t	kmemsize[KMEM_ZSIZE + 1];
+};
+
+#define	KG		((struct kmem_globals *)cursim->kmem)
+#define	kmemzones	(KG->kmemzones)
+#define	kmemsize	(KG->kmemsize)
+
+static const struct kmemzone kmemzones_init[10] = {
+	{16, "16", NULL},
+	{32, "32", NULL},
+	{64, "64", NULL},
+	{128, "128", NULL},
+	{256, "256", NULL},
+	{512, "512", NULL},
+	{1024, "1024", NULL},
+	{2048, "2048", NULL},
+	{4096, "4096", NULL},
+	{0, NULL, NULL},
+};
+
+void *
+kern_malloc(unsigned long size, struct malloc_type *mtp, int flags)
+{
+	int indx;
+	caddr_t va;
+	uma_zone_t zone;
+
+	(void)mtp;
+	if (size <= KMEM_ZMAX) {
+		if (size & KMEM_ZMASK)
+			size = (size & ~KMEM_ZMASK) + KMEM_ZBASE;
+		indx = kmemsize[size >> KMEM_ZSHIFT];
+		zone = kmemzones[indx].kz_zone;
+		va = uma_zalloc(zone, flags);
+	} else {
+		size = roundup(size, PAGE_SIZE);
+		zone = NULL;
+		va = uma_large_malloc(size, flags);
+	}
+	if (flags & M_WAITOK)
+		KASSERT(va != NULL, ("malloc(M_WAITOK) returned NULL"));
+	return ((void *) va);
+}
+
+void
+kern_free(void *addr, struct malloc_type *mtp)
+{
+	uma_slab_t slab;
+
+	if (addr == NULL)
+		return;
+
+	slab = vtoslab((vm_offset_t)addr & (~UMA_SLAB_MASK));
+
+	if (slab == NULL)
+		panic("free: address %#jx(%#jx) has not been allocated.\n",
+		    (uintmax_t)kern_canon(cursim, addr),
+		    (uintmax_t)kern_canon(cursim,
+		    (void *)((u_long)addr & (~UMA_SLAB_MASK))));
+
+	if (!(slab->us_flags & UMA_SLAB_MALLOC)) {
+		struct malloc_type **mtpp = addr;
+		u_long size;
+
+		size = slab->us_keg->uk_size;
+		if (INVARIANTS_ON) {
+			/* Remember the last user for mtrash_ctor's report. */
+			mtpp = (struct malloc_type **)
+			    ((unsigned long)mtpp & ~UMA_ALIGN_PTR);
+			mtpp += (size - sizeof(struct malloc_type *)) /
+			    sizeof(struct malloc_type *);
+			*mtpp = mtp;
+		}
+		uma_zfree_arg(LIST_FIRST(&slab->us_keg->uk_zones), addr, slab);
+	} else {
+		uma_large_free(slab);
+	}
+}
+
+/* The kmemzones index serving a request of 'size' bytes, or -1. */
+int
+kmem_zone_index(unsigned long size)
+{
+
+	if (size == 0 || size > KMEM_ZMAX)
+		return (-1);
+	if (size & KMEM_ZMASK)
+		size = (size & ~KMEM_ZMASK) + KMEM_ZBASE;
+	return (kmemsize[size >> KMEM_ZSHIFT]);
+}
+
+uma_zone_t
+kmem_zone(int indx)
+{
+
+	return (kmemzones[indx].kz_zone);
+}
+
+/*
+ * The VM is up: let UMA use it, and create the malloc zones (with the
+ * mtrash callbacks under INVARIANTS).
+ */
+int
+kmeminit(void)
+{
+	int i, indx;
+
+	cursim->kmem = vm_bss_alloc(sizeof(struct kmem_globals));
+	bzero(KG, sizeof(struct kmem_globals));
+	memcpy(kmemzones, kmemzones_init, sizeof(kmemzones_init));
+
+	uma_startup2();
+
+	for (i = 0, indx = 0; kmemzones[indx].kz_size != 0; indx++) {
+		int size = kmemzones[indx].kz_size;
+		char *name = kmemzones[indx].kz_name;
+
+		if (INVARIANTS_ON)
+			kmemzones[indx].kz_zone = uma_zcreate(name, size,
+			    mtrash_ctor, mtrash_dtor, mtrash_init, mtrash_fini,
+			    UMA_ALIGN_PTR, UMA_ZONE_MALLOC);
+		else
+			kmemzones[indx].kz_zone = uma_zcreate(name, size,
+			    NULL, NULL, NULL, NULL,
+			    UMA_ALIGN_PTR, UMA_ZONE_MALLOC);
+
+		for (;i <= size; i+= KMEM_ZBASE)
+			kmemsize[i >> KMEM_ZSHIFT] = indx;
+	}
+	return (0);
+}

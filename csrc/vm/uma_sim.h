@@ -1,0 +1,106 @@
+/*
+ * What the simulator adds to the port, and nothing more: preemption
+ * points, trace events, the known-bug switches, display addresses, and
+ * the checks that turn the seed's memory corruption into clean panics.
+ * None of these changes what the allocator does.
+ */
+#ifndef _VM_UMA_SIM_H_
+#define	_VM_UMA_SIM_H_
+
+#include <stdarg.h>
+
+#include "../kern/kern.h"
+#include "vm_shim.h"
+#include "uma_int.h"
+
+/* A preemption point (csrc/kern/points.def) in the port. */
+#define	UMA_POINT(pt)		sched_point(pt)
+/* An interleaving point of granularity "fine", inside the cache paths. */
+#define	UMA_FINE_POINT(pt)	sched_fine_point(pt)
+
+/* A trace event; 'p' is a pointer shown as its display address. */
+#define	UMA_EVENT(kind, p, b) do {					\
+	if (cursim->trace_level >= UMASIM_TRACE_FULL)			\
+		ev_record(cursim, (kind), (int64_t)kern_canon(cursim, (p)),\
+		    (int64_t)(b));					\
+} while (0)
+
+/* An address as the simulated machine shows it. */
+#define	UMA_ADDR(p)		((uintmax_t)kern_canon(cursim, (p)))
+
+/*
+ * Known-bug switches (design.md; docs/bugs.md).  Each re-creates a real
+ * allocator bug where the port tests UMA_BUG(its bit).  To add one: give
+ * it a bit and a name in csrc/kern/bugs.def, test UMA_BUG(BUG_YOURS) at
+ * the place it changes, and write a scenario that shows it.
+ */
+#define	UMA_BUG(b)		((cursim->cfg.bugs & (b)) != 0)
+
+/*
+ * stale_cache: keep the per-CPU cache pointer from before dropping the
+ * critical section, on whatever CPU the thread comes back on.
+ */
+#define	UMA_BUG_STALE_SAVE(c)	(stale = (c))
+#define	UMA_BUG_STALE_USE(c) do {					\
+	if (UMA_BUG(BUG_STALE_CACHE))					\
+		(c) = stale;						\
+} while (0)
+#define	UMA_BUG_STALE_WINDOW(pt) do {					\
+	if (UMA_BUG(BUG_STALE_CACHE))					\
+		sched_fine_point_always(PT_STALE_WINDOW);		\
+} while (0)
+
+/* The keg's slab lists by number: 0 partial, 1 free, 2 full. */
+static inline uma_slab_t
+uma_sim_slab_list(uma_keg_t k, int which)
+{
+
+	if (which == 0)
+		return (LIST_FIRST(&k->uk_part_slab));
+	if (which == 1)
+		return (LIST_FIRST(&k->uk_free_slab));
+	return (LIST_FIRST(&k->uk_full_slab));
+}
+
+void	uma_sim_check_offpage(uma_keg_t keg, uma_slab_t slab);
+void	uma_sim_check_slab(uma_zone_t zone, uma_slab_t slab, void *item);
+void	uma_sim_check_prealloc(uma_zone_t zone, uma_slab_t slab);
+void	uma_sim_check_refcnt(uma_zone_t zone, uma_slabrefcnt_t slabref);
+
+/* sbuf(9) and sysctl output, just what vm.zone_stats needs. */
+struct sbuf {
+	char	*s_buf;
+	int	s_size;
+	int	s_len;
+	int	s_overflow;
+};
+#define	SBUF_FIXEDLEN	0
+struct sbuf *sbuf_new(struct sbuf *s, char *buf, int length, int flags);
+int	sbuf_bcat(struct sbuf *s, const void *buf, size_t len);
+void	sbuf_finish(struct sbuf *s);
+char	*sbuf_data(struct sbuf *s);
+int	sbuf_len(struct sbuf *s);
+int	sysctl_out(void *out, size_t *len, const void *data, size_t n);
+#define	SYSCTL_OUT(out, len, data, n)	sysctl_out((out), (len), (data), (n))
+size_t	strlcpy(char *dst, const char *src, size_t siz);
+#define	db_printf	kern_printf
+
+/* What uma_core.c exposes to the simulator's walks. */
+uma_zone_t uma_sim_kegs_zone(void);
+uma_zone_t uma_sim_zones_zone(void);
+uma_keg_t uma_sim_first_keg(void);
+uma_slab_t uma_sim_first_boot_page(void);
+int	uma_sim_bucketdisable(void);
+int	uma_sim_booted(void);
+uma_zone_t uma_sim_bucket_zone(int i, int *entries);
+uma_zone_t uma_sim_slabzone(int ref);
+uma_zone_t uma_sim_hashzone(void);
+struct mtx *uma_sim_uma_mtx(void);
+u_int	uma_sim_max_ipers(int ref);
+void	uma_sim_timeout(void);
+uma_alloc uma_sim_backend(int which);
+uma_free uma_sim_page_free(void);
+uma_init uma_sim_zero_init(void);
+void	*uma_sim_ctor(int which);
+
+#endif /* !_VM_UMA_SIM_H_ */

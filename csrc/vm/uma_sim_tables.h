@@ -1,0 +1,64 @@
+/*
+ * The simulator's tables beside UMA, in the simulated bss: the zones a
+ * scenario or program names (by slot), and the built-in behaviours of
+ * their callbacks (design.md, "Zone callbacks").
+ */
+#ifndef _VM_UMA_SIM_TABLES_H_
+#define	_VM_UMA_SIM_TABLES_H_
+
+#include "uma_int.h"
+
+#define	UMASIM_MAXZONES	64
+
+/* Callback slots of a zone. */
+enum cb_slot {
+	CB_CTOR, CB_DTOR, CB_INIT, CB_FINI, CB_ZINIT, CB_ZFINI, CB_ALLOCF,
+	CB_FREEF, CB_NSLOTS
+};
+
+/* Behaviours. */
+enum cb_kind {
+	CBK_NONE, CBK_TRASH, CBK_ZERO, CBK_FAIL, CBK_FAIL_EVERY, CBK_SLEEP,
+	CBK_ATTACH, CBK_DETACH, CBK_LEAK
+};
+
+struct cbspec {
+	int		cb_kind;
+	int		cb_target;	/* attach: the zone slot */
+	int64_t		cb_n;		/* fail N, fail_every N, sleep TICKS */
+	int64_t		cb_calls;
+	uma_alloc	cb_allocf;	/* allocf: the back end it stands in for */
+	uma_free	cb_freef;
+};
+
+enum zreg_state { ZR_NONE, ZR_LIVE, ZR_DESTROYED };
+
+struct zreg {
+	uma_zone_t	zr_zone;
+	int		zr_state;
+	char		zr_name[32];
+	struct cbspec	zr_cb[CB_NSLOTS];
+};
+
+struct umasim_tables {
+	int		ut_nzones;
+	struct zreg	ut_zones[UMASIM_MAXZONES];
+};
+
+#define	UT	((struct umasim_tables *)cursim->umasim)
+
+void	uma_sim_tables_init(void);
+int	uma_sim_attach(struct sim *s);
+struct zreg *zreg_get(int slot);
+struct zreg *zreg_live(int slot);
+void	uma_sim_zcreate(int slot, int size, int align, u_int32_t flags);
+void	uma_sim_zsecond(int slot, int master);
+uma_ctor cb_ctor_for(int slot);
+uma_dtor cb_dtor_for(int slot);
+uma_init cb_init_for(int slot, int which);
+uma_fini cb_fini_for(int slot, int which);
+uma_alloc cb_allocf_for(int slot);
+uma_free cb_freef_for(int slot);
+void	*attached_item(void *item);
+
+#endif /* !_VM_UMA_SIM_TABLES_H_ */

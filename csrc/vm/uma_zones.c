@@ -1,0 +1,205 @@
+/*
+ * The zones a scenario or a program names: slots in the simulator's
+ * tables, reserved by name before the zone exists, filled when it is
+ * created (at boot for the scenario's [[zone]]s, or by a program's
+ * zcreate/zsecond), marked when destroyed.
+ */
+
+#include <stdio.h>
+
+#include "../sys/param.h"
+#include "../sys/systm.h"
+#include "uma.h"
+#include "uma_int.h"
+#include "uma_sim.h"
+#include "uma_sim_tables.h"
+
+void
+uma_sim_tables_init(void)
+{
+
+	cursim->umasim = vm_bss_alloc(sizeof(struct umasim_tables));
+	bzero(UT, sizeof(struct umasim_tables));
+}
+
+struct zreg *
+zreg_get(int slot)
+{
+
+	if (slot < 0 || slot >= UT->ut_nzones)
+		panic("umasim: no zone slot %d", slot);
+	return (&UT->ut_zones[slot]);
+}
+
+/* The slot's zone, which must exist: the interpreter's guard. */
+struct zreg *
+zreg_live(int slot)
+{
+	struct zreg *zr = zreg_get(slot);
+
+	if (zr->zr_state == ZR_NONE)
+		panic("zone %s does not exist (yet)", zr->zr_name);
+	if (zr->zr_state == ZR_DESTROYED)
+		panic("zone %s was destroyed", zr->zr_name);
+	return (zr);
+}
+
+void
+uma_sim_zcreate(int slot, int size, int align, u_int32_t flags)
+{
+	struct zreg *zr = zreg_get(slot);
+	struct cbspec *cb = zr->zr_cb;
+	uma_zone_t zone;
+
+	if (zr->zr_state == ZR_LIVE)
+		panic("zone %s exists already", zr->zr_name);
+	zone = uma_zcreate(zr->zr_name, size, cb_ctor_for(slot),
+	    cb_dtor_for(slot), cb_init_for(slot, CB_INIT),
+	    cb_fini_for(slot, CB_FINI), align, flags);
+	if (zone == NULL)
+		panic("uma_zcreate(%s) failed", zr->zr_name);
+	if (cb[CB_ZINIT].cb_kind != CBK_NONE)
+		uma_zone_set_zinit(zone, cb_init_for(slot, CB_ZINIT));
+	if (cb[CB_ZFINI].cb_kind != CBK_NONE)
+		uma_zone_set_zfini(zone, cb_fini_for(slot, CB_ZFINI));
+	if (cb[CB_ALLOCF].cb_kind != CBK_NONE) {
+		cb[CB_ALLOCF].cb_allocf = zone->uz_keg->uk_allocf;
+		uma_zone_set_allocf(zone, cb_allocf_for(slot));
+	}
+	if (cb[CB_FREEF].cb_kind != CBK_NONE) {
+		cb[CB_FREEF].cb_freef = zone->uz_keg->uk_freef;
+		uma_zone_set_freef(zone, cb_freef_for(slot));
+	}
+	zr->zr_zone = zone;
+	zr->zr_state = ZR_LIVE;
+}
+
+void
+uma_sim_zsecond(int slot, int master)
+{
+	struct zreg *zr = zreg_get(slot), *mr = zreg_live(master);
+	uma_zone_t zone;
+
+	if (zr->zr_state == ZR_LIVE)
+		panic("zone %s exists already", zr->zr_name);
+	zone = uma_zsecond_create(zr->zr_name, cb_ctor_for(slot),
+	    cb_dtor_for(slot), cb_init_for(slot, CB_ZINIT),
+	    cb_fini_for(slot, CB_ZFINI), mr->zr_zone);
+	if (zone == NULL)
+		panic("uma_zsecond_create(%s) failed", zr->zr_name);
+	zr->zr_zone = zone;
+	zr->zr_state = ZR_LIVE;
+}
+
+/* ---- the host's side (umasim_api.h) ------------------------------------ */
+
+int
+umasim_zone_new(struct sim *s, const char *name)
+{
+	struct zreg *zr;
+	int i;
+
+	API_ENTER(s);
+	for (i = 0; i < UT->ut_nzones; i++) {
+		if (strcmp(UT->ut_zones[i].zr_name, name) == 0) {
+			API_LEAVE(s);
+			return (i);
+		}
+	}
+	if (UT->ut_nzones >= UMASIM_MAXZONES) {
+		API_LEAVE(s);
+		return (UMASIM_E_TOOMANY);
+	}
+	i = UT->ut_nzones++;
+	zr = &UT->ut_zones[i];
+	bzero(zr, sizeof(*zr));
+	snprintf(zr->zr_name, sizeof(zr->zr_name), "%s", name);
+	API_LEAVE(s);
+	return (i);
+}
+
+int
+umasim_zone_callback(struct sim *s, int slot, int which, int kind,
+    int64_t n, int target)
+{
+	struct cbspec *cb;
+
+	API_ENTER(s);
+	if (slot < 0 || slot >= UT->ut_nzones || which < 0 ||
+	    which >= CB_NSLOTS || kind < CBK_NONE || kind > CBK_LEAK ||
+	    UT->ut_zones[slot].zr_state != ZR_NONE) {
+		API_LEAVE(s);
+		return (UMASIM_E_INVAL);
+	}
+	cb = &UT->ut_zones[slot].zr_cb[which];
+	bzero(cb, sizeof(*cb));
+	cb->cb_kind = kind;
+	cb->cb_n = n;
+	cb->cb_target = target;
+	API_LEAVE(s);
+	return (0);
+}
+
+struct zcreate_args {
+	int	slot, master, size, align, maxitems;
+	u_int32_t flags;
+};
+
+static void
+zcreate_call(void *arg)
+{
+	struct zcreate_args *a = arg;
+
+	if (a->master >= 0)
+		uma_sim_zsecond(a->slot, a->master);
+	else
+		uma_sim_zcreate(a->slot, a->size, a->align, a->flags);
+	if (a->maxitems > 0)
+		uma_zone_set_max(UT->ut_zones[a->slot].zr_zone, a->maxitems);
+}
+
+/*
+ * Creates the slot's zone at once, outside the schedule (the scenario's
+ * zones, sim.zcreate()): a primary zone, or a secondary one on 'master'.
+ */
+int
+umasim_zcreate(struct sim *s, int slot, int master, int size, int align,
+    uint32_t flags, int maxitems)
+{
+	struct zcreate_args a;
+	int r;
+
+	API_ENTER(s);
+	if (slot < 0 || slot >= UT->ut_nzones || master >= UT->ut_nzones ||
+	    UT->ut_zones[slot].zr_state != ZR_NONE) {
+		API_LEAVE(s);
+		return (UMASIM_E_INVAL);
+	}
+	a.slot = slot;
+	a.master = master;
+	a.size = size;
+	a.align = align;
+	a.flags = flags;
+	a.maxitems = maxitems;
+	r = kern_hostcall(s, zcreate_call, &a);
+	API_LEAVE(s);
+	return (r);
+}
+
+int
+umasim_zone_state(struct sim *s, int slot)
+{
+
+	cursim = s;
+	if (slot < 0 || slot >= UT->ut_nzones)
+		return (UMASIM_E_INVAL);
+	return (UT->ut_zones[slot].zr_state);
+}
+
+int
+umasim_nzone_slots(struct sim *s)
+{
+
+	cursim = s;
+	return (UT->ut_nzones);
+}
