@@ -328,6 +328,11 @@ class Sim:
             table[name] = r
         return table[name]
 
+    def _thread_name(self, tid: int) -> str | None:
+        if tid < 0:
+            return None
+        return self._names[tid] if tid < len(self._names) else "kernel"
+
     def _tid(self, name: str) -> int:
         try:
             return self._tids[name]
@@ -512,7 +517,7 @@ class Sim:
         for k in range(n):
             e = evs[k]
             out.append(Event(e.step, e.tick, EVENT_KINDS[e.kind],
-                             names[e.tid] if e.tid >= 0 else None, e.cpu,
+                             self._thread_name(e.tid), e.cpu,
                              POINTS[e.point] if e.point >= 0 else None,
                              e.a & 0xFFFFFFFFFFFFFFFF, e.b))
         return out

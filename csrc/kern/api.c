@@ -115,6 +115,7 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 		return (NULL);
 	}
 	s->digesters[s->ndigesters++] = uma_digest;
+	s->ev.n = 0;		/* the machine's construction is not history */
 	return (s);
 }
 
