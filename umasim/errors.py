@@ -11,3 +11,7 @@ class ScheduleError(ValueError):
 
 class SimBusy(RuntimeError):
     """Another host thread is driving this simulation right now."""
+
+
+class InvariantViolation(AssertionError):
+    """The invariant checker found the allocator in an impossible state."""

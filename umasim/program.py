@@ -27,6 +27,8 @@ class OpSpec:
     operands: tuple[str, ...]
     flags: tuple[str, ...] = ()      # bare words allowed after the operands
     output: bool = False             # takes "-> VAR"
+    keywords: tuple[str, ...] = ()   # key=value words; a trailing "!" marks required
+    exclusive: tuple[tuple[str, ...], ...] = ()   # flags that exclude each other
 
 
 @dataclass
@@ -36,6 +38,7 @@ class ParsedOp:
     flags: set[str] = field(default_factory=set)
     output: str | None = None
     text: str = ""
+    keywords: dict[str, str] = field(default_factory=dict)
 
 
 SPECS: dict[str, OpSpec] = {}
@@ -60,8 +63,29 @@ for _spec in (
     OpSpec("recurse", ("int",)),
     OpSpec("vm_free_pages", ("int",)),
     OpSpec("vm_fail", ("int",)),
-    OpSpec("kmem_alloc", ("int",), flags=("nowait", "waitok"), output=True),
+    OpSpec("kmem_alloc", ("int",), flags=("nowait", "waitok"), output=True,
+           exclusive=(("nowait", "waitok"),)),
     OpSpec("kmem_free", ("var",)),
+    OpSpec("alloc", ("zone",), flags=("waitok", "nowait", "zero", "novm"), output=True,
+           exclusive=(("nowait", "waitok"),)),
+    OpSpec("free", ("var", "zone?")),
+    OpSpec("malloc", ("int",), flags=("nowait", "zero"), output=True),
+    OpSpec("malloc_large", ("int",), flags=("nowait",), output=True),
+    OpSpec("free_large", ("var",)),
+    OpSpec("zcreate", ("zone",), keywords=("size!", "align", "flags")),
+    OpSpec("zsecond", ("zone",), keywords=("master!",)),
+    OpSpec("zdestroy", ("zone",)),
+    OpSpec("setmax", ("zone", "int")),
+    OpSpec("setobj", ("zone", "int")),
+    OpSpec("prealloc", ("zone", "int")),
+    OpSpec("drain", ("zone",)),
+    OpSpec("reclaim", ()),
+    OpSpec("timeout", ()),
+    OpSpec("refcnt", ("var",)),
+    OpSpec("touch", ("var",)),
+    OpSpec("sysctl", ()),
+    OpSpec("show_uma", ()),
+    OpSpec("print_stats", ()),
 ):
     register_op(_spec)
 
@@ -109,14 +133,34 @@ def parse_op(text: str) -> ParsedOp:
         raise ValueError(f'"{name}" has no result to store with ->')
     if output is None and spec.output:
         raise ValueError(f'"{name}" needs "-> VAR" to store its result')
-    operands: list[str | int] = []
+    keywords: dict[str, str] = {}
+    allowed = {k.rstrip("!") for k in spec.keywords}
+    plain = []
+    for word in rest:
+        if "=" in word and spec.keywords:
+            key, _, value = word.partition("=")
+            if key not in allowed:
+                raise ValueError(f'"{name}" has no option "{key}" '
+                                 f'(options: {", ".join(sorted(allowed))})')
+            if key in keywords:
+                raise ValueError(f'"{key}=" given twice')
+            if not value:
+                raise ValueError(f'"{key}=" needs a value')
+            keywords[key] = value
+        else:
+            plain.append(word)
+    for k in spec.keywords:
+        if k.endswith("!") and k[:-1] not in keywords:
+            raise ValueError(f'"{name}" needs {k[:-1]}=...')
+    rest = plain
+    operands: list[str | int | None] = []
     i = 0
     for kind in spec.operands:
         optional = kind.endswith("?")
         kind = kind.rstrip("?")
         if i >= len(rest) or (optional and rest[i] in spec.flags):
             if optional:
-                operands.append(0)
+                operands.append(None if kind != "int" else 0)
                 continue
             raise ValueError(f'"{name}" needs a {kind_label(kind)}')
         word = rest[i]
@@ -132,7 +176,11 @@ def parse_op(text: str) -> ParsedOp:
         if word in flags:
             raise ValueError(f'"{word}" given twice')
         flags.add(word)
-    return ParsedOp(name, operands, flags, output, text)
+    for group in spec.exclusive:
+        both = [w for w in group if w in flags]
+        if len(both) > 1:
+            raise ValueError(f'"{both[0]}" and "{both[1]}" exclude each other')
+    return ParsedOp(name, operands, flags, output, text, keywords)
 
 
 def kind_label(kind: str) -> str:

@@ -12,9 +12,10 @@ import operator
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from . import program
+from . import program, zones
 from ._core import ffi, lib
-from .errors import ScheduleError, SimBusy, SimPanicked
+from .errors import InvariantViolation, ScheduleError, SimBusy, SimPanicked
+from .zones import Zone
 
 POINTS: tuple[str, ...] = tuple(
     ffi.string(lib.umasim_point_name(i)).decode() for i in range(lib.umasim_npoints()))
@@ -39,7 +40,9 @@ POLICIES = {"sequential": lib.UMASIM_POL_SEQUENTIAL, "roundrobin": lib.UMASIM_PO
 TRACE_LEVELS = {"off": lib.UMASIM_TRACE_OFF, "decisions": lib.UMASIM_TRACE_DECISIONS,
                 "full": lib.UMASIM_TRACE_FULL}
 GRANULARITIES = {"coarse": lib.UMASIM_GRAN_COARSE, "fine": lib.UMASIM_GRAN_FINE}
-KNOWN_BUGS: tuple[str, ...] = ()
+KNOWN_BUGS: dict[str, int] = {
+    ffi.string(lib.umasim_bug_name(i)).decode(): lib.umasim_bug_bit(i)
+    for i in range(lib.umasim_nbugs())}
 DISPLAY_BASE = 0xfffff80000000000
 DEFAULT_MAX_STEPS = 1_000_000
 
@@ -190,9 +193,11 @@ class Sim:
             raise TypeError("bugs must be a list of names, not a string")
         bugs = tuple(bugs)
         for b in bugs:
+            if not isinstance(b, str):
+                raise TypeError(f"a bug switch is a name, not {type(b).__name__}")
             if b not in KNOWN_BUGS:
-                known = ", ".join(KNOWN_BUGS) or "none yet"
-                raise ValueError(f"unknown bug switch {b!r} (known: {known})")
+                raise ValueError(f"unknown bug switch {b!r} (known: {', '.join(KNOWN_BUGS)})")
+            cfg.bugs |= KNOWN_BUGS[b]
         err = ffi.new("char[]", 256)
         ptr = lib.umasim_new(cfg, err, 256)
         if ptr == ffi.NULL:
@@ -210,6 +215,7 @@ class Sim:
         self._chan: dict[str, int] = {}
         self._vars: dict[str, int] = {}
         self._var_names: list[str] = []
+        self._zones: dict[str, int] = {}
         # What was done to this Sim, in order, with the number of decisions
         # taken before it: enough to build an equal Sim by replay (fork()).
         self._recipe: list[tuple[int, str, tuple]] = []
@@ -280,16 +286,163 @@ class Sim:
             vals.append(self._operand(kind, word, repeat, it))
         if op.output is not None:
             vals.append(self._operand("var", op.output, repeat, it))
+        flags = self._op_flags(op)
+        if op.name == "zcreate":
+            size = _int(int(op.keywords["size"]) if op.keywords["size"].isdigit()
+                        else op.keywords["size"], "size", 1, 1 << 24)
+            vals.append((size, 0))
+            vals.append((zones.parse_align(op.keywords.get("align", "ptr")), 0))
+            flags = zones.parse_flags(op.keywords.get("flags", ""))
+        elif op.name == "zsecond":
+            vals.append((self._zone_slot(op.keywords["master"]), 0))
         while len(vals) < 3:
             vals.append((0, 0))
-        flags = self._op_flags(op)
         return (OPCODES[op.name], vals[0][0], vals[0][1], vals[1][0], vals[1][1],
                 vals[2][0], flags)
 
     def _op_flags(self, op: program.ParsedOp) -> int:
         return sum(program.FLAG_BITS[f] for f in op.flags)
 
+    def _zone_slot(self, name: str) -> int:
+        if not isinstance(name, str):
+            raise TypeError(f"a zone is named by a string, not {type(name).__name__}")
+        if name not in self._zones:
+            if not name or len(name) > 31 or not program._NAME.match(name.replace("{i}", "i")):
+                raise ValueError(f"bad zone name {name!r}")
+            r = lib.umasim_zone_new(self._s, name.encode())
+            if r < 0:
+                if r == lib.UMASIM_E_TOOMANY:
+                    raise ValueError("too many zones in one simulation (64 at most)")
+                self._raise(r)
+            self._zones[name] = r
+        return self._zones[name]
+
+    # ---- zones --------------------------------------------------------
+
+    def zcreate(self, name: str, size: int, align="ptr", flags=(), *, max: int | None = None,
+                ctor=None, dtor=None, init=None, fini=None, zinit=None, zfini=None,
+                allocf=None, freef=None) -> Zone:
+        """uma_zcreate() now, outside the schedule (as a scenario's [[zone]]).
+        Callbacks are the built-in behaviours of design.md."""
+        size = _int(size, "size", 1, 1 << 24)
+        mask = zones.parse_align(align)
+        bits = zones.parse_flags(flags)
+        cbs = dict(ctor=ctor, dtor=dtor, init=init, fini=fini, zinit=zinit, zfini=zfini,
+                   allocf=allocf, freef=freef)
+        return self._create_zone(name, size, mask, bits, None, cbs, max)
+
+    def zsecond(self, name: str, master: str, *, ctor=None, dtor=None, zinit=None,
+                zfini=None) -> Zone:
+        """uma_zsecond_create() on `master`'s keg, now."""
+        if master not in self._zones or lib.umasim_zone_state(self._s, self._zones[master]) != 1:
+            raise ValueError(f'master zone "{master}" does not exist')
+        cbs = dict(ctor=ctor, dtor=dtor, zinit=zinit, zfini=zfini)
+        return self._create_zone(name, 0, 0, 0, self._zones[master], cbs, None)
+
+    def _create_zone(self, name, size, mask, bits, master, cbs, maxitems) -> Zone:
+        if name in self._zones and lib.umasim_zone_state(self._s, self._zones[name]) != 0:
+            raise ValueError(f'zone "{name}" exists already')
+        parsed = []
+        for slot, text in cbs.items():
+            if text is not None:
+                parsed.append(zones.parse_callback(slot, text))
+        kinds = {c.slot: c for c in parsed}
+        for fin, ini in (("fini", "init"), ("zfini", "zinit")):
+            if fin in kinds and kinds[fin].kind == "detach" and \
+                    (ini not in kinds or kinds[ini].kind != "attach"):
+                raise ValueError(f"{fin} = 'detach' needs {ini} = 'attach ZONE'")
+        targets = {}
+        for c in parsed:
+            if c.kind == "attach":
+                if c.target == name:
+                    raise ValueError(f"{c.slot}: a zone cannot attach its own items")
+                if c.target not in self._zones or \
+                        lib.umasim_zone_state(self._s, self._zones[c.target]) != 1:
+                    raise ValueError(f'{c.slot}: unknown zone "{c.target}"')
+                targets[c.slot] = self._zones[c.target]
+        if maxitems is not None:
+            maxitems = _int(maxitems, "max", 1, 2**31 - 1)
+        slot = self._zone_slot(name)
+        for c in parsed:
+            r = lib.umasim_zone_callback(self._s, slot, zones.CB_SLOTS[c.slot],
+                                         zones.CB_KINDS[c.kind], c.n, targets.get(c.slot, -1))
+            if r < 0:
+                self._raise(r)
+        r = lib.umasim_zcreate(self._s, slot, -1 if master is None else master, size, mask,
+                               bits, maxitems or 0)
+        if r < 0:
+            self._raise(r)
+        self._recipe.append((lib.umasim_ndecisions(self._s), "zone",
+                             (name, size, mask, bits, master, tuple(cbs.items()), maxitems)))
+        return Zone(self, name, slot)
+
+    def zone(self, name: str) -> Zone:
+        """A zone of the scenario or its programs, by name."""
+        if name not in self._zones:
+            raise ValueError(f'unknown zone "{name}"')
+        return Zone(self, name, self._zones[name])
+
+    @property
+    def zones(self) -> dict[str, Zone]:
+        """Every zone UMA has now (internal, malloc(9) and the scenario's),
+        in the order of the keg list, by name."""
+        buf = ffi.new("struct umasim_zone_info[]", 256)
+        n = lib.umasim_zones(self._s, buf, 256)
+        out = {}
+        for i in range(min(n, 256)):
+            name = ffi.string(buf[i].name).decode()
+            slot = buf[i].slot if buf[i].slot >= 0 else None
+            out[name] = Zone(self, name, slot, buf[i].addr)
+        return out
+
+    def zone_stats(self) -> bytes:
+        """The vm.zone_stats sysctl stream (struct uma_stream_header, then
+        uma_type_header and per-CPU uma_percpu_stat records), read without
+        changing the simulation."""
+        n = ffi.new("size_t *", 0)
+        lib.umasim_zone_stats(self._s, ffi.NULL, n)
+        buf = ffi.new("char[]", n[0])
+        if lib.umasim_zone_stats(self._s, buf, n) < 0:
+            raise RuntimeError("zone_stats changed size while being read")
+        return ffi.buffer(buf, n[0])[:]
+
+    def vmstat(self) -> list[zones.VmstatRow]:
+        """`vmstat -z` rows (FreeBSD 7 columns), computed from the
+        vm.zone_stats stream as libmemstat does."""
+        return zones.parse_zone_stats(self.zone_stats())
+
+    def vmstat_table(self) -> str:
+        return zones.format_vmstat(self.vmstat())
+
+    def show_uma(self) -> str:
+        """DDB's `show uma` table."""
+        lines = [f"{'Zone':>18} {'Size':>8} {'Used':>8} {'Free':>8} {'Requests':>12}"]
+        for z in self.zones.values():
+            st = z.stats
+            free = st["cache_items"] + st["full_items"] + (0 if st["secondary"] else st["keg_free"])
+            lines.append(f"{z.name:>18} {st['size']:>8} {st['used']:>8} {free:>8} "
+                         f"{st['allocs']:>12}")
+        return "\n".join(lines) + "\n"
+
+    def uma(self) -> dict:
+        """UMA's and the VM's global state."""
+        u = ffi.new("struct umasim_uma_info *")
+        lib.umasim_uma_globals(self._s, u)
+        return dict(bucketdisable=bool(u.bucketdisable), booted=bool(u.booted),
+                    max_ipers=u.max_ipers, max_ipers_ref=u.max_ipers_ref,
+                    free_pages=u.free_pages, free_min=u.free_min, wired_pages=u.wired_pages,
+                    kmem_used=u.kmem_used, kmem_pages=u.kmem_pages)
+
+    def check(self) -> None:
+        """The invariant checker: raises InvariantViolation naming the zone,
+        the item and what is wrong."""
+        rep = ffi.new("struct umasim_check_report *")
+        if lib.umasim_check(self._s, rep) != 0:
+            raise InvariantViolation(ffi.string(rep.message).decode())
+
     def _operand(self, kind: str, word: str | int, repeat: int, it: int | None) -> tuple[int, int]:
+        if word is None:
+            return (self._resolve(kind, None), 0)
         if it is not None or isinstance(word, int) or program.TEMPLATE not in word:
             w = program.expand(word, it or 0)
             return (self._resolve(kind, w), 0)
@@ -299,7 +452,9 @@ class Sim:
             raise _Unroll()
         return (values[0], stride)
 
-    def _resolve(self, kind: str, w: str | int) -> int:
+    def _resolve(self, kind: str, w: str | int | None) -> int:
+        if kind == "zone":
+            return -1 if w is None else self._zone_slot(str(w))
         if kind == "int":
             if not isinstance(w, int):
                 raise ValueError(f"bad number {w!r}")
@@ -589,6 +744,7 @@ class Sim:
         self._tids = {n: i for i, n in enumerate(self._names)}
         self._mtx, self._chan = dict(snap._mtx), dict(snap._chan)
         self._vars = dict(snap._vars)
+        self._zones = dict(snap._zones)
         self._var_names = list(snap._var_names)
         self._recipe = list(snap._recipe)
 
@@ -611,6 +767,15 @@ class Sim:
             if what == "spawn":
                 name, cpu, ops, repeat = args
                 twin.spawn(name, cpu=cpu, ops=list(ops), repeat=repeat)
+            elif what == "zone":
+                name, size, mask, bits, master, cbs, maxitems = args
+                if master is not None:
+                    mname = next(n for n, sl in self._zones.items() if sl == master)
+                    twin.zsecond(name, mname, **{k: v for k, v in cbs if v is not None})
+                else:
+                    twin.zcreate(name, size, mask, [n for n, b in zones.ZONE_FLAGS.items()
+                                                    if bits & b], max=maxitems,
+                                 **{k: v for k, v in cbs if v is not None})
             elif what == "migrate":
                 twin.migrate(*args)
         if len(dec) > done:

@@ -1,0 +1,341 @@
+"""UMA zones as Python sees them: creation arguments (flags, alignment,
+built-in callbacks), and read-only views of zones, kegs, caches, buckets
+and slabs, taken from the C core without changing the simulation."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ._core import ffi, lib
+
+if TYPE_CHECKING:
+    from .sim import Sim
+
+# UMA_ZONE_* of FreeBSD 7's uma.h, by the names scenarios use.
+ZONE_FLAGS = {"zinit": 0x0002, "offpage": 0x0008, "malloc": 0x0010, "nofree": 0x0020,
+              "mtxclass": 0x0040, "vm": 0x0080, "hash": 0x0100, "refcnt": 0x0400,
+              "maxbucket": 0x0800}
+# Every flag bit of uk_flags, for display.
+FLAG_NAMES = {0x0001: "pageable", 0x0002: "zinit", 0x0004: "static", 0x0008: "offpage",
+              0x0010: "malloc", 0x0020: "nofree", 0x0040: "mtxclass", 0x0080: "vm",
+              0x0100: "hash", 0x0200: "secondary", 0x0400: "refcnt", 0x0800: "maxbucket",
+              0x10000000: "privalloc", 0x20000000: "internal", 0x40000000: "full",
+              0x80000000: "cacheonly"}
+ALIGNS = {"char": 0, "short": 1, "int": 3, "long": 7, "ptr": 7, "cache": -1}
+
+# Callback slots (csrc/vm/uma_sim_tables.h) and behaviours.
+CB_SLOTS = {"ctor": 0, "dtor": 1, "init": 2, "fini": 3, "zinit": 4, "zfini": 5,
+            "allocf": 6, "freef": 7}
+CB_KINDS = {"trash": 1, "zero": 2, "fail": 3, "fail_every": 4, "sleep": 5, "attach": 6,
+            "detach": 7, "leak": 8}
+# What each slot may be.
+CB_ALLOWED = {
+    "ctor": ("trash", "zero", "fail", "fail_every", "sleep"),
+    "dtor": ("trash", "zero", "sleep"),
+    "init": ("trash", "zero", "fail", "fail_every", "sleep", "attach"),
+    "zinit": ("trash", "zero", "fail", "fail_every", "sleep", "attach"),
+    "fini": ("trash", "zero", "sleep", "detach"),
+    "zfini": ("trash", "zero", "sleep", "detach"),
+    "allocf": ("fail", "fail_every", "sleep"),
+    "freef": ("sleep", "leak"),
+}
+_CB_ARG = {"fail": "n", "fail_every": "n", "sleep": "n", "attach": "zone"}
+
+
+def flag_names(bits: int) -> list[str]:
+    return [name for bit, name in FLAG_NAMES.items() if bits & bit]
+
+
+def parse_align(value) -> int:
+    """An alignment: a name of design.md or a mask (2**k - 1)."""
+    if isinstance(value, bool):
+        raise TypeError("align must be a name or a mask, not a bool")
+    if isinstance(value, int):
+        mask = value
+    elif isinstance(value, str) and value in ALIGNS:
+        return ALIGNS[value]
+    elif isinstance(value, str) and re.fullmatch(r"(0x[0-9a-fA-F]+|\d+)", value):
+        mask = int(value, 0)
+    else:
+        raise ValueError(f"bad align {value!r} (one of {', '.join(ALIGNS)}, or a mask like 15)")
+    if mask < 0 or mask >= 4096 or (mask & (mask + 1)) != 0:
+        raise ValueError(f"align mask {mask} is not 2**k - 1 below a page")
+    return mask
+
+
+def parse_flags(value) -> int:
+    """Zone flags: a list of names, or one comma-separated string."""
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v]
+    bits = 0
+    for name in value:
+        if not isinstance(name, str):
+            raise TypeError(f"a zone flag is a name, not {type(name).__name__}")
+        if name == "secondary":
+            raise ValueError('flag "secondary" is UMA\'s own: make a secondary zone with zsecond')
+        if name not in ZONE_FLAGS:
+            raise ValueError(f"unknown zone flag {name!r} (one of: {', '.join(ZONE_FLAGS)})")
+        bits |= ZONE_FLAGS[name]
+    return bits
+
+
+@dataclass(frozen=True)
+class Callback:
+    slot: str
+    kind: str
+    n: int = 0
+    target: str | None = None
+
+
+def parse_callback(slot: str, text) -> Callback:
+    """'trash', 'zero', 'fail 3', 'fail_every 2', 'sleep 5', 'attach clust',
+    'detach', 'leak' -- as the slot allows."""
+    if not isinstance(text, str):
+        raise TypeError(f"{slot} must be a string like 'trash' or 'fail 3'")
+    words = text.split()
+    if not words:
+        raise ValueError(f"{slot}: empty callback")
+    kind, args = words[0], words[1:]
+    if kind not in CB_KINDS:
+        raise ValueError(f"{slot}: unknown callback {kind!r} (one of: {', '.join(CB_ALLOWED[slot])})")
+    if kind not in CB_ALLOWED[slot]:
+        raise ValueError(f"{slot}: {kind!r} is not a {slot} (one of: {', '.join(CB_ALLOWED[slot])})")
+    need = _CB_ARG.get(kind)
+    if need is None:
+        if args:
+            raise ValueError(f"{slot}: {kind!r} takes no argument")
+        return Callback(slot, kind)
+    if len(args) != 1:
+        raise ValueError(f"{slot}: {kind!r} needs one argument")
+    if need == "zone":
+        return Callback(slot, kind, target=args[0])
+    if not args[0].isdigit() or int(args[0]) < 1:
+        raise ValueError(f"{slot}: {kind} needs a positive number, not {args[0]!r}")
+    return Callback(slot, kind, n=int(args[0]))
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A keg's sizing, as keg_ctor computed it."""
+    size: int
+    rsize: int
+    ipers: int
+    ppera: int
+    pgoff: int
+    align: int
+    flags: tuple[str, ...]
+
+    @property
+    def offpage(self) -> bool:
+        return "offpage" in self.flags
+
+    @property
+    def hash(self) -> bool:
+        return "hash" in self.flags
+
+
+@dataclass(frozen=True)
+class CpuCache:
+    cpu: int
+    alloc: int | None       # items in the alloc bucket (None: no bucket)
+    alloc_entries: int
+    free: int | None
+    free_entries: int
+    allocs: int
+    frees: int
+
+
+@dataclass(frozen=True)
+class Slab:
+    addr: int
+    data: int
+    free: int
+    firstfree: int
+    flags: int
+
+
+class Zone:
+    """A live view of one UMA zone (and its keg).  Every property reads the
+    simulation now; none changes it."""
+
+    def __init__(self, sim: "Sim", name: str, slot: int | None = None, addr: int | None = None):
+        self._sim = sim
+        self.name = name
+        self.slot = slot
+        self._addr = addr
+
+    def _info(self):
+        zi = ffi.new("struct umasim_zone_info *")
+        s = self._sim._s
+        if self.slot is not None:
+            if lib.umasim_zone_by_slot(s, self.slot, zi) < 0:
+                state = lib.umasim_zone_state(s, self.slot)
+                raise ValueError(f"zone {self.name} " +
+                                 ("was destroyed" if state == 2 else "does not exist yet"))
+            return zi
+        buf = ffi.new("struct umasim_zone_info[]", 256)
+        n = lib.umasim_zones(s, buf, 256)
+        for i in range(min(n, 256)):
+            if buf[i].addr == self._addr:
+                return buf[i]
+        raise ValueError(f"zone {self.name} no longer exists")
+
+    @property
+    def addr(self) -> int:
+        return self._info().addr
+
+    @property
+    def exists(self) -> bool:
+        try:
+            self._info()
+            return True
+        except ValueError:
+            return False
+
+    @property
+    def geometry(self) -> Geometry:
+        i = self._info()
+        return Geometry(i.size, i.rsize, i.ipers, i.ppera, i.pgoff, i.align,
+                        tuple(flag_names(i.flags)))
+
+    @property
+    def stats(self) -> dict:
+        i = self._info()
+        return dict(size=i.size, pages=i.pages, keg_free=i.keg_free, maxpages=i.maxpages,
+                    limit=i.limit, allocs=i.allocs, frees=i.frees, fails=i.fails,
+                    used=i.allocs - i.frees, uz_count=i.count, uz_fills=i.fills,
+                    full_buckets=i.full_buckets, full_items=i.full_items,
+                    free_buckets=i.free_buckets, cache_items=i.cache_items,
+                    flags=flag_names(i.flags), secondary=bool(i.secondary),
+                    internal=bool(i.internal), hashsize=i.hashsize, recurse=i.recurse,
+                    lock_owner=self._sim._thread_name(i.lock_owner))
+
+    uz_count = property(lambda self: self._info().count)
+    uz_fills = property(lambda self: self._info().fills)
+    limit = property(lambda self: self._info().limit)
+    flags = property(lambda self: flag_names(self._info().flags))
+    pages = property(lambda self: self._info().pages)
+    keg_free = property(lambda self: self._info().keg_free)
+
+    @property
+    def full(self) -> bool:
+        """UMA_ZFLAG_FULL: the keg reached its page limit."""
+        return bool(self._info().flags & 0x40000000)
+
+    @property
+    def caches(self) -> list[CpuCache]:
+        """Each vCPU's alloc and free bucket."""
+        i = self._info()
+        out = ffi.new("struct umasim_cache_info[]", 64)
+        n = lib.umasim_zone_caches(self._sim._s, i.addr, out, 64)
+        return [CpuCache(c, None if out[c].alloc_cnt < 0 else out[c].alloc_cnt,
+                         out[c].alloc_entries,
+                         None if out[c].free_cnt < 0 else out[c].free_cnt,
+                         out[c].free_entries, out[c].allocs, out[c].frees)
+                for c in range(max(n, 0))]
+
+    def _buckets(self, which: int) -> list[tuple[int, int]]:
+        i = self._info()
+        out = ffi.new("struct umasim_bucket_info[]", 4096)
+        n = lib.umasim_zone_buckets(self._sim._s, i.addr, which, out, 4096)
+        return [(out[k].cnt, out[k].entries) for k in range(min(n, 4096))]
+
+    @property
+    def full_buckets(self) -> list[tuple[int, int]]:
+        """The zone's full-bucket list: (items, capacity) per bucket."""
+        return self._buckets(0)
+
+    @property
+    def free_buckets(self) -> list[tuple[int, int]]:
+        """The zone's empty-bucket list."""
+        return self._buckets(1)
+
+    def _slabs(self, which: int) -> list[Slab]:
+        i = self._info()
+        out = ffi.new("struct umasim_slab_info[]", 8192)
+        n = lib.umasim_zone_slabs(self._sim._s, i.addr, which, out, 8192)
+        return [Slab(out[k].addr, out[k].data, out[k].freecount, out[k].firstfree,
+                     out[k].flags) for k in range(min(n, 8192))]
+
+    @property
+    def slabs(self) -> dict[str, list[Slab]]:
+        """The keg's partial, free and full slabs."""
+        return {"part": self._slabs(0), "free": self._slabs(1), "full": self._slabs(2)}
+
+    def items(self, where: str, cpu: int | None = None) -> list[int]:
+        """Addresses of the zone's items that are in the per-CPU caches
+        ("cache", of one vCPU or all), the zone's full buckets ("bucket"),
+        or free in the keg's slabs ("slab")."""
+        code = {"cache": 0, "bucket": 1, "slab": 2}.get(where)
+        if code is None:
+            raise ValueError("where is one of cache, bucket, slab")
+        i = self._info()
+        n = lib.umasim_zone_items(self._sim._s, i.addr, code, -1 if cpu is None else cpu,
+                                  ffi.NULL, 0)
+        out = ffi.new("uint64_t[]", max(n, 1))
+        n = lib.umasim_zone_items(self._sim._s, i.addr, code, -1 if cpu is None else cpu,
+                                  out, n)
+        return list(out[0:n])
+
+    def __repr__(self) -> str:
+        try:
+            st = self.stats
+        except ValueError as e:
+            return f"<Zone {self.name}: {e}>"
+        return (f"<Zone {self.name} size={st['size']} used={st['used']} "
+                f"pages={st['pages']} limit={st['limit']}>")
+
+
+@dataclass(frozen=True)
+class VmstatRow:
+    """One line of `vmstat -z` (FreeBSD 7), as libmemstat computes it."""
+    name: str
+    size: int
+    limit: int
+    used: int
+    free: int
+    requests: int
+    failures: int
+
+
+def parse_zone_stats(data: bytes) -> list[VmstatRow]:
+    """The vm.zone_stats stream, read the way libmemstat's
+    memstat_sysctl_uma() reads it."""
+    import struct
+    if len(data) < 16:
+        raise ValueError("zone_stats stream too short")
+    version, maxcpus, count, _ = struct.unpack_from("<4I", data, 0)
+    if version != 1:
+        raise ValueError(f"zone_stats stream version {version}, expected 1")
+    off = 16
+    rows = []
+    for _ in range(count):
+        (name, align, size, rsize, maxpages, limit, pages, keg_free, zone_free,
+         bucketsize, zflags, allocs, frees, fails) = struct.unpack_from(
+            "<32s10I3Q", data, off)
+        off += 120
+        numallocs, numfrees, free = allocs, frees, 0
+        for _c in range(maxcpus):
+            ups_allocs, ups_frees, cache_free = struct.unpack_from("<3Q", data, off)
+            off += 64
+            numallocs += ups_allocs
+            numfrees += ups_frees
+            free += cache_free
+        free += zone_free
+        if not zflags & 1:                 # UTH_ZONE_SECONDARY
+            free += keg_free
+        rows.append(VmstatRow(name.split(b"\0")[0].decode(), size, limit,
+                              numallocs - numfrees, free, numallocs, fails))
+    return rows
+
+
+def format_vmstat(rows: list[VmstatRow]) -> str:
+    """The table as FreeBSD 7's `vmstat -z` prints it."""
+    lines = [f"{'ITEM':<20}{'SIZE':>8} {'LIMIT':>8} {'USED':>8} {'FREE':>8} "
+             f"{'REQUESTS':>8} {'FAILURES':>8}", ""]
+    for r in rows:
+        lines.append(f"{r.name + ':':<20}{r.size:>8},{r.limit:>8},{r.used:>8},{r.free:>8},"
+                     f"{r.requests:>8},{r.failures:>8}")
+    return "\n".join(lines) + "\n"
