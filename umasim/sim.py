@@ -726,7 +726,8 @@ class Sim:
             raise MemoryError("cannot take a snapshot (out of host memory, or busy)")
         return Snapshot(self, ffi.gc(ptr, lib.umasim_snapshot_free),
                         tuple(self._names), dict(self._mtx), dict(self._chan),
-                        dict(self._vars), tuple(self._var_names), list(self._recipe))
+                        dict(self._vars), tuple(self._var_names), list(self._recipe),
+                        dict(self._zones))
 
     def restore(self, snap: "Snapshot") -> None:
         """Puts this simulation back in the state `snap` recorded (in place:
@@ -790,9 +791,10 @@ class _Unroll(Exception):
 class Snapshot:
     """A saved state of one Sim (see Sim.snapshot)."""
 
-    __slots__ = ("_sim", "_ptr", "_names", "_mtx", "_chan", "_vars", "_var_names", "_recipe")
+    __slots__ = ("_sim", "_ptr", "_names", "_mtx", "_chan", "_vars", "_var_names", "_recipe",
+                 "_zones")
 
-    def __init__(self, sim, ptr, names, mtx, chan, vars_, var_names, recipe):
+    def __init__(self, sim, ptr, names, mtx, chan, vars_, var_names, recipe, zones_):
         self._sim, self._ptr, self._names = sim, ptr, names
         self._mtx, self._chan, self._vars, self._var_names = mtx, chan, vars_, var_names
-        self._recipe = recipe
+        self._recipe, self._zones = recipe, zones_
