@@ -215,6 +215,7 @@ int		 umasim_zone_callback(struct sim *s, int slot, int which,
 		    int kind, int64_t n, int target);
 int		 umasim_zcreate(struct sim *s, int slot, int master, int size,
 		    int align, uint32_t flags, int maxitems);
+int		 umasim_zdestroy(struct sim *s, int slot);
 int		 umasim_zone_state(struct sim *s, int slot);
 int		 umasim_nzone_slots(struct sim *s);
 int		 umasim_zones(struct sim *s, struct umasim_zone_info *out,

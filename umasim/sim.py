@@ -340,7 +340,7 @@ class Sim:
         return self._create_zone(name, 0, 0, 0, self._zones[master], cbs, None)
 
     def _create_zone(self, name, size, mask, bits, master, cbs, maxitems) -> Zone:
-        if name in self._zones and lib.umasim_zone_state(self._s, self._zones[name]) != 0:
+        if name in self._zones and lib.umasim_zone_state(self._s, self._zones[name]) == 1:
             raise ValueError(f'zone "{name}" exists already')
         parsed = []
         for slot, text in cbs.items():
@@ -375,6 +375,16 @@ class Sim:
         self._recipe.append((lib.umasim_ndecisions(self._s), "zone",
                              (name, size, mask, bits, master, tuple(cbs.items()), maxitems)))
         return Zone(self, name, slot)
+
+    def zdestroy(self, name: str) -> None:
+        """uma_zdestroy() now, outside the schedule; the name may be used
+        for a new zone afterwards."""
+        if name not in self._zones or lib.umasim_zone_state(self._s, self._zones[name]) != 1:
+            raise ValueError(f'zone "{name}" does not exist')
+        r = lib.umasim_zdestroy(self._s, self._zones[name])
+        if r < 0:
+            self._raise(r)
+        self._recipe.append((lib.umasim_ndecisions(self._s), "zdestroy", (name,)))
 
     def zone(self, name: str) -> Zone:
         """A zone of the scenario or its programs, by name."""
@@ -768,6 +778,8 @@ class Sim:
             if what == "spawn":
                 name, cpu, ops, repeat = args
                 twin.spawn(name, cpu=cpu, ops=list(ops), repeat=repeat)
+            elif what == "zdestroy":
+                twin.zdestroy(args[0])
             elif what == "zone":
                 name, size, mask, bits, master, cbs, maxitems = args
                 if master is not None:

@@ -53,6 +53,7 @@ uma_sim_zcreate(int slot, int size, int align, u_int32_t flags)
 
 	if (zr->zr_state == ZR_LIVE)
 		panic("zone %s exists already", zr->zr_name);
+	zr->zr_cb[CB_CTOR].cb_calls = 0;
 	zone = uma_zcreate(zr->zr_name, size, cb_ctor_for(slot),
 	    cb_dtor_for(slot), cb_init_for(slot, CB_INIT),
 	    cb_fini_for(slot, CB_FINI), align, flags);
@@ -127,7 +128,7 @@ umasim_zone_callback(struct sim *s, int slot, int which, int kind,
 	API_ENTER(s);
 	if (slot < 0 || slot >= UT->ut_nzones || which < 0 ||
 	    which >= CB_NSLOTS || kind < CBK_NONE || kind > CBK_LEAK ||
-	    UT->ut_zones[slot].zr_state != ZR_NONE) {
+	    UT->ut_zones[slot].zr_state == ZR_LIVE) {
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
@@ -171,7 +172,7 @@ umasim_zcreate(struct sim *s, int slot, int master, int size, int align,
 
 	API_ENTER(s);
 	if (slot < 0 || slot >= UT->ut_nzones || master >= UT->ut_nzones ||
-	    UT->ut_zones[slot].zr_state != ZR_NONE) {
+	    UT->ut_zones[slot].zr_state == ZR_LIVE) {
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
@@ -182,6 +183,33 @@ umasim_zcreate(struct sim *s, int slot, int master, int size, int align,
 	a.flags = flags;
 	a.maxitems = maxitems;
 	r = kern_hostcall(s, zcreate_call, &a);
+	API_LEAVE(s);
+	return (r);
+}
+
+static void
+zdestroy_call(void *arg)
+{
+	struct zreg *zr = zreg_live(*(int *)arg);
+
+	uma_zdestroy(zr->zr_zone);
+	zr->zr_zone = NULL;
+	zr->zr_state = ZR_DESTROYED;
+}
+
+/* uma_zdestroy() of the slot's zone now, outside the schedule. */
+int
+umasim_zdestroy(struct sim *s, int slot)
+{
+	int r;
+
+	API_ENTER(s);
+	if (slot < 0 || slot >= UT->ut_nzones ||
+	    UT->ut_zones[slot].zr_state != ZR_LIVE) {
+		API_LEAVE(s);
+		return (UMASIM_E_INVAL);
+	}
+	r = kern_hostcall(s, zdestroy_call, &slot);
 	API_LEAVE(s);
 	return (r);
 }
