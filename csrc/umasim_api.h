@@ -114,6 +114,11 @@ struct umasim_event {
 	int64_t		b;
 };
 
+struct umasim_digest_rec {
+	uint64_t	step;
+	uint64_t	digest;
+};
+
 struct umasim_policy {
 	int		kind;
 	uint64_t	seed;
@@ -194,6 +199,11 @@ const char	*umasim_console_line(struct sim *s, size_t i);
 size_t		 umasim_ndecisions(struct sim *s);
 const uint32_t	*umasim_decisions(struct sim *s);
 void		 umasim_clear_log(struct sim *s);
+int		 umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
+		    uint64_t *item);
+void		 umasim_set_digest_interval(struct sim *s, uint64_t every);
+size_t		 umasim_ndigests(struct sim *s);
+const struct umasim_digest_rec *umasim_digests(struct sim *s);
 uint64_t	 umasim_digest(struct sim *s);
 int64_t		 umasim_ticks(struct sim *s);
 uint64_t	 umasim_steps(struct sim *s);

@@ -47,10 +47,11 @@ def test_mutual_exclusion_every_decision_list():
         run = tuple(sim.decisions)
         assert run not in seen_runs
         seen_runs.add(run)
-        counts = Counter(e.thread for e in sim.events if e.kind == "lock_contended")
+        events = sim.events
+        counts = Counter(e.thread for e in events if e.kind == "lock_contended")
         contended += bool(counts)
         rebarged += any(n > 1 for n in counts.values())
-        migrated += any(e.kind == "migration" for e in sim.events)
+        migrated += any(e.kind == "migration" for e in events)
     # The enumeration really explored contended interleavings.
     assert len(seen_runs) > 100
     assert contended > 100 and rebarged > 0 and migrated > 0

@@ -146,7 +146,39 @@ def test_timed_out_sleeper_is_not_woken_again():
     assert [(e.tick, e.thread, e.b) for e in wakeups(sim)] == [(3, "a", -1), (6, "b", 0)]
 
 
-@pytest.mark.skip(reason="no program op reaches wakeup_one() yet (the UMA "
-                         "port's zone_free_item will; test it there)")
-def test_wakeup_one_wakes_the_earliest_sleeper():
-    pass
+def zonelimit_sleepers(bugs, first, second):
+    """Zone z holds one item, which a takes; `first`, then `second`, go to
+    sleep in "zonelimit" on the keg; then a frees its item, and the free
+    path wakes the keg's sleepers (wakeup_one() under the "wakeup_one" bug
+    switch: the only caller of wakeup_one so far)."""
+    sim = Sim(cpus=1, bugs=bugs)
+    sim.zcreate("z", 4096, max=1)
+    sim.spawn("a", ops=["alloc z -> x", "yield", "free x", "yield"])
+    sim.spawn("b", ops=["alloc z -> y", "free y"])
+    sim.spawn("c", ops=["alloc z -> w", "free w"])
+    while sim.thread("a").op < 1:
+        sim.step("a")
+    for name in (first, second):
+        while sim.thread(name).state != "asleep":
+            sim.step(name)
+        assert sim.thread(name).wmesg == "zonelimit"
+    assert sim.thread(first).wchan == sim.thread(second).wchan
+    while sim.thread("a").op < 3:
+        sim.step("a")
+    return sim
+
+
+@pytest.mark.parametrize("first, second", [("c", "b"), ("b", "c")])
+def test_wakeup_one_wakes_only_the_earliest_sleeper(first, second):
+    sim = zonelimit_sleepers(("wakeup_one",), first, second)
+    assert sim.thread(first).state == "runnable"
+    assert sim.thread(second).state == "asleep"
+    assert [(e.thread, e.b) for e in wakeups(sim)] == [("a", 1)]
+    assert sim.run().outcome == "completed"       # later frees wake the other
+
+
+@pytest.mark.parametrize("first, second", [("c", "b"), ("b", "c")])
+def test_wakeup_of_the_keg_wakes_both_sleepers(first, second):
+    sim = zonelimit_sleepers((), first, second)
+    assert sim.thread(first).state == sim.thread(second).state == "runnable"
+    assert [(e.thread, e.b) for e in wakeups(sim)] == [("a", 2)]

@@ -695,6 +695,30 @@ class Sim:
             counts[evs[k].kind] += 1
         return {EVENT_KINDS[i]: c for i, c in enumerate(counts) if c}
 
+    def variables(self) -> dict[str, str]:
+        """Every program variable and what it holds now."""
+        st, zn, it = ffi.new("int *"), ffi.new("int *"), ffi.new("uint64_t *")
+        slots = {v: k for k, v in self._zones.items()}
+        out = {}
+        for name, vid in sorted(self._vars.items(), key=lambda kv: kv[1]):
+            if lib.umasim_var_info(self._s, vid, st, zn, it) < 0:
+                continue
+            src = {-1: "malloc(9)", -2: "kmem_alloc", -3: "malloc_large"}.get(
+                zn[0], f"zone {slots.get(zn[0], '?')}")
+            out[name] = {0: "unset", 1: f"holds {it[0]:#x} from {src}", 2: "null",
+                         3: f"freed ({it[0]:#x}, {src})"}[st[0]]
+        return out
+
+    def set_digest_interval(self, every: int) -> None:
+        """Record a digest of the whole state every `every` steps (0: never)."""
+        lib.umasim_set_digest_interval(self._s, _int(every, "every"))
+
+    def digests(self) -> list[tuple[int, str]]:
+        """(step, digest) recorded so far."""
+        n = lib.umasim_ndigests(self._s)
+        d = lib.umasim_digests(self._s)
+        return [(d[i].step, f"{d[i].digest:016x}") for i in range(n)]
+
     @property
     def console(self) -> list[str]:
         return [ffi.string(lib.umasim_console_line(self._s, i)).decode(errors="replace")

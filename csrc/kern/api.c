@@ -141,6 +141,7 @@ umasim_free(struct sim *s)
 	free(s->con.buf);
 	free(s->con.off);
 	free(s->dec);
+	free(s->dg);
 	kstack_free(s->hostcall_stack);
 	vm_detach(s);
 	if (cursim == s)
@@ -445,6 +446,41 @@ umasim_clear_log(struct sim *s)
 
 	s->ev.n = 0;
 	s->ndec = 0;
+	s->ndg = 0;
+}
+
+int
+umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
+    uint64_t *item)
+{
+
+	if (vid < 0 || vid >= s->nvars)
+		return (UMASIM_E_INVAL);
+	*state = s->vars[vid].v_state;
+	*zone = s->vars[vid].v_zone;
+	*item = s->vars[vid].v_item;
+	return (0);
+}
+
+void
+umasim_set_digest_interval(struct sim *s, uint64_t every)
+{
+
+	s->digest_every = every;
+}
+
+size_t
+umasim_ndigests(struct sim *s)
+{
+
+	return (s->ndg);
+}
+
+const struct umasim_digest_rec *
+umasim_digests(struct sim *s)
+{
+
+	return (s->dg);
 }
 
 uint64_t

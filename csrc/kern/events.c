@@ -70,3 +70,16 @@ dec_append(struct sim *s, uint32_t d)
 	s->dec[s->ndec++] = d;
 	return (0);
 }
+
+/* A digest of the state after s->nsteps steps, for traces. */
+void
+digest_record(struct sim *s)
+{
+	struct umasim_digest_rec *r;
+
+	if (grow((void **)&s->dg, &s->capdg, s->ndg + 1, sizeof(*r)) != 0)
+		return;
+	r = &s->dg[s->ndg++];
+	r->step = s->nsteps;
+	r->digest = digest_sim(s);
+}

@@ -220,6 +220,9 @@ struct sim {
 	struct kconsole	con;
 	uint32_t	*dec;
 	size_t		ndec, capdec;
+	uint64_t	digest_every;	/* record a digest every this many steps */
+	struct umasim_digest_rec *dg;
+	size_t		ndg, capdg;
 
 	struct vmstate	vm;
 
@@ -323,6 +326,7 @@ int	kern_vprintf(const char *fmt, va_list ap);
 void	ev_record(struct sim *s, int kind, int64_t a, int64_t b);
 int	console_append(struct sim *s, const char *line);
 int	dec_append(struct sim *s, uint32_t d);
+void	digest_record(struct sim *s);
 
 /* Program operations: handlers in program.c and vm/uma_ops.c. */
 #define	OP(id, name, point, handler)					\

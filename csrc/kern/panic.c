@@ -42,10 +42,19 @@ panic(const char *fmt, ...)
 {
 	struct sim *s = cursim;
 	va_list ap;
+	size_t n;
 
 	va_start(ap, fmt);
 	vsnprintf(s->panicmsg, sizeof(s->panicmsg), fmt, ap);
 	va_end(ap);
+	/*
+	 * Several of UMA's messages end in "\n" ("Duplicate free of item
+	 * ...\n"); panic(9) adds its own, so, as with printf, the message is
+	 * one console line without it.
+	 */
+	n = strlen(s->panicmsg);
+	while (n > 0 && s->panicmsg[n - 1] == '\n')
+		s->panicmsg[--n] = '\0';
 	kern_panic_finish(s, s->curthread);
 }
 

@@ -150,17 +150,19 @@ sched_choose(struct sim *s)
 			s->outcome = UMASIM_OUT_COMPLETED;
 			return (c);
 		}
+		c.n = runnable_list(s, run);
+		/* A deadlock is one whatever the step limit says. */
+		if (c.n == 0 && sleep_next_timeout(s) == INT64_MAX) {
+			s->outcome = UMASIM_OUT_DEADLOCK;
+			return (c);
+		}
 		if (s->nsteps >= s->run_limit) {
 			s->outcome = UMASIM_OUT_STEP_LIMIT;
 			return (c);
 		}
-		c.n = runnable_list(s, run);
 		if (c.n > 0)
 			break;
-		if (!time_jump(s)) {
-			s->outcome = UMASIM_OUT_DEADLOCK;
-			return (c);
-		}
+		time_jump(s);
 	}
 	c.def = default_index(s, run, c.n);
 	c.deftid = run[c.def];
@@ -185,6 +187,9 @@ sched_begin(struct sim *s, struct choice *c)
 	uint32_t d;
 	int from;
 
+	if (__builtin_expect(s->digest_every != 0, 0) && s->nsteps != 0 &&
+	    s->nsteps % s->digest_every == 0)
+		digest_record(s);
 	if (c->mig >= 0 && !migrate_allowed(s, td, c->mig))
 		c->mig = -1;
 	if (c->idx == c->def && c->mig < 0)
@@ -208,6 +213,22 @@ sched_begin(struct sim *s, struct choice *c)
 }
 
 /*
+ * The sequential policy's common case, decided without building the
+ * runnable list: the thread that just stopped can go on, so the default
+ * decision (0) continues it.  Exactly the cases where sched_choose() would
+ * pick it with decision 0: the run is not over, it is runnable, it is the
+ * one the default continues, and no sim.migrate() is pending for it.
+ */
+static inline int
+sequential_continues(const struct sim *s, const struct kthread *td)
+{
+
+	return (!s->panicked && s->nlive != 0 && s->nsteps < s->run_limit &&
+	    s->lastrun == td->td_tid && td->td_migrate_to < 0 &&
+	    thread_runnable(s, td));
+}
+
+/*
  * The thread 'td' has stopped (its state says why).  Inside a run, pick
  * and start the next step from here; otherwise return to the host.
  */
@@ -221,6 +242,15 @@ sched_stop(struct sim *s, struct kthread *td)
 	if (!s->in_run) {
 		s->curthread = NULL;
 		ctx_switch(&td->td_ctx, &s->sched_ctx);
+		return;
+	}
+	if (s->pol.kind == UMASIM_POL_SEQUENTIAL && sequential_continues(s, td)) {
+		/* What sched_choose() would decide, without the list. */
+		c.tid = c.deftid = td->td_tid;
+		c.mig = -1;
+		c.idx = c.def = 0;
+		c.n = 1;
+		sched_begin(s, &c);
 		return;
 	}
 	c = sched_choose(s);

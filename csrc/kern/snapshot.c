@@ -294,6 +294,8 @@ struct hostpart {
 	struct kconsole	con;
 	uint32_t	*dec;
 	size_t		capdec;
+	struct umasim_digest_rec *dg;
+	size_t		ndg, capdg;
 	uint8_t		*kmem_map, *dmap_map;
 	struct vm_pgent	*pgtab;
 	void		(*reclaim_hook)(void);
@@ -322,6 +324,9 @@ hostpart_save(const struct sim *s, struct hostpart *h)
 	h->con = s->con;
 	h->dec = s->dec;
 	h->capdec = s->capdec;
+	h->dg = s->dg;
+	h->ndg = s->ndg;
+	h->capdg = s->capdg;
 	h->kmem_map = s->vm.kmem_map;
 	h->dmap_map = s->vm.dmap_map;
 	h->pgtab = s->vm.pgtab;
@@ -356,6 +361,12 @@ hostpart_load(struct sim *s, const struct hostpart *h)
 	s->con.ncap = h->con.ncap;
 	s->dec = h->dec;
 	s->capdec = h->capdec;
+	s->dg = h->dg;
+	s->capdg = h->capdg;
+	/* Digests recorded past the restored step belong to another future. */
+	s->ndg = h->ndg;
+	while (s->ndg > 0 && s->dg[s->ndg - 1].step > s->nsteps)
+		s->ndg--;
 	s->vm.kmem_map = h->kmem_map;
 	s->vm.dmap_map = h->dmap_map;
 	s->vm.pgtab = h->pgtab;

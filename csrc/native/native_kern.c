@@ -1,0 +1,421 @@
+/*
+ * A minimal single-threaded kernel for a native build of the UMA port:
+ * the same csrc/vm/uma_core.c, uma_dbg.c, uma_sim.c (VM objects, sbuf,
+ * the boot) and csrc/kern/kern_malloc.c and vm.c, linked against this
+ * file instead of the simulated kernel's scheduler.  bench/uma.py builds
+ * it (with native_bench.c) into a shared object of its own, all symbols
+ * hidden but umasim_native_bench, as the baseline the simulator is
+ * measured against.
+ *
+ * There is one struct sim and one thread, always current.  No scheduler:
+ * preemption points are no-ops; a mutex only records its owner (with one
+ * thread, a contended mutex cannot happen, and would panic); critical
+ * sections are counters; nothing may sleep (msleep panics), so wakeups
+ * find no sleeper.  Callouts are recorded and never run: there is no
+ * virtual time.  Trace events, digests and the console are not kept:
+ * printf goes to stderr, and a panic prints its message and returns from
+ * the entry point (or aborts outside one).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "native.h"
+#include "../sys/mutex.h"
+
+__thread struct sim *cursim;
+
+/* ---- the one thread --------------------------------------------------- */
+
+static void
+native_thread_init(struct sim *s)
+{
+	struct kthread *td = &s->threads[0];
+
+	memset(td, 0, sizeof(*td));
+	snprintf(td->td_name, sizeof(td->td_name), "native");
+	td->td_state = UMASIM_TS_RUNNABLE;
+	td->td_migrate_to = -1;
+	td->td_timo_at = -1;
+	td->td_waitvar = -1;
+	td->td_nopoints = 1;
+	s->nthreads = 1;
+	s->curthread = td;
+}
+
+struct sim *
+native_sim_new(const struct umasim_config *cfg, char *err, size_t errlen)
+{
+	struct sim *s;
+	int i;
+
+	s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	s->cfg = *cfg;
+	s->ncpus = cfg->cpus;
+	s->maxid = cfg->cpus - 1;
+	s->trace_level = UMASIM_TRACE_OFF;
+	s->lastrun = -1;
+	s->next_timer = INT64_MAX;
+	for (i = 0; i < UMASIM_MAXCPU; i++)
+		s->cpu_crit[i] = -1;
+	cursim = s;
+	native_thread_init(s);
+	if (vm_attach(s, err, errlen) != 0) {
+		native_sim_free(s);
+		return (NULL);
+	}
+	/* uma_startup, kmeminit, uma_startup3: the simulator's own boot. */
+	if (uma_sim_attach(s) != 0) {
+		snprintf(err, errlen, "UMA did not boot: %s", s->panicmsg);
+		native_sim_free(s);
+		return (NULL);
+	}
+	return (s);
+}
+
+void
+native_sim_free(struct sim *s)
+{
+
+	if (s == NULL)
+		return;
+	vm_detach(s);
+	if (cursim == s)
+		cursim = NULL;
+	free(s);
+}
+
+/* Kernel work for the host: with one thread, simply a call. */
+int
+kern_hostcall(struct sim *s, void (*fn)(void *), void *arg)
+{
+
+	if (s->panicked)
+		return (UMASIM_E_PANICKED);
+	fn(arg);
+	if (s->panicked)
+		return (UMASIM_E_PANICKED);
+	return (0);
+}
+
+/* The simulator's zone tables (uma_zones.c) are not part of this build. */
+void
+uma_sim_tables_init(void)
+{
+}
+
+struct kthread *
+thread_create(struct sim *s, const char *name, int cpu, int kernel,
+    void (*main)(struct kthread *))
+{
+
+	(void)s;
+	(void)cpu;
+	(void)kernel;
+	(void)main;
+	panic("native kernel: cannot create thread %s", name);
+}
+
+/* ---- preemption points and critical sections ---------------------------- */
+
+void
+sched_point(int pt)
+{
+
+	(void)pt;
+}
+
+void
+sched_fine_point(int pt)
+{
+
+	(void)pt;
+}
+
+void
+sched_fine_point_always(int pt)
+{
+
+	(void)pt;
+}
+
+void
+critical_enter(void)
+{
+	struct kthread *td = cursim->curthread;
+
+	td->td_critnest++;
+}
+
+void
+critical_exit(void)
+{
+	struct kthread *td = cursim->curthread;
+
+	if (td->td_critnest <= 0)
+		panic("critical_exit: td_critnest == 0");
+	td->td_critnest--;
+}
+
+/* ---- mutexes: the owner only --------------------------------------------- */
+
+#define	NATIVE_OWNER	((uintptr_t)1 << 3)	/* thread 0, as mutex.c encodes it */
+
+int
+mtx_owner_tid(const struct mtx *m)
+{
+
+	return ((m->mtx_lock & MTX_UNOWNED) ? -1 : 0);
+}
+
+int
+mtx_owned(struct mtx *m)
+{
+
+	return (mtx_owner_tid(m) == 0);
+}
+
+void
+mtx_init(struct mtx *m, const char *name, const char *type, int opts)
+{
+
+	memset(m, 0, sizeof(*m));
+	m->lock_object.lo_name = name;
+	m->lock_object.lo_type = type != NULL ? type : name;
+	m->lock_object.lo_flags = (unsigned int)opts | LO_INITIALIZED;
+	m->mtx_lock = MTX_UNOWNED;
+}
+
+void
+mtx_destroy(struct mtx *m)
+{
+
+	if (mtx_owned(m))
+		cursim->curthread->td_nlocks--;
+	m->mtx_lock = MTX_DESTROYED;
+	m->lock_object.lo_flags &= ~LO_INITIALIZED;
+}
+
+void
+mtx_lock_nopoint(struct mtx *m)
+{
+
+	if (m->mtx_lock == MTX_DESTROYED)
+		panic("mtx_lock() of destroyed mutex %s", m->lock_object.lo_name);
+	if (!(m->mtx_lock & MTX_UNOWNED)) {
+		/* The owner is the one thread: recursion, never contention. */
+		if ((m->lock_object.lo_flags & MTX_RECURSE) == 0)
+			panic("_mtx_lock_sleep: recursed on non-recursive mutex %s",
+			    m->lock_object.lo_name);
+		m->mtx_recurse++;
+		m->mtx_lock |= MTX_RECURSED;
+		return;
+	}
+	m->mtx_lock = NATIVE_OWNER;
+	cursim->curthread->td_nlocks++;
+}
+
+void
+mtx_lock(struct mtx *m)
+{
+
+	mtx_lock_nopoint(m);
+}
+
+void
+mtx_unlock_nopoint(struct mtx *m)
+{
+
+	if (m->mtx_lock & MTX_UNOWNED)
+		panic("mutex %s not owned", m->lock_object.lo_name);
+	if (m->mtx_recurse != 0) {
+		if (--m->mtx_recurse == 0)
+			m->mtx_lock &= ~(uintptr_t)MTX_RECURSED;
+		return;
+	}
+	m->mtx_lock = MTX_UNOWNED;
+	cursim->curthread->td_nlocks--;
+}
+
+void
+mtx_unlock(struct mtx *m)
+{
+
+	mtx_unlock_nopoint(m);
+}
+
+void
+mtx_assert(struct mtx *m, int what)
+{
+	int owned;
+
+	if (!cursim->cfg.invariants)
+		return;
+	owned = mtx_owned(m);
+	if ((what & MA_OWNED) && !owned)
+		panic("mutex %s not owned", m->lock_object.lo_name);
+	if ((what & MA_NOTOWNED) && owned)
+		panic("mutex %s owned", m->lock_object.lo_name);
+	if ((what & MA_RECURSED) && owned && m->mtx_recurse == 0)
+		panic("mutex %s unrecursed", m->lock_object.lo_name);
+	if ((what & MA_NOTRECURSED) && owned && m->mtx_recurse != 0)
+		panic("mutex %s recursed", m->lock_object.lo_name);
+}
+
+/* ---- sleep and wakeup: nothing ever sleeps -------------------------------- */
+
+int
+msleep(const void *chan, struct mtx *m, int pri, const char *wmesg, int timo)
+{
+
+	(void)chan;
+	(void)m;
+	(void)pri;
+	(void)timo;
+	panic("native kernel: msleep(\"%s\") with no other thread to wake it",
+	    wmesg);
+}
+
+int
+sleep_internal(struct kthread *td, const void *chan, struct mtx *m, int pri,
+    const char *wmesg, int timo)
+{
+
+	(void)td;
+	return (msleep(chan, m, pri, wmesg, timo));
+}
+
+void
+wakeup(const void *chan)
+{
+
+	(void)chan;
+}
+
+void
+wakeup_one(const void *chan)
+{
+
+	(void)chan;
+}
+
+int
+wakeup_internal(struct sim *s, const void *chan, int one)
+{
+
+	(void)s;
+	(void)chan;
+	(void)one;
+	return (0);
+}
+
+/* ---- callouts: recorded, never run ----------------------------------------- */
+
+void
+callout_init(struct callout *c, int mpsafe)
+{
+
+	(void)mpsafe;
+	memset(c, 0, sizeof(*c));
+}
+
+void
+callout_reset(struct callout *c, int to_ticks, void (*func)(void *), void *arg)
+{
+
+	c->c_func = func;
+	c->c_arg = arg;
+	c->c_time = cursim->now + (to_ticks > 0 ? to_ticks : 1);
+	c->c_pending = 1;
+}
+
+/* ---- panic, console, trace, digest ------------------------------------------- */
+
+void
+panic(const char *fmt, ...)
+{
+	struct sim *s = cursim;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->panicmsg, sizeof(s->panicmsg), fmt, ap);
+	va_end(ap);
+	s->panicked = 1;
+	fprintf(stderr, "umasim native: panic: %s\n", s->panicmsg);
+	if (s->host_jmp_armed)
+		longjmp(s->host_jmp, 1);
+	abort();
+}
+
+int
+kern_vprintf(const char *fmt, va_list ap)
+{
+
+	return (vfprintf(stderr, fmt, ap));
+}
+
+int
+kern_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = kern_vprintf(fmt, ap);
+	va_end(ap);
+	return (n);
+}
+
+/* Addresses in messages: arena offsets, as the simulator shows them. */
+uint64_t
+kern_canon(const struct sim *s, const void *p)
+{
+	uint64_t a;
+
+	if (p == NULL)
+		return (0);
+	return (arena_contains(s, p, &a) ? a : (uint64_t)(uintptr_t)p);
+}
+
+void
+ev_record(struct sim *s, int kind, int64_t a, int64_t b)
+{
+
+	(void)s;
+	(void)kind;
+	(void)a;
+	(void)b;
+}
+
+/* vm.c's digest walk is linked but never called. */
+void
+dg_bytes(struct digest *d, const void *p, size_t n)
+{
+
+	(void)d;
+	(void)p;
+	(void)n;
+}
+
+void
+dg_u64(struct digest *d, uint64_t v)
+{
+
+	(void)d;
+	(void)v;
+}
+
+void
+dg_ptr(struct digest *d, const struct sim *s, const void *p)
+{
+
+	(void)d;
+	(void)s;
+	(void)p;
+}

@@ -1,0 +1,131 @@
+"""Running a scenario and reporting on it: the outcome, what every thread
+ended doing, the console, the vmstat -z table, and the scenario's
+expectations (design.md, "Command line" and "Scenario files")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .scenario import Scenario, figure_ok
+from .sim import RunResult, Sim
+
+
+@dataclass
+class Report:
+    scenario: Scenario
+    sim: Sim
+    result: RunResult
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        """The one JSON object of `umasim run --json` (design.md)."""
+        sim, r = self.sim, self.result
+        threads = []
+        for t in sim.threads:
+            threads.append({"name": t.name, "state": t.state, "cpu": t.cpu,
+                            "wmesg": t.wmesg, "mutex": t.mutex,
+                            "mutex_owner": t.mutex_owner, "kernel": t.kernel})
+        rows = {row.name: row for row in sim.vmstat()}
+        zones = []
+        for name, z in sim.zones.items():
+            st, g, row = z.stats, z.geometry, rows[name]
+            zones.append({"name": name, "size": g.size, "limit": row.limit, "used": row.used,
+                          "free": row.free, "requests": row.requests, "fails": row.failures,
+                          "rsize": g.rsize, "ipers": g.ipers, "ppera": g.ppera,
+                          "pgoff": g.pgoff, "pages": st["pages"], "flags": list(g.flags),
+                          "uz_count": st["uz_count"]})
+        return {"outcome": r.outcome, "steps": sim.steps, "ticks": sim.ticks,
+                "panic": sim.panic, "console": sim.console, "threads": threads,
+                "zones": zones, "events": sim.event_counts(), "digest": sim.digest(),
+                "decisions": len(r.decisions), "preemptions": r.preemptions,
+                "expectations": {"ok": self.ok, "failures": list(self.failures)}}
+
+    def to_text(self) -> str:
+        """What a person reads after `umasim run`."""
+        sim, r = self.sim, self.result
+        out = [f"outcome: {r.outcome} after {sim.steps} steps, {sim.ticks} ticks "
+               f"({r.preemptions} preemptions)"]
+        if sim.panic:
+            out.append(f"panic: {sim.panic}")
+        out.append("")
+        out.append("threads:")
+        for t in sim.threads:
+            what = t.describe()
+            if t.state == "runnable" and t.point:
+                what += f" (at {t.point})"
+            kind = " [kernel]" if t.kernel else ""
+            out.append(f"  {t.name:<12} cpu {t.cpu}  {what}{kind}")
+        allvars = sim.variables()
+        live = {k: v for k, v in allvars.items() if not v.startswith("freed")}
+        if allvars:
+            out.append("")
+            out.append(f"variables: {len(allvars)} ({len(allvars) - len(live)} freed)")
+            for name, desc in live.items():
+                out.append(f"  {name:<12} {desc}")
+        if sim.console:
+            out.append("")
+            out.append("console:")
+            out.extend(f"  {line}" for line in sim.console)
+        out.append("")
+        out.append(sim.vmstat_table().rstrip("\n"))
+        out.append("")
+        if self.scenario.expect:
+            out.append("expectations: " + ("ok" if self.ok else "FAILED"))
+            out.extend(f"  - {f}" for f in self.failures)
+        return "\n".join(out) + "\n"
+
+
+def check_expectations(scn: Scenario, sim: Sim, result: RunResult) -> list[str]:
+    """What the run did that the scenario did not expect (empty: all met).
+    With no expectations at all, a run is expected to complete."""
+    e = scn.expect
+    fails = []
+    want = e.get("outcome", "completed")
+    if result.outcome != want:
+        fails.append(f"outcome is {result.outcome}, expected {want}")
+    if "asleep" in e:
+        got = sorted({t.wmesg for t in sim.threads
+                      if not t.kernel and t.state == "asleep"})
+        if got != sorted(set(e["asleep"])):
+            fails.append(f"threads asleep on {got}, expected {sorted(set(e['asleep']))}")
+    if "panic" in e:
+        if sim.panic is None:
+            fails.append(f"no panic, expected one containing {e['panic']!r}")
+        elif e["panic"] not in sim.panic:
+            fails.append(f"panic {sim.panic!r} does not contain {e['panic']!r}")
+    for want_line in e.get("console", []):
+        if not any(want_line in line for line in sim.console):
+            fails.append(f"no console line contains {want_line!r}")
+    if "zone" in e:
+        rows = {row.name: row for row in sim.vmstat()}
+        for zname, figs in e["zone"].items():
+            row = rows.get(zname)
+            if row is None:
+                fails.append(f"zone {zname} does not exist at the end")
+                continue
+            actual = {"used": row.used, "free": row.free, "requests": row.requests,
+                      "fails": row.failures, "limit": row.limit, "size": row.size}
+            for k, v in figs.items():
+                if not figure_ok(v, actual[k]):
+                    fails.append(f"zone {zname}: {k} is {actual[k]}, expected {v}")
+    if "events" in e:
+        counts = sim.event_counts()
+        for kind, v in e["events"].items():
+            if not figure_ok(v, counts.get(kind, 0)):
+                fails.append(f"events {kind}: {counts.get(kind, 0)}, expected {v}")
+    return fails
+
+
+def run_scenario(scn: Scenario, seed: int | None = None, trace: str = "full",
+                 digest_every: int = 0) -> Report:
+    """Builds the scenario's Sim, runs its schedule, checks expectations."""
+    sim = scn.build_with(trace=trace)
+    if digest_every:
+        sim.set_digest_interval(digest_every)
+    result = sim.run(**scn.run_args(seed))
+    return Report(scn, sim, result, check_expectations(scn, sim, result))

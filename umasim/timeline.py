@@ -1,0 +1,82 @@
+"""Timelines: a trace as Chrome Trace Event JSON (design.md), which
+Perfetto UI and chrome://tracing open.
+
+One track per vCPU with a slice per step, named by thread and operation;
+instants for contended locks, sleeps, wakeups, migrations, page
+exhaustion and panics; counters for free pages and for each scenario
+zone's cached items (per-CPU buckets plus the zone's full buckets).
+A step lasts one microsecond of timeline time; virtual ticks are in each
+slice's arguments.  The trace is replayed one step at a time to sample the
+counters, so any trace level works.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .trace import Trace, iter_steps
+
+_INSTANTS = {"lock_contended": "lock contended", "sleep": "sleep", "wakeup": "wakeup",
+             "migration": "migration", "page_fail": "page exhaustion", "panic": "panic"}
+US_PER_STEP = 1
+
+
+def build(tr: Trace) -> dict[str, Any]:
+    events: list[dict[str, Any]] = []
+    cpus = tr.scenario.sim["cpus"]
+    zone_names = [z["name"] for z in tr.scenario.zones]
+    events.append({"ph": "M", "pid": 0, "name": "process_name", "args": {"name": "umasim"}})
+    for c in range(cpus):
+        events.append({"ph": "M", "pid": 0, "tid": c, "name": "thread_name",
+                       "args": {"name": f"vCPU {c}"}})
+        events.append({"ph": "M", "pid": 0, "tid": c, "name": "thread_sort_index",
+                       "args": {"sort_index": c}})
+    seen = 0
+    last_point: dict[str, str] = {}
+    for sim, step in iter_steps(tr):
+        new = sim.events[seen:]
+        seen += len(new)
+        ts = (step - 1) * US_PER_STEP
+        stepev = next((e for e in new if e.kind == "step"), None)
+        if stepev is None:
+            continue
+        ops = [e for e in new if e.kind == "op_begin"]
+        from .sim import OPCODES
+        names = {c: n for n, c in OPCODES.items()}
+        start = last_point.get(stepev.thread, "start")
+        what = names.get(ops[0].a, "?") if ops else start
+        last_point[stepev.thread] = stepev.point
+        events.append({"ph": "X", "pid": 0, "tid": stepev.cpu, "ts": ts, "dur": US_PER_STEP,
+                       "name": f"{stepev.thread}: {what}",
+                       "args": {"step": step, "tick": stepev.tick, "from": start,
+                                "to": stepev.point}})
+        for e in new:
+            if e.kind in _INSTANTS:
+                args = {"thread": e.thread, "a": e.a, "b": e.b}
+                events.append({"ph": "i", "s": "t", "pid": 0,
+                               "tid": e.cpu if e.cpu >= 0 else stepev.cpu, "ts": ts,
+                               "name": _INSTANTS[e.kind], "args": args})
+        uma = sim.uma()
+        events.append({"ph": "C", "pid": 0, "ts": ts + US_PER_STEP, "name": "free pages",
+                       "args": {"free": uma["free_pages"]}})
+        cached = {}
+        for name in zone_names:
+            try:
+                st = sim.zone(name).stats
+            except ValueError:
+                continue
+            cached[name] = st["cache_items"] + st["full_items"]
+        if cached:
+            events.append({"ph": "C", "pid": 0, "ts": ts + US_PER_STEP,
+                           "name": "cached items", "args": cached})
+    return {"traceEvents": events, "displayTimeUnit": "ns",
+            "otherData": {"umasim": tr.header["umasim"], "steps": tr.end["steps"],
+                          "outcome": tr.end["end"]}}
+
+
+def write(tr: Trace, path: str | Path) -> None:
+    data = build(tr)
+    Path(path).write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n",
+                          encoding="utf-8")

@@ -1,0 +1,247 @@
+"""Traces: JSON Lines that stand alone (design.md, "Traces and replay").
+
+    {"trace": "umasim", "version": 1, "umasim": ..., "level": ...,
+     "digest_every": K, "scenario": {...the whole normalised scenario...},
+     "start_digest": ...}                                   header
+    {"ev": "page_alloc", "step": 3, "tick": 2, ...}         events (level "full")
+    {"digest": "...", "step": 1000}                         every K steps
+    {"end": "completed", "steps": ..., "decisions": [...],
+     "digest": "...", "panic": null, ...}                   the end
+
+Decisions are stored compactly: a run of n zeros (default decisions) is
+the single number -n.  Replaying a trace rebuilds the scenario from the
+header, runs the recorded decisions, and compares every digest.  The same
+scenario gives the same bytes in every process (no wall clock, host
+addresses or hash seeds anywhere).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from . import __version__
+from .report import Report, check_expectations
+from .scenario import Scenario, ScenarioError, from_dict
+from .sim import DISPLAY_BASE, Sim
+
+FORMAT = "umasim"
+VERSION = 1
+DEFAULT_DIGEST_EVERY = 1000
+# Event fields that hold addresses, shown in hex.
+_ADDR_A = {"page_alloc", "page_free", "bucket_alloc", "bucket_free", "slab_alloc",
+           "slab_free", "full_check", "sleep", "wakeup", "lock_contended", "leak"}
+
+
+class TraceError(ValueError):
+    """Not a valid trace: truncated, corrupted, or another version."""
+
+
+def compress(decisions: Iterable[int]) -> list[int]:
+    out: list[int] = []
+    for d in decisions:
+        if d == 0 and out and out[-1] < 0:
+            out[-1] -= 1
+        elif d == 0:
+            out.append(-1)
+        else:
+            out.append(d)
+    return out
+
+
+def expand(compact: Iterable[int]) -> list[int]:
+    out: list[int] = []
+    for d in compact:
+        if not isinstance(d, int) or isinstance(d, bool):
+            raise TraceError("decisions must be integers")
+        if d < 0:
+            out.extend([0] * -d)
+        else:
+            out.append(d)
+    return out
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
+
+
+def event_record(sim: Sim, e) -> dict[str, Any]:
+    rec: dict[str, Any] = {"ev": e.kind, "step": e.step, "tick": e.tick,
+                           "thread": e.thread, "cpu": e.cpu, "point": e.point}
+    if e.kind in _ADDR_A and e.a >= DISPLAY_BASE:
+        rec["a"] = f"{e.a:#x}"
+    else:
+        rec["a"] = e.a
+    rec["b"] = e.b
+    if e.kind in ("console", "panic"):
+        con = sim.console
+        rec["text"] = con[e.a] if 0 <= e.a < len(con) else None
+    if e.kind in ("op_begin", "op_end"):
+        from .sim import OPCODES
+        rec["op"] = next((n for n, c in OPCODES.items() if c == e.a), None)
+    return rec
+
+
+def header(scn: Scenario, level: str, digest_every: int, start_digest: str) -> dict:
+    return {"trace": FORMAT, "version": VERSION, "umasim": __version__, "level": level,
+            "digest_every": digest_every, "scenario": scn.to_dict(),
+            "start_digest": start_digest}
+
+
+def write(path: str | Path, report: Report, level: str, digest_every: int,
+          start_digest: str) -> None:
+    """Writes the trace of a finished run."""
+    sim, r = report.sim, report.result
+    lines = [_dumps(header(report.scenario, level, digest_every, start_digest))]
+    if level == "full":
+        for e in sim.events:
+            lines.append(_dumps(event_record(sim, e)))
+    for step, dg in sim.digests():
+        lines.append(_dumps({"digest": dg, "step": step}))
+    lines.append(_dumps({"end": r.outcome, "steps": sim.steps, "ticks": sim.ticks,
+                         "decisions": compress(sim.decisions), "digest": sim.digest(),
+                         "panic": sim.panic, "expectations_ok": report.ok}))
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@dataclass
+class Trace:
+    header: dict[str, Any]
+    scenario: Scenario
+    events: list[dict[str, Any]]
+    digests: list[tuple[int, str]]
+    end: dict[str, Any]
+
+    @property
+    def decisions(self) -> list[int]:
+        return expand(self.end["decisions"])
+
+
+def read(path: str | Path) -> Trace:
+    """Reads and checks a trace; TraceError says what is wrong."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise TraceError(f"{path}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise TraceError(f"{path}: not UTF-8 text") from None
+    return parse(text, str(path))
+
+
+def parse(text: str, source: str = "<trace>") -> Trace:
+    recs = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise TraceError(f"{source}:{n}: corrupted line ({e.msg})") from None
+        if not isinstance(rec, dict):
+            raise TraceError(f"{source}:{n}: corrupted line (not an object)")
+        recs.append((n, rec))
+    if not recs:
+        raise TraceError(f"{source}: empty file, not a trace")
+    _, head = recs[0]
+    if head.get("trace") != FORMAT:
+        raise TraceError(f"{source}:1: not an umasim trace")
+    if head.get("version") != VERSION:
+        raise TraceError(f"{source}:1: trace format version {head.get('version')!r}; "
+                         f"this umasim reads version {VERSION}")
+    for key in ("scenario", "level", "digest_every", "start_digest"):
+        if key not in head:
+            raise TraceError(f"{source}:1: header lacks {key!r}")
+    try:
+        scn = from_dict(head["scenario"], f"{source} (header)")
+    except ScenarioError as e:
+        raise TraceError(f"{source}:1: the scenario in the header is invalid: {e}") from None
+    events, digests, end = [], [], None
+    for n, rec in recs[1:]:
+        if end is not None:
+            raise TraceError(f"{source}:{n}: data after the end record")
+        if "ev" in rec:
+            events.append(rec)
+        elif "digest" in rec and "end" not in rec:
+            if not isinstance(rec.get("step"), int) or not isinstance(rec["digest"], str):
+                raise TraceError(f"{source}:{n}: corrupted digest record")
+            digests.append((rec["step"], rec["digest"]))
+        elif "end" in rec:
+            for key in ("steps", "decisions", "digest"):
+                if key not in rec:
+                    raise TraceError(f"{source}:{n}: end record lacks {key!r}")
+            end = rec
+        else:
+            raise TraceError(f"{source}:{n}: unknown record")
+    if end is None:
+        raise TraceError(f"{source}: truncated (no end record)")
+    try:
+        expand(end["decisions"])
+    except TraceError as e:
+        raise TraceError(f"{source}: corrupted end record: {e}") from None
+    return Trace(head, scn, events, digests, end)
+
+
+@dataclass
+class ReplayResult:
+    identical: bool
+    message: str
+    step: int | None = None
+    sim: Sim | None = None
+
+
+def replay(tr: Trace) -> ReplayResult:
+    """Runs the trace's decisions on its scenario and compares every digest:
+    the first difference is reported with its step."""
+    dec = tr.decisions
+    sim = tr.scenario.build_with(trace=tr.header["level"] if tr.header["level"] == "full"
+                                 else "decisions")
+    if sim.digest() != tr.header["start_digest"]:
+        return ReplayResult(False, "the state before the first step differs "
+                            f"(digest {sim.digest()}, trace {tr.header['start_digest']})",
+                            0, sim)
+    every = tr.header["digest_every"]
+    if every:
+        sim.set_digest_interval(every)
+    r = sim.run(decisions=dec, max_steps=len(dec))
+    got = dict(sim.digests())
+    for step, dg in tr.digests:
+        if got.get(step) != dg:
+            return ReplayResult(False, f"first divergence at step {step}: digest "
+                                f"{got.get(step)} where the trace has {dg}" +
+                                _event_diff(sim, tr, step), step, sim)
+    if sim.steps != tr.end["steps"] or r.outcome != tr.end["end"]:
+        return ReplayResult(False, f"the run ends differently: {r.outcome} after "
+                            f"{sim.steps} steps, the trace says {tr.end['end']} after "
+                            f"{tr.end['steps']}", sim.steps, sim)
+    if sim.digest() != tr.end["digest"]:
+        return ReplayResult(False, f"the final state differs at step {sim.steps}: digest "
+                            f"{sim.digest()} where the trace has {tr.end['digest']}" +
+                            _event_diff(sim, tr, sim.steps), sim.steps, sim)
+    return ReplayResult(True, f"identical: {sim.steps} steps, outcome {r.outcome}, "
+                        f"{len(tr.digests) + 1} digests match", None, sim)
+
+
+def _event_diff(sim: Sim, tr: Trace, upto: int) -> str:
+    if tr.header["level"] != "full":
+        return ""
+    mine = [event_record(sim, e) for e in sim.events if e.step <= upto]
+    theirs = [e for e in tr.events if e["step"] <= upto]
+    for a, b in zip(mine, theirs):
+        if a != b:
+            return f"; first differing event: {_dumps(a)} where the trace has {_dumps(b)}"
+    if len(mine) != len(theirs):
+        return f"; {len(mine)} events where the trace has {len(theirs)}"
+    return ""
+
+
+def iter_steps(tr: Trace) -> Iterator[tuple[Sim, int]]:
+    """Replays a trace one step at a time, yielding the Sim after each step
+    (used to sample state for timelines)."""
+    sim = tr.scenario.build_with(trace="full")
+    for i, d in enumerate(tr.decisions):
+        r = sim.run(decisions=[d], max_steps=1)
+        if r.steps == 0:
+            break
+        yield sim, i + 1
