@@ -140,7 +140,13 @@ FLAG_SETS = {
     "offpage+refcnt": ("offpage", "refcnt"),
     "zinit": ("zinit",),
     "vm": ("vm",),                  # small kegs only: large-init of a
-}                                   # CACHEONLY keg is a KASSERT
+    "maxbucket": ("maxbucket",),    # CACHEONLY keg is a KASSERT
+}
+
+
+def seed_uz_count(ipers: int, flags) -> int:
+    """zone_ctor: BUCKET_MAX for MAXBUCKET, else ipers capped at BUCKET_MAX."""
+    return 128 if "maxbucket" in flags else min(ipers, 128)
 
 
 def legal_sizes(flags) -> range:
@@ -173,12 +179,14 @@ def test_every_size_matches_the_seed(sim, align, flagset):
     overflow = 0
     zcreate, zdestroy = sim.zcreate, sim.zdestroy
     for size in legal_sizes(flags):
-        g = zcreate("geo", size, align=arg, flags=flags).geometry
+        z = zcreate("geo", size, align=arg, flags=flags)
+        g, count = z.geometry, z.uz_count
         zdestroy("geo")
         want = seed_geometry(size, mask, fset)
         got = (g.rsize, g.ipers, g.ppera, g.pgoff, frozenset(g.flags))
-        if g.size != size or g.align != mask or got != want:
-            bad.append((size, got, want))
+        if g.size != size or g.align != mask or got != want or \
+                count != seed_uz_count(want[1], fset):
+            bad.append((size, got, count, want))
         if "offpage" in want[4] and want[1] > UMA_MAX_IPERS:
             overflow += 1
     assert not bad, f"{len(bad)} sizes differ; first: {bad[:3]}"
@@ -270,6 +278,7 @@ def test_internal_zones(ncpus):
         assert (g.size, g.rsize, g.ipers, g.ppera, g.pgoff, g.align) == \
             (size, rsize, ipers, ppera, pgoff, align), name
         assert set(g.flags) == {"internal"}, name
+        assert zs[name].uz_count == 0, name       # zone_ctor returns early: no caches
         assert not zs[name].stats["secondary"]
     # uma-facts.md section 2.3's figures for the internal zones
     pinned = {"16 Bucket": (25, 3840), "32 Bucket": (14, 3928),

@@ -10,21 +10,23 @@ runs the invariant checker after every step."""
 from __future__ import annotations
 
 from umasim import Sim
+from umasim.zones import CpuCache
 
 
-def run_op(sim: Sim, name: str, check: bool = True):
+def run_op(sim: Sim, name: str):
     """Steps `name` through the rest of its current operation, to the point
     where its next one begins (or its exit).  Returns the points it stopped
     at and the events (other than steps) recorded meanwhile."""
-    start = len(sim.events)
+    start = len(sim.events) if sim.config["trace"] == "full" else 0
     points = []
     while True:
         p = sim.step(name)
-        if check:
-            sim.check()
+        sim.check()
         points.append(p)
         if p.startswith("op:") or p == "exit":
             break
+    if sim.config["trace"] != "full":
+        return points, []
     return points, [e for e in sim.events[start:] if e.kind != "step"]
 
 
@@ -74,7 +76,7 @@ def test_second_alloc_takes_from_the_alloc_bucket_without_the_zone():
     assert cache(z, 0) == (15, None)                 # 16 filled, one taken
     assert z.caches[0].allocs == 1 and zone_allocs(z) == 0
     assert z.full_buckets == [] and z.free_buckets == []
-    assert z.caches[1] == z.caches[1].__class__(1, None, 0, None, 0, 0, 0)
+    assert z.caches[1] == CpuCache(1, None, 0, None, 0, 0, 0)
 
     points, ev = run_op(sim, "a")
     # op:alloc (with critical_enter) -> critical_exit -> done: nothing else
@@ -149,24 +151,28 @@ def test_alloc_swaps_an_empty_alloc_bucket_with_the_free_bucket():
 
 
 def test_free_swaps_a_full_free_bucket_with_an_emptier_alloc_bucket():
-    """Free bucket full, alloc bucket with room: they trade places and the
-    item goes into the former alloc bucket; the zone is not involved."""
+    """Free bucket full, alloc bucket with fewer items: they trade places
+    and the item goes into the former alloc bucket; the zone is not
+    involved.  (Buckets are sized from uz_count when they are made: the
+    refills reuse the first 16 Bucket, the free bucket made at uz_count 18
+    is a 32 Bucket.)"""
     sim = Sim(cpus=2, invariants=False)
     z = sim.zcreate("z", 256)
-    ops = [f"alloc z -> x{i}" for i in range(17)] + [f"free x{i}" for i in range(17)]
+    ops = [f"alloc z -> x{i}" for i in range(33)] + [f"free x{i}" for i in range(33)]
     sim.spawn("a", ops=ops + ["yield"])
-    for _ in range(17):
+    for _ in range(33):
         run_op(sim, "a")
-    assert cache(z, 0) == (15, None)                 # second fill, 1 taken
-    for _ in range(16):
-        run_op(sim, "a")
-    assert cache(z, 0) == (15, 16)
-    assert z.caches[0].free_entries == 16
-    points, ev = run_op(sim, "a")                     # free x16: the swap
+    assert z.uz_count == 18                           # three misses
+    assert cache(z, 0) == (15, None) and z.caches[0].alloc_entries == 16
+    for _ in range(32):
+        points, _ = run_op(sim, "a")
+    assert cache(z, 0) == (15, 32) and z.caches[0].free_entries == 32
+    points, ev = run_op(sim, "a")                     # free x32: the swap
     assert points == ["critical_exit", "op:yield"]
     assert kinds(ev) == ["op_begin", "full_check", "op_end"]
-    assert cache(z, 0) == (16, 16)
-    assert z.full_buckets == []
+    assert cache(z, 0) == (32, 16)
+    assert (z.caches[0].alloc_entries, z.caches[0].free_entries) == (32, 16)
+    assert z.full_buckets == [] and z.free_buckets == []
 
 
 def test_alloc_refills_from_the_zones_full_bucket_list():
@@ -175,17 +181,17 @@ def test_alloc_refills_from_the_zones_full_bucket_list():
     filling one from the keg, and does not bump uz_count."""
     sim = Sim(cpus=2, invariants=False)
     z = sim.zcreate("z", 256)
-    sim.spawn("p", cpu=0, ops=[f"alloc z -> x{i}" for i in range(17)])
-    sim.spawn("f", cpu=1, ops=[f"free x{i}" for i in range(17)] + ["alloc z -> y", "yield"])
-    for _ in range(17):
+    sim.spawn("p", cpu=0, ops=[f"alloc z -> x{i}" for i in range(33)])
+    sim.spawn("f", cpu=1, ops=[f"free x{i}" for i in range(33)] + ["alloc z -> y", "yield"])
+    for _ in range(33):
         run_op(sim, "p")
     pages = z.pages
-    for i in range(16):
+    for i in range(32):
         run_op(sim, "f")
-    assert cache(z, 1) == (None, 16) and z.full_buckets == []
-    points, ev = run_op(sim, "f")                     # x16: free bucket to the zone
+    assert cache(z, 1) == (None, 32) and z.full_buckets == []
+    points, ev = run_op(sim, "f")                     # x32: free bucket to the zone
     assert "zfree_race" in points
-    assert z.full_buckets == [(16, 16)]
+    assert z.full_buckets == [(32, 32)]
     assert cache(z, 1) == (None, 1)                   # a new free bucket
     assert kinds(ev).count("bucket_alloc") == 1
     count = z.uz_count
@@ -194,7 +200,9 @@ def test_alloc_refills_from_the_zones_full_bucket_list():
     assert "zalloc_bucket_alloc" not in points and "slab_zalloc_unlocked" not in points
     assert not {"bucket_alloc", "slab_alloc", "page_alloc"} & set(kinds(ev))
     assert z.full_buckets == []
-    assert cache(z, 1) == (15, 1)
+    # the free bucket (1 item) was not swapped in: the seed swaps only when
+    # there is an alloc bucket, and vCPU 1 had none
+    assert cache(z, 1) == (31, 1)
     assert z.uz_count == count and z.pages == pages
     assert z.uz_fills == 0
 
@@ -205,7 +213,7 @@ def test_uz_count_grows_by_one_per_cache_miss_up_to_bucket_max():
     """32-byte items: ipers 101, so uz_count starts at 101.  Every alloc
     that misses the caches and finds no full bucket bumps it by one and
     fills a bucket of uz_count items (a 128 Bucket), until BUCKET_MAX."""
-    sim = Sim(cpus=1, invariants=False, pages=256)
+    sim = Sim(cpus=1, invariants=False, pages=256, trace="off")
     z = sim.zcreate("z", 32)
     assert (z.geometry.ipers, z.uz_count) == (101, 101)
     n = sum(range(102, 129)) + 1 + 1                  # 27 bumps, then one more miss
@@ -213,9 +221,8 @@ def test_uz_count_grows_by_one_per_cache_miss_up_to_bucket_max():
     misses = []
     for i in range(n):
         before = z.uz_count
-        points, ev = run_op(sim, "a", check=False)
+        points, _ = run_op(sim, "a")
         if "zalloc_race" in points:
-            sim.check()
             c = z.caches[0]
             misses.append((i, before, z.uz_count, c.alloc, c.alloc_entries))
         else:

@@ -33,21 +33,43 @@ def build(tr: Trace) -> dict[str, Any]:
                        "args": {"name": f"vCPU {c}"}})
         events.append({"ph": "M", "pid": 0, "tid": c, "name": "thread_sort_index",
                        "args": {"sort_index": c}})
-    seen = 0
-    last_point: dict[str, str] = {}
+    # Replay one step at a time to sample the counters after each step; the
+    # events are read once at the end (reading them after every step made
+    # this quadratic in the length of the trace).
+    samples: list[tuple[int, int, dict[str, int]]] = []
+    sim = None
     for sim, step in iter_steps(tr):
-        new = sim.events[seen:]
-        seen += len(new)
+        uma = sim.uma()
+        cached = {}
+        for name in zone_names:
+            try:
+                st = sim.zone(name).stats
+            except ValueError:
+                continue
+            cached[name] = st["cache_items"] + st["full_items"]
+        samples.append((step, uma["free_pages"], cached))
+    by_step: dict[int, list] = {}
+    for e in (sim.events if sim is not None else []):
+        # Boot-time events (step 0) go with the first step.
+        by_step.setdefault(max(e.step, 1), []).append(e)
+    from .sim import OPCODES
+    names = {c: n for n, c in OPCODES.items()}
+    last_point: dict[str, str] = {}
+    current_op: dict[str, str] = {}
+    for step, free_pages, cached in samples:
+        new = by_step.get(step, [])
         ts = (step - 1) * US_PER_STEP
         stepev = next((e for e in new if e.kind == "step"), None)
         if stepev is None:
             continue
-        ops = [e for e in new if e.kind == "op_begin"]
-        from .sim import OPCODES
-        names = {c: n for n, c in OPCODES.items()}
         start = last_point.get(stepev.thread, "start")
-        what = names.get(ops[0].a, "?") if ops else start
         last_point[stepev.thread] = stepev.point
+        begun = [e for e in new if e.kind == "op_begin" and e.thread == stepev.thread]
+        if begun:
+            current_op[stepev.thread] = names.get(begun[0].a, "?")
+        # The operation the step works on (a kernel thread without a program:
+        # the point it resumed from).
+        what = current_op.get(stepev.thread, start)
         events.append({"ph": "X", "pid": 0, "tid": stepev.cpu, "ts": ts, "dur": US_PER_STEP,
                        "name": f"{stepev.thread}: {what}",
                        "args": {"step": step, "tick": stepev.tick, "from": start,
@@ -58,16 +80,8 @@ def build(tr: Trace) -> dict[str, Any]:
                 events.append({"ph": "i", "s": "t", "pid": 0,
                                "tid": e.cpu if e.cpu >= 0 else stepev.cpu, "ts": ts,
                                "name": _INSTANTS[e.kind], "args": args})
-        uma = sim.uma()
         events.append({"ph": "C", "pid": 0, "ts": ts + US_PER_STEP, "name": "free pages",
-                       "args": {"free": uma["free_pages"]}})
-        cached = {}
-        for name in zone_names:
-            try:
-                st = sim.zone(name).stats
-            except ValueError:
-                continue
-            cached[name] = st["cache_items"] + st["full_items"]
+                       "args": {"free": free_pages}})
         if cached:
             events.append({"ph": "C", "pid": 0, "ts": ts + US_PER_STEP,
                            "name": "cached items", "args": cached})

@@ -198,9 +198,9 @@ def replay(tr: Trace) -> ReplayResult:
     sim = tr.scenario.build_with(trace=tr.header["level"] if tr.header["level"] == "full"
                                  else "decisions")
     if sim.digest() != tr.header["start_digest"]:
-        return ReplayResult(False, "the state before the first step differs "
-                            f"(digest {sim.digest()}, trace {tr.header['start_digest']})",
-                            0, sim)
+        return ReplayResult(False, "first divergence at step 0: the state before the "
+                            f"first step differs (digest {sim.digest()}, trace "
+                            f"{tr.header['start_digest']})", 0, sim)
     every = tr.header["digest_every"]
     if every:
         sim.set_digest_interval(every)
@@ -212,13 +212,17 @@ def replay(tr: Trace) -> ReplayResult:
                                 f"{got.get(step)} where the trace has {dg}" +
                                 _event_diff(sim, tr, step), step, sim)
     if sim.steps != tr.end["steps"] or r.outcome != tr.end["end"]:
-        return ReplayResult(False, f"the run ends differently: {r.outcome} after "
-                            f"{sim.steps} steps, the trace says {tr.end['end']} after "
-                            f"{tr.end['steps']}", sim.steps, sim)
+        at = min(sim.steps, tr.end["steps"]) if isinstance(tr.end["steps"], int) \
+            else sim.steps
+        return ReplayResult(False, f"first divergence at step {at}: the run ends "
+                            f"differently: {r.outcome} after {sim.steps} steps, the trace "
+                            f"says {tr.end['end']} after {tr.end['steps']}" +
+                            _event_diff(sim, tr, at), at, sim)
     if sim.digest() != tr.end["digest"]:
-        return ReplayResult(False, f"the final state differs at step {sim.steps}: digest "
-                            f"{sim.digest()} where the trace has {tr.end['digest']}" +
-                            _event_diff(sim, tr, sim.steps), sim.steps, sim)
+        return ReplayResult(False, f"first divergence at step {sim.steps}: the final "
+                            f"state differs: digest {sim.digest()} where the trace has "
+                            f"{tr.end['digest']}" + _event_diff(sim, tr, sim.steps),
+                            sim.steps, sim)
     return ReplayResult(True, f"identical: {sim.steps} steps, outcome {r.outcome}, "
                         f"{len(tr.digests) + 1} digests match", None, sim)
 

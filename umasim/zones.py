@@ -179,7 +179,9 @@ class Zone:
         n = lib.umasim_zones(s, buf, 256)
         for i in range(min(n, 256)):
             if buf[i].addr == self._addr:
-                return buf[i]
+                # buf[i] does not keep buf alive: copy the record out.
+                zi[0] = buf[i]
+                return zi
         raise ValueError(f"zone {self.name} no longer exists")
 
     @property

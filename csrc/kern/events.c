@@ -60,15 +60,13 @@ console_append(struct sim *s, const char *line)
 	return (0);
 }
 
+/* dec_append()'s slow path (kern.h): room for one more decision. */
 int
-dec_append(struct sim *s, uint32_t d)
+dec_grow(struct sim *s)
 {
 
-	if (s->ndec == s->capdec &&
-	    grow((void **)&s->dec, &s->capdec, s->ndec + 1, sizeof(d)) != 0)
-		return (-1);
-	s->dec[s->ndec++] = d;
-	return (0);
+	return (grow((void **)&s->dec, &s->capdec, s->ndec + 1,
+	    sizeof(*s->dec)));
 }
 
 /* A digest of the state after s->nsteps steps, for traces. */

@@ -325,7 +325,18 @@ int	kern_vprintf(const char *fmt, va_list ap);
 /* events.c */
 void	ev_record(struct sim *s, int kind, int64_t a, int64_t b);
 int	console_append(struct sim *s, const char *line);
-int	dec_append(struct sim *s, uint32_t d);
+int	dec_grow(struct sim *s);
+
+/* Records the decision of a step (every step takes one). */
+static inline int
+dec_append(struct sim *s, uint32_t d)
+{
+
+	if (__builtin_expect(s->ndec == s->capdec, 0) && dec_grow(s) != 0)
+		return (-1);
+	s->dec[s->ndec++] = d;
+	return (0);
+}
 void	digest_record(struct sim *s);
 
 /* Program operations: handlers in program.c and vm/uma_ops.c. */

@@ -179,6 +179,24 @@ sched_choose(struct sim *s)
 	return (c);
 }
 
+/*
+ * Starts a step of 'td' taken with decision 'd': the digest due before it,
+ * the decision, the step count, and 'td' made current.
+ */
+static inline void
+step_begin(struct sim *s, struct kthread *td, uint32_t d)
+{
+
+	if (__builtin_expect(s->digest_every != 0, 0) && s->nsteps != 0 &&
+	    s->nsteps % s->digest_every == 0)
+		digest_record(s);
+	dec_append(s, d);
+	s->nsteps++;
+	s->lastrun = td->td_tid;
+	s->curthread = td;
+	td->td_migrate_to = -1;
+}
+
 /* Applies a decision: records it, migrates, and makes the thread current. */
 static void
 sched_begin(struct sim *s, struct choice *c)
@@ -187,9 +205,6 @@ sched_begin(struct sim *s, struct choice *c)
 	uint32_t d;
 	int from;
 
-	if (__builtin_expect(s->digest_every != 0, 0) && s->nsteps != 0 &&
-	    s->nsteps % s->digest_every == 0)
-		digest_record(s);
 	if (c->mig >= 0 && !migrate_allowed(s, td, c->mig))
 		c->mig = -1;
 	if (c->idx == c->def && c->mig < 0)
@@ -197,11 +212,7 @@ sched_begin(struct sim *s, struct choice *c)
 	else
 		d = 1 + (uint32_t)c->idx +
 		    (uint32_t)c->n * (uint32_t)(c->mig >= 0 ? c->mig + 1 : 0);
-	dec_append(s, d);
-	s->nsteps++;
-	s->lastrun = c->tid;
-	s->curthread = td;
-	td->td_migrate_to = -1;
+	step_begin(s, td, d);
 	if (d != 0 && s->trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PREEMPTION, d, c->deftid);
 	if (c->mig >= 0) {
@@ -246,11 +257,7 @@ sched_stop(struct sim *s, struct kthread *td)
 	}
 	if (s->pol.kind == UMASIM_POL_SEQUENTIAL && sequential_continues(s, td)) {
 		/* What sched_choose() would decide, without the list. */
-		c.tid = c.deftid = td->td_tid;
-		c.mig = -1;
-		c.idx = c.def = 0;
-		c.n = 1;
-		sched_begin(s, &c);
+		step_begin(s, td, 0);
 		return;
 	}
 	c = sched_choose(s);

@@ -2,6 +2,7 @@
  * The simulated VM: arena, physical pages, kmem_map, the per-page table,
  * vmwait, faults and the pagedaemon.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,62 @@ arena_map(size_t len)
 	return (a);
 }
 
+/*
+ * Arenas are pooled: a new simulation takes a retired arena of the same
+ * size, whose pages are already faulted in (a fresh arena costs a page
+ * fault for every boot page UMA writes).  A retired arena is zeroed where
+ * it was ever written, so a simulation never sees another's data.
+ */
+#define	ARENA_POOL_MAX	8
+
+static pthread_mutex_t	arena_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	char	*base;
+	size_t	len;
+}			arena_pool[ARENA_POOL_MAX];
+static int		arena_pool_n;
+
+static char *
+arena_get(size_t len)
+{
+	char *p = NULL;
+	int i;
+
+	pthread_mutex_lock(&arena_pool_lock);
+	for (i = 0; i < arena_pool_n; i++) {
+		if (arena_pool[i].len == len) {
+			p = arena_pool[i].base;
+			arena_pool[i] = arena_pool[--arena_pool_n];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&arena_pool_lock);
+	return (p != NULL ? p : arena_map(len));
+}
+
+static void
+arena_put(struct sim *s)
+{
+	struct vmstate *vm = &s->vm;
+	int pooled = 0;
+
+	memset(s->arena, 0, (size_t)vm->kmem_base * PAGE_SIZE);
+	memset(s->arena + vm->kmem_base * PAGE_SIZE, 0,
+	    (size_t)vm->kmem_hwm * PAGE_SIZE);
+	memset(s->arena + vm->dmap_base * PAGE_SIZE, 0,
+	    (size_t)vm->dmap_hwm * PAGE_SIZE);
+	pthread_mutex_lock(&arena_pool_lock);
+	if (arena_pool_n < ARENA_POOL_MAX) {
+		arena_pool[arena_pool_n].base = s->arena;
+		arena_pool[arena_pool_n].len = s->arena_len;
+		arena_pool_n++;
+		pooled = 1;
+	}
+	pthread_mutex_unlock(&arena_pool_lock);
+	if (!pooled)
+		munmap(s->arena, s->arena_len);
+}
+
 int
 vm_attach(struct sim *s, char *err, size_t errlen)
 {
@@ -50,7 +107,7 @@ vm_attach(struct sim *s, char *err, size_t errlen)
 	vm->cnt.v_free_min = c->free_min;
 	vm->pagedaemon_tid = -1;
 	s->arena_len = (size_t)vm->npages * PAGE_SIZE;
-	s->arena = arena_map(s->arena_len);
+	s->arena = arena_get(s->arena_len);
 	vm->kmem_map = calloc((size_t)vm->kmem_pages + 1, 1);
 	vm->dmap_map = calloc((size_t)vm->dmap_pages + 1, 1);
 	vm->pgtab = calloc((size_t)vm->npages + 1, sizeof(struct vm_pgent));
@@ -68,7 +125,7 @@ vm_detach(struct sim *s)
 {
 
 	if (s->arena != NULL)
-		munmap(s->arena, s->arena_len);
+		arena_put(s);
 	s->arena = NULL;
 	free(s->vm.kmem_map);
 	free(s->vm.dmap_map);
@@ -252,6 +309,8 @@ kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
 		vm->pgtab[vm->kmem_base + first + i].pe_mapped = val;
 	}
 	vm->kmem_used += val ? n : -n;
+	if (first + n > vm->kmem_hwm)
+		vm->kmem_hwm = first + n;
 }
 
 void *
@@ -367,6 +426,8 @@ vm_small_alloc(int flags)
 	if (i == vm->dmap_pages)
 		panic("vm_small_alloc: direct map exhausted");
 	vm->dmap_map[i] = 1;
+	if (i + 1 > vm->dmap_hwm)
+		vm->dmap_hwm = i + 1;
 	memset(&vm->pgtab[vm->dmap_base + i], 0, sizeof(struct vm_pgent));
 	vm->pgtab[vm->dmap_base + i].pe_mapped = 1;
 	p = page_addr(s, vm->dmap_base + i);

@@ -67,6 +67,8 @@ struct vmstate {
 	char		pagedaemon_chan;
 	struct vm_pgent	*pgtab;
 	int64_t		npages;		/* arena pages */
+	int64_t		kmem_hwm;	/* kmem_map pages ever used: 0 .. hwm-1 */
+	int64_t		dmap_hwm;
 	void		(*reclaim_hook)(void);
 	/* addresses that stand for kmem_map, kernel_map and their objects */
 	char		kmem_map_tag, kernel_map_tag;
