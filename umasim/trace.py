@@ -153,6 +153,10 @@ def parse(text: str, source: str = "<trace>") -> Trace:
     for key in ("scenario", "level", "digest_every", "start_digest"):
         if key not in head:
             raise TraceError(f"{source}:1: header lacks {key!r}")
+    if head["level"] not in ("full", "decisions"):
+        raise TraceError(f"{source}:1: unknown trace level {head['level']!r}")
+    if not _count(head["digest_every"]) or not isinstance(head["start_digest"], str):
+        raise TraceError(f"{source}:1: corrupted header (digest_every, start_digest)")
     try:
         scn = from_dict(head["scenario"], f"{source} (header)")
     except ScenarioError as e:
@@ -162,6 +166,8 @@ def parse(text: str, source: str = "<trace>") -> Trace:
         if end is not None:
             raise TraceError(f"{source}:{n}: data after the end record")
         if "ev" in rec:
+            if not _count(rec.get("step")):
+                raise TraceError(f"{source}:{n}: corrupted event record")
             events.append(rec)
         elif "digest" in rec and "end" not in rec:
             if not isinstance(rec.get("step"), int) or not isinstance(rec["digest"], str):
@@ -176,11 +182,24 @@ def parse(text: str, source: str = "<trace>") -> Trace:
             raise TraceError(f"{source}:{n}: unknown record")
     if end is None:
         raise TraceError(f"{source}: truncated (no end record)")
-    try:
-        expand(end["decisions"])
-    except TraceError as e:
-        raise TraceError(f"{source}: corrupted end record: {e}") from None
+    dec, steps = end["decisions"], end["steps"]
+    if not _count(steps) or not isinstance(dec, list) or not all(_int(d) for d in dec) \
+            or not isinstance(end["digest"], str):
+        raise TraceError(f"{source}: corrupted end record")
+    # Checked before expanding, so that a corrupted run length cannot ask
+    # for a list of 10**12 zeros.
+    if sum(-d if d < 0 else 1 for d in dec) != steps:
+        raise TraceError(f"{source}: corrupted end record: the decisions do not "
+                         f"cover its {steps} steps")
     return Trace(head, scn, events, digests, end)
+
+
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _count(v) -> bool:
+    return _int(v) and v >= 0
 
 
 @dataclass
