@@ -548,6 +548,10 @@ def test_boot_zones_move_to_the_real_back_end_when_boot_pages_run_out(md):
         assert sim.uma()["kmem_used"] == 3         # the bucket's page and z's two
     assert [e.b for e in evs(sim, "page_alloc")] == [1, 1, 1]
     assert sim.uma()["free_pages"] == 61
+    # The views of UMA's own zones (no scenario slot) agree with their kegs.
+    for name, zone in sim.zones.items():
+        assert len(all_slabs(zone)) * zone.geometry.ppera == zone.pages, name
+    assert [len(all_slabs(sim.zones[n])) for n in ("UMA Kegs", "UMA Zones")] == [2, 1]
 
 
 @pytest.mark.parametrize("md", [False, True])

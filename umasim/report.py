@@ -28,8 +28,7 @@ class Report:
         threads = []
         for t in sim.threads:
             threads.append({"name": t.name, "state": t.state, "cpu": t.cpu,
-                            "wmesg": t.wmesg, "mutex": t.mutex,
-                            "mutex_owner": t.mutex_owner, "kernel": t.kernel})
+                            "wmesg": t.wmesg, "mutex": t.mutex})
         rows = {row.name: row for row in sim.vmstat()}
         zones = []
         for name, z in sim.zones.items():
@@ -42,7 +41,6 @@ class Report:
         return {"outcome": r.outcome, "steps": sim.steps, "ticks": sim.ticks,
                 "panic": sim.panic, "console": sim.console, "threads": threads,
                 "zones": zones, "events": sim.event_counts(), "digest": sim.digest(),
-                "decisions": len(r.decisions), "preemptions": r.preemptions,
                 "expectations": {"ok": self.ok, "failures": list(self.failures)}}
 
     def to_text(self) -> str:

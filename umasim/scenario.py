@@ -58,7 +58,11 @@ class _Lines:
         self.where: dict[str, int] = {}
         counts: dict[str, int] = {}
         table = ""
-        for n, raw in enumerate(text.splitlines(), 1):
+        lines = text.splitlines()
+        n = 0
+        while n < len(lines):
+            raw = lines[n]
+            n += 1
             line = raw.strip()
             m = re.match(r"^\[\[\s*([A-Za-z_]+)\s*\]\]", line)
             if m:
@@ -73,10 +77,53 @@ class _Lines:
                 table = m.group(1)
                 self.where.setdefault(table, n)
                 continue
-            m = re.match(r"^([A-Za-z_][A-Za-z0-9_.\"-]*)\s*=", line)
+            m = re.match(r"^([A-Za-z_][A-Za-z0-9_.\"-]*)\s*=\s*", line)
             if m:
                 key = m.group(1).replace('"', "")
-                self.where.setdefault(f"{table}.{key}" if table else key, n)
+                path = f"{table}.{key}" if table else key
+                self.where.setdefault(path, n)
+                if line[m.end():].startswith("["):
+                    # An array: the line of each element (ops[3] may stand
+                    # several lines below "ops = [").
+                    n = self._array(path, lines, n - 1, raw.index("[", raw.index("=")))
+
+    def _array(self, path: str, lines: list[str], n: int, col: int) -> int:
+        """Records the lines of the top-level elements of the array opening
+        at lines[n][col]; returns the index of the line after it."""
+        depth, idx, expect_elem = 0, 0, True
+        while n < len(lines):
+            text, i = lines[n], col
+            col = 0
+            while i < len(text):
+                c = text[i]
+                if c == "#":
+                    break
+                if c in "[{":
+                    depth += 1
+                    if depth == 2 and expect_elem:
+                        self.where.setdefault(f"{path}[{idx}]", n + 1)
+                        expect_elem = False
+                elif c in "]}":
+                    depth -= 1
+                    if depth == 0:
+                        return n + 1
+                elif c == ",":
+                    if depth == 1:
+                        idx, expect_elem = idx + 1, True
+                elif c in "\"'":
+                    if depth == 1 and expect_elem:
+                        self.where.setdefault(f"{path}[{idx}]", n + 1)
+                        expect_elem = False
+                    j = i + 1
+                    while j < len(text) and text[j] != c:
+                        j += 2 if c == '"' and text[j] == "\\" else 1
+                    i = j
+                elif not c.isspace() and depth == 1 and expect_elem:
+                    self.where.setdefault(f"{path}[{idx}]", n + 1)
+                    expect_elem = False
+                i += 1
+            n += 1
+        return n
 
     def line(self, path: str) -> int | None:
         """The line of 'thread[1].ops' (or of its closest enclosing table)."""
