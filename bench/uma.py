@@ -7,8 +7,8 @@ Measures ns per alloc+free pair on the per-CPU fast path of the UMA port
 (csrc/vm/uma_core.c), each figure the median of --reps repetitions, the two
 interleaved so that both see the same machine load:
 
-  native_ns   the same uma_core.c, uma_dbg.c, uma_sim.c, kern_malloc.c and
-              vm.c, compiled with the C core's own flags
+  native_ns   the same uma_core.c, uma_dbg.c, uma_sim.c, kern_malloc.c,
+              vm.c and mutex.c, compiled with the C core's own flags
               (umasim/_ffi_build.py: CFLAGS) against the minimal
               single-threaded kernel of csrc/native/ (no scheduler: points
               are no-ops, mutexes record their owner, critical sections are
@@ -43,6 +43,7 @@ import os
 import pathlib
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -68,6 +69,7 @@ NATIVE_SOURCES = [
     "csrc/vm/uma_sim.c",
     "csrc/kern/kern_malloc.c",
     "csrc/kern/vm.c",
+    "csrc/kern/mutex.c",
 ]
 
 OPS = ["alloc bench -> x", "free x"]
@@ -84,7 +86,22 @@ def build_native(outdir: pathlib.Path) -> tuple[pathlib.Path, list[str]]:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError("the native build failed:\n" + " ".join(cmd) + "\n" + proc.stderr)
+    check_exports(so)
     return so, cmd
+
+
+def check_exports(so: pathlib.Path) -> None:
+    """The native object must export its entry point only: any other
+    symbol could bind to, or be bound by, one of umasim._core's (or libc's)
+    in this process."""
+    nm = shutil.which(os.environ.get("NM", "nm"))
+    if nm is None:
+        return
+    out = subprocess.run([nm, "-D", "--defined-only", str(so)], capture_output=True,
+                         text=True, check=True).stdout
+    names = [line.split()[-1] for line in out.splitlines() if line.strip()]
+    if names != ["umasim_native_bench"]:
+        raise RuntimeError(f"the native object exports {names}, not only umasim_native_bench")
 
 
 def load_native(so: pathlib.Path):

@@ -173,6 +173,49 @@ struct umasim_check_report {
 	char		message[512];
 };
 
+/* Explorers (csrc/kern/explore.c) */
+#define	UMASIM_EXPLORE_RANDOM	0
+#define	UMASIM_EXPLORE_PCT	1
+#define	UMASIM_EXPLORE_BOUNDED	2
+
+struct umasim_explore_params {
+	int		kind;
+	uint64_t	runs;
+	uint64_t	seed;
+	double		migrate;
+	int		depth;
+	int64_t		steps_hint;
+	int		bound;
+	uint64_t	max_steps;
+	int		expect_outcome;
+	char		expect_panic[128];
+	int		check;
+	int		states;
+};
+
+struct umasim_explore_result {
+	uint64_t	runs;
+	uint64_t	failures;
+	int		classes;
+	uint64_t	distinct_states;
+	int		points_covered;
+	int		points_total;
+	int		exhausted;
+	int64_t		steps_hint;
+};
+
+struct umasim_explore_class {
+	uint64_t	key;
+	int		outcome;
+	int		failed;
+	int		check_failed;
+	uint64_t	first_run;
+	uint64_t	count;
+	uint64_t	steps;
+	size_t		ndecisions;
+	char		message[256];
+};
+
 struct sim	*umasim_new(const struct umasim_config *cfg, char *err,
 		    size_t errlen);
 void		 umasim_free(struct sim *s);
@@ -243,6 +286,13 @@ int		 umasim_zone_items(struct sim *s, uint64_t zone, int where,
 int		 umasim_zone_stats(struct sim *s, void *buf, size_t *len);
 int		 umasim_uma_globals(struct sim *s, struct umasim_uma_info *out);
 int		 umasim_check(struct sim *s, struct umasim_check_report *out);
+int		 umasim_explore(struct sim *s, const struct snapshot *start,
+		    const struct umasim_explore_params *p,
+		    struct umasim_explore_result *res);
+int		 umasim_explore_class(struct sim *s, int i,
+		    struct umasim_explore_class *out);
+const uint32_t	*umasim_explore_decisions(struct sim *s, int i);
+int		 umasim_explore_point_covered(struct sim *s, int pt);
 int		 umasim_nbugs(void);
 const char	*umasim_bug_name(int i);
 uint64_t	 umasim_bug_bit(int i);

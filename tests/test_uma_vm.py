@@ -19,22 +19,17 @@ from umasim.sim import DISPLAY_BASE
 
 PAGE = 4096
 M_NOWAIT, M_WAITOK, M_ZERO = 0x1, 0x2, 0x100
-UMA_SLAB_KMEM, UMA_SLAB_PRIV, UMA_SLAB_MALLOC = 0x02, 0x08, 0x20
+UMA_SLAB_KMEM, UMA_SLAB_PRIV = 0x02, 0x08
 BSS_PAGES = 16          # the simulated bss comes first in the arena
 
 
 # ---- helpers ---------------------------------------------------------------
 
-def checked_step(sim: Sim, name: str | None = None):
-    """One step (of `name`, else the default decision), then the checker."""
-    if name is None:
-        r = sim.run(max_steps=1)
-    else:
-        sim.step(name)
-        r = None
+def checked_step(sim: Sim, name: str) -> None:
+    """One step of thread `name`, then the invariant checker."""
+    sim.step(name)
     if sim.panic is None:
         sim.check()
-    return r
 
 
 def drive(sim: Sim, max_steps: int = 20_000) -> str:

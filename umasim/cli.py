@@ -61,8 +61,9 @@ class _Traced:
 
 
 def run_scenario_traced(scn: Scenario, seed, trace_level: str, digest_every: int) -> _Traced:
-    from .report import check_expectations
-    sim = scn.build_with(trace="full" if trace_level == "full" else "decisions")
+    from .report import check_expectations, trace_level_for
+    sim = scn.build_with(trace=trace_level_for(
+        scn, "full" if trace_level == "full" else "decisions"))
     start = sim.digest()
     if digest_every:
         sim.set_digest_interval(digest_every)

@@ -119,10 +119,16 @@ def check_expectations(scn: Scenario, sim: Sim, result: RunResult) -> list[str]:
     return fails
 
 
+def trace_level_for(scn: Scenario, trace: str) -> str:
+    """The trace level a run needs: expectations on event counts need
+    every event recorded, whatever the trace written keeps."""
+    return "full" if scn.expect.get("events") else trace
+
+
 def run_scenario(scn: Scenario, seed: int | None = None, trace: str = "full",
                  digest_every: int = 0) -> Report:
     """Builds the scenario's Sim, runs its schedule, checks expectations."""
-    sim = scn.build_with(trace=trace)
+    sim = scn.build_with(trace=trace_level_for(scn, trace))
     if digest_every:
         sim.set_digest_interval(digest_every)
     result = sim.run(**scn.run_args(seed))

@@ -131,7 +131,10 @@ class _Lines:
         while probe:
             if probe in self.where:
                 return self.where[probe]
-            probe = re.sub(r"(\[\d+\]|\.[^.\[]*)$", "", probe)
+            shorter = re.sub(r"(\[\d+\]|\.[^.\[]*)$", "", probe)
+            if shorter == probe:        # a top-level name: nothing encloses it
+                break
+            probe = shorter
         return None
 
 

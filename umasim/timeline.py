@@ -60,10 +60,17 @@ def build(tr: Trace) -> dict[str, Any]:
         new = by_step.get(step, [])
         ts = (step - 1) * US_PER_STEP
         stepev = next((e for e in new if e.kind == "step"), None)
+        to = stepev.point if stepev is not None else None
         if stepev is None:
-            continue
+            # A step that never reached a point (it panicked) has no "step"
+            # event: its own events say which thread ran it, and where.
+            own = [e for e in new if e.step == step]
+            if not own:
+                continue
+            stepev = own[-1]
+            to = stepev.kind
         start = last_point.get(stepev.thread, "start")
-        last_point[stepev.thread] = stepev.point
+        last_point[stepev.thread] = to
         begun = [e for e in new if e.kind == "op_begin" and e.thread == stepev.thread]
         if begun:
             current_op[stepev.thread] = names.get(begun[0].a, "?")
@@ -73,7 +80,7 @@ def build(tr: Trace) -> dict[str, Any]:
         events.append({"ph": "X", "pid": 0, "tid": stepev.cpu, "ts": ts, "dur": US_PER_STEP,
                        "name": f"{stepev.thread}: {what}",
                        "args": {"step": step, "tick": stepev.tick, "from": start,
-                                "to": stepev.point}})
+                                "to": to}})
         for e in new:
             if e.kind in _INSTANTS:
                 args = {"thread": e.thread, "a": e.a, "b": e.b}

@@ -23,6 +23,33 @@ within(const void *p, const void *base, size_t len)
 	return (c >= b && c < b + len);
 }
 
+/*
+ * Objects inside struct sim (wait channels, the VM's tags, threads) get
+ * fixed numbers, not offsets: struct sim's layout differs between builds
+ * (a ucontext is bigger than a saved stack pointer), digests must not.
+ */
+static uint64_t
+canon_sim_field(const struct sim *s, const void *p)
+{
+	const void *tags[] = {
+		&s->softclock_chan, &s->vm.cnt.v_free_count,
+		&s->vm.pagedaemon_chan, &s->vm.kmem_map_tag,
+		&s->vm.kernel_map_tag, &s->vm.kmem_object_tag,
+		&s->vm.kernel_object_tag,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		if (p == tags[i])
+			return (CANON_SIM + 1 + i);
+	if (within(p, s->threads, sizeof(s->threads)))
+		return (CANON_SIM + 0x1000 + (uint64_t)(((const char *)p -
+		    (const char *)s->threads) / sizeof(struct kthread)));
+	if (p == (const void *)&s->hostcall)
+		return (CANON_SIM + 0x2000);
+	return (CANON_UNKNOWN);
+}
+
 uint64_t
 kern_canon(const struct sim *s, const void *p)
 {
@@ -33,7 +60,7 @@ kern_canon(const struct sim *s, const void *p)
 	if (arena_contains(s, p, &a))
 		return (a);
 	if (within(p, s, sizeof(*s)))
-		return (CANON_SIM + (uint64_t)((const char *)p - (const char *)s));
+		return (canon_sim_field(s, p));
 	if (s->chans != NULL && within(p, s->chans, (size_t)s->nchan))
 		return (CANON_CHAN + (uint64_t)((const char *)p - s->chans));
 	if (s->umtx != NULL &&

@@ -81,3 +81,16 @@ digest_record(struct sim *s)
 	r->step = s->nsteps;
 	r->digest = digest_sim(s);
 }
+
+/* The choices of a step, for the bounded explorer's tree. */
+void
+brlog_append(struct sim *s, int n, int def)
+{
+
+	if (grow((void **)&s->brlog, &s->capbrlog, s->nbrlog + 1,
+	    sizeof(*s->brlog)) != 0)
+		return;
+	s->brlog[s->nbrlog].n = (uint16_t)n;
+	s->brlog[s->nbrlog].def = (uint16_t)def;
+	s->nbrlog++;
+}

@@ -221,6 +221,13 @@ struct sim {
 	uint32_t	*dec;
 	size_t		ndec, capdec;
 	uint64_t	digest_every;	/* record a digest every this many steps */
+	uint8_t		*cover;		/* explorers: points stopped at */
+	struct brlog {
+		uint16_t n, def;	/* runnable threads, default's index */
+	}		*brlog;		/* explorers: each step's choices */
+	size_t		nbrlog, capbrlog;
+	int		brlog_on;
+	struct explore_state *explore;
 	struct umasim_digest_rec *dg;
 	size_t		ndg, capdg;
 
@@ -338,6 +345,7 @@ dec_append(struct sim *s, uint32_t d)
 	return (0);
 }
 void	digest_record(struct sim *s);
+void	brlog_append(struct sim *s, int n, int def);
 
 /* Program operations: handlers in program.c and vm/uma_ops.c. */
 #define	OP(id, name, point, handler)					\
@@ -371,6 +379,9 @@ extern const char *const op_names[OPC_COUNT];
 /* the UMA port's hooks (csrc/vm/) */
 int	uma_sim_attach(struct sim *s);
 void	uma_digest(struct digest *d, const struct sim *s);
+
+/* explore.c */
+void	explore_free(struct sim *s);
 
 /* hostcall.c */
 int	kern_hostcall(struct sim *s, void (*fn)(void *), void *arg);

@@ -103,6 +103,8 @@ step_end(struct sim *s, struct kthread *td)
 
 	if (s->trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_STEP, td->td_point, td->td_state);
+	if (s->cover != NULL)
+		s->cover[td->td_point] = 1;
 	s->now += s->cfg.ticks_per_step;
 	if (s->now >= s->next_timer)
 		timers_fire(s);
@@ -207,6 +209,8 @@ sched_begin(struct sim *s, struct choice *c)
 
 	if (c->mig >= 0 && !migrate_allowed(s, td, c->mig))
 		c->mig = -1;
+	if (s->brlog_on)
+		brlog_append(s, c->n, c->def);
 	if (c->idx == c->def && c->mig < 0)
 		d = 0;
 	else
@@ -229,6 +233,7 @@ sched_begin(struct sim *s, struct choice *c)
  * decision (0) continues it.  Exactly the cases where sched_choose() would
  * pick it with decision 0: the run is not over, it is runnable, it is the
  * one the default continues, and no sim.migrate() is pending for it.
+ * Explorers that log every step's choices (brlog) take the full path.
  */
 static inline int
 sequential_continues(const struct sim *s, const struct kthread *td)
@@ -236,7 +241,7 @@ sequential_continues(const struct sim *s, const struct kthread *td)
 
 	return (!s->panicked && s->nlive != 0 && s->nsteps < s->run_limit &&
 	    s->lastrun == td->td_tid && td->td_migrate_to < 0 &&
-	    thread_runnable(s, td));
+	    !s->brlog_on && thread_runnable(s, td));
 }
 
 /*

@@ -304,6 +304,11 @@ struct hostpart {
 	struct umasim_op **oppool;
 	size_t		noppool, capoppool;
 	struct ctx	sched_ctx;
+	uint8_t		*cover;
+	struct brlog	*brlog;
+	size_t		nbrlog, capbrlog;
+	int		brlog_on;
+	struct explore_state *explore;
 	struct kstack	*hostcall_stack;
 	int		busy;
 };
@@ -337,6 +342,12 @@ hostpart_save(const struct sim *s, struct hostpart *h)
 	h->noppool = s->noppool;
 	h->capoppool = s->capoppool;
 	h->sched_ctx = s->sched_ctx;
+	h->cover = s->cover;
+	h->brlog = s->brlog;
+	h->nbrlog = s->nbrlog;
+	h->capbrlog = s->capbrlog;
+	h->brlog_on = s->brlog_on;
+	h->explore = s->explore;
 	h->hostcall_stack = s->hostcall_stack;
 	h->busy = s->busy;
 }
@@ -377,6 +388,12 @@ hostpart_load(struct sim *s, const struct hostpart *h)
 	s->noppool = h->noppool;
 	s->capoppool = h->capoppool;
 	s->sched_ctx = h->sched_ctx;
+	s->cover = h->cover;
+	s->brlog = h->brlog;
+	s->nbrlog = h->nbrlog;
+	s->capbrlog = h->capbrlog;
+	s->brlog_on = h->brlog_on;
+	s->explore = h->explore;
 	s->hostcall_stack = h->hostcall_stack;
 	s->busy = h->busy;
 }

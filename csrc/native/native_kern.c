@@ -1,20 +1,20 @@
 /*
  * A minimal single-threaded kernel for a native build of the UMA port:
  * the same csrc/vm/uma_core.c, uma_dbg.c, uma_sim.c (VM objects, sbuf,
- * the boot) and csrc/kern/kern_malloc.c and vm.c, linked against this
- * file instead of the simulated kernel's scheduler.  bench/uma.py builds
- * it (with native_bench.c) into a shared object of its own, all symbols
- * hidden but umasim_native_bench, as the baseline the simulator is
- * measured against.
+ * the boot) and csrc/kern/kern_malloc.c, vm.c and mutex.c, linked against
+ * this file instead of the simulated kernel's scheduler.  bench/uma.py
+ * builds it (with native_bench.c) into a shared object of its own, all
+ * symbols hidden but umasim_native_bench, as the baseline the simulator
+ * is measured against.
  *
  * There is one struct sim and one thread, always current.  No scheduler:
- * preemption points are no-ops; a mutex only records its owner (with one
- * thread, a contended mutex cannot happen, and would panic); critical
- * sections are counters; nothing may sleep (msleep panics), so wakeups
- * find no sleeper.  Callouts are recorded and never run: there is no
- * virtual time.  Trace events, digests and the console are not kept:
- * printf goes to stderr, and a panic prints its message and returns from
- * the entry point (or aborts outside one).
+ * preemption points are no-ops; mutexes are mutex.c's, which here only
+ * record their owner (with one thread, a contended mutex cannot happen:
+ * sched_block panics); critical sections are counters; nothing may sleep
+ * (msleep panics), so wakeups find no sleeper.  Callouts are recorded and
+ * never run: there is no virtual time.  Trace events, digests and the
+ * console are not kept: printf goes to stderr, and a panic prints its
+ * message and returns from the entry point (or aborts outside one).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "native.h"
-#include "../sys/mutex.h"
 
 __thread struct sim *cursim;
 
@@ -91,17 +90,25 @@ native_sim_free(struct sim *s)
 	free(s);
 }
 
-/* Kernel work for the host: with one thread, simply a call. */
+/*
+ * Kernel work for the host (the boot): with one thread, simply a call,
+ * which a panic leaves for the host's own landing place, if it has one.
+ */
 int
 kern_hostcall(struct sim *s, void (*fn)(void *), void *arg)
 {
 
 	if (s->panicked)
 		return (UMASIM_E_PANICKED);
-	fn(arg);
-	if (s->panicked)
-		return (UMASIM_E_PANICKED);
-	return (0);
+	if (s->host_jmp_armed) {
+		fn(arg);
+		return (0);
+	}
+	s->host_jmp_armed = 1;
+	if (setjmp(s->host_jmp) == 0)
+		fn(arg);
+	s->host_jmp_armed = 0;
+	return (s->panicked ? UMASIM_E_PANICKED : 0);
 }
 
 /* The simulator's zone tables (uma_zones.c) are not part of this build. */
@@ -163,109 +170,26 @@ critical_exit(void)
 	td->td_critnest--;
 }
 
-/* ---- mutexes: the owner only --------------------------------------------- */
-
-#define	NATIVE_OWNER	((uintptr_t)1 << 3)	/* thread 0, as mutex.c encodes it */
-
-int
-mtx_owner_tid(const struct mtx *m)
+/*
+ * Mutexes are csrc/kern/mutex.c's: with one thread, a mutex that is owned
+ * is owned by the caller (recursion, or a panic), so mtx_lock never
+ * blocks and mtx_unlock never finds a waiter.
+ */
+void
+sched_block(struct kthread *td, int pt)
 {
 
-	return ((m->mtx_lock & MTX_UNOWNED) ? -1 : 0);
-}
-
-int
-mtx_owned(struct mtx *m)
-{
-
-	return (mtx_owner_tid(m) == 0);
+	(void)pt;
+	panic("native kernel: %s would block (%s) with no other thread to "
+	    "run", td->td_name, td->td_wmesg != NULL ? td->td_wmesg : "mutex");
 }
 
 void
-mtx_init(struct mtx *m, const char *name, const char *type, int opts)
+sched_wake_thread(struct sim *s, struct kthread *td)
 {
 
-	memset(m, 0, sizeof(*m));
-	m->lock_object.lo_name = name;
-	m->lock_object.lo_type = type != NULL ? type : name;
-	m->lock_object.lo_flags = (unsigned int)opts | LO_INITIALIZED;
-	m->mtx_lock = MTX_UNOWNED;
-}
-
-void
-mtx_destroy(struct mtx *m)
-{
-
-	if (mtx_owned(m))
-		cursim->curthread->td_nlocks--;
-	m->mtx_lock = MTX_DESTROYED;
-	m->lock_object.lo_flags &= ~LO_INITIALIZED;
-}
-
-void
-mtx_lock_nopoint(struct mtx *m)
-{
-
-	if (m->mtx_lock == MTX_DESTROYED)
-		panic("mtx_lock() of destroyed mutex %s", m->lock_object.lo_name);
-	if (!(m->mtx_lock & MTX_UNOWNED)) {
-		/* The owner is the one thread: recursion, never contention. */
-		if ((m->lock_object.lo_flags & MTX_RECURSE) == 0)
-			panic("_mtx_lock_sleep: recursed on non-recursive mutex %s",
-			    m->lock_object.lo_name);
-		m->mtx_recurse++;
-		m->mtx_lock |= MTX_RECURSED;
-		return;
-	}
-	m->mtx_lock = NATIVE_OWNER;
-	cursim->curthread->td_nlocks++;
-}
-
-void
-mtx_lock(struct mtx *m)
-{
-
-	mtx_lock_nopoint(m);
-}
-
-void
-mtx_unlock_nopoint(struct mtx *m)
-{
-
-	if (m->mtx_lock & MTX_UNOWNED)
-		panic("mutex %s not owned", m->lock_object.lo_name);
-	if (m->mtx_recurse != 0) {
-		if (--m->mtx_recurse == 0)
-			m->mtx_lock &= ~(uintptr_t)MTX_RECURSED;
-		return;
-	}
-	m->mtx_lock = MTX_UNOWNED;
-	cursim->curthread->td_nlocks--;
-}
-
-void
-mtx_unlock(struct mtx *m)
-{
-
-	mtx_unlock_nopoint(m);
-}
-
-void
-mtx_assert(struct mtx *m, int what)
-{
-	int owned;
-
-	if (!cursim->cfg.invariants)
-		return;
-	owned = mtx_owned(m);
-	if ((what & MA_OWNED) && !owned)
-		panic("mutex %s not owned", m->lock_object.lo_name);
-	if ((what & MA_NOTOWNED) && owned)
-		panic("mutex %s owned", m->lock_object.lo_name);
-	if ((what & MA_RECURSED) && owned && m->mtx_recurse == 0)
-		panic("mutex %s unrecursed", m->lock_object.lo_name);
-	if ((what & MA_NOTRECURSED) && owned && m->mtx_recurse != 0)
-		panic("mutex %s recursed", m->lock_object.lo_name);
+	(void)s;
+	(void)td;
 }
 
 /* ---- sleep and wakeup: nothing ever sleeps -------------------------------- */
@@ -354,20 +278,13 @@ panic(const char *fmt, ...)
 }
 
 int
-kern_vprintf(const char *fmt, va_list ap)
-{
-
-	return (vfprintf(stderr, fmt, ap));
-}
-
-int
 kern_printf(const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = kern_vprintf(fmt, ap);
+	n = vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	return (n);
 }

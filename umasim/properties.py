@@ -1,0 +1,538 @@
+"""The fuzzing properties (issue 6): what must hold for *any* program and
+schedule, checked on one run of one generated case.
+
+A `Case` is a whole simulation -- machine, zones, per-thread programs and a
+schedule in machine form -- that is also a scenario dict
+(`Case.to_scenario()`, accepted by umasim.scenario.from_dict), so that a
+failing case can be written as a scenario file and a trace.
+
+`check_case(case)` runs it and returns a `Verdict`.  The properties:
+
+  invariants   sim.check() -- the structural invariants, and conservation at
+               quiescent points (csrc/vm/uma_check.c) -- after every step
+               (`every_step=True`, the default; the tests use it), or at the
+               end of the run only (`every_step=False`: one C call runs the
+               whole schedule; `umasim fuzz --fast` and bench/fuzz.py).
+  duplicate    no item is handed out twice: no two live variables ever hold
+               the same address (checked as each alloc ends, in every-step
+               mode), and at the end no held item also sits in a bucket or on
+               a slab's free list.
+  stats        at the end of a completed run, `vmstat -z` adds up
+               (uma-facts.md section 4): for every zone of the case, USED is
+               the number of its items held by variables (plus, for a zone
+               that other zones' zinit attach to, items attached: then only
+               USED >= held); REQUESTS counts every alloc that returned an
+               item (plus the ones whose ctor/zinit failed, which count one
+               request, one free and one failure); FAILURES counts the allocs
+               that returned NULL; and, per keg, the USED + FREE of its zones
+               is every item of its slabs (pages / ppera * ipers).  LIMIT is
+               the zone's `max` rounded up to whole slabs when no setmax op
+               changed it.
+  panic        the run does not panic.
+  console      no "Memory modified after free" (uma_dbg's trash check).
+  outcome      the run completes, or ends in a deadlock that the model
+               explains: every thread left waits -- directly, or through the
+               owner of the mutex it is blocked on, or through the producer
+               of the variable it waits for -- on "vmwait" with free pages
+               below max(free_min, 1) or below the pages of the request that
+               failed (its last `page_fail` event: a 2-page slab can wait
+               with 1 page free, since free pages only wake sleepers when
+               they rise), or on "zonelimit" on a keg whose
+               UMA_ZFLAG_FULL is set, with no free since that thread's last
+               msleep whose unlocked FULL test read the flag set (a
+               `full_check` event with b = 1 after its `sleep` event): such a
+               free goes to uma_zfree_internal, which returns the item to the
+               keg and wakes every sleeper, so a wakeup is never lost.
+               step_limit is a failure (no generated case loops by design).
+
+Nothing here imports Hypothesis: `umasim.strategies` generates cases,
+tests and `umasim fuzz` run them through `check_case`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._core import ffi, lib
+from .errors import InvariantViolation
+from .sim import EVENT_KINDS, OUTCOMES, Sim
+
+FULL = 0x40000000
+DEFAULT_MAX_STEPS = 20_000
+# Kinds of failure a Verdict can report.
+KINDS = ("panic", "invariant", "duplicate", "stats", "console", "deadlock", "step_limit")
+
+_EV_OP_END = EVENT_KINDS.index("op_end")
+_EV_SLEEP = EVENT_KINDS.index("sleep")
+_EV_FULL_CHECK = EVENT_KINDS.index("full_check")
+_EV_PAGE_FAIL = EVENT_KINDS.index("page_fail")
+_VAR_HELD, _VAR_NULL, _VAR_FREED = 1, 2, 3
+_SIM_KEYS = ("cpus", "pages", "kmem_pages", "free_min", "boot_pages", "md_small_alloc",
+             "pagedaemon", "ticks_per_step", "granularity", "invariants", "bugs", "seed")
+_CALLBACKS = ("ctor", "dtor", "init", "fini", "zinit", "zfini", "allocf", "freef")
+
+
+@dataclass
+class Case:
+    """One generated simulation.  `sim` holds Sim keyword arguments (a
+    scenario's [sim] table), `zones` [[zone]] tables, `threads` [[thread]]
+    tables (name, cpu, ops; repeat is always 1), `decisions` the schedule
+    in machine form (design.md, "Schedules"); after them, the default
+    decision."""
+    sim: dict[str, Any]
+    zones: list[dict[str, Any]]
+    threads: list[dict[str, Any]]
+    decisions: list[int] = field(default_factory=list)
+    max_steps: int = DEFAULT_MAX_STEPS
+
+    # -- scenario form ---------------------------------------------------
+
+    def to_scenario(self) -> dict[str, Any]:
+        """The case as a scenario dict (umasim.scenario.from_dict's shape)."""
+        return {
+            "sim": copy.deepcopy(self.sim),
+            "zone": copy.deepcopy(self.zones),
+            "thread": [{"name": t["name"], "cpu": t["cpu"], "ops": list(t["ops"])}
+                       for t in self.threads],
+            "schedule": {"decisions": list(self.decisions), "then": "sequential",
+                         "max_steps": self.max_steps},
+        }
+
+    @classmethod
+    def from_scenario(cls, scn) -> "Case":
+        """A case from a scenario (a Scenario or a dict) whose threads run
+        once and whose schedule is given as decisions (or is sequential)."""
+        from .scenario import Scenario, from_dict
+        if not isinstance(scn, Scenario):
+            scn = from_dict(scn)
+        for t in scn.threads:
+            if t["repeat"] != 1:
+                raise ValueError(f"thread {t['name']}: a case's threads run once (repeat = 1)")
+        s = scn.schedule
+        if s.get("steps") is not None or s["policy"] not in ("script", "sequential") \
+                or s["then"] != "sequential":
+            raise ValueError("a case's schedule is a list of decisions, then sequential")
+        sim = {k: copy.deepcopy(v) for k, v in scn.sim.items()}
+        zones = [{k: copy.deepcopy(v) for k, v in z.items() if v is not None} for z in scn.zones]
+        threads = [{"name": t["name"], "cpu": t["cpu"], "ops": list(t["ops"])}
+                   for t in scn.threads]
+        return cls(sim, zones, threads, list(s.get("decisions") or []), s["max_steps"])
+
+    def build(self, trace: str = "full") -> Sim:
+        """The Sim of the case, zones created and threads spawned (as
+        Scenario.build_with does, without validating the scenario again)."""
+        sim = Sim(**{k: self.sim[k] for k in _SIM_KEYS if k in self.sim}, trace=trace)
+        for z in self.zones:
+            cbs = {k: z[k] for k in _CALLBACKS if z.get(k) is not None}
+            if z.get("master"):
+                sim.zsecond(z["name"], z["master"], **cbs)
+            else:
+                sim.zcreate(z["name"], z["size"], z.get("align", "ptr"), z.get("flags", []),
+                            max=z.get("max"), **cbs)
+        for t in self.threads:
+            sim.spawn(t["name"], cpu=t["cpu"], ops=t["ops"])
+        return sim
+
+    # -- sizes -------------------------------------------------------------
+
+    @property
+    def nops(self) -> int:
+        return sum(len(t["ops"]) for t in self.threads)
+
+    @property
+    def preemptions(self) -> int:
+        return sum(1 for d in self.decisions if d != 0)
+
+    def size(self) -> dict[str, int]:
+        """How big the case is: what shrinking makes small."""
+        return {"threads": len(self.threads), "ops": self.nops, "zones": len(self.zones),
+                "decisions": len(self.decisions), "preemptions": self.preemptions}
+
+    def describe(self) -> str:
+        lines = [f"sim: {self.sim}"]
+        lines += [f"zone: {z}" for z in self.zones]
+        lines += [f"thread {t['name']} (cpu {t['cpu']}): {t['ops']}" for t in self.threads]
+        lines.append(f"decisions: {self.decisions}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Verdict:
+    """What check_case found.  `kind` is one of KINDS (None when ok);
+    `decisions` are the canonical decisions the run took (the schedule to
+    write into a failure's scenario); `step` the step where it showed."""
+    ok: bool
+    kind: str | None
+    message: str
+    outcome: str
+    steps: int
+    decisions: list[int]
+    step: int | None = None
+    sim: Sim | None = field(default=None, repr=False)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+class _Program:
+    """What the case's programs say, by (thread id, op index): the
+    variables each op stores or frees, who produces each variable, and
+    which zones are attach targets or have callbacks that fail."""
+
+    def __init__(self, case: Case, sim: Sim):
+        self.by_pc: dict[tuple[int, int], tuple[str, str, str | None]] = {}
+        self.producer: dict[str, str] = {}
+        self.var_zone: dict[str, str | None] = {}
+        self.setmax_zones: set[str] = set()
+        for t in case.threads:
+            tid = sim._tids[t["name"]]
+            for pc, text in enumerate(t["ops"]):
+                w = text.split()
+                if "->" in w:
+                    var = w[-1]
+                    self.producer[var] = t["name"]
+                    self.var_zone[var] = w[1] if w[0] == "alloc" else None
+                    self.by_pc[(tid, pc)] = (w[0], var, self.var_zone[var])
+                elif w[0] in ("free", "free_large"):
+                    self.by_pc[(tid, pc)] = ("free", w[1], None)
+                elif w[0] == "setmax":
+                    self.setmax_zones.add(w[1])
+        masters = {z["name"]: z.get("master", z["name"]) for z in case.zones}
+        self.keg_of = {n: m for n, m in masters.items()}
+        # The keg a setmax changes is its zone's master's.
+        self.setmax_kegs = {self.keg_of.get(z, z) for z in self.setmax_zones}
+        self.attach_targets: set[str] = set()
+        self.failing: set[str] = set()
+        for z in case.zones:
+            for slot in ("init", "zinit"):
+                cb = z.get(slot) or ""
+                if cb.startswith("attach"):
+                    self.attach_targets.add(cb.split()[1])
+            for slot in ("ctor", "zinit"):
+                cb = z.get(slot) or ""
+                if cb.startswith("fail"):
+                    self.failing.add(z["name"])
+
+
+class _Runner:
+    """One run of a case with its checks.  Reads the C core's event log
+    directly (sim.events builds a Python object per event, too slow to do
+    after every step)."""
+
+    def __init__(self, case: Case, every_step: bool, sim: Sim | None = None):
+        self.case = case
+        self.every_step = every_step
+        self.sim = case.build(trace="full") if sim is None else sim
+        self.outcome_override: str | None = None
+        self.s = self.sim._s
+        self.prog = _Program(case, self.sim)
+        self.vid = dict(self.sim._vars)
+        self.tid_name = {i: n for n, i in self.sim._tids.items()}
+        self.nev = 0
+        self.held: dict[int, str] = {}          # address -> variable
+        self.last_sleep: dict[int, int] = {}    # tid -> event index
+        self.last_full: dict[int, int] = {}     # keg -> event index of a full_check b=1
+        self.need_pages: dict[int, int] = {}    # tid -> pages its last failed request wanted
+        self.allocs: dict[str, list[int]] = {}  # zone -> [items, nulls]
+        self.failure: tuple[str, str, int | None] | None = None
+        self._st = ffi.new("int *")
+        self._zn = ffi.new("int *")
+        self._it = ffi.new("uint64_t *")
+        self._rep = ffi.new("struct umasim_check_report *")
+
+    def fail(self, kind: str, message: str, step: int | None = None) -> None:
+        if self.failure is None:
+            self.failure = (kind, message, step if step is not None else self.sim.steps)
+
+    def var(self, name: str) -> tuple[int, int, int]:
+        lib.umasim_var_info(self.s, self.vid[name], self._st, self._zn, self._it)
+        return self._st[0], self._zn[0], self._it[0]
+
+    def scan(self, track_items: bool) -> None:
+        """Reads the events since the last scan: sleeps, FULL tests, and
+        (track_items) the addresses each alloc stores."""
+        n = lib.umasim_nevents(self.s)
+        if n == self.nev:
+            return
+        evs = lib.umasim_events(self.s)
+        by_pc = self.prog.by_pc
+        for k in range(self.nev, n):
+            e = evs[k]
+            kind = e.kind
+            if kind == _EV_SLEEP:
+                self.last_sleep[e.tid] = k
+            elif kind == _EV_FULL_CHECK:
+                if e.b == 1:
+                    self.last_full[e.a & 0xFFFFFFFFFFFFFFFF] = k
+            elif kind == _EV_PAGE_FAIL:
+                self.need_pages[e.tid] = e.a
+            elif kind == _EV_OP_END:
+                op = by_pc.get((e.tid, e.b))
+                if op is None:
+                    continue
+                what, var, zone = op
+                if what == "free":
+                    if track_items:
+                        st, _, item = self.var(var)
+                        if self.held.get(item) == var:
+                            del self.held[item]
+                    continue
+                st, _, item = self.var(var)
+                if zone is not None:
+                    c = self.allocs.setdefault(zone, [0, 0])
+                    c[1 if st == _VAR_NULL else 0] += 1
+                if track_items and st == _VAR_HELD:
+                    other = self.held.get(item)
+                    if other is not None and other != var:
+                        self.fail("duplicate", f"item {item:#x} handed out twice: {other} "
+                                  f"and {var} hold it (step {e.step})", e.step)
+                    self.held[item] = var
+        self.nev = n
+
+    def check(self) -> bool:
+        if lib.umasim_check(self.s, self._rep) != 0:
+            self.fail("invariant", ffi.string(self._rep.message).decode())
+            return False
+        return True
+
+    def run(self) -> None:
+        case, s = self.case, self.s
+        dec = case.decisions
+        if self.every_step:
+            pol = ffi.new("struct umasim_policy *")
+            arr = ffi.new("uint32_t[1]")
+            pol.kind = lib.UMASIM_POL_SCRIPT
+            pol.decisions, pol.ndecisions = arr, 1
+            pol.then_kind = lib.UMASIM_POL_SEQUENTIAL
+            ndec = len(dec)
+            for i in range(case.max_steps):
+                arr[0] = dec[i] if i < ndec else 0
+                r = lib.umasim_run(s, pol, 1)
+                if r < 0:
+                    self.sim._raise(r)
+                self.scan(True)
+                if self.failure is not None:
+                    return
+                if r == lib.UMASIM_OUT_PANIC:
+                    return
+                if not self.check():
+                    return
+                if r not in (lib.UMASIM_OUT_RUNNING, lib.UMASIM_OUT_STEP_LIMIT):
+                    return
+            self.outcome_override = "step_limit"
+        else:
+            self.sim.run(decisions=dec, max_steps=case.max_steps)
+            self.scan(False)
+            if self.sim.outcome != "panic":
+                self.check()
+
+    # -- the end of the run ----------------------------------------------
+
+    def finish(self) -> None:
+        sim = self.sim
+        outcome = sim.outcome
+        if self.outcome_override:
+            outcome = self.outcome_override
+        if outcome == "panic":
+            self.fail("panic", f"panic: {sim.panic}")
+            return
+        if self.failure is not None:
+            return
+        for line in sim.console:
+            if "Memory modified after free" in line:
+                self.fail("console", f"console: {line.strip()}")
+                return
+        self.check_held()
+        if self.failure is not None:
+            return
+        if outcome in ("running", "step_limit"):
+            self.fail("step_limit", f"no end after {sim.steps} steps (max_steps "
+                      f"{self.case.max_steps})")
+        elif outcome == "deadlock":
+            why = self.explain_deadlock()
+            if why:
+                self.fail("deadlock", why)
+        elif outcome == "completed":
+            self.check_stats()
+
+    def check_held(self) -> None:
+        """No two live variables hold one item; no held item is free."""
+        seen: dict[int, str] = {}
+        for name in self.vid:
+            st, _, item = self.var(name)
+            if st != _VAR_HELD:
+                continue
+            if item in seen:
+                self.fail("duplicate", f"item {item:#x} handed out twice: {seen[item]} and "
+                          f"{name} hold it")
+                return
+            seen[item] = name
+        if not seen:
+            return
+        for z in self.sim.zones.values():
+            for where in ("cache", "bucket", "slab"):
+                for item in z.items(where):
+                    if item in seen:
+                        self.fail("duplicate", f"item {item:#x} is held by {seen[item]} and "
+                                  f"is also free ({where} of zone {z.name})")
+                        return
+
+    def zone_infos(self) -> list:
+        buf = ffi.new("struct umasim_zone_info[]", 256)
+        n = lib.umasim_zones(self.s, buf, 256)
+        out = []
+        for i in range(min(n, 256)):
+            zi = ffi.new("struct umasim_zone_info *")
+            zi[0] = buf[i]
+            out.append(zi)
+        return out
+
+    def explain_deadlock(self) -> str | None:
+        """None when every thread left waits for what the model allows;
+        else why not."""
+        sim = self.sim
+        threads = {t.name: t for t in sim.threads}
+        kegs = {zi.keg: zi.flags for zi in self.zone_infos()}
+        u = sim.uma()
+        thresh = max(u["free_min"], 1)
+
+        def why(name: str, path: tuple[str, ...]) -> str | None:
+            if name in path:
+                return f"{' -> '.join(path + (name,))}: a cycle"
+            t = threads[name]
+            where = " -> ".join(path + (name,))
+            if t.state == "asleep":
+                if t.wmesg == "vmwait":
+                    need = self.need_pages.get(t.tid, 1)
+                    if u["free_pages"] < max(thresh, need):
+                        return None
+                    return (f"{where}: asleep in vmwait with {u['free_pages']} free pages "
+                            f"(wake threshold {thresh}, its request {need} pages)")
+                if t.wmesg == "zonelimit":
+                    keg = int(t.wchan, 16)
+                    if not kegs.get(keg, 0) & FULL:
+                        return f"{where}: asleep in zonelimit on keg {keg:#x}, which is not FULL"
+                    slept = self.last_sleep.get(t.tid, -1)
+                    freed = self.last_full.get(keg, -1)
+                    if freed > slept:
+                        evs = lib.umasim_events(self.s)
+                        return (f"{where}: asleep in zonelimit on keg {keg:#x} since step "
+                                f"{evs[slept].step if slept >= 0 else '?'}, but a free at step "
+                                f"{evs[freed].step} by {self.tid_name.get(evs[freed].tid)} "
+                                "read UMA_ZFLAG_FULL set afterwards (a lost wakeup)")
+                    return None
+                return f"{where}: asleep on {t.wmesg!r} with nothing to wake it"
+            if t.state == "blocked":
+                if t.mutex_owner is None:
+                    return f"{where}: blocked on mutex {t.mutex} with no owner"
+                return why(t.mutex_owner, path + (name,))
+            if t.state == "waiting":
+                prod = self.prog.producer.get(t.var)
+                if prod is None:
+                    return f"{where}: waiting for variable {t.var}, which nothing produces"
+                if threads[prod].state == "finished":
+                    return f"{where}: waiting for {t.var}, but {prod} finished"
+                return why(prod, path + (name,))
+            return f"{where}: {t.state} in a deadlock"
+
+        for t in sim.threads:
+            if t.kernel or t.state == "finished":
+                continue
+            r = why(t.name, ())
+            if r:
+                return "unexplained deadlock: " + r
+        return None
+
+    def check_stats(self) -> None:
+        """vmstat -z at the end of a completed (quiescent) run."""
+        sim = self.sim
+        rows = {r.name: r for r in sim.vmstat()}
+        held: dict[int, int] = {}
+        for name in self.vid:
+            st, zn, _ = self.var(name)
+            if st == _VAR_HELD:
+                held[zn] = held.get(zn, 0) + 1
+        prog = self.prog
+        per_keg: dict[str, list[int]] = {}
+        for z in self.case.zones:
+            name = z["name"]
+            row = rows.get(name)
+            if row is None:
+                self.fail("stats", f"zone {name} is not in vmstat -z")
+                return
+            h = held.get(sim._zones[name], 0)
+            if name in prog.attach_targets:
+                if row.used < h:
+                    self.fail("stats", f"zone {name}: USED {row.used} < {h} items held")
+                    return
+            else:
+                items, nulls = self.allocs.get(name, [0, 0])
+                if row.used != h:
+                    self.fail("stats", f"zone {name}: USED {row.used}, but {h} items are held")
+                    return
+                if name in prog.failing:
+                    ok = items <= row.requests <= items + nulls and row.failures <= nulls
+                else:
+                    ok = row.requests == items and row.failures == nulls
+                if not ok:
+                    self.fail("stats", f"zone {name}: REQUESTS {row.requests}, FAILURES "
+                              f"{row.failures}, but its allocs returned {items} items and "
+                              f"{nulls} NULLs")
+                    return
+            keg = prog.keg_of[name]
+            acc = per_keg.setdefault(keg, [0, 0])
+            acc[0] += row.used + row.free
+        for z in self.case.zones:
+            if z.get("master"):
+                continue
+            name = z["name"]
+            zone = sim.zone(name)
+            g, st = zone.geometry, zone.stats
+            total = st["pages"] // g.ppera * g.ipers
+            if per_keg[name][0] != total:
+                self.fail("stats", f"keg of {name}: USED + FREE of its zones is "
+                          f"{per_keg[name][0]}, but its {st['pages']} pages hold {total} items")
+                return
+            mx = z.get("max")
+            if mx is not None and name not in prog.setmax_kegs:
+                maxpages = (mx // g.ipers) * g.ppera
+                if maxpages * g.ipers < mx:
+                    maxpages += g.ppera
+                want = maxpages // g.ppera if g.ppera > 1 else maxpages * g.ipers
+                if rows[name].limit != want:
+                    self.fail("stats", f"zone {name}: LIMIT {rows[name].limit}, expected "
+                              f"{want} (max {mx} rounded to whole slabs)")
+                    return
+
+
+def check_case(case: Case, every_step: bool = True, keep_sim: bool = False) -> Verdict:
+    """Runs `case` and checks every property (module docstring)."""
+    r = _Runner(case, every_step)
+    r.run()
+    r.finish()
+    sim = r.sim
+    outcome = r.outcome_override or sim.outcome
+    dec = sim.decisions
+    if r.failure is None:
+        return Verdict(True, None, "ok", outcome, sim.steps, dec,
+                       sim=sim if keep_sim else None)
+    kind, msg, step = r.failure
+    return Verdict(False, kind, msg, outcome, sim.steps, dec, step,
+                   sim=sim if keep_sim else None)
+
+
+def check_sim_end(case: Case, sim: Sim) -> Verdict:
+    """The end-of-run properties of a finished Sim of `case` (for example
+    one that replayed a trace): panic, console, duplicates, the deadlock
+    explanation and the statistics; per-step invariants need check_case."""
+    r = _Runner(case, every_step=False, sim=sim)
+    r.scan(False)
+    if sim.outcome != "panic":
+        r.check()
+    r.finish()
+    if r.failure is None:
+        return Verdict(True, None, "ok", sim.outcome, sim.steps, sim.decisions)
+    kind, msg, step = r.failure
+    return Verdict(False, kind, msg, sim.outcome, sim.steps, sim.decisions, step)

@@ -1,0 +1,746 @@
+"""`umasim shrink TRACE [-o FILE]`: a smaller program and schedule that
+fail the same way (design.md, "Command line").
+
+No Hypothesis here: a deterministic, greedy delta-debugging loop over the
+scenario of the trace, scripted with the trace's decisions.  Each pass
+proposes smaller candidates; a candidate is kept when the scenario
+validator accepts it (a ScenarioError only skips it), its run fails the
+same way (failure_signature, below) and it is strictly smaller in the
+order of `Sizes.key`.  The passes, repeated until none finds anything or
+the budget of runs is spent:
+
+  threads     remove a whole thread
+  ops         remove chunks of a thread's ops (halves, quarters, ... single
+              ops), ddmin style
+  repeat      lower a thread's repeat count (to 1, to half, by one)
+  decisions   zero chunks of the non-zero decisions, lower the non-zero
+              values, and move preemptions earlier by cutting the zeros
+              before them (shorter lists)
+  zones       remove a [[zone]] (with the ops that use it), its callbacks,
+              flags, max and alignment
+  sim         drop bug switches, move threads to vCPU 0, fewer vCPUs,
+              no pagedaemon, coarse granularity, fewer pages
+  operands    drop op flags (zero, novm, waitok, nowait), smaller numbers
+
+Whenever ops go, so do the ops elsewhere that use a variable nothing
+produces any more ("alloc z -> x" takes "free x" and "touch x" with it),
+so that programs stay valid.  Whenever a candidate is kept, its
+decisions become the ones its run recorded, in canonical form and without
+trailing zeros.
+
+Runs are bounded: at most `max_runs` candidate runs (default 2000), each
+with max_steps no larger than the original's (at most four times the
+original run's steps plus 1000, or, when the original ended at its step
+limit, exactly its steps).  Everything is deterministic: the same trace
+shrinks to the same files.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import program
+from .artefacts import DEFAULT_DIR, FailureArtefact, strip_decisions, write_failure, \
+    write_pair
+from .report import check_expectations, trace_level_for
+from .scenario import Scenario, ScenarioError, _expansions, from_dict
+from .sim import RunResult, Sim
+
+MAX_RUNS = 2000
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+
+
+# ---- "fails the same way" ------------------------------------------------
+
+@dataclass(frozen=True)
+class Failure:
+    """How a run failed.  Two runs fail the same way when their Failures
+    are equal (see failure_signature)."""
+    outcome: str
+    detail: tuple[str, ...]
+    expectations: tuple[str, ...]
+
+    def describe(self) -> str:
+        what = self.outcome
+        if self.outcome == "panic" and self.detail:
+            what += f" ({self.detail[0]})"
+        elif self.outcome == "deadlock":
+            what += " (asleep on " + (", ".join(self.detail) or "nothing") + ")"
+        return what + "; not as expected: " + ", ".join(self.expectations)
+
+
+def normalise_panic(message: str | None) -> str:
+    """A panic message with every hex number (addresses) made 0x..."""
+    return _HEX.sub("0x...", message or "")
+
+
+def failing_expectations(scn: Scenario, sim: Sim, outcome: str) -> list[str]:
+    """The kinds of the scenario's expectations the run did not meet:
+    "outcome", "asleep", "panic", "console:TEXT", "zone.NAME.FIELD",
+    "events.KIND" (with no expectations at all, a run is expected to
+    complete: "outcome")."""
+    e = scn.expect
+    result = RunResult(outcome, sim.steps, [], sim.panic)
+    kinds = []
+    if outcome != e.get("outcome", "completed"):
+        kinds.append("outcome")
+    atoms: list[tuple[str, dict]] = []
+    for key in ("asleep", "panic"):
+        if key in e:
+            atoms.append((key, {key: e[key]}))
+    for text in e.get("console", []):
+        atoms.append((f"console:{text}", {"console": [text]}))
+    for zname, figs in e.get("zone", {}).items():
+        for k, v in figs.items():
+            atoms.append((f"zone.{zname}.{k}", {"zone": {zname: {k: v}}}))
+    for kind, v in e.get("events", {}).items():
+        atoms.append((f"events.{kind}", {"events": {kind: v}}))
+    for kind, sub in atoms:
+        # The outcome expected is the one reached, so that only this
+        # atom can fail.
+        one = dataclasses.replace(scn, expect={"outcome": outcome, **sub})
+        if check_expectations(one, sim, result):
+            kinds.append(kind)
+    return kinds
+
+
+def failure_signature(scn: Scenario, sim: Sim, outcome: str | None = None) -> Failure | None:
+    """How a finished run failed, or None when it ended as its scenario
+    expects (nothing to shrink).  Two runs fail the same way when:
+
+    - their outcome kind is the same (completed, deadlock, panic,
+      step_limit);
+    - for a panic, the panic message is the same once every hex number is
+      replaced (addresses move when the program changes);
+    - for a deadlock, the set of wait messages of the scenario's threads
+      left asleep is the same (kernel threads do not count);
+    - the same kinds of the scenario's expectations fail
+      (failing_expectations: the outcome, asleep, panic, each console
+      line, each zone figure, each event count).
+    """
+    outcome = outcome or sim.outcome
+    kinds = failing_expectations(scn, sim, outcome)
+    if not kinds:
+        return None
+    if outcome == "panic":
+        detail: tuple[str, ...] = (normalise_panic(sim.panic),)
+    elif outcome == "deadlock":
+        detail = tuple(sorted({t.wmesg or "" for t in sim.threads
+                               if not t.kernel and t.state == "asleep"}))
+    else:
+        detail = ()
+    return Failure(outcome, detail, tuple(sorted(kinds)))
+
+
+# ---- sizes ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Sizes:
+    threads: int
+    ops: int              # op strings in all programs
+    op_runs: int          # ops run: each program's ops times its repeat
+    nonzero: int          # non-zero (preempting or migrating) decisions
+    steps: int
+    decisions: int        # length of the decision list, trailing zeros left out
+    zones: int            # [[zone]] tables
+    zone_options: int     # callbacks, flags, max and alignment of those zones
+    bugs: int
+    thread_cpus: int      # sum of the threads' starting vCPUs
+    cpus: int
+    decision_sum: int
+    op_weight: int        # words and numbers in the ops
+    sim_options: int      # pagedaemon, fine granularity
+    pages: int
+
+    def key(self) -> tuple[int, ...]:
+        """The order in which smaller is better: a candidate is kept only
+        when its key is lower (so shrinking always ends)."""
+        return (self.threads, self.ops, self.op_runs, self.nonzero, self.zones,
+                self.zone_options, self.bugs, self.thread_cpus, self.cpus, self.steps,
+                self.decisions, self.decision_sum, self.op_weight, self.sim_options,
+                self.pages)
+
+    def to_json(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+def sizes_of(d: dict, decisions: list[int], steps: int) -> Sizes:
+    dec = strip_decisions(decisions)
+    weight = 0
+    for t in d["thread"]:
+        for op in t["ops"]:
+            for w in op.split():
+                weight += 1 + (int(w) if w.isdigit() else 0)
+    zopts = 0
+    for z in d["zone"]:
+        zopts += sum(1 for k in ("ctor", "dtor", "init", "fini", "zinit", "zfini", "allocf",
+                                 "freef", "max") if z.get(k) is not None)
+        zopts += len(z.get("flags") or []) + (1 if z.get("align", "ptr") != "ptr" else 0)
+    s = d["sim"]
+    return Sizes(
+        threads=len(d["thread"]), ops=sum(len(t["ops"]) for t in d["thread"]),
+        op_runs=sum(len(t["ops"]) * t["repeat"] for t in d["thread"]),
+        nonzero=sum(1 for x in dec if x), steps=steps, decisions=len(dec),
+        zones=len(d["zone"]), zone_options=zopts, bugs=len(s["bugs"]),
+        thread_cpus=sum(t["cpu"] for t in d["thread"]), cpus=s["cpus"],
+        decision_sum=sum(dec), op_weight=weight,
+        sim_options=int(s["pagedaemon"]) + int(s["granularity"] == "fine"),
+        pages=s["pages"])
+
+
+# ---- programs stay valid ---------------------------------------------------
+
+def _vars_used(op: str) -> list[str]:
+    try:
+        p = program.parse_op(op)
+    except (ValueError, TypeError):
+        return []
+    spec = program.SPECS[p.name]
+    return [w for kind, w in zip(spec.operands, p.operands)
+            if kind.rstrip("?") == "var" and isinstance(w, str)]
+
+
+def _zones_used(op: str) -> list[str]:
+    try:
+        p = program.parse_op(op)
+    except (ValueError, TypeError):
+        return []
+    spec = program.SPECS[p.name]
+    used = [w for kind, w in zip(spec.operands, p.operands)
+            if kind.rstrip("?") == "zone" and isinstance(w, str)]
+    if "master" in p.keywords:
+        used.append(p.keywords["master"])
+    return used
+
+
+def _output(op: str) -> str | None:
+    try:
+        return program.parse_op(op).output
+    except (ValueError, TypeError):
+        return None
+
+
+def close_programs(d: dict) -> dict:
+    """Removes, in every thread, the ops that use a variable no op stores
+    into any more (in place; returns d)."""
+    while True:
+        produced: set[str] = set()
+        for t in d["thread"]:
+            for op in t["ops"]:
+                out = _output(op)
+                if out is not None:
+                    produced.update(_expansions(out, t["repeat"]))
+        changed = False
+        for t in d["thread"]:
+            keep = [op for op in t["ops"]
+                    if all(n in produced for w in _vars_used(op)
+                           for n in _expansions(w, t["repeat"]))]
+            if len(keep) != len(t["ops"]):
+                t["ops"], changed = keep, True
+        if not changed:
+            return d
+
+
+# ---- the loop ---------------------------------------------------------------
+
+class _Budget(Exception):
+    pass
+
+
+@dataclass
+class State:
+    """A scenario (dict form, scripted) and what its run did."""
+    d: dict
+    decisions: list[int]      # as recorded by the run (canonical, full length)
+    steps: int
+    outcome: str
+    panic: str | None
+    sizes: Sizes
+
+
+@dataclass
+class ShrinkResult:
+    failure: Failure
+    original: State
+    final: State
+    runs: int
+    max_runs: int
+    cap: int
+    steps_taken: list[str] = field(default_factory=list)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.runs >= self.max_runs
+
+
+class NotFailing(Exception):
+    """The trace ended as its scenario expects: nothing to shrink."""
+
+    def __init__(self, outcome: str, steps: int):
+        self.outcome, self.steps = outcome, steps
+        super().__init__(f"the run ends as its scenario expects ({outcome} after {steps} "
+                         "steps): nothing to shrink")
+
+
+def _scripted(d: dict, decisions: list[int], cap: int) -> dict:
+    d = copy.deepcopy(d)
+    sched = {k: v for k, v in d.get("schedule", {}).items()
+             if k in ("max_steps",)}
+    sched.update(policy="script", decisions=strip_decisions(decisions), then="sequential",
+                 max_steps=cap)
+    d["schedule"] = sched
+    return d
+
+
+def _canon(d: dict) -> str:
+    return json.dumps(d, sort_keys=True)
+
+
+class Shrinker:
+    def __init__(self, scn: Scenario, decisions: list[int], max_runs: int = MAX_RUNS,
+                 cap: int | None = None, log: Callable[[str], None] | None = None):
+        self.source = scn.source
+        self.max_runs = max_runs
+        self.cap = cap if cap is not None else scn.schedule["max_steps"]
+        self.runs = 0
+        self.seen: set[str] = set()
+        self.log = log
+        self.taken: list[str] = []
+        d0 = _scripted(scn.to_dict(), decisions, self.cap)
+        st = self._run(d0)
+        if st is None:
+            raise ValueError("the scenario of the trace cannot run")
+        state, sig = st
+        if sig is None:
+            raise NotFailing(state.outcome, state.steps)
+        self.failure = sig
+        self.original = state
+        self.cur = state
+
+    # One run of a candidate: its State and Failure, or None when the
+    # validator refuses it (or the host refuses to build it).
+    def _run(self, d: dict) -> tuple[State, Failure | None] | None:
+        try:
+            scn = from_dict(d, self.source)
+        except ScenarioError:
+            return None
+        try:
+            sim = scn.build_with(trace=trace_level_for(scn, "decisions"))
+            result = sim.run(**scn.run_args())
+        except (ValueError, TypeError, RuntimeError, MemoryError):
+            return None
+        sig = failure_signature(scn, sim, result.outcome)
+        dec = sim.decisions
+        nd = scn.to_dict()
+        nd["schedule"]["decisions"] = strip_decisions(dec)
+        return State(nd, dec, sim.steps, result.outcome, sim.panic,
+                     sizes_of(nd, dec, sim.steps)), sig
+
+    def attempt(self, d: dict, what: str) -> bool:
+        """Tries a candidate; keeps it when it fails the same way and is
+        smaller."""
+        d = close_programs(_scripted(d, d["schedule"].get("decisions") or [], self.cap))
+        key = _canon(d)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        try:
+            from_dict(d, self.source)
+        except ScenarioError:
+            return False
+        if self.runs >= self.max_runs:
+            raise _Budget()
+        self.runs += 1
+        got = self._run(d)
+        if got is None:
+            return False
+        state, sig = got
+        if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
+            return False
+        self.cur = state
+        self.taken.append(what)
+        if self.log:
+            self.log(f"run {self.runs}: {what}")
+        return True
+
+    def run(self) -> ShrinkResult:
+        passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_decisions,
+                  self.pass_zones, self.pass_sim, self.pass_operands)
+        try:
+            changed = True
+            while changed:
+                before = self.cur.sizes.key()
+                for p in passes:
+                    p()
+                changed = self.cur.sizes.key() < before
+        except _Budget:
+            pass
+        return ShrinkResult(self.failure, self.original, self.cur, self.runs,
+                            self.max_runs, self.cap, self.taken)
+
+    # -- helpers --
+
+    def _copy(self) -> dict:
+        return copy.deepcopy(self.cur.d)
+
+    def _thread_index(self, name: str) -> int | None:
+        for i, t in enumerate(self.cur.d["thread"]):
+            if t["name"] == name:
+                return i
+        return None
+
+    # -- passes --
+
+    def pass_threads(self) -> None:
+        for name in reversed([t["name"] for t in self.cur.d["thread"]]):
+            i = self._thread_index(name)
+            if i is None or len(self.cur.d["thread"]) <= 1:
+                continue
+            d = self._copy()
+            del d["thread"][i]
+            self.attempt(d, f"remove thread {name}")
+
+    def pass_ops(self) -> None:
+        for name in [t["name"] for t in self.cur.d["thread"]]:
+            i = self._thread_index(name)
+            if i is None:
+                continue
+            n = len(self.cur.d["thread"][i]["ops"])
+            chunk = max(n // 2, 1)
+            while chunk >= 1:
+                start = 0
+                while True:
+                    i = self._thread_index(name)
+                    if i is None:
+                        return
+                    ops = self.cur.d["thread"][i]["ops"]
+                    if start >= len(ops):
+                        break
+                    d = self._copy()
+                    gone = ops[start:start + chunk]
+                    d["thread"][i]["ops"] = ops[:start] + ops[start + chunk:]
+                    if not self.attempt(d, f"thread {name}: remove ops {gone}"):
+                        start += chunk
+                chunk //= 2
+
+    def pass_repeat(self) -> None:
+        for name in [t["name"] for t in self.cur.d["thread"]]:
+            while True:
+                i = self._thread_index(name)
+                if i is None:
+                    break
+                r = self.cur.d["thread"][i]["repeat"]
+                if r <= 1:
+                    break
+                for want in sorted({1, r // 2, r - 1}):
+                    if not 1 <= want < r:
+                        continue
+                    d = self._copy()
+                    d["thread"][i]["repeat"] = want
+                    if self.attempt(d, f"thread {name}: repeat {r} -> {want}"):
+                        break
+                else:
+                    break
+
+    def _with_decisions(self, dec: list[int]) -> dict:
+        d = self._copy()
+        d["schedule"]["decisions"] = list(dec)
+        return d
+
+    def pass_decisions(self) -> None:
+        # Zero chunks of the non-zero decisions.
+        nz = [i for i, x in enumerate(self.cur.decisions) if x]
+        chunk = len(nz)
+        while chunk >= 1:
+            k = 0
+            while True:
+                dec = strip_decisions(self.cur.decisions)
+                nz = [i for i, x in enumerate(dec) if x]
+                if k >= len(nz):
+                    break
+                for i in nz[k:k + chunk]:
+                    dec[i] = 0
+                if not self.attempt(self._with_decisions(dec),
+                                    f"zero {min(chunk, len(nz) - k)} decisions"):
+                    k += chunk
+            chunk //= 2
+        # Lower the non-zero values.
+        k = 0
+        while True:
+            dec = strip_decisions(self.cur.decisions)
+            nz = [i for i, x in enumerate(dec) if x > 1]
+            if k >= len(nz):
+                break
+            i, v = nz[k], dec[nz[k]]
+            for want in sorted({1, v // 2, v - 1}):
+                if 1 <= want < v:
+                    dec2 = list(dec)
+                    dec2[i] = want
+                    if self.attempt(self._with_decisions(dec2),
+                                    f"decision {i}: {v} -> {want}"):
+                        break
+            else:
+                k += 1
+        # Move preemptions earlier: cut the run of zeros before each.
+        k = 0
+        while True:
+            dec = strip_decisions(self.cur.decisions)
+            nz = [i for i, x in enumerate(dec) if x]
+            if k >= len(nz):
+                break
+            i = nz[k]
+            j = i
+            while j > 0 and dec[j - 1] == 0:
+                j -= 1
+            run = i - j
+            done = False
+            cut = run
+            while cut >= 1 and not done:
+                done = self.attempt(self._with_decisions(dec[:i - cut] + dec[i:]),
+                                    f"decision {i}: {cut} steps earlier")
+                cut //= 2
+            if not done:
+                k += 1
+
+    def pass_zones(self) -> None:
+        for zname in [z["name"] for z in self.cur.d["zone"]]:
+            d = self._copy()
+            idx = next((i for i, z in enumerate(d["zone"]) if z["name"] == zname), None)
+            if idx is None:
+                continue
+            del d["zone"][idx]
+            if self.attempt(d, f"remove zone {zname}"):
+                continue
+            # With the ops that name it.
+            d2 = copy.deepcopy(d)
+            for t in d2["thread"]:
+                t["ops"] = [op for op in t["ops"] if zname not in _zones_used(op)]
+            if d2 != d:
+                self.attempt(d2, f"remove zone {zname} and the ops that use it")
+        for zname in [z["name"] for z in self.cur.d["zone"]]:
+            keys = [k for k in ("ctor", "dtor", "init", "fini", "zinit", "zfini", "allocf",
+                                "freef", "max", "align", "flags")]
+            for k in keys:
+                idx = next((i for i, z in enumerate(self.cur.d["zone"])
+                            if z["name"] == zname), None)
+                if idx is None:
+                    break
+                z = self.cur.d["zone"][idx]
+                if k == "flags":
+                    for f in list(z.get("flags") or []):
+                        d = self._copy()
+                        d["zone"][idx]["flags"] = [x for x in d["zone"][idx]["flags"] if x != f]
+                        self.attempt(d, f"zone {zname}: no flag {f}")
+                    continue
+                if z.get(k) is None or (k == "align" and z[k] == "ptr"):
+                    continue
+                d = self._copy()
+                del d["zone"][idx][k]
+                self.attempt(d, f"zone {zname}: no {k}")
+
+    def pass_sim(self) -> None:
+        for b in list(self.cur.d["sim"]["bugs"]):
+            d = self._copy()
+            d["sim"]["bugs"] = [x for x in d["sim"]["bugs"] if x != b]
+            self.attempt(d, f"no bug switch {b}")
+        for name in [t["name"] for t in self.cur.d["thread"]]:
+            i = self._thread_index(name)
+            if i is None or self.cur.d["thread"][i]["cpu"] == 0:
+                continue
+            d = self._copy()
+            d["thread"][i]["cpu"] = 0
+            self.attempt(d, f"thread {name}: vCPU 0")
+        need = max([t["cpu"] for t in self.cur.d["thread"]] + [0]) + 1
+        for cpus in range(need, self.cur.d["sim"]["cpus"]):
+            d = self._copy()
+            d["sim"]["cpus"] = cpus
+            if self.attempt(d, f"{cpus} vCPUs"):
+                break
+        if self.cur.d["sim"]["pagedaemon"]:
+            d = self._copy()
+            d["sim"]["pagedaemon"] = False
+            self.attempt(d, "no pagedaemon")
+        if self.cur.d["sim"]["granularity"] == "fine":
+            d = self._copy()
+            d["sim"]["granularity"] = "coarse"
+            self.attempt(d, "coarse granularity")
+        for _ in range(8):
+            pages = self.cur.d["sim"]["pages"]
+            if pages <= 1:
+                break
+            d = self._copy()
+            d["sim"]["pages"] = pages // 2
+            if not self.attempt(d, f"pages {pages} -> {pages // 2}"):
+                break
+
+    def pass_operands(self) -> None:
+        for name in [t["name"] for t in self.cur.d["thread"]]:
+            j = 0
+            while True:
+                i = self._thread_index(name)
+                if i is None or j >= len(self.cur.d["thread"][i]["ops"]):
+                    break
+                op = self.cur.d["thread"][i]["ops"][j]
+                for alt in _simpler_ops(op):
+                    d = self._copy()
+                    d["thread"][i]["ops"][j] = alt
+                    if self.attempt(d, f"thread {name}: {op!r} -> {alt!r}"):
+                        break
+                else:
+                    j += 1
+
+
+def _simpler_ops(op: str) -> Iterator[str]:
+    """The op without one of its flags, or with a smaller number."""
+    try:
+        p = program.parse_op(op)
+    except (ValueError, TypeError):
+        return
+    spec = program.SPECS[p.name]
+    words = op.split()
+    for k, w in enumerate(words):
+        if w in spec.flags:
+            yield " ".join(words[:k] + words[k + 1:])
+    for k, w in enumerate(words):
+        if w.isdigit() and k > 0 and "=" not in w:
+            n = int(w)
+            for smaller in sorted({1, n // 2, n - 1}):
+                if 1 <= smaller < n:
+                    yield " ".join(words[:k] + [str(smaller)] + words[k + 1:])
+
+
+def shrink_trace(tr, max_runs: int = MAX_RUNS,
+                 log: Callable[[str], None] | None = None) -> ShrinkResult:
+    """Shrinks a failing trace (trace.Trace).  Raises NotFailing when its
+    run ends as its scenario expects, and trace.TraceError when the trace
+    does not replay (its decisions do not lead where it says)."""
+    from .trace import TraceError
+    steps0 = tr.end["steps"]
+    max0 = tr.scenario.schedule["max_steps"]
+    if tr.end["end"] == "step_limit":
+        cap = min(steps0, max0) if steps0 else max0
+    else:
+        cap = min(max0, 4 * steps0 + 1000)
+    cap = max(cap, 1)
+    s = Shrinker(tr.scenario, tr.decisions, max_runs, cap, log)
+    o = s.original
+    if o.steps != steps0 or o.outcome != tr.end["end"]:
+        raise TraceError(f"the trace does not replay: its decisions end in {o.outcome} "
+                         f"after {o.steps} steps, the trace says {tr.end['end']} after "
+                         f"{steps0}; cannot shrink it")
+    return s.run()
+
+
+def final_scenario(res: ShrinkResult, original: Scenario) -> Scenario:
+    """The shrunk scenario, scripted, with the original's step limit (the
+    cap, when the failure is reaching that limit)."""
+    d = copy.deepcopy(res.final.d)
+    d["schedule"]["max_steps"] = res.cap if res.failure.outcome == "step_limit" \
+        else original.schedule["max_steps"]
+    return from_dict(d, original.source)
+
+
+# ---- the command ----------------------------------------------------------------
+
+_ROWS = (("threads", "threads"), ("ops", "ops"), ("op_runs", "ops run"),
+         ("nonzero", "non-zero decisions"), ("decisions", "decisions (list length)"),
+         ("steps", "steps"), ("zones", "zones"), ("zone_options", "zone options"),
+         ("cpus", "vCPUs"))
+
+
+def format_sizes(before: Sizes, after: Sizes) -> str:
+    lines = [f"  {'':<24} {'before':>8} {'after':>8}"]
+    for attr, label in _ROWS:
+        lines.append(f"  {label:<24} {getattr(before, attr):>8} {getattr(after, attr):>8}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_shrink(args) -> int:
+    from . import trace as tracemod
+    if args.max_runs < 1:
+        raise ValueError("--max-runs must be at least 1")
+    tr = tracemod.read(args.trace)
+    log = (lambda m: print(m, file=sys.stderr)) if args.verbose else None
+    try:
+        res = shrink_trace(tr, args.max_runs, log)
+    except NotFailing as e:
+        if args.json:
+            print(json.dumps({"shrunk": False, "message": str(e)}, sort_keys=True))
+        else:
+            print(f"{args.trace}: {e}")
+        return 1
+    scn = final_scenario(res, tr.scenario)
+    comment = (f"shrunk by umasim shrink from {args.trace} in {res.runs} runs: "
+               f"{res.failure.describe()}")
+    if args.output:
+        tpath = Path(args.output)
+        spath = tpath.with_suffix(".toml") if tpath.suffix != ".toml" \
+            else tpath.with_name(tpath.name + ".toml")
+        art = write_pair(scn, spath, tpath, comment)
+    else:
+        art = write_failure(scn, res.final.decisions, args.out_dir or DEFAULT_DIR,
+                            label="shrunk", comment=comment)
+    check = _verify(art, res.failure)
+    if args.json:
+        print(json.dumps({"shrunk": True, "failure": dataclasses.asdict(res.failure),
+                          "before": res.original.sizes.to_json(),
+                          "after": res.final.sizes.to_json(), "runs": res.runs,
+                          "max_runs": res.max_runs, "budget_spent": res.exhausted,
+                          "scenario": str(art.scenario_path), "trace": str(art.trace_path),
+                          "replay": art.replay_command, "replay_identical": check},
+                         sort_keys=True, indent=1))
+    else:
+        out = [f"{args.trace}: {res.failure.describe()}",
+               f"shrunk in {res.runs} runs" + (f" (the budget of {res.max_runs} runs ran out)"
+                                                if res.exhausted else "") + ":",
+               format_sizes(res.original.sizes, res.final.sizes).rstrip("\n"),
+               art.describe().rstrip("\n")]
+        print("\n".join(out))
+    return 0 if check else 1
+
+
+def _verify(art: FailureArtefact, failure: Failure) -> bool:
+    """The written trace replays identically and fails the same way."""
+    from . import trace as tracemod
+    tr = tracemod.read(art.trace_path)
+    rp = tracemod.replay(tr)
+    if not rp.identical or rp.sim is None:
+        print(f"umasim: internal error: the shrunk trace does not replay: {rp.message}",
+              file=sys.stderr)
+        return False
+    sig = failure_signature(tr.scenario, rp.sim, tr.end["end"])
+    if sig != failure:
+        print(f"umasim: internal error: the shrunk trace fails differently: "
+              f"{sig.describe() if sig else 'it does not fail'}", file=sys.stderr)
+        return False
+    return True
+
+
+def add_command(subparsers) -> None:
+    p = subparsers.add_parser(
+        "shrink", help="a smaller program and schedule that fail the same way",
+        description="Reduces a failing trace: fewer threads and ops, smaller repeat "
+        "counts, fewer and smaller non-zero decisions, fewer zones, callbacks and "
+        "vCPUs, while the run still fails the same way.  Writes the shrunk scenario "
+        "and its trace and prints the replay command.  Exit status: 0 when a shrunk "
+        "failure was written, 1 when the trace does not fail, 2 for bad input.")
+    p.add_argument("trace", help="a trace (umasim run --trace, fuzz, explore)")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the shrunk trace here and its scenario next to it "
+                   "(FILE with suffix .toml); default: shrunk-HASH.{toml,trace} in "
+                   f"{DEFAULT_DIR}")
+    p.add_argument("--out-dir", metavar="DIR", help=f"directory when no -o (default "
+                   f"{DEFAULT_DIR})")
+    p.add_argument("--max-runs", type=int, default=MAX_RUNS, metavar="N",
+                   help=f"at most N candidate runs (default {MAX_RUNS})")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print each reduction kept, on stderr")
+    p.set_defaults(func=cmd_shrink)

@@ -1,0 +1,452 @@
+"""Hypothesis strategies for umasim (issue 6): simulation configurations,
+zones, per-thread programs that are valid by construction, and schedules
+in machine form -- put together as `cases()`, which draws a whole
+`umasim.properties.Case` (a scenario dict, see Case.to_scenario).
+
+Shrinking.  Every choice is drawn so that Hypothesis's simplest value is
+the simplest simulation: sampled_from lists put the default first (2 vCPUs,
+256 pages, 256-byte items, no flags, no callbacks, no limit), lists
+shrink to [] (no ops, no preemptions), integers shrink to 0.  A program is
+a list of *raw ops* (kind, argument) that `decode_programs` turns into op
+strings against the variables live at that point, so any sub-list of a
+valid program is valid again: deleting an alloc turns the frees that
+would have freed it into frees of something else, or into nothing.
+
+Validity by construction (the faithful kernel panics on these by design,
+and they are not what fuzzing looks for):
+  - every variable is stored by exactly one alloc/malloc and freed at most
+    once; a thread frees its own variables or (cross-thread frees) those
+    of lower-numbered threads that nobody else frees, so the
+    producer/consumer waits are acyclic;
+  - no frees of what was never allocated, no frees into the wrong zone, no
+    zdestroy, prealloc, refcnt or lock ops;
+  - kmem_map cannot run out under M_WAITOK: 1024 kmem pages, at most 256
+    physical pages, vm_free_pages never above the configured pages;
+  - boot_pages stays 48;
+  - with the pagedaemon, free_min >= 2 (a request of 2 pages -- the most
+    any generated op asks -- woken at free_min pages cannot fail again):
+    else a sleeper needing 2 pages with 1 free and the pagedaemon wake
+    each other forever (vm_wait wakes the pagedaemon, whose pass ends in
+    vm_free_wakeup);
+  - "vm" (UMA_ZONE_VM, cache-only) only on items of 2048 bytes or less
+    (zone_large_init's KASSERT);
+  - "offpage" is only asked for items of 512 bytes or more (with "hash"):
+    smaller ones do not fit an off-page slab header (the
+    "umasim: keg ... off-page" panic) or, without hash, do not find their
+    slab again; UMA picks off-page + hash itself from 1024 bytes on;
+  - callbacks cannot fail forever: keg init fails once at most ("fail N"),
+    ctor/zinit "fail_every N" with N >= 2, allocf "fail_every N" with
+    N >= 2 (an M_WAITOK allocation retries slab_zalloc until it succeeds);
+  - "trash" is set on init, ctor, dtor and fini together (uma_dbg's own
+    pairing), never with attach nor with the "zinit" flag (which makes
+    zero_init the keg's init), and a secondary zone of a trash keg has
+    trash ctor and dtor too.
+
+Schedules are lists of small ints (design.md, "Schedules"): 0 is the
+default decision and the list may end early (then sequential).  The sparse
+form draws (gap, decision) pairs -- a preemption `gap` steps after the
+previous one -- so it shrinks toward fewer and earlier preemptions; the
+dense form draws a decision for each of the first steps, most of them 0.
+
+Settings profiles (registered on import; `load_profile()` picks one):
+  ci    derandomized, max_examples 100, no deadline, no database, blob printed
+  dev   max_examples 200, no deadline, database .hypothesis/ (the default)
+  deep  max_examples 5000, stateful_step_count 100
+UMASIM_HYPOTHESIS_PROFILE names the profile; without it: ci when CI=true
+(or any CI variable Hypothesis knows), dev otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+
+from .properties import DEFAULT_MAX_STEPS, Case
+
+# ---- settings profiles -------------------------------------------------------
+
+PROFILE_ENV = "UMASIM_HYPOTHESIS_PROFILE"
+CI_EXAMPLES = 100
+
+settings.register_profile(
+    "ci", derandomize=True, max_examples=CI_EXAMPLES, deadline=None, database=None,
+    print_blob=True, stateful_step_count=30,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "dev", max_examples=200, deadline=None, stateful_step_count=50,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.register_profile(
+    "deep", max_examples=5000, deadline=None, stateful_step_count=100,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def profile_name() -> str:
+    """The profile UMASIM_HYPOTHESIS_PROFILE names, else ci under CI, else dev."""
+    name = os.environ.get(PROFILE_ENV)
+    if name:
+        return name
+    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes") or \
+        any(os.environ.get(v) for v in ("GITHUB_ACTIONS", "GITLAB_CI", "BUILDKITE",
+                                         "CIRCLECI", "TF_BUILD", "JENKINS_URL"))
+    return "ci" if ci else "dev"
+
+
+def load_profile(name: str | None = None) -> str:
+    name = name or profile_name()
+    settings.load_profile(name)
+    return name
+
+
+def no_shrink(s: settings) -> settings:
+    """The same settings without the shrink phase (to measure generation)."""
+    return settings(s, phases=[p for p in s.phases if p != Phase.shrink])
+
+
+# ---- knobs -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Knobs:
+    """What generated cases may contain.  Turning a knob off removes its
+    ops or settings from the draw altogether."""
+    max_threads: int = 3
+    max_ops: int = 30
+    max_zones: int = 2
+    cpus: tuple[int, ...] = (2, 1, 3, 4)
+    pages: tuple[int, ...] = (256, 64, 16, 8)
+    cross_frees: bool = True      # free a lower thread's variable
+    nowait: bool = True           # M_NOWAIT (and M_NOVM) allocations
+    malloc: bool = True           # malloc(9) / free(9)
+    faults: bool = True           # vm_fail, vm_free_pages, failing allocf
+    drains: bool = True           # drain ZONE
+    reclaims: bool = True         # reclaim (uma_reclaim)
+    limits: bool = True           # zone max, setmax
+    pagedaemon: bool = True       # the pagedaemon thread, free_min
+    callbacks: bool = True        # ctor/dtor/init/fini/allocf behaviours
+    secondary: bool = True        # zsecond zones, zinit attach / zfini detach
+    sleeps: bool = True           # sleep TICKS, yield, timeout
+    flags: bool = True            # zone flags and alignments
+    md_small_alloc: bool = True
+    fine: bool = True             # granularity "fine"
+    invariants_off: bool = True   # invariants = false
+    schedule: str = "mixed"       # sparse | dense | mixed
+    max_preemptions: int = 12     # sparse form
+    max_gap: int = 60             # sparse form
+    dense_len: int = 120          # dense form
+
+
+DEFAULT_KNOBS = Knobs()
+# The benchmark's and `umasim fuzz`'s default shape: 2 vCPUs, 3 threads,
+# up to 30 ops each.
+BENCH_KNOBS = Knobs(cpus=(2,), max_threads=3, max_ops=30)
+
+# Sizes: the first is where shrinking ends.  >= 512 may be offpage.
+ZONE_SIZES = (256, 64, 16, 128, 512, 1024, 2048, 100, 24, 4096, 40, 2000, 8192)
+ALIGNS = ("ptr", "char", "int", "cache", 15, 31)
+# Flag bits of a drawn mask, in order.
+FLAG_BITS = ("nofree", "mtxclass", "vm", "maxbucket", "zinit", "refcnt", "hash", "offpage")
+MALLOC_SIZES = (64, 16, 256, 1024, 4096, 100, 2048, 8192)
+# Callback profiles of a primary zone (index 0: none).
+CALLBACK_PROFILES = (
+    {},
+    {"ctor": "trash", "dtor": "trash", "init": "trash", "fini": "trash"},
+    {"ctor": "fail_every 3"},
+    {"ctor": "zero"},
+    {"ctor": "sleep 2", "dtor": "sleep 1"},
+    {"init": "fail 2"},
+    {"init": "sleep 3", "fini": "sleep 1"},
+    {"ctor": "fail 1"},
+    {"init": "zero", "fini": "zero", "dtor": "zero"},
+)
+FAULT_CALLBACKS = (
+    {"allocf": "fail_every 2"},
+    {"allocf": "sleep 2"},
+    {"allocf": "fail 1"},
+)
+SECONDARY_PROFILES = (
+    {},
+    {"ctor": "zero"},
+    {"ctor": "fail_every 2"},
+    {"ctor": "sleep 1", "dtor": "sleep 1"},
+)
+
+
+# ---- machine -----------------------------------------------------------------
+
+@st.composite
+def sim_configs(draw, knobs: Knobs = DEFAULT_KNOBS, bugs: tuple[str, ...] = (),
+                granularity: str | None = None) -> dict:
+    """A scenario's [sim] table (bugs fixed by the caller)."""
+    cfg = {"cpus": draw(st.sampled_from(knobs.cpus)),
+           "pages": draw(st.sampled_from(knobs.pages))}
+    if knobs.pagedaemon and draw(st.booleans()):
+        cfg["pagedaemon"] = True
+        # free_min >= 2: a vmwait sleeper that needs 2 pages (an 8192-byte
+        # slab or malloc) is then never woken with 1 page free, which would
+        # make it and the pagedaemon wake each other forever.
+        cfg["free_min"] = draw(st.sampled_from((2, 8)))
+    if knobs.md_small_alloc and draw(st.booleans()):
+        cfg["md_small_alloc"] = True
+    if granularity is not None:
+        cfg["granularity"] = granularity
+    elif knobs.fine and draw(st.booleans()):
+        cfg["granularity"] = "fine"
+    if knobs.invariants_off and draw(st.booleans()):
+        cfg["invariants"] = False
+    if bugs:
+        cfg["bugs"] = list(bugs)
+    return cfg
+
+
+# ---- zones -------------------------------------------------------------------
+
+def _flags_for(size: int, mask: int) -> list[str]:
+    flags = [f for i, f in enumerate(FLAG_BITS) if mask >> i & 1]
+    if "vm" in flags and size > 2048:
+        # zone_large_init KASSERTs that a CACHEONLY keg is not a large one.
+        flags.remove("vm")
+    if "offpage" in flags:
+        if size < 512:
+            flags.remove("offpage")
+        elif "hash" not in flags:
+            flags.append("hash")
+    return flags
+
+
+@st.composite
+def primary_zones(draw, name: str, knobs: Knobs = DEFAULT_KNOBS,
+                  limit: bool | None = None) -> dict:
+    """One [[zone]] table of a zone with a keg of its own."""
+    size = draw(st.sampled_from(ZONE_SIZES))
+    z: dict = {"name": name, "size": size}
+    if knobs.flags:
+        align = draw(st.sampled_from(ALIGNS))
+        if align != "ptr":
+            z["align"] = align
+        flags = _flags_for(size, draw(st.integers(0, (1 << len(FLAG_BITS)) - 1)))
+        if flags:
+            z["flags"] = flags
+    if knobs.limits and (limit if limit is not None else draw(st.booleans())):
+        z["max"] = draw(st.integers(1, 48))
+    if knobs.callbacks:
+        z.update(draw(st.sampled_from(CALLBACK_PROFILES)))
+        if z.get("init") == "trash" and "zinit" in z.get("flags", ()):
+            # UMA_ZONE_ZINIT makes zero_init the keg's init, in place of
+            # trash_init: trash_ctor would then find zeros, not junk.
+            z["flags"].remove("zinit")
+            if not z["flags"]:
+                del z["flags"]
+        if knobs.faults and draw(st.booleans()):
+            z.update(draw(st.sampled_from(FAULT_CALLBACKS)))
+    return z
+
+
+@st.composite
+def zone_lists(draw, knobs: Knobs = DEFAULT_KNOBS, min_zones: int = 1) -> list[dict]:
+    """1 to knobs.max_zones zones z0, z1, ...; with knobs.secondary a zone
+    may be a secondary zone of an earlier one, its zinit attaching an item
+    of another keg (FreeBSD's mbuf packet zone)."""
+    n = draw(st.integers(min_zones, max(min_zones, knobs.max_zones)))
+    zones: list[dict] = []
+    for i in range(n):
+        name = f"z{i}"
+        prim = [z for z in zones if not z.get("master")]
+        if knobs.secondary and prim and draw(st.booleans()):
+            master = prim[draw(st.integers(0, len(prim) - 1))]
+            z = {"name": name, "master": master["name"]}
+            if master.get("ctor") == "trash":
+                # Its items go back and forth between the two zones: trash
+                # them on this side too, or trash_ctor finds them modified.
+                z.update({"ctor": "trash", "dtor": "trash"})
+            elif knobs.callbacks:
+                z.update(draw(st.sampled_from(SECONDARY_PROFILES)))
+            targets = [t for t in prim if t is not master and not t.get("init")
+                       and t.get("ctor") != "trash" and not master.get("ctor") == "trash"]
+            if targets and draw(st.booleans()):
+                tgt = targets[draw(st.integers(0, len(targets) - 1))]
+                z["zinit"] = f"attach {tgt['name']}"
+                z["zfini"] = "detach"
+            zones.append(z)
+        else:
+            zones.append(draw(primary_zones(name, knobs)))
+    return zones
+
+
+# ---- programs ----------------------------------------------------------------
+
+def op_kinds(knobs: Knobs) -> tuple[str, ...]:
+    """The table a raw op's kind indexes: alloc and free weigh most; 0 is
+    alloc, where shrinking ends."""
+    kinds = ["alloc", "free", "alloc", "free", "alloc", "free"]
+    if knobs.malloc:
+        kinds.append("malloc")
+    if knobs.drains:
+        kinds.append("drain")
+    if knobs.reclaims:
+        kinds.append("reclaim")
+    if knobs.limits:
+        kinds.append("setmax")
+    if knobs.faults:
+        kinds += ["vm_fail", "vm_free_pages"]
+    if knobs.sleeps:
+        kinds += ["sleep", "yield", "timeout"]
+    return tuple(kinds)
+
+
+def raw_programs(knobs: Knobs = DEFAULT_KNOBS):
+    """One thread's raw ops: (kind index, argument) pairs."""
+    kinds = op_kinds(knobs)
+    return st.lists(st.tuples(st.integers(0, len(kinds) - 1), st.integers(0, 1023)),
+                    max_size=knobs.max_ops)
+
+
+def decode_programs(raw: list[list[tuple[int, int]]], zones: list[dict], cfg: dict,
+                    knobs: Knobs = DEFAULT_KNOBS) -> list[list[str]]:
+    """Turns each thread's raw ops into op strings, valid by construction
+    (module docstring).  Deterministic: the same raw ops give the same
+    programs."""
+    kinds = op_kinds(knobs)
+    znames = [z["name"] for z in zones]
+    pages = cfg.get("pages", 256)
+    fault_pages = sorted({0, 1, 4, pages // 2, pages})
+    claimed: set[str] = set()
+    # Variables of each thread nobody frees (yet), in order of creation.
+    unclaimed: list[list[str]] = []
+    programs = []
+    for t, ops in enumerate(raw):
+        out: list[str] = []
+        live: list[str] = []
+        k = 0
+        for kind_i, arg in ops:
+            kind = kinds[kind_i % len(kinds)]
+            x, y = arg & 31, arg >> 5
+            if kind == "alloc":
+                var = f"v{t}_{k}"
+                k += 1
+                words = ["alloc", znames[x % len(znames)]]
+                if knobs.nowait and y & 1:
+                    words.append("nowait")
+                if y & 2:
+                    words.append("zero")
+                if knobs.faults and knobs.nowait and y & 28 == 28:
+                    words.append("novm")
+                out.append(" ".join(words) + f" -> {var}")
+                live.append(var)
+            elif kind == "malloc":
+                var = f"m{t}_{k}"
+                k += 1
+                nowait = " nowait" if knobs.nowait and y & 1 else ""
+                out.append(f"malloc {MALLOC_SIZES[x % len(MALLOC_SIZES)]}{nowait} -> {var}")
+                live.append(var)
+            elif kind == "free":
+                cands = list(live)
+                if knobs.cross_frees:
+                    for j in range(t):
+                        cands += [v for v in unclaimed[j] if v not in claimed]
+                if not cands:
+                    continue
+                var = cands[(x + 32 * y) % len(cands)]
+                claimed.add(var)
+                if var in live:
+                    live.remove(var)
+                out.append(f"free {var}")
+            elif kind == "drain":
+                out.append(f"drain {znames[x % len(znames)]}")
+            elif kind == "reclaim":
+                out.append("reclaim")
+            elif kind == "setmax":
+                out.append(f"setmax {znames[x % len(znames)]} {1 + y % 48}")
+            elif kind == "vm_fail":
+                out.append(f"vm_fail {1 + x % 3}")
+            elif kind == "vm_free_pages":
+                out.append(f"vm_free_pages {fault_pages[x % len(fault_pages)]}")
+            elif kind == "sleep":
+                out.append(f"sleep {1 + x % 16}")
+            else:
+                out.append(kind)                      # yield, timeout, reclaim
+        unclaimed.append([v for v in live if v not in claimed])
+        programs.append(out)
+    return programs
+
+
+# ---- schedules ---------------------------------------------------------------
+
+def max_decision(nthreads: int, cpus: int) -> int:
+    """A decision large enough to pick any runnable thread (the case's,
+    softclock, the pagedaemon) and migrate it to any vCPU."""
+    return (nthreads + 2) * (cpus + 1)
+
+
+def sparse_schedules(top: int, max_preemptions: int = 12, max_gap: int = 60):
+    """Preemptions as (gap, decision) pairs, expanded to the machine form."""
+    pairs = st.lists(st.tuples(st.integers(0, max_gap), st.integers(1, top)),
+                     max_size=max_preemptions)
+
+    def expand(ps):
+        out: list[int] = []
+        for gap, d in ps:
+            out += [0] * gap
+            out.append(d)
+        return out
+    return pairs.map(expand)
+
+
+def dense_schedules(top: int, length: int = 120, zeros: int = 4):
+    """A decision for each of the first steps, 0 (the default) `zeros`
+    times as likely as each other value."""
+    values = [0] * zeros + list(range(1, top + 1))
+    return st.lists(st.sampled_from(values), max_size=length)
+
+
+def schedules(top: int, knobs: Knobs = DEFAULT_KNOBS):
+    if knobs.schedule == "sparse":
+        return sparse_schedules(top, knobs.max_preemptions, knobs.max_gap)
+    if knobs.schedule == "dense":
+        return dense_schedules(top, knobs.dense_len)
+    return st.one_of(sparse_schedules(top, knobs.max_preemptions, knobs.max_gap),
+                     dense_schedules(top, knobs.dense_len))
+
+
+# ---- whole cases -------------------------------------------------------------
+
+@st.composite
+def cases(draw, knobs: Knobs = DEFAULT_KNOBS, bugs: tuple[str, ...] = (),
+          granularity: str | None = None, max_steps: int = DEFAULT_MAX_STEPS) -> Case:
+    """A whole simulation: machine, zones, 1..max_threads threads with their
+    programs and vCPUs, and a schedule."""
+    cfg = draw(sim_configs(knobs, tuple(bugs), granularity))
+    zones = draw(zone_lists(knobs))
+    nthreads = draw(st.integers(1, knobs.max_threads))
+    cpus = [draw(st.integers(0, cfg["cpus"] - 1)) for _ in range(nthreads)]
+    raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
+    progs = decode_programs(raw, zones, cfg, knobs)
+    threads = [{"name": f"t{i}", "cpu": cpus[i], "ops": progs[i]} for i in range(nthreads)]
+    decisions = draw(schedules(max_decision(nthreads, cfg["cpus"]), knobs))
+    return Case(cfg, zones, threads, decisions, max_steps)
+
+
+def knobs_for_bug(bug: str) -> Knobs:
+    """Knobs for hunting one known bug: what it needs stays in, noise that
+    only slows the search goes.  Used by `umasim fuzz --bug` and the tests."""
+    base = replace(DEFAULT_KNOBS, invariants_off=False)
+    if bug in ("wakeup_one", "full_bypass"):
+        # zonelimit sleepers and frees on a FULL keg
+        return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
+                       malloc=False, secondary=False, md_small_alloc=False, flags=False,
+                       max_zones=1, reclaims=False, pages=(256,), schedule="sparse",
+                       max_preemptions=4)
+    if bug == "no_recheck":
+        # another thread on the vCPU fills its cache in the zalloc_race gap
+        return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
+                       malloc=False, secondary=False, limits=False, flags=False,
+                       md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
+                       sleeps=False, pages=(256,), schedule="dense", dense_len=60)
+    if bug == "stale_cache":
+        # a migration between critical_exit and ZONE_LOCK, fine interleavings
+        return replace(base, cpus=(2,), faults=False, pagedaemon=False, callbacks=False,
+                       malloc=False, secondary=False, limits=False, flags=False,
+                       md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
+                       sleeps=False, pages=(256,), schedule="dense", dense_len=80)
+    return base
