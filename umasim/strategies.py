@@ -296,13 +296,16 @@ def op_kinds(knobs: Knobs) -> tuple[str, ...]:
 
 
 def raw_programs(knobs: Knobs = DEFAULT_KNOBS):
-    """One thread's raw ops: (kind index, argument) pairs."""
-    kinds = op_kinds(knobs)
-    return st.lists(st.tuples(st.integers(0, len(kinds) - 1), st.integers(0, 1023)),
-                    max_size=knobs.max_ops)
+    """One thread's raw ops: a byte string of op kinds (each indexes
+    op_kinds(knobs)) and one of arguments, the i-th argument going with the
+    i-th kind (missing ones are 0).  Two byte-string choices, not a choice
+    per op: generation and shrinking stay cheap (Hypothesis shrinks a byte
+    string by deleting runs of bytes and lowering each), and deleting a
+    kind byte deletes that op."""
+    return st.tuples(st.binary(max_size=knobs.max_ops), st.binary(max_size=knobs.max_ops))
 
 
-def decode_programs(raw: list[list[tuple[int, int]]], zones: list[dict], cfg: dict,
+def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict,
                     knobs: Knobs = DEFAULT_KNOBS) -> list[list[str]]:
     """Turns each thread's raw ops into op strings, valid by construction
     (module docstring).  Deterministic: the same raw ops give the same
@@ -315,13 +318,14 @@ def decode_programs(raw: list[list[tuple[int, int]]], zones: list[dict], cfg: di
     # Variables of each thread nobody frees (yet), in order of creation.
     unclaimed: list[list[str]] = []
     programs = []
-    for t, ops in enumerate(raw):
+    for t, (kbytes, abytes) in enumerate(raw):
         out: list[str] = []
         live: list[str] = []
         k = 0
-        for kind_i, arg in ops:
+        for i, kind_i in enumerate(kbytes):
             kind = kinds[kind_i % len(kinds)]
-            x, y = arg & 31, arg >> 5
+            arg = abytes[i] if i < len(abytes) else 0
+            x, y = arg & 15, arg >> 4
             if kind == "alloc":
                 var = f"v{t}_{k}"
                 k += 1
@@ -330,7 +334,7 @@ def decode_programs(raw: list[list[tuple[int, int]]], zones: list[dict], cfg: di
                     words.append("nowait")
                 if y & 2:
                     words.append("zero")
-                if knobs.faults and knobs.nowait and y & 28 == 28:
+                if knobs.faults and knobs.nowait and y & 12 == 12:
                     words.append("novm")
                 out.append(" ".join(words) + f" -> {var}")
                 live.append(var)
@@ -347,7 +351,7 @@ def decode_programs(raw: list[list[tuple[int, int]]], zones: list[dict], cfg: di
                         cands += [v for v in unclaimed[j] if v not in claimed]
                 if not cands:
                     continue
-                var = cands[(x + 32 * y) % len(cands)]
+                var = cands[arg % len(cands)]
                 claimed.add(var)
                 if var in live:
                     live.remove(var)
@@ -357,7 +361,7 @@ def decode_programs(raw: list[list[tuple[int, int]]], zones: list[dict], cfg: di
             elif kind == "reclaim":
                 out.append("reclaim")
             elif kind == "setmax":
-                out.append(f"setmax {znames[x % len(znames)]} {1 + y % 48}")
+                out.append(f"setmax {znames[x % len(znames)]} {1 + 3 * y}")
             elif kind == "vm_fail":
                 out.append(f"vm_fail {1 + x % 3}")
             elif kind == "vm_free_pages":
@@ -380,24 +384,26 @@ def max_decision(nthreads: int, cpus: int) -> int:
 
 
 def sparse_schedules(top: int, max_preemptions: int = 12, max_gap: int = 60):
-    """Preemptions as (gap, decision) pairs, expanded to the machine form."""
-    pairs = st.lists(st.tuples(st.integers(0, max_gap), st.integers(1, top)),
-                     max_size=max_preemptions)
-
-    def expand(ps):
+    """Preemptions as (gap, decision) pairs -- decision i is taken gap i
+    steps after the previous one -- expanded to the machine form.  Drawn as
+    two byte strings (decisions, gaps): deleting a decision byte deletes a
+    preemption, lowering a gap byte makes it earlier."""
+    def expand(pair):
+        ds, gaps = pair
         out: list[int] = []
-        for gap, d in ps:
-            out += [0] * gap
-            out.append(d)
+        for i, b in enumerate(ds):
+            out += [0] * (gaps[i] % (max_gap + 1) if i < len(gaps) else 0)
+            out.append(1 + b % top)
         return out
-    return pairs.map(expand)
+    return st.tuples(st.binary(max_size=max_preemptions),
+                     st.binary(max_size=max_preemptions)).map(expand)
 
 
-def dense_schedules(top: int, length: int = 120, zeros: int = 4):
-    """A decision for each of the first steps, 0 (the default) `zeros`
-    times as likely as each other value."""
-    values = [0] * zeros + list(range(1, top + 1))
-    return st.lists(st.sampled_from(values), max_size=length)
+def dense_schedules(top: int, length: int = 120):
+    """A decision for each of the first steps: a byte below 128 is the
+    default decision 0, the others 1..top."""
+    return st.binary(max_size=length).map(
+        lambda bs: [0 if b < 128 else 1 + (b - 128) % top for b in bs])
 
 
 def schedules(top: int, knobs: Knobs = DEFAULT_KNOBS):
