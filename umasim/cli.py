@@ -163,7 +163,10 @@ def _extra_commands():
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:         # bad arguments (2), or --help/--version (0)
+        return e.code if isinstance(e.code, int) else 2
     from .trace import TraceError
     try:
         if getattr(args, "seed", None) is not None and args.seed < 0:

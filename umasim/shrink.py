@@ -227,25 +227,34 @@ def _output(op: str) -> str | None:
         return None
 
 
-def close_programs(d: dict) -> dict:
-    """Removes, in every thread, the ops that use a variable no op stores
-    into any more (in place; returns d)."""
+def remove_ops(d: dict, removed: set[tuple[str, int]]) -> tuple[dict, set[tuple[str, int]]]:
+    """A copy of d without the ops `removed` ((thread name, op index)
+    pairs) and without every op that then uses a variable no op stores
+    into any more; returns it and every (thread, index) removed."""
+    removed = set(removed)
     while True:
         produced: set[str] = set()
         for t in d["thread"]:
-            for op in t["ops"]:
-                out = _output(op)
+            for j, op in enumerate(t["ops"]):
+                out = _output(op) if (t["name"], j) not in removed else None
                 if out is not None:
                     produced.update(_expansions(out, t["repeat"]))
-        changed = False
-        for t in d["thread"]:
-            keep = [op for op in t["ops"]
-                    if all(n in produced for w in _vars_used(op)
-                           for n in _expansions(w, t["repeat"]))]
-            if len(keep) != len(t["ops"]):
-                t["ops"], changed = keep, True
-        if not changed:
-            return d
+        more = {(t["name"], j) for t in d["thread"] for j, op in enumerate(t["ops"])
+                if (t["name"], j) not in removed
+                and not all(n in produced for w in _vars_used(op)
+                            for n in _expansions(w, t["repeat"]))}
+        if not more:
+            break
+        removed |= more
+    nd = copy.deepcopy(d)
+    for t in nd["thread"]:
+        t["ops"] = [op for j, op in enumerate(t["ops"]) if (t["name"], j) not in removed]
+    return nd, removed
+
+
+def close_programs(d: dict) -> dict:
+    """d without the ops that use a variable no op stores into."""
+    return remove_ops(d, set())[0]
 
 
 # ---- the loop ---------------------------------------------------------------
@@ -263,6 +272,9 @@ class State:
     outcome: str
     panic: str | None
     sizes: Sizes
+    # Per step: (thread, vCPU it was migrated to or None, op index, iteration);
+    # made when a pass needs it.
+    timeline: list[tuple[str, int | None, int | None, int]] | None = None
 
 
 @dataclass
@@ -291,19 +303,22 @@ class NotFailing(Exception):
 
 def _scripted(d: dict, decisions: list[int], cap: int) -> dict:
     d = copy.deepcopy(d)
-    sched = {k: v for k, v in d.get("schedule", {}).items()
-             if k in ("max_steps",)}
-    sched.update(policy="script", decisions=strip_decisions(decisions), then="sequential",
-                 max_steps=cap)
-    d["schedule"] = sched
+    d["schedule"] = {"policy": "script", "decisions": strip_decisions(decisions),
+                     "then": "sequential", "max_steps": cap}
     return d
 
 
-def _canon(d: dict) -> str:
-    return json.dumps(d, sort_keys=True)
+def _canon(d: dict, steps: list[str] | None = None) -> str:
+    return json.dumps([d, steps], sort_keys=True)
+
+
+# What a step of the timeline is: (thread, migrated to, op index, iteration).
+Drop = Callable[[str, int | None, int | None, int], bool]
 
 
 class Shrinker:
+    """The greedy loop (see the module's docstring)."""
+
     def __init__(self, scn: Scenario, decisions: list[int], max_runs: int = MAX_RUNS,
                  cap: int | None = None, log: Callable[[str], None] | None = None):
         self.source = scn.source
@@ -316,7 +331,7 @@ class Shrinker:
         d0 = _scripted(scn.to_dict(), decisions, self.cap)
         st = self._run(d0)
         if st is None:
-            raise ValueError("the scenario of the trace cannot run")
+            raise ValueError("the scenario of the trace cannot be run again")
         state, sig = st
         if sig is None:
             raise NotFailing(state.outcome, state.steps)
@@ -324,51 +339,93 @@ class Shrinker:
         self.original = state
         self.cur = state
 
-    # One run of a candidate: its State and Failure, or None when the
-    # validator refuses it (or the host refuses to build it).
-    def _run(self, d: dict) -> tuple[State, Failure | None] | None:
+    def _run(self, d: dict, steps: list[str] | None = None,
+             level: str = "decisions") -> tuple[State, Failure | None] | None:
+        """One run of a candidate: its State and Failure, or None when the
+        validator refuses it or the simulator refuses to run it (a script
+        naming a thread that cannot run, say).  With `steps`, the run
+        follows that human-form script instead of the decisions."""
         try:
             scn = from_dict(d, self.source)
         except ScenarioError:
             return None
         try:
-            sim = scn.build_with(trace=trace_level_for(scn, "decisions"))
-            result = sim.run(**scn.run_args())
+            sim = scn.build_with(trace=trace_level_for(scn, level))
+            if steps is None:
+                result = sim.run(**scn.run_args())
+            else:
+                result = sim.run(steps=steps, then="sequential", max_steps=self.cap)
         except (ValueError, TypeError, RuntimeError, MemoryError):
             return None
         sig = failure_signature(scn, sim, result.outcome)
         dec = sim.decisions
         nd = scn.to_dict()
         nd["schedule"]["decisions"] = strip_decisions(dec)
-        return State(nd, dec, sim.steps, result.outcome, sim.panic,
-                     sizes_of(nd, dec, sim.steps)), sig
+        state = State(nd, dec, sim.steps, result.outcome, sim.panic,
+                      sizes_of(nd, dec, sim.steps))
+        if level == "full":
+            state.timeline = _timeline(sim, nd)
+        return state, sig
 
-    def attempt(self, d: dict, what: str) -> bool:
+    def _budget(self) -> None:
+        if self.runs >= self.max_runs:
+            raise _Budget()
+        self.runs += 1
+
+    def timeline(self) -> list[tuple[str, int | None, int | None, int]]:
+        """Who ran at each step of the current state's run (one more run,
+        with every event recorded)."""
+        if self.cur.timeline is None:
+            self._budget()
+            got = self._run(self.cur.d, level="full")
+            self.cur.timeline = got[0].timeline if got else []
+        return self.cur.timeline
+
+    def project(self, drop: Drop) -> list[str]:
+        """The current run's schedule in human form ("a", "b@1"), without
+        the steps `drop` picks: the interleaving of what is left."""
+        out = []
+        for thread, to, op, it in self.timeline():
+            if not drop(thread, to, op, it):
+                out.append(thread if to is None else f"{thread}@{to}")
+        return out
+
+    def attempt(self, d: dict, what: str, drop: Drop | None = None,
+                keep_decisions: bool = False) -> bool:
         """Tries a candidate; keeps it when it fails the same way and is
-        smaller."""
+        smaller.  When the current schedule preempts, the candidate is
+        first run with the current interleaving in human form ("a",
+        "b@1"), less the steps `drop` picks (those of removed threads and
+        ops), and then with the current decisions as they stand (their
+        meaning shifts when threads change).  Candidates that change the
+        decisions themselves keep them (`keep_decisions`)."""
         d = close_programs(_scripted(d, d["schedule"].get("decisions") or [], self.cap))
-        key = _canon(d)
-        if key in self.seen:
-            return False
-        self.seen.add(key)
         try:
             from_dict(d, self.source)
         except ScenarioError:
             return False
-        if self.runs >= self.max_runs:
-            raise _Budget()
-        self.runs += 1
-        got = self._run(d)
-        if got is None:
-            return False
-        state, sig = got
-        if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
-            return False
-        self.cur = state
-        self.taken.append(what)
-        if self.log:
-            self.log(f"run {self.runs}: {what}")
-        return True
+        variants: list[list[str] | None] = []
+        if self.cur.sizes.nonzero and not keep_decisions:
+            variants.append(self.project(drop or (lambda th, to, op, it: False)))
+        variants.append(None)
+        for steps in variants:
+            key = _canon(d, steps)
+            if key in self.seen:
+                continue
+            self.seen.add(key)
+            self._budget()
+            got = self._run(d, steps)
+            if got is None:
+                continue
+            state, sig = got
+            if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
+                continue
+            self.cur = state
+            self.taken.append(what)
+            if self.log:
+                self.log(f"run {self.runs}: {what}")
+            return True
+        return False
 
     def run(self) -> ShrinkResult:
         passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_decisions,
@@ -396,24 +453,31 @@ class Shrinker:
                 return i
         return None
 
+    def _without(self, d: dict, removed: set[tuple[str, int]],
+                 threads: set[str] = frozenset()) -> tuple[dict, Drop]:
+        """d without these ops and threads (and the ops that then use
+        unproduced variables), and which steps go with them."""
+        gone = {(t["name"], j) for t in d["thread"] if t["name"] in threads
+                for j in range(len(t["ops"]))}
+        nd, removed = remove_ops(d, removed | gone)
+        nd["thread"] = [t for t in nd["thread"] if t["name"] not in threads]
+        return nd, lambda th, to, op, it: th in threads or (th, op) in removed
+
     # -- passes --
 
     def pass_threads(self) -> None:
         for name in reversed([t["name"] for t in self.cur.d["thread"]]):
-            i = self._thread_index(name)
-            if i is None or len(self.cur.d["thread"]) <= 1:
+            if self._thread_index(name) is None:
                 continue
-            d = self._copy()
-            del d["thread"][i]
-            self.attempt(d, f"remove thread {name}")
+            d, drop = self._without(self.cur.d, set(), {name})
+            self.attempt(d, f"remove thread {name}", drop)
 
     def pass_ops(self) -> None:
         for name in [t["name"] for t in self.cur.d["thread"]]:
             i = self._thread_index(name)
             if i is None:
                 continue
-            n = len(self.cur.d["thread"][i]["ops"])
-            chunk = max(n // 2, 1)
+            chunk = max(len(self.cur.d["thread"][i]["ops"]) // 2, 1)
             while chunk >= 1:
                 start = 0
                 while True:
@@ -423,10 +487,10 @@ class Shrinker:
                     ops = self.cur.d["thread"][i]["ops"]
                     if start >= len(ops):
                         break
-                    d = self._copy()
-                    gone = ops[start:start + chunk]
-                    d["thread"][i]["ops"] = ops[:start] + ops[start + chunk:]
-                    if not self.attempt(d, f"thread {name}: remove ops {gone}"):
+                    idx = set(range(start, min(start + chunk, len(ops))))
+                    d, drop = self._without(self.cur.d, {(name, j) for j in idx})
+                    if not self.attempt(d, f"thread {name}: remove ops "
+                                        f"{[ops[j] for j in sorted(idx)]}", drop):
                         start += chunk
                 chunk //= 2
 
@@ -444,7 +508,11 @@ class Shrinker:
                         continue
                     d = self._copy()
                     d["thread"][i]["repeat"] = want
-                    if self.attempt(d, f"thread {name}: repeat {r} -> {want}"):
+                    d, removed = remove_ops(d, set())
+
+                    def drop(th, to, op, it, name=name, want=want, removed=removed):
+                        return (th == name and it >= want) or (th, op) in removed
+                    if self.attempt(d, f"thread {name}: repeat {r} -> {want}", drop):
                         break
                 else:
                     break
@@ -456,8 +524,7 @@ class Shrinker:
 
     def pass_decisions(self) -> None:
         # Zero chunks of the non-zero decisions.
-        nz = [i for i, x in enumerate(self.cur.decisions) if x]
-        chunk = len(nz)
+        chunk = sum(1 for x in self.cur.decisions if x)
         while chunk >= 1:
             k = 0
             while True:
@@ -468,7 +535,8 @@ class Shrinker:
                 for i in nz[k:k + chunk]:
                     dec[i] = 0
                 if not self.attempt(self._with_decisions(dec),
-                                    f"zero {min(chunk, len(nz) - k)} decisions"):
+                                    f"zero {min(chunk, len(nz) - k)} decisions",
+                                    keep_decisions=True):
                     k += chunk
             chunk //= 2
         # Lower the non-zero values.
@@ -484,7 +552,7 @@ class Shrinker:
                     dec2 = list(dec)
                     dec2[i] = want
                     if self.attempt(self._with_decisions(dec2),
-                                    f"decision {i}: {v} -> {want}"):
+                                    f"decision {i}: {v} -> {want}", keep_decisions=True):
                         break
             else:
                 k += 1
@@ -499,12 +567,12 @@ class Shrinker:
             j = i
             while j > 0 and dec[j - 1] == 0:
                 j -= 1
-            run = i - j
             done = False
-            cut = run
+            cut = i - j
             while cut >= 1 and not done:
                 done = self.attempt(self._with_decisions(dec[:i - cut] + dec[i:]),
-                                    f"decision {i}: {cut} steps earlier")
+                                    f"decision {i}: {cut} steps earlier",
+                                    keep_decisions=True)
                 cut //= 2
             if not done:
                 k += 1
@@ -519,15 +587,14 @@ class Shrinker:
             if self.attempt(d, f"remove zone {zname}"):
                 continue
             # With the ops that name it.
-            d2 = copy.deepcopy(d)
-            for t in d2["thread"]:
-                t["ops"] = [op for op in t["ops"] if zname not in _zones_used(op)]
-            if d2 != d:
-                self.attempt(d2, f"remove zone {zname} and the ops that use it")
+            users = {(t["name"], j) for t in d["thread"] for j, op in enumerate(t["ops"])
+                     if zname in _zones_used(op)}
+            if users:
+                d2, drop = self._without(d, users)
+                self.attempt(d2, f"remove zone {zname} and the ops that use it", drop)
         for zname in [z["name"] for z in self.cur.d["zone"]]:
-            keys = [k for k in ("ctor", "dtor", "init", "fini", "zinit", "zfini", "allocf",
-                                "freef", "max", "align", "flags")]
-            for k in keys:
+            for k in ("ctor", "dtor", "init", "fini", "zinit", "zfini", "allocf", "freef",
+                      "max", "align", "flags"):
                 idx = next((i for i, z in enumerate(self.cur.d["zone"])
                             if z["name"] == zname), None)
                 if idx is None:
@@ -597,6 +664,28 @@ class Shrinker:
                     j += 1
 
 
+def _timeline(sim: Sim, d: dict) -> list[tuple[str, int | None, int | None, int]]:
+    """Per step of a run traced in full: the thread that ran, the vCPU it
+    was migrated to first (or None), and the op (index in its program)
+    and iteration it was in."""
+    nops = {t["name"]: max(len(t["ops"]), 1) for t in d["thread"]}
+    begun: dict[str, int] = {}
+    current: dict[str, tuple[int | None, int]] = {}
+    migrated: dict[tuple[int, str], int] = {}
+    steps: list[tuple[int, str]] = []
+    for e in sim.events:
+        if e.kind == "op_begin" and e.thread is not None:
+            n = begun.get(e.thread, 0)
+            begun[e.thread] = n + 1
+            current[e.thread] = (e.b % nops.get(e.thread, 1), n // nops.get(e.thread, 1))
+        elif e.kind == "migration" and e.thread is not None:
+            migrated[(e.step, e.thread)] = e.b
+        elif e.kind == "step" and e.thread is not None:
+            op, it = current.get(e.thread, (None, 0))
+            steps.append((e.step, e.thread, op, it))
+    return [(th, migrated.get((st, th)), op, it) for st, th, op, it in steps]
+
+
 def _simpler_ops(op: str) -> Iterator[str]:
     """The op without one of its flags, or with a smaller number."""
     try:
@@ -611,7 +700,7 @@ def _simpler_ops(op: str) -> Iterator[str]:
     for k, w in enumerate(words):
         if w.isdigit() and k > 0 and "=" not in w:
             n = int(w)
-            for smaller in sorted({1, n // 2, n - 1}):
+            for smaller in sorted({1, n // 2}):
                 if 1 <= smaller < n:
                     yield " ".join(words[:k] + [str(smaller)] + words[k + 1:])
 

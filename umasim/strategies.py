@@ -58,6 +58,7 @@ UMASIM_HYPOTHESIS_PROFILE names the profile; without it: ci when CI=true
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, replace
 
@@ -173,27 +174,56 @@ SECONDARY_PROFILES = (
 )
 
 
+# ---- cached strategy objects -------------------------------------------------
+# A strategy object built inside a composite at every draw costs Hypothesis
+# a validation and several property computations each time (more than the
+# draw itself, and more than running a small case): every strategy used
+# below is built once.
+
+@functools.lru_cache(maxsize=None)
+def _samp(values: tuple):
+    return st.sampled_from(values)
+
+
+@functools.lru_cache(maxsize=None)
+def _int(lo: int, hi: int):
+    return st.integers(lo, hi)
+
+
+_BOOL = st.booleans()
+
+
+def _pick(draw, seq):
+    """An element of seq (by index, so seq may hold unhashable things);
+    shrinks toward seq[0]."""
+    return seq[draw(_int(0, len(seq) - 1))]
+
+
 # ---- machine -----------------------------------------------------------------
 
-@st.composite
-def sim_configs(draw, knobs: Knobs = DEFAULT_KNOBS, bugs: tuple[str, ...] = (),
-                granularity: str | None = None) -> dict:
+@functools.lru_cache(maxsize=None)
+def sim_configs(knobs: Knobs = DEFAULT_KNOBS, bugs: tuple[str, ...] = (),
+                granularity: str | None = None):
     """A scenario's [sim] table (bugs fixed by the caller)."""
-    cfg = {"cpus": draw(st.sampled_from(knobs.cpus)),
-           "pages": draw(st.sampled_from(knobs.pages))}
-    if knobs.pagedaemon and draw(st.booleans()):
+    return _sim_configs(knobs, tuple(bugs), granularity)
+
+
+@st.composite
+def _sim_configs(draw, knobs, bugs, granularity) -> dict:
+    cfg = {"cpus": draw(_samp(knobs.cpus)), "pages": draw(_samp(knobs.pages))}
+    if knobs.pagedaemon and draw(_BOOL):
         cfg["pagedaemon"] = True
         # free_min >= 2: a vmwait sleeper that needs 2 pages (an 8192-byte
         # slab or malloc) is then never woken with 1 page free, which would
         # make it and the pagedaemon wake each other forever.
-        cfg["free_min"] = draw(st.sampled_from((2, 8)))
-    if knobs.md_small_alloc and draw(st.booleans()):
+        cfg["free_min"] = draw(_samp((2, 8)))
+    if knobs.md_small_alloc and draw(_BOOL):
         cfg["md_small_alloc"] = True
     if granularity is not None:
         cfg["granularity"] = granularity
-    elif knobs.fine and draw(st.booleans()):
+    elif knobs.fine and draw(_BOOL):
         cfg["granularity"] = "fine"
-    if knobs.invariants_off and draw(st.booleans()):
+    if knobs.invariants_off and draw(_BOOL):
         cfg["invariants"] = False
     if bugs:
         cfg["bugs"] = list(bugs)
@@ -215,57 +245,66 @@ def _flags_for(size: int, mask: int) -> list[str]:
     return flags
 
 
-@st.composite
-def primary_zones(draw, name: str, knobs: Knobs = DEFAULT_KNOBS,
-                  limit: bool | None = None) -> dict:
+@functools.lru_cache(maxsize=None)
+def primary_zones(name: str, knobs: Knobs = DEFAULT_KNOBS):
     """One [[zone]] table of a zone with a keg of its own."""
-    size = draw(st.sampled_from(ZONE_SIZES))
+    return _primary_zones(name, knobs)
+
+
+@st.composite
+def _primary_zones(draw, name, knobs) -> dict:
+    size = draw(_samp(ZONE_SIZES))
     z: dict = {"name": name, "size": size}
     if knobs.flags:
-        align = draw(st.sampled_from(ALIGNS))
+        align = draw(_samp(ALIGNS))
         if align != "ptr":
             z["align"] = align
-        flags = _flags_for(size, draw(st.integers(0, (1 << len(FLAG_BITS)) - 1)))
+        flags = _flags_for(size, draw(_int(0, (1 << len(FLAG_BITS)) - 1)))
         if flags:
             z["flags"] = flags
-    if knobs.limits and (limit if limit is not None else draw(st.booleans())):
-        z["max"] = draw(st.integers(1, 48))
+    if knobs.limits and draw(_BOOL):
+        z["max"] = draw(_int(1, 48))
     if knobs.callbacks:
-        z.update(draw(st.sampled_from(CALLBACK_PROFILES)))
+        z.update(_pick(draw, CALLBACK_PROFILES))
         if z.get("init") == "trash" and "zinit" in z.get("flags", ()):
             # UMA_ZONE_ZINIT makes zero_init the keg's init, in place of
             # trash_init: trash_ctor would then find zeros, not junk.
             z["flags"].remove("zinit")
             if not z["flags"]:
                 del z["flags"]
-        if knobs.faults and draw(st.booleans()):
-            z.update(draw(st.sampled_from(FAULT_CALLBACKS)))
+        if knobs.faults and draw(_BOOL):
+            z.update(_pick(draw, FAULT_CALLBACKS))
     return z
 
 
-@st.composite
-def zone_lists(draw, knobs: Knobs = DEFAULT_KNOBS, min_zones: int = 1) -> list[dict]:
+@functools.lru_cache(maxsize=None)
+def zone_lists(knobs: Knobs = DEFAULT_KNOBS, min_zones: int = 1):
     """1 to knobs.max_zones zones z0, z1, ...; with knobs.secondary a zone
     may be a secondary zone of an earlier one, its zinit attaching an item
     of another keg (FreeBSD's mbuf packet zone)."""
-    n = draw(st.integers(min_zones, max(min_zones, knobs.max_zones)))
+    return _zone_lists(knobs, min_zones)
+
+
+@st.composite
+def _zone_lists(draw, knobs, min_zones) -> list[dict]:
+    n = draw(_int(min_zones, max(min_zones, knobs.max_zones)))
     zones: list[dict] = []
     for i in range(n):
         name = f"z{i}"
         prim = [z for z in zones if not z.get("master")]
-        if knobs.secondary and prim and draw(st.booleans()):
-            master = prim[draw(st.integers(0, len(prim) - 1))]
+        if knobs.secondary and prim and draw(_BOOL):
+            master = _pick(draw, prim)
             z = {"name": name, "master": master["name"]}
             if master.get("ctor") == "trash":
                 # Its items go back and forth between the two zones: trash
                 # them on this side too, or trash_ctor finds them modified.
                 z.update({"ctor": "trash", "dtor": "trash"})
             elif knobs.callbacks:
-                z.update(draw(st.sampled_from(SECONDARY_PROFILES)))
+                z.update(_pick(draw, SECONDARY_PROFILES))
             targets = [t for t in prim if t is not master and not t.get("init")
                        and t.get("ctor") != "trash" and not master.get("ctor") == "trash"]
-            if targets and draw(st.booleans()):
-                tgt = targets[draw(st.integers(0, len(targets) - 1))]
+            if targets and draw(_BOOL):
+                tgt = _pick(draw, targets)
                 z["zinit"] = f"attach {tgt['name']}"
                 z["zfini"] = "detach"
             zones.append(z)
@@ -295,6 +334,7 @@ def op_kinds(knobs: Knobs) -> tuple[str, ...]:
     return tuple(kinds)
 
 
+@functools.lru_cache(maxsize=None)
 def raw_programs(knobs: Knobs = DEFAULT_KNOBS):
     """One thread's raw ops: a byte string of op kinds (each indexes
     op_kinds(knobs)) and one of arguments, the i-th argument going with the
@@ -383,6 +423,7 @@ def max_decision(nthreads: int, cpus: int) -> int:
     return (nthreads + 2) * (cpus + 1)
 
 
+@functools.lru_cache(maxsize=None)
 def sparse_schedules(top: int, max_preemptions: int = 12, max_gap: int = 60):
     """Preemptions as (gap, decision) pairs -- decision i is taken gap i
     steps after the previous one -- expanded to the machine form.  Drawn as
@@ -399,6 +440,7 @@ def sparse_schedules(top: int, max_preemptions: int = 12, max_gap: int = 60):
                      st.binary(max_size=max_preemptions)).map(expand)
 
 
+@functools.lru_cache(maxsize=None)
 def dense_schedules(top: int, length: int = 120):
     """A decision for each of the first steps: a byte below 128 is the
     default decision 0, the others 1..top."""
@@ -406,6 +448,7 @@ def dense_schedules(top: int, length: int = 120):
         lambda bs: [0 if b < 128 else 1 + (b - 128) % top for b in bs])
 
 
+@functools.lru_cache(maxsize=None)
 def schedules(top: int, knobs: Knobs = DEFAULT_KNOBS):
     if knobs.schedule == "sparse":
         return sparse_schedules(top, knobs.max_preemptions, knobs.max_gap)
@@ -417,15 +460,20 @@ def schedules(top: int, knobs: Knobs = DEFAULT_KNOBS):
 
 # ---- whole cases -------------------------------------------------------------
 
-@st.composite
-def cases(draw, knobs: Knobs = DEFAULT_KNOBS, bugs: tuple[str, ...] = (),
-          granularity: str | None = None, max_steps: int = DEFAULT_MAX_STEPS) -> Case:
+@functools.lru_cache(maxsize=None)
+def cases(knobs: Knobs = DEFAULT_KNOBS, bugs: tuple[str, ...] = (),
+          granularity: str | None = None, max_steps: int = DEFAULT_MAX_STEPS):
     """A whole simulation: machine, zones, 1..max_threads threads with their
     programs and vCPUs, and a schedule."""
-    cfg = draw(sim_configs(knobs, tuple(bugs), granularity))
+    return _cases(knobs, tuple(bugs), granularity, max_steps)
+
+
+@st.composite
+def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
+    cfg = draw(sim_configs(knobs, bugs, granularity))
     zones = draw(zone_lists(knobs))
-    nthreads = draw(st.integers(1, knobs.max_threads))
-    cpus = [draw(st.integers(0, cfg["cpus"] - 1)) for _ in range(nthreads)]
+    nthreads = draw(_int(1, knobs.max_threads))
+    cpus = [draw(_int(0, cfg["cpus"] - 1)) for _ in range(nthreads)]
     raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
     progs = decode_programs(raw, zones, cfg, knobs)
     threads = [{"name": f"t{i}", "cpu": cpus[i], "ops": progs[i]} for i in range(nthreads)]
