@@ -312,8 +312,162 @@ def _canon(d: dict, steps: list[str] | None = None) -> str:
     return json.dumps([d, steps], sort_keys=True)
 
 
-# What a step of the timeline is: (thread, migrated to, op index, iteration).
-Drop = Callable[[str, int | None, int | None, int], bool]
+# ---- replaying an interleaving on a changed program ---------------------------
+#
+# Machine decisions name "the k-th runnable thread", so they mean something
+# else once a thread or an op is gone.  A candidate is therefore first run
+# *guided* by the current run's interleaving: the run is cut into segments
+# (consecutive steps of one thread), each ending where that thread stopped
+# -- its position in its program (iteration x ops + op) and the preemption
+# point, the how-many-th time it stopped there within that op.  The
+# candidate's run steps each segment's thread until it stops at the same
+# place in the changed program (positions renumbered past removed ops),
+# migrating it first where the original did; segments inside removed ops
+# or threads are left out; then the run continues with default decisions.
+
+
+@dataclass(frozen=True)
+class Edit:
+    """How a candidate's programs differ from the current ones."""
+    threads: frozenset = frozenset()          # thread names removed
+    ops: frozenset = frozenset()              # (thread name, op index) removed
+    repeat: tuple = ()                        # (thread name, new repeat) pairs
+
+
+@dataclass(frozen=True)
+class Segment:
+    thread: str
+    migrate: int | None
+    kind: str            # "at" (pos, point, occ) | "boundary" (pos) | "exit" | "count" (n)
+    pos: int = 0
+    point: str = ""
+    occ: int = 0
+    limit: int = 64
+
+
+def _pos(info, nops: int) -> int:
+    return info.iteration * nops + info.op
+
+
+def _timeline(sim: Sim, d: dict) -> list[tuple[str, int | None, int | None, str]]:
+    """Per step of a run traced in full: the thread that ran, the vCPU it
+    was migrated to first (or None), its position in its program after
+    the step (None for kernel threads) and the point it stopped at."""
+    begun: dict[str, int] = {}
+    migrated: dict[tuple[int, str], int] = {}
+    steps: list[tuple[int, str, int | None, str]] = []
+    scenario_threads = {t["name"] for t in d["thread"]}
+    for e in sim.events:
+        if e.kind == "op_begin" and e.thread is not None:
+            begun[e.thread] = begun.get(e.thread, 0) + 1
+        elif e.kind == "migration" and e.thread is not None:
+            migrated[(e.step, e.thread)] = e.b
+        elif e.kind == "step" and e.thread is not None:
+            pos = None
+            if e.thread in scenario_threads:
+                n = begun.get(e.thread, 0)
+                # At "op:NAME" the thread stands before its next op.
+                pos = n if (e.point or "").startswith("op:") else n - 1
+            steps.append((e.step, e.thread, pos, e.point or ""))
+    return [(th, migrated.get((st, th)), pos, pt) for st, th, pos, pt in steps]
+
+
+def _segments(timeline, d_old: dict, d_new: dict, edit: Edit) -> list[Segment]:
+    """The current run's interleaving as segments for the changed
+    programs (see above)."""
+    old = {t["name"]: t for t in d_old["thread"]}
+    new = {t["name"]: t for t in d_new["thread"]}
+    repeat = dict(edit.repeat)
+    runs: list[list] = []
+    for th, to, pos, pt in timeline:
+        if runs and runs[-1][0] == th and to is None:
+            runs[-1][2].append((pos, pt))
+        else:
+            runs.append([th, to, [(pos, pt)]])
+    occ: dict[tuple[str, int | None, str], int] = {}
+    out = []
+    for th, to, steps in runs:
+        for pos, pt in steps:
+            occ[(th, pos, pt)] = occ.get((th, pos, pt), 0) + 1
+        pos, pt = steps[-1]
+        limit = 4 * len(steps) + 64
+        if th not in old:                     # a kernel thread
+            out.append(Segment(th, to, "count", pos=len(steps), limit=len(steps)))
+            continue
+        if th in edit.threads or th not in new:
+            continue
+        nold = max(len(old[th]["ops"]), 1)
+        keep = [j for j in range(len(old[th]["ops"])) if (th, j) not in edit.ops]
+        nnew = max(len(keep), 1)
+        rep = repeat.get(th, new[th]["repeat"])
+        if pt == "exit" or pos is None:
+            out.append(Segment(th, to, "exit", limit=limit))
+            continue
+        it, j = divmod(pos, nold)
+        if pt.startswith("op:"):
+            later = [jj for jj in keep if jj >= j]
+            if later and it < rep:
+                npos = it * nnew + keep.index(later[0])
+            elif keep and it + 1 < rep:
+                npos = (it + 1) * nnew
+            else:
+                out.append(Segment(th, to, "exit", limit=limit))
+                continue
+            out.append(Segment(th, to, "boundary", pos=npos, limit=limit))
+            continue
+        if j not in keep or it >= rep:
+            continue
+        out.append(Segment(th, to, "at", pos=it * nnew + keep.index(j), point=pt,
+                           occ=occ[(th, pos, pt)], limit=limit))
+    return out
+
+
+def guided_run(sim: Sim, segments: list[Segment], nops: dict[str, int], cap: int) -> str:
+    """Runs `sim` along the segments, then on with default decisions, for
+    at most `cap` steps in all; returns the outcome."""
+    occ: dict[tuple[str, int, str], int] = {}
+    for seg in segments:
+        if sim.outcome != "running" or sim.steps >= cap:
+            break
+        th = seg.thread
+        if th not in sim.runnable():
+            if sim.runnable():
+                continue
+            sim.run(max_steps=1)            # let time pass (a timed sleep)
+            if sim.outcome != "running" or th not in sim.runnable():
+                continue
+        if seg.migrate is not None and seg.migrate < sim.cpus:
+            try:
+                sim.migrate(th, seg.migrate)
+            except ValueError:
+                pass
+        n = nops.get(th, 1)
+        for k in range(seg.limit):
+            if sim.outcome != "running" or sim.steps >= cap:
+                break
+            try:
+                point = sim.step(th)
+            except ValueError:
+                break                       # not runnable any more
+            if seg.kind == "count":
+                if k + 1 >= seg.pos:
+                    break
+                continue
+            info = sim.thread(th)
+            if point == "exit" or info.state == "finished":
+                break
+            pos = _pos(info, n)
+            key = (th, pos, point)
+            occ[key] = occ.get(key, 0) + 1
+            if seg.kind == "boundary" and (pos > seg.pos or
+                                           (pos == seg.pos and point.startswith("op:"))):
+                break
+            if seg.kind == "at" and (pos > seg.pos or (pos == seg.pos and point == seg.point
+                                                       and occ[key] >= seg.occ)):
+                break
+    if sim.outcome == "running":
+        sim.run(max_steps=max(cap - sim.steps, 0))
+    return sim.outcome
 
 
 class Shrinker:
@@ -339,29 +493,30 @@ class Shrinker:
         self.original = state
         self.cur = state
 
-    def _run(self, d: dict, steps: list[str] | None = None,
+    def _run(self, d: dict, segments: list[Segment] | None = None,
              level: str = "decisions") -> tuple[State, Failure | None] | None:
         """One run of a candidate: its State and Failure, or None when the
-        validator refuses it or the simulator refuses to run it (a script
-        naming a thread that cannot run, say).  With `steps`, the run
-        follows that human-form script instead of the decisions."""
+        validator refuses it or the simulator refuses to run it.  With
+        `segments`, the run is guided by them (guided_run) instead of
+        following the decisions."""
         try:
             scn = from_dict(d, self.source)
         except ScenarioError:
             return None
         try:
             sim = scn.build_with(trace=trace_level_for(scn, level))
-            if steps is None:
-                result = sim.run(**scn.run_args())
+            if segments is None:
+                outcome = sim.run(**scn.run_args()).outcome
             else:
-                result = sim.run(steps=steps, then="sequential", max_steps=self.cap)
+                nops = {t["name"]: max(len(t["ops"]), 1) for t in d["thread"]}
+                outcome = guided_run(sim, segments, nops, self.cap)
         except (ValueError, TypeError, RuntimeError, MemoryError):
             return None
-        sig = failure_signature(scn, sim, result.outcome)
+        sig = failure_signature(scn, sim, outcome)
         dec = sim.decisions
         nd = scn.to_dict()
         nd["schedule"]["decisions"] = strip_decisions(dec)
-        state = State(nd, dec, sim.steps, result.outcome, sim.panic,
+        state = State(nd, dec, sim.steps, outcome, sim.panic,
                       sizes_of(nd, dec, sim.steps))
         if level == "full":
             state.timeline = _timeline(sim, nd)
@@ -372,58 +527,50 @@ class Shrinker:
             raise _Budget()
         self.runs += 1
 
-    def timeline(self) -> list[tuple[str, int | None, int | None, int]]:
-        """Who ran at each step of the current state's run (one more run,
-        with every event recorded)."""
+    def timeline(self) -> list[tuple[str, int | None, int | None, str]]:
+        """Who ran at each step of the current state's run, and where they
+        stopped (one more run, with every event recorded)."""
         if self.cur.timeline is None:
             self._budget()
             got = self._run(self.cur.d, level="full")
             self.cur.timeline = got[0].timeline if got else []
         return self.cur.timeline
 
-    def project(self, drop: Drop) -> list[str]:
-        """The current run's schedule in human form ("a", "b@1"), without
-        the steps `drop` picks: the interleaving of what is left."""
-        out = []
-        for thread, to, op, it in self.timeline():
-            if not drop(thread, to, op, it):
-                out.append(thread if to is None else f"{thread}@{to}")
-        return out
-
-    def attempt(self, d: dict, what: str, drop: Drop | None = None,
+    def attempt(self, d: dict, what: str, edit: Edit | None = None,
                 keep_decisions: bool = False) -> bool:
         """Tries a candidate; keeps it when it fails the same way and is
         smaller.  When the current schedule preempts, the candidate is
-        first run with the current interleaving in human form ("a",
-        "b@1"), less the steps `drop` picks (those of removed threads and
-        ops), and then with the current decisions as they stand (their
-        meaning shifts when threads change).  Candidates that change the
-        decisions themselves keep them (`keep_decisions`)."""
+        first run guided by the current interleaving (less the removed
+        threads and ops that `edit` names), then with the current
+        decisions as they stand (their meaning shifts when threads
+        change).  Candidates that change the decisions themselves are
+        run with them only (`keep_decisions`)."""
         d = close_programs(_scripted(d, d["schedule"].get("decisions") or [], self.cap))
         try:
             from_dict(d, self.source)
         except ScenarioError:
             return False
-        variants: list[list[str] | None] = []
+        variants: list[list[Segment] | None] = []
         if self.cur.sizes.nonzero and not keep_decisions:
-            variants.append(self.project(drop or (lambda th, to, op, it: False)))
+            variants.append(_segments(self.timeline(), self.cur.d, d, edit or Edit()))
         variants.append(None)
-        for steps in variants:
-            key = _canon(d, steps)
+        for segs in variants:
+            key = _canon(d, [dataclasses.astuple(x) for x in segs] if segs is not None
+                         else None)
             if key in self.seen:
                 continue
             self.seen.add(key)
             self._budget()
-            got = self._run(d, steps)
+            got = self._run(d, segs)
             if got is None:
                 continue
             state, sig = got
             if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
                 continue
             self.cur = state
-            self.taken.append(what)
+            self.taken.append(what + (" (guided)" if segs is not None else ""))
             if self.log:
-                self.log(f"run {self.runs}: {what}")
+                self.log(f"run {self.runs}: {self.taken[-1]}")
             return True
         return False
 
@@ -454,14 +601,14 @@ class Shrinker:
         return None
 
     def _without(self, d: dict, removed: set[tuple[str, int]],
-                 threads: set[str] = frozenset()) -> tuple[dict, Drop]:
+                 threads: set[str] = frozenset()) -> tuple[dict, Edit]:
         """d without these ops and threads (and the ops that then use
-        unproduced variables), and which steps go with them."""
+        unproduced variables), and the Edit that says so."""
         gone = {(t["name"], j) for t in d["thread"] if t["name"] in threads
                 for j in range(len(t["ops"]))}
         nd, removed = remove_ops(d, removed | gone)
         nd["thread"] = [t for t in nd["thread"] if t["name"] not in threads]
-        return nd, lambda th, to, op, it: th in threads or (th, op) in removed
+        return nd, Edit(frozenset(threads), frozenset(removed))
 
     # -- passes --
 
@@ -469,8 +616,8 @@ class Shrinker:
         for name in reversed([t["name"] for t in self.cur.d["thread"]]):
             if self._thread_index(name) is None:
                 continue
-            d, drop = self._without(self.cur.d, set(), {name})
-            self.attempt(d, f"remove thread {name}", drop)
+            d, edit = self._without(self.cur.d, set(), {name})
+            self.attempt(d, f"remove thread {name}", edit)
 
     def pass_ops(self) -> None:
         for name in [t["name"] for t in self.cur.d["thread"]]:
@@ -488,9 +635,9 @@ class Shrinker:
                     if start >= len(ops):
                         break
                     idx = set(range(start, min(start + chunk, len(ops))))
-                    d, drop = self._without(self.cur.d, {(name, j) for j in idx})
+                    d, edit = self._without(self.cur.d, {(name, j) for j in idx})
                     if not self.attempt(d, f"thread {name}: remove ops "
-                                        f"{[ops[j] for j in sorted(idx)]}", drop):
+                                        f"{[ops[j] for j in sorted(idx)]}", edit):
                         start += chunk
                 chunk //= 2
 
@@ -509,10 +656,8 @@ class Shrinker:
                     d = self._copy()
                     d["thread"][i]["repeat"] = want
                     d, removed = remove_ops(d, set())
-
-                    def drop(th, to, op, it, name=name, want=want, removed=removed):
-                        return (th == name and it >= want) or (th, op) in removed
-                    if self.attempt(d, f"thread {name}: repeat {r} -> {want}", drop):
+                    edit = Edit(ops=frozenset(removed), repeat=((name, want),))
+                    if self.attempt(d, f"thread {name}: repeat {r} -> {want}", edit):
                         break
                 else:
                     break
@@ -590,8 +735,8 @@ class Shrinker:
             users = {(t["name"], j) for t in d["thread"] for j, op in enumerate(t["ops"])
                      if zname in _zones_used(op)}
             if users:
-                d2, drop = self._without(d, users)
-                self.attempt(d2, f"remove zone {zname} and the ops that use it", drop)
+                d2, edit = self._without(d, users)
+                self.attempt(d2, f"remove zone {zname} and the ops that use it", edit)
         for zname in [z["name"] for z in self.cur.d["zone"]]:
             for k in ("ctor", "dtor", "init", "fini", "zinit", "zfini", "allocf", "freef",
                       "max", "align", "flags"):
@@ -662,28 +807,6 @@ class Shrinker:
                         break
                 else:
                     j += 1
-
-
-def _timeline(sim: Sim, d: dict) -> list[tuple[str, int | None, int | None, int]]:
-    """Per step of a run traced in full: the thread that ran, the vCPU it
-    was migrated to first (or None), and the op (index in its program)
-    and iteration it was in."""
-    nops = {t["name"]: max(len(t["ops"]), 1) for t in d["thread"]}
-    begun: dict[str, int] = {}
-    current: dict[str, tuple[int | None, int]] = {}
-    migrated: dict[tuple[int, str], int] = {}
-    steps: list[tuple[int, str]] = []
-    for e in sim.events:
-        if e.kind == "op_begin" and e.thread is not None:
-            n = begun.get(e.thread, 0)
-            begun[e.thread] = n + 1
-            current[e.thread] = (e.b % nops.get(e.thread, 1), n // nops.get(e.thread, 1))
-        elif e.kind == "migration" and e.thread is not None:
-            migrated[(e.step, e.thread)] = e.b
-        elif e.kind == "step" and e.thread is not None:
-            op, it = current.get(e.thread, (None, 0))
-            steps.append((e.step, e.thread, op, it))
-    return [(th, migrated.get((st, th)), op, it) for st, th, op, it in steps]
 
 
 def _simpler_ops(op: str) -> Iterator[str]:

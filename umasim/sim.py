@@ -9,6 +9,7 @@ time: the same calls give the same results in every process.
 from __future__ import annotations
 
 import operator
+import weakref
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -768,7 +769,7 @@ class Sim:
         a snapshot belongs to the Sim it was taken of)."""
         if not isinstance(snap, Snapshot):
             raise TypeError(f"restore() takes a Snapshot, not {type(snap).__name__}")
-        if snap._sim is not self:
+        if snap._sim() is not self:
             raise ValueError("this snapshot was taken of another simulation")
         r = lib.umasim_restore(self._s, snap._ptr)
         if r < 0:
@@ -831,6 +832,8 @@ class Snapshot:
                  "_zones")
 
     def __init__(self, sim, ptr, names, mtx, chan, vars_, var_names, recipe, zones_):
-        self._sim, self._ptr, self._names = sim, ptr, names
+        # A weak reference: the Sim keeps its boot snapshot, and a cycle
+        # would hold every Sim (and its arena) until the cyclic GC ran.
+        self._sim, self._ptr, self._names = weakref.ref(sim), ptr, names
         self._mtx, self._chan, self._vars, self._var_names = mtx, chan, vars_, var_names
         self._recipe, self._zones = recipe, zones_

@@ -193,6 +193,11 @@ def _int(lo: int, hi: int):
 _BOOL = st.booleans()
 
 
+@functools.lru_cache(maxsize=None)
+def _cached(factory, *args):
+    return factory(*args)
+
+
 def _pick(draw, seq):
     """An element of seq (by index, so seq may hold unhashable things);
     shrinks toward seq[0]."""
@@ -201,11 +206,9 @@ def _pick(draw, seq):
 
 # ---- machine -----------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
-def sim_configs(knobs: Knobs = DEFAULT_KNOBS, bugs: tuple[str, ...] = (),
-                granularity: str | None = None):
+def sim_configs(knobs: Knobs = DEFAULT_KNOBS, bugs=(), granularity: str | None = None):
     """A scenario's [sim] table (bugs fixed by the caller)."""
-    return _sim_configs(knobs, tuple(bugs), granularity)
+    return _cached(_sim_configs, knobs, tuple(bugs), granularity)
 
 
 @st.composite
@@ -460,12 +463,12 @@ def schedules(top: int, knobs: Knobs = DEFAULT_KNOBS):
 
 # ---- whole cases -------------------------------------------------------------
 
-@functools.lru_cache(maxsize=None)
-def cases(knobs: Knobs = DEFAULT_KNOBS, bugs: tuple[str, ...] = (),
-          granularity: str | None = None, max_steps: int = DEFAULT_MAX_STEPS):
+def cases(knobs: Knobs = DEFAULT_KNOBS, bugs=(), granularity: str | None = None,
+          max_steps: int = DEFAULT_MAX_STEPS):
     """A whole simulation: machine, zones, 1..max_threads threads with their
-    programs and vCPUs, and a schedule."""
-    return _cases(knobs, tuple(bugs), granularity, max_steps)
+    programs and vCPUs, and a schedule; `bugs` are known-bug switches to
+    turn on, `granularity` fixes the granularity instead of drawing it."""
+    return _cached(_cases, knobs, tuple(bugs), granularity, max_steps)
 
 
 @st.composite
