@@ -19,14 +19,27 @@ the budget of runs is spent:
   zones       remove a [[zone]] (with the ops that use it), its callbacks,
               flags, max and alignment
   sim         drop bug switches, move threads to vCPU 0, fewer vCPUs,
-              no pagedaemon, coarse granularity, fewer pages
+              other [sim] settings back to their defaults (no pagedaemon,
+              coarse granularity ...), fewer pages when not the default
   operands    drop op flags (zero, novm, waitok, nowait), smaller numbers
 
 Whenever ops go, so do the ops elsewhere that use a variable nothing
 produces any more ("alloc z -> x" takes "free x" and "touch x" with it),
-so that programs stay valid.  Whenever a candidate is kept, its
+so that programs stay valid.
+
+Machine decisions name "the k-th runnable thread", so they mean something
+else once a thread or an op is gone.  While the current schedule has
+preemptions, a candidate is first run *guided* by the current
+interleaving (guided_run: each thread is run until it stops where it
+stopped before, at the same op and preemption point), and only then with
+the current decisions as they stand.  Whenever a candidate is kept, its
 decisions become the ones its run recorded, in canonical form and without
-trailing zeros.
+trailing zeros, so the written scenario replays without guidance.
+
+"Smaller" is an order (Sizes.key), so that shrinking always ends: first
+fewer threads, ops, ops run (repeat), non-zero decisions, zones, zone
+options, bug switches and non-default [sim] settings, then lower vCPUs,
+steps, decision-list length and values, simpler operands, pages.
 
 Runs are bounded: at most `max_runs` candidate runs (default 2000), each
 with max_steps no larger than the original's (at most four times the
@@ -44,13 +57,13 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 from . import program
 from .artefacts import DEFAULT_DIR, FailureArtefact, strip_decisions, write_failure, \
     write_pair
 from .report import check_expectations, trace_level_for
-from .scenario import Scenario, ScenarioError, _expansions, from_dict
+from .scenario import SIM_DEFAULTS, Scenario, ScenarioError, _expansions, from_dict
 from .sim import RunResult, Sim
 
 MAX_RUNS = 2000
@@ -156,15 +169,15 @@ class Sizes:
     cpus: int
     decision_sum: int
     op_weight: int        # words and numbers in the ops
-    sim_options: int      # pagedaemon, fine granularity
+    sim_settings: int     # [sim] settings other than cpus and bugs not at their defaults
     pages: int
 
     def key(self) -> tuple[int, ...]:
         """The order in which smaller is better: a candidate is kept only
         when its key is lower (so shrinking always ends)."""
         return (self.threads, self.ops, self.op_runs, self.nonzero, self.zones,
-                self.zone_options, self.bugs, self.thread_cpus, self.cpus, self.steps,
-                self.decisions, self.decision_sum, self.op_weight, self.sim_options,
+                self.zone_options, self.bugs, self.sim_settings, self.thread_cpus,
+                self.cpus, self.steps, self.decisions, self.decision_sum, self.op_weight,
                 self.pages)
 
     def to_json(self) -> dict[str, int]:
@@ -191,7 +204,8 @@ def sizes_of(d: dict, decisions: list[int], steps: int) -> Sizes:
         zones=len(d["zone"]), zone_options=zopts, bugs=len(s["bugs"]),
         thread_cpus=sum(t["cpu"] for t in d["thread"]), cpus=s["cpus"],
         decision_sum=sum(dec), op_weight=weight,
-        sim_options=int(s["pagedaemon"]) + int(s["granularity"] == "fine"),
+        sim_settings=sum(1 for k, v in s.items()
+                         if k not in ("cpus", "bugs") and v != SIM_DEFAULTS.get(k)),
         pages=s["pages"])
 
 
@@ -775,17 +789,16 @@ class Shrinker:
             d["sim"]["cpus"] = cpus
             if self.attempt(d, f"{cpus} vCPUs"):
                 break
-        if self.cur.d["sim"]["pagedaemon"]:
+        for k, default in SIM_DEFAULTS.items():
+            if k in ("cpus", "bugs") or self.cur.d["sim"][k] == default:
+                continue
             d = self._copy()
-            d["sim"]["pagedaemon"] = False
-            self.attempt(d, "no pagedaemon")
-        if self.cur.d["sim"]["granularity"] == "fine":
-            d = self._copy()
-            d["sim"]["granularity"] = "coarse"
-            self.attempt(d, "coarse granularity")
+            d["sim"][k] = default
+            self.attempt(d, f"sim.{k} = {default!r} (the default)")
+        # Fewer pages, when they are not the default anyway.
         for _ in range(8):
             pages = self.cur.d["sim"]["pages"]
-            if pages <= 1:
+            if pages <= 1 or pages == SIM_DEFAULTS["pages"]:
                 break
             d = self._copy()
             d["sim"]["pages"] = pages // 2
