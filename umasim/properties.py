@@ -57,13 +57,14 @@ from typing import Any
 
 from ._core import ffi, lib
 from .errors import InvariantViolation
-from .sim import EVENT_KINDS, OUTCOMES, Sim
+from .sim import EVENT_KINDS, POINT_LINES, POINTS, Sim
 
 FULL = 0x40000000
 DEFAULT_MAX_STEPS = 20_000
 # Kinds of failure a Verdict can report.
 KINDS = ("panic", "invariant", "duplicate", "stats", "console", "deadlock", "step_limit")
 
+_EV_STEP = EVENT_KINDS.index("step")
 _EV_OP_END = EVENT_KINDS.index("op_end")
 _EV_SLEEP = EVENT_KINDS.index("sleep")
 _EV_FULL_CHECK = EVENT_KINDS.index("full_check")
@@ -72,6 +73,11 @@ _VAR_HELD, _VAR_NULL, _VAR_FREED = 1, 2, 3
 _SIM_KEYS = ("cpus", "pages", "kmem_pages", "free_min", "boot_pages", "md_small_alloc",
              "pagedaemon", "ticks_per_step", "granularity", "invariants", "bugs", "seed")
 _CALLBACKS = ("ctor", "dtor", "init", "fini", "zinit", "zfini", "allocf", "freef")
+# UMA's own preemption points: those that stand at a line of the seed's
+# uma_core.c (the race windows its comments discuss, callbacks, the fine
+# interleaving points, the stale-cache window).  Trigger-form schedules
+# count stops at these.
+UMA_POINTS = frozenset(i for i, line in enumerate(POINT_LINES) if line > 0)
 
 
 @dataclass
@@ -80,17 +86,38 @@ class Case:
     scenario's [sim] table), `zones` [[zone]] tables, `threads` [[thread]]
     tables (name, cpu, ops; repeat is always 1), `decisions` the schedule
     in machine form (design.md, "Schedules"); after them, the default
-    decision."""
+    decision.
+
+    A schedule may instead be given in trigger form, `triggers`: (gap,
+    decision) pairs where the gap counts stops at UMA's own preemption
+    points (UMA_POINTS) rather than steps -- "after the gap-th next stop of
+    any thread at a UMA point, take this decision".  Preemptions then land
+    where they matter (a migration between critical_exit and ZONE_LOCK is
+    one UMA point away from the critical_exit, not some dozens of steps),
+    so random search finds narrow windows far sooner.  The run resolves
+    triggers into machine form: check_case returns the decisions it took,
+    and `with_decisions` gives the equal case in machine form, which is
+    what a scenario file and a trace store."""
     sim: dict[str, Any]
     zones: list[dict[str, Any]]
     threads: list[dict[str, Any]]
     decisions: list[int] = field(default_factory=list)
     max_steps: int = DEFAULT_MAX_STEPS
+    triggers: list[tuple[int, int]] | None = None
+
+    def with_decisions(self, decisions: list[int]) -> "Case":
+        """The same case with a schedule in machine form."""
+        return Case(copy.deepcopy(self.sim), copy.deepcopy(self.zones),
+                    copy.deepcopy(self.threads), list(decisions), self.max_steps)
 
     # -- scenario form ---------------------------------------------------
 
     def to_scenario(self) -> dict[str, Any]:
-        """The case as a scenario dict (umasim.scenario.from_dict's shape)."""
+        """The case as a scenario dict (umasim.scenario.from_dict's shape).
+        A trigger-form case must be resolved first (with_decisions)."""
+        if self.triggers is not None:
+            raise ValueError("a case with a trigger-form schedule has no scenario form "
+                             "until a run resolves it: case.with_decisions(verdict.decisions)")
         return {
             "sim": copy.deepcopy(self.sim),
             "zone": copy.deepcopy(self.zones),
@@ -143,18 +170,24 @@ class Case:
 
     @property
     def preemptions(self) -> int:
+        if self.triggers is not None:
+            return len(self.triggers)
         return sum(1 for d in self.decisions if d != 0)
 
     def size(self) -> dict[str, int]:
         """How big the case is: what shrinking makes small."""
+        n = len(self.triggers) if self.triggers is not None else len(self.decisions)
         return {"threads": len(self.threads), "ops": self.nops, "zones": len(self.zones),
-                "decisions": len(self.decisions), "preemptions": self.preemptions}
+                "decisions": n, "preemptions": self.preemptions}
 
     def describe(self) -> str:
         lines = [f"sim: {self.sim}"]
         lines += [f"zone: {z}" for z in self.zones]
         lines += [f"thread {t['name']} (cpu {t['cpu']}): {t['ops']}" for t in self.threads]
-        lines.append(f"decisions: {self.decisions}")
+        if self.triggers is not None:
+            lines.append(f"triggers: {self.triggers}")
+        else:
+            lines.append(f"decisions: {self.decisions}")
         return "\n".join(lines)
 
 
@@ -236,6 +269,7 @@ class _Runner:
         self.last_full: dict[int, int] = {}     # keg -> event index of a full_check b=1
         self.need_pages: dict[int, int] = {}    # tid -> pages its last failed request wanted
         self.allocs: dict[str, list[int]] = {}  # zone -> [items, nulls]
+        self.uma_stops = 0                      # stops at UMA_POINTS so far
         self.failure: tuple[str, str, int | None] | None = None
         self._st = ffi.new("int *")
         self._zn = ffi.new("int *")
@@ -261,7 +295,10 @@ class _Runner:
         for k in range(self.nev, n):
             e = evs[k]
             kind = e.kind
-            if kind == _EV_SLEEP:
+            if kind == _EV_STEP:
+                if e.a in UMA_POINTS:
+                    self.uma_stops += 1
+            elif kind == _EV_SLEEP:
                 self.last_sleep[e.tid] = k
             elif kind == _EV_FULL_CHECK:
                 if e.b == 1:
@@ -299,34 +336,51 @@ class _Runner:
 
     def run(self) -> None:
         case, s = self.case, self.s
-        dec = case.decisions
-        if self.every_step:
-            pol = ffi.new("struct umasim_policy *")
-            arr = ffi.new("uint32_t[1]")
-            pol.kind = lib.UMASIM_POL_SCRIPT
-            pol.decisions, pol.ndecisions = arr, 1
-            pol.then_kind = lib.UMASIM_POL_SEQUENTIAL
-            ndec = len(dec)
-            for i in range(case.max_steps):
-                arr[0] = dec[i] if i < ndec else 0
-                r = lib.umasim_run(s, pol, 1)
-                if r < 0:
-                    self.sim._raise(r)
-                self.scan(True)
-                if self.failure is not None:
-                    return
-                if r == lib.UMASIM_OUT_PANIC:
-                    return
-                if not self.check():
-                    return
-                if r not in (lib.UMASIM_OUT_RUNNING, lib.UMASIM_OUT_STEP_LIMIT):
-                    return
-            self.outcome_override = "step_limit"
-        else:
-            self.sim.run(decisions=dec, max_steps=case.max_steps)
+        if not self.every_step and case.triggers is None:
+            self.sim.run(decisions=case.decisions, max_steps=case.max_steps)
             self.scan(False)
             if self.sim.outcome != "panic":
                 self.check()
+            return
+        pol = ffi.new("struct umasim_policy *")
+        arr = ffi.new("uint32_t[1]")
+        pol.kind = lib.UMASIM_POL_SCRIPT
+        pol.decisions, pol.ndecisions = arr, 1
+        pol.then_kind = lib.UMASIM_POL_SEQUENTIAL
+        dec = case.decisions
+        ndec = len(dec)
+        trig = case.triggers
+        ti = 0
+        due = trig[0][0] if trig else -1
+        next_d = 0
+        every = self.every_step
+        for i in range(case.max_steps):
+            if trig is None:
+                arr[0] = dec[i] if i < ndec else 0
+            else:
+                arr[0] = next_d
+                next_d = 0
+            before = self.uma_stops
+            r = lib.umasim_run(s, pol, 1)
+            if r < 0:
+                self.sim._raise(r)
+            self.scan(every)
+            if trig is not None and ti < len(trig) and self.uma_stops > before:
+                if due == 0:
+                    next_d = trig[ti][1]
+                    ti += 1
+                    due = trig[ti][0] if ti < len(trig) else -1
+                else:
+                    due -= 1
+            if self.failure is not None or r == lib.UMASIM_OUT_PANIC:
+                return
+            if every and not self.check():
+                return
+            if r not in (lib.UMASIM_OUT_RUNNING, lib.UMASIM_OUT_STEP_LIMIT):
+                if not every:
+                    self.check()
+                return
+        self.outcome_override = "step_limit"
 
     # -- the end of the run ----------------------------------------------
 

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import json
 import re
 import sys
@@ -211,14 +212,15 @@ def sizes_of(d: dict, decisions: list[int], steps: int) -> Sizes:
 
 # ---- programs stay valid ---------------------------------------------------
 
-def _vars_used(op: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _vars_used(op: str) -> tuple[str, ...]:
     try:
         p = program.parse_op(op)
     except (ValueError, TypeError):
-        return []
+        return ()
     spec = program.SPECS[p.name]
-    return [w for kind, w in zip(spec.operands, p.operands)
-            if kind.rstrip("?") == "var" and isinstance(w, str)]
+    return tuple(w for kind, w in zip(spec.operands, p.operands)
+                 if kind.rstrip("?") == "var" and isinstance(w, str))
 
 
 def _zones_used(op: str) -> list[str]:
@@ -234,6 +236,7 @@ def _zones_used(op: str) -> list[str]:
     return used
 
 
+@functools.lru_cache(maxsize=4096)
 def _output(op: str) -> str | None:
     try:
         return program.parse_op(op).output
@@ -315,15 +318,17 @@ class NotFailing(Exception):
                          "steps): nothing to shrink")
 
 
-def _scripted(d: dict, decisions: list[int], cap: int) -> dict:
-    d = copy.deepcopy(d)
-    d["schedule"] = {"policy": "script", "decisions": strip_decisions(decisions),
-                     "then": "sequential", "max_steps": cap}
+def _scripted(d: dict, cap: int) -> dict:
+    """A copy of d with a script schedule; the decisions themselves travel
+    beside the dict (a long list is slow to copy and to validate)."""
+    d = copy.deepcopy({k: v for k, v in d.items() if k != "schedule"})
+    d["schedule"] = {"policy": "script", "decisions": [], "then": "sequential",
+                     "max_steps": cap}
     return d
 
 
-def _canon(d: dict, steps: list[str] | None = None) -> str:
-    return json.dumps([d, steps], sort_keys=True)
+def _canon(d: dict, decisions: list[int], segments) -> str:
+    return json.dumps([d, decisions, segments], sort_keys=True)
 
 
 # ---- replaying an interleaving on a changed program ---------------------------
@@ -496,8 +501,8 @@ class Shrinker:
         self.seen: set[str] = set()
         self.log = log
         self.taken: list[str] = []
-        d0 = _scripted(scn.to_dict(), decisions, self.cap)
-        st = self._run(d0)
+        d0 = _scripted(scn.to_dict(), self.cap)
+        st = self._run(d0, strip_decisions(decisions))
         if st is None:
             raise ValueError("the scenario of the trace cannot be run again")
         state, sig = st
@@ -507,12 +512,12 @@ class Shrinker:
         self.original = state
         self.cur = state
 
-    def _run(self, d: dict, segments: list[Segment] | None = None,
+    def _run(self, d: dict, decisions: list[int], segments: list[Segment] | None = None,
              level: str = "decisions") -> tuple[State, Failure | None] | None:
-        """One run of a candidate: its State and Failure, or None when the
-        validator refuses it or the simulator refuses to run it.  With
-        `segments`, the run is guided by them (guided_run) instead of
-        following the decisions."""
+        """One run of a candidate (d scripted, the decisions beside it): its
+        State and Failure, or None when the validator refuses it or the
+        simulator refuses to run it.  With `segments`, the run is guided by
+        them (guided_run) instead of following the decisions."""
         try:
             scn = from_dict(d, self.source)
         except ScenarioError:
@@ -520,7 +525,8 @@ class Shrinker:
         try:
             sim = scn.build_with(trace=trace_level_for(scn, level))
             if segments is None:
-                outcome = sim.run(**scn.run_args()).outcome
+                outcome = sim.run(decisions=decisions, then="sequential",
+                                  max_steps=self.cap).outcome
             else:
                 nops = {t["name"]: max(len(t["ops"]), 1) for t in d["thread"]}
                 outcome = guided_run(sim, segments, nops, self.cap)
@@ -528,8 +534,7 @@ class Shrinker:
             return None
         sig = failure_signature(scn, sim, outcome)
         dec = sim.decisions
-        nd = scn.to_dict()
-        nd["schedule"]["decisions"] = strip_decisions(dec)
+        nd = _scripted(scn.to_dict(), self.cap)
         state = State(nd, dec, sim.steps, outcome, sim.panic,
                       sizes_of(nd, dec, sim.steps))
         if level == "full":
@@ -546,20 +551,23 @@ class Shrinker:
         stopped (one more run, with every event recorded)."""
         if self.cur.timeline is None:
             self._budget()
-            got = self._run(self.cur.d, level="full")
+            got = self._run(self.cur.d, strip_decisions(self.cur.decisions), level="full")
             self.cur.timeline = got[0].timeline if got else []
         return self.cur.timeline
 
     def attempt(self, d: dict, what: str, edit: Edit | None = None,
-                keep_decisions: bool = False) -> bool:
+                decisions: list[int] | None = None) -> bool:
         """Tries a candidate; keeps it when it fails the same way and is
         smaller.  When the current schedule preempts, the candidate is
         first run guided by the current interleaving (less the removed
         threads and ops that `edit` names), then with the current
         decisions as they stand (their meaning shifts when threads
-        change).  Candidates that change the decisions themselves are
-        run with them only (`keep_decisions`)."""
-        d = close_programs(_scripted(d, d["schedule"].get("decisions") or [], self.cap))
+        change).  Candidates that change the decisions themselves
+        (`decisions`) are run with them only."""
+        keep_decisions = decisions is not None
+        if decisions is None:
+            decisions = strip_decisions(self.cur.decisions)
+        d = close_programs(_scripted(d, self.cap))
         try:
             from_dict(d, self.source)
         except ScenarioError:
@@ -569,13 +577,13 @@ class Shrinker:
             variants.append(_segments(self.timeline(), self.cur.d, d, edit or Edit()))
         variants.append(None)
         for segs in variants:
-            key = _canon(d, [dataclasses.astuple(x) for x in segs] if segs is not None
-                         else None)
+            key = _canon(d, decisions, [dataclasses.astuple(x) for x in segs]
+                         if segs is not None else None)
             if key in self.seen:
                 continue
             self.seen.add(key)
             self._budget()
-            got = self._run(d, segs)
+            got = self._run(d, decisions, segs)
             if got is None:
                 continue
             state, sig = got
@@ -676,11 +684,6 @@ class Shrinker:
                 else:
                     break
 
-    def _with_decisions(self, dec: list[int]) -> dict:
-        d = self._copy()
-        d["schedule"]["decisions"] = list(dec)
-        return d
-
     def pass_decisions(self) -> None:
         # Zero chunks of the non-zero decisions.
         chunk = sum(1 for x in self.cur.decisions if x)
@@ -693,9 +696,8 @@ class Shrinker:
                     break
                 for i in nz[k:k + chunk]:
                     dec[i] = 0
-                if not self.attempt(self._with_decisions(dec),
-                                    f"zero {min(chunk, len(nz) - k)} decisions",
-                                    keep_decisions=True):
+                if not self.attempt(self.cur.d, f"zero {min(chunk, len(nz) - k)} decisions",
+                                    decisions=strip_decisions(dec)):
                     k += chunk
             chunk //= 2
         # Lower the non-zero values.
@@ -710,8 +712,8 @@ class Shrinker:
                 if 1 <= want < v:
                     dec2 = list(dec)
                     dec2[i] = want
-                    if self.attempt(self._with_decisions(dec2),
-                                    f"decision {i}: {v} -> {want}", keep_decisions=True):
+                    if self.attempt(self.cur.d, f"decision {i}: {v} -> {want}",
+                                    decisions=dec2):
                         break
             else:
                 k += 1
@@ -729,9 +731,8 @@ class Shrinker:
             done = False
             cut = i - j
             while cut >= 1 and not done:
-                done = self.attempt(self._with_decisions(dec[:i - cut] + dec[i:]),
-                                    f"decision {i}: {cut} steps earlier",
-                                    keep_decisions=True)
+                done = self.attempt(self.cur.d, f"decision {i}: {cut} steps earlier",
+                                    decisions=dec[:i - cut] + dec[i:])
                 cut //= 2
             if not done:
                 k += 1
@@ -867,6 +868,7 @@ def final_scenario(res: ShrinkResult, original: Scenario) -> Scenario:
     """The shrunk scenario, scripted, with the original's step limit (the
     cap, when the failure is reaching that limit)."""
     d = copy.deepcopy(res.final.d)
+    d["schedule"]["decisions"] = strip_decisions(res.final.decisions)
     d["schedule"]["max_steps"] = res.cap if res.failure.outcome == "step_limit" \
         else original.schedule["max_steps"]
     return from_dict(d, original.source)

@@ -178,11 +178,15 @@ SECONDARY_PROFILES = (
 # A strategy object built inside a composite at every draw costs Hypothesis
 # a validation and several property computations each time (more than the
 # draw itself, and more than running a small case): every strategy used
-# below is built once.
+# below is built once.  And each choice costs Hypothesis tens of
+# microseconds: a machine, a zone, the threads' vCPUs are each drawn as
+# one fixed-length byte string, one byte per setting, decoded so that byte
+# 0 is the default (what the shrinker, which lowers bytes toward 0, ends
+# on).
 
 @functools.lru_cache(maxsize=None)
-def _samp(values: tuple):
-    return st.sampled_from(values)
+def _bytes(n: int):
+    return st.binary(min_size=n, max_size=n)
 
 
 @functools.lru_cache(maxsize=None)
@@ -190,18 +194,20 @@ def _int(lo: int, hi: int):
     return st.integers(lo, hi)
 
 
-_BOOL = st.booleans()
-
-
 @functools.lru_cache(maxsize=None)
 def _cached(factory, *args):
     return factory(*args)
 
 
-def _pick(draw, seq):
-    """An element of seq (by index, so seq may hold unhashable things);
-    shrinks toward seq[0]."""
-    return seq[draw(_int(0, len(seq) - 1))]
+def _idx(b: int, seq):
+    """seq[0] for byte 0, else an element by the byte's value."""
+    return seq[b % len(seq)]
+
+
+def _half(b: int, seq):
+    """seq[0] for bytes below 128 (half of them), else one of the others:
+    settings that should stay at their default half of the time."""
+    return seq[0] if b < 128 or len(seq) == 1 else seq[1 + (b - 128) % (len(seq) - 1)]
 
 
 # ---- machine -----------------------------------------------------------------
@@ -211,22 +217,27 @@ def sim_configs(knobs: Knobs = DEFAULT_KNOBS, bugs=(), granularity: str | None =
     return _cached(_sim_configs, knobs, tuple(bugs), granularity)
 
 
-@st.composite
-def _sim_configs(draw, knobs, bugs, granularity) -> dict:
-    cfg = {"cpus": draw(_samp(knobs.cpus)), "pages": draw(_samp(knobs.pages))}
-    if knobs.pagedaemon and draw(_BOOL):
+def _sim_configs(knobs, bugs, granularity):
+    return _bytes(6).map(lambda b: decode_sim(b, knobs, bugs, granularity))
+
+
+def decode_sim(b: bytes, knobs: Knobs = DEFAULT_KNOBS, bugs=(),
+               granularity: str | None = None) -> dict:
+    """The [sim] table of 6 setting bytes."""
+    cfg = {"cpus": _idx(b[0], knobs.cpus), "pages": _idx(b[1], knobs.pages)}
+    if knobs.pagedaemon and b[2] & 1:
         cfg["pagedaemon"] = True
         # free_min >= 2: a vmwait sleeper that needs 2 pages (an 8192-byte
         # slab or malloc) is then never woken with 1 page free, which would
         # make it and the pagedaemon wake each other forever.
-        cfg["free_min"] = draw(_samp((2, 8)))
-    if knobs.md_small_alloc and draw(_BOOL):
+        cfg["free_min"] = (2, 8)[b[2] >> 1 & 1]
+    if knobs.md_small_alloc and b[3] & 1:
         cfg["md_small_alloc"] = True
     if granularity is not None:
         cfg["granularity"] = granularity
-    elif knobs.fine and draw(_BOOL):
+    elif knobs.fine and b[4] & 1:
         cfg["granularity"] = "fine"
-    if knobs.invariants_off and draw(_BOOL):
+    if knobs.invariants_off and b[5] & 1:
         cfg["invariants"] = False
     if bugs:
         cfg["bugs"] = list(bugs)
@@ -248,72 +259,83 @@ def _flags_for(size: int, mask: int) -> list[str]:
     return flags
 
 
-@functools.lru_cache(maxsize=None)
-def primary_zones(name: str, knobs: Knobs = DEFAULT_KNOBS):
-    """One [[zone]] table of a zone with a keg of its own."""
-    return _primary_zones(name, knobs)
+ZONE_BYTES = 8
 
 
-@st.composite
-def _primary_zones(draw, name, knobs) -> dict:
-    size = draw(_samp(ZONE_SIZES))
+def decode_primary_zone(name: str, b: bytes, knobs: Knobs = DEFAULT_KNOBS) -> dict:
+    """A [[zone]] table with a keg of its own, from 8 setting bytes."""
+    size = _idx(b[0], ZONE_SIZES)
     z: dict = {"name": name, "size": size}
     if knobs.flags:
-        align = draw(_samp(ALIGNS))
+        align = _half(b[1], ALIGNS)
         if align != "ptr":
             z["align"] = align
-        flags = _flags_for(size, draw(_int(0, (1 << len(FLAG_BITS)) - 1)))
+        flags = _flags_for(size, b[2] & b[3])          # each flag a quarter of the time
         if flags:
             z["flags"] = flags
-    if knobs.limits and draw(_BOOL):
-        z["max"] = draw(_int(1, 48))
+    if knobs.limits and b[4] & 1:
+        z["max"] = 1 + (b[4] >> 1) % 48
     if knobs.callbacks:
-        z.update(_pick(draw, CALLBACK_PROFILES))
+        z.update(_half(b[5], CALLBACK_PROFILES))
         if z.get("init") == "trash" and "zinit" in z.get("flags", ()):
             # UMA_ZONE_ZINIT makes zero_init the keg's init, in place of
             # trash_init: trash_ctor would then find zeros, not junk.
             z["flags"].remove("zinit")
             if not z["flags"]:
                 del z["flags"]
-        if knobs.faults and draw(_BOOL):
-            z.update(_pick(draw, FAULT_CALLBACKS))
+        if knobs.faults and b[6] & 1:
+            z.update(_idx(b[6] >> 1, FAULT_CALLBACKS))
     return z
 
 
-@functools.lru_cache(maxsize=None)
-def zone_lists(knobs: Knobs = DEFAULT_KNOBS, min_zones: int = 1):
-    """1 to knobs.max_zones zones z0, z1, ...; with knobs.secondary a zone
-    may be a secondary zone of an earlier one, its zinit attaching an item
-    of another keg (FreeBSD's mbuf packet zone)."""
-    return _zone_lists(knobs, min_zones)
+def primary_zones(name: str, knobs: Knobs = DEFAULT_KNOBS):
+    """One [[zone]] table of a zone with a keg of its own."""
+    return _cached(_primary_zones, name, knobs)
 
 
-@st.composite
-def _zone_lists(draw, knobs, min_zones) -> list[dict]:
-    n = draw(_int(min_zones, max(min_zones, knobs.max_zones)))
+def _primary_zones(name, knobs):
+    return _bytes(ZONE_BYTES).map(lambda b: decode_primary_zone(name, b, knobs))
+
+
+def decode_zones(blobs: list[bytes], knobs: Knobs = DEFAULT_KNOBS) -> list[dict]:
+    """Zones z0, z1, ... of 8 setting bytes each.  With knobs.secondary a
+    zone (byte 7, odd) may be a secondary zone of an earlier one (byte 0),
+    its zinit attaching an item of another keg (byte 2, odd; FreeBSD's
+    mbuf packet zone)."""
     zones: list[dict] = []
-    for i in range(n):
+    for i, b in enumerate(blobs):
         name = f"z{i}"
         prim = [z for z in zones if not z.get("master")]
-        if knobs.secondary and prim and draw(_BOOL):
-            master = _pick(draw, prim)
+        if knobs.secondary and prim and b[7] & 1:
+            master = _idx(b[0], prim)
             z = {"name": name, "master": master["name"]}
             if master.get("ctor") == "trash":
                 # Its items go back and forth between the two zones: trash
                 # them on this side too, or trash_ctor finds them modified.
                 z.update({"ctor": "trash", "dtor": "trash"})
             elif knobs.callbacks:
-                z.update(_pick(draw, SECONDARY_PROFILES))
+                z.update(_half(b[1], SECONDARY_PROFILES))
             targets = [t for t in prim if t is not master and not t.get("init")
-                       and t.get("ctor") != "trash" and not master.get("ctor") == "trash"]
-            if targets and draw(_BOOL):
-                tgt = _pick(draw, targets)
+                       and t.get("ctor") != "trash" and master.get("ctor") != "trash"]
+            if targets and b[2] & 1:
+                tgt = _idx(b[2] >> 1, targets)
                 z["zinit"] = f"attach {tgt['name']}"
                 z["zfini"] = "detach"
             zones.append(z)
         else:
-            zones.append(draw(primary_zones(name, knobs)))
+            zones.append(decode_primary_zone(name, b, knobs))
     return zones
+
+
+def zone_lists(knobs: Knobs = DEFAULT_KNOBS, min_zones: int = 1):
+    """1 to knobs.max_zones zones z0, z1, ... (decode_zones)."""
+    return _cached(_zone_lists, knobs, min_zones)
+
+
+def _zone_lists(knobs, min_zones):
+    top = max(min_zones, knobs.max_zones)
+    return st.lists(_bytes(ZONE_BYTES), min_size=min_zones, max_size=top).map(
+        lambda blobs: decode_zones(blobs, knobs))
 
 
 # ---- programs ----------------------------------------------------------------
@@ -337,7 +359,6 @@ def op_kinds(knobs: Knobs) -> tuple[str, ...]:
     return tuple(kinds)
 
 
-@functools.lru_cache(maxsize=None)
 def raw_programs(knobs: Knobs = DEFAULT_KNOBS):
     """One thread's raw ops: a byte string of op kinds (each indexes
     op_kinds(knobs)) and one of arguments, the i-th argument going with the
@@ -345,7 +366,11 @@ def raw_programs(knobs: Knobs = DEFAULT_KNOBS):
     per op: generation and shrinking stay cheap (Hypothesis shrinks a byte
     string by deleting runs of bytes and lowering each), and deleting a
     kind byte deletes that op."""
-    return st.tuples(st.binary(max_size=knobs.max_ops), st.binary(max_size=knobs.max_ops))
+    return _cached(_raw_programs, knobs.max_ops)
+
+
+def _raw_programs(max_ops):
+    return st.tuples(st.binary(max_size=max_ops), st.binary(max_size=max_ops))
 
 
 def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict,
@@ -476,7 +501,8 @@ def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
     cfg = draw(sim_configs(knobs, bugs, granularity))
     zones = draw(zone_lists(knobs))
     nthreads = draw(_int(1, knobs.max_threads))
-    cpus = [draw(_int(0, cfg["cpus"] - 1)) for _ in range(nthreads)]
+    cpub = draw(_bytes(knobs.max_threads))
+    cpus = [cpub[i] % cfg["cpus"] for i in range(nthreads)]
     raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
     progs = decode_programs(raw, zones, cfg, knobs)
     threads = [{"name": f"t{i}", "cpu": cpus[i], "ops": progs[i]} for i in range(nthreads)]

@@ -1,0 +1,339 @@
+"""`umasim shrink` (umasim/shrink.py): failing traces with much around the
+failure shrink to small scenarios that still fail the same way and
+replay identically.
+
+Sizes reached (threads / ops / ops run / non-zero decisions / steps /
+zones, before -> after; candidate runs):
+  double free among noise, random schedule   3/17/35/187/335/3 -> 1/3/3/0/47/1   (42)
+  zonelimit deadlock with extra threads      4/12/27/129/219/2 -> 2/2/2/0/39/1   (33)
+  no_recheck bug, migration at zalloc_race   4/13/22/4/95/2    -> 2/2/2/1/32/1   (65)
+  leak against a zone expectation            3/9/15/115/240/2  -> 1/1/1/0/28/1   (12)
+  step limit reached                         2/4/160/229/300/1 -> 1/2/66/0/300/1 (28)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from umasim import artefacts, cli, trace
+from umasim.report import run_scenario
+from umasim.scenario import from_dict, load
+from umasim.shrink import (Failure, failure_signature, normalise_panic, shrink_trace,
+                           sizes_of)
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def write_trace(tmp_path: Path, d: dict, name: str = "orig") -> tuple[Path, object]:
+    """Runs the scenario dict and writes its full trace, as `umasim run
+    --trace` does."""
+    path = tmp_path / f"{name}.trace"
+    scn = from_dict(d, f"{name}.toml")
+    assert cli.main(["run", _toml(tmp_path, scn, name), "--trace", str(path)]) == 1
+    return path, scn
+
+
+def _toml(tmp_path: Path, scn, name: str) -> str:
+    p = tmp_path / f"{name}.toml"
+    p.write_text(artefacts.to_toml(scn), encoding="utf-8")
+    return str(p)
+
+
+def shrink(tmp_path: Path, trace_path: Path, capsys, *extra: str) -> dict:
+    """`umasim shrink TRACE -o OUT --json` in-process; returns its JSON."""
+    out = tmp_path / "small.trace"
+    capsys.readouterr()
+    rc = cli.main(["shrink", str(trace_path), "-o", str(out), "--json", *extra])
+    res = json.loads(capsys.readouterr().out)
+    assert rc == 0, res
+    assert res["trace"] == str(out) and res["scenario"] == str(tmp_path / "small.toml")
+    return res
+
+
+def check_same_failure(trace_path: Path, res: dict) -> tuple[object, object]:
+    """The shrunk files: the trace replays identically; the scenario loads,
+    runs to the same failure as the original trace, and its trace says the
+    same; and every stated measure went down."""
+    orig = trace.read(trace_path)
+    ores = trace.replay(orig)
+    want = failure_signature(orig.scenario, ores.sim, orig.end["end"])
+    assert want is not None
+
+    small = trace.read(res["trace"])
+    rp = trace.replay(small)
+    assert rp.identical, rp.message
+    assert failure_signature(small.scenario, rp.sim, small.end["end"]) == want
+    scn = load(res["scenario"])
+    assert scn.to_dict() == small.scenario.to_dict()
+    rep = run_scenario(scn)
+    assert failure_signature(scn, rep.sim, rep.result.outcome) == want
+    assert rep.sim.digest() == small.end["digest"]
+    assert scn.schedule["max_steps"] <= orig.scenario.schedule["max_steps"]
+
+    before, after = res["before"], res["after"]
+    assert before == sizes_of(orig.scenario.to_dict(), orig.decisions,
+                              orig.end["steps"]).to_json()
+    assert after == sizes_of(scn.to_dict(), small.decisions, small.end["steps"]).to_json()
+    for k in ("threads", "ops", "op_runs", "nonzero", "steps", "decisions", "zones"):
+        assert after[k] <= before[k], k
+    assert after["ops"] < before["ops"] and after["threads"] < before["threads"]
+    assert after["steps"] < before["steps"]
+    return scn, small
+
+
+# ---- "fails the same way" --------------------------------------------------
+
+def test_panic_messages_compare_without_addresses():
+    assert normalise_panic("Duplicate free of item 0xfffff80000041000 from zone "
+                           "0xfffff8000003ec00(z)") == \
+        "Duplicate free of item 0x... from zone 0x...(z)"
+    assert normalise_panic("kmem_malloc(8192): kmem_map too small") == \
+        "kmem_malloc(8192): kmem_map too small"
+
+
+def test_failure_signature():
+    scn = load(SCENARIOS / "double_free_invariants.toml")
+    rep = run_scenario(scn)
+    assert failure_signature(scn, rep.sim) is None           # as its scenario expects
+    plain = from_dict(dict(scn.to_dict(), expect={}))
+    sig = failure_signature(plain, rep.sim, "panic")
+    assert sig == Failure("panic", ("Duplicate free of item 0x... from zone 0x...(z)",),
+                          ("outcome",))
+    # Each expectation that fails counts by its kind.
+    wrong = from_dict(dict(scn.to_dict(), expect={
+        "outcome": "panic", "panic": "something else", "console": ["Slab at", "nope"],
+        "zone": {"z": {"used": 0, "requests": 5}}, "events": {"panic": 1, "sleep": ">=1"}}))
+    sig = failure_signature(wrong, rep.sim)
+    assert sig.outcome == "panic"
+    assert sig.expectations == ("console:nope", "events.sleep", "panic", "zone.z.requests")
+
+    zl = load(SCENARIOS / "zonelimit_deadlock_stranded_items.toml")
+    zrep = run_scenario(zl)
+    zsig = failure_signature(from_dict(dict(zl.to_dict(), expect={})), zrep.sim)
+    assert zsig == Failure("deadlock", ("zonelimit",), ("outcome",))   # softclock not counted
+
+
+# ---- shrinking -----------------------------------------------------------------
+
+DOUBLE_FREE = {
+    "sim": {"cpus": 2},
+    "zone": [{"name": "z", "size": 256},
+             {"name": "w", "size": 64, "ctor": "trash", "dtor": "trash", "init": "trash"},
+             {"name": "big", "size": 4096, "max": 20}],
+    "thread": [
+        {"name": "a", "ops": ["alloc w -> q", "alloc z -> x", "yield", "touch x", "free q",
+                              "malloc 100 -> m", "free x", "free m", "alloc big -> b",
+                              "free x", "free b"]},
+        {"name": "b", "cpu": 1, "repeat": 5, "ops": ["alloc w -> r{i}", "yield",
+                                                     "free r{i}"]},
+        {"name": "c", "cpu": 0, "repeat": 3, "ops": ["alloc z zero -> s{i}", "sleep 3",
+                                                     "free s{i}"]},
+    ],
+    "schedule": {"policy": "random", "seed": 7, "migrate": 0.2},
+}
+
+
+def test_double_free_among_noise(tmp_path, capsys):
+    path, _ = write_trace(tmp_path, DOUBLE_FREE)
+    res = shrink(tmp_path, path, capsys)
+    assert res["failure"]["outcome"] == "panic"
+    assert res["failure"]["detail"] == ["Duplicate free of item 0x... from zone 0x...(z)"]
+    assert res["before"]["threads"] == 3 and res["before"]["ops"] == 17
+    assert res["before"]["nonzero"] >= 100
+    scn, small = check_same_failure(path, res)
+    after = res["after"]
+    assert (after["threads"], after["ops"], after["op_runs"], after["nonzero"]) == (1, 3, 3, 0)
+    assert scn.threads[0]["ops"] == ["alloc z -> x", "free x", "free x"]
+    assert [z["name"] for z in scn.zones] == ["z"] and after["zone_options"] == 0
+    assert scn.sim["cpus"] == 1 and small.decisions == [0] * small.end["steps"]
+    assert after["steps"] < 60 and res["runs"] < 200
+
+
+def test_zonelimit_deadlock_with_extra_threads(tmp_path, capsys):
+    d = {"sim": {"cpus": 3, "pages": 128},
+         "zone": [{"name": "z", "size": 256, "max": 15, "ctor": "trash", "dtor": "trash"},
+                  {"name": "v", "size": 512, "flags": ["hash"]}],
+         "thread": [
+             {"name": "a", "cpu": 0, "ops": ["alloc z -> x", "malloc 64 -> m", "free m"]},
+             {"name": "n1", "cpu": 2, "repeat": 4, "ops": ["alloc v -> n{i}", "yield",
+                                                           "free n{i}"]},
+             {"name": "b", "cpu": 1, "ops": ["alloc v -> q", "alloc z -> y", "free q"]},
+             {"name": "n2", "cpu": 1, "repeat": 3, "ops": ["malloc 300 -> k{i}", "sleep 2",
+                                                           "free k{i}"]}],
+         "schedule": {"policy": "random", "seed": 0}}
+    path, _ = write_trace(tmp_path, d)
+    res = shrink(tmp_path, path, capsys)
+    assert res["failure"] == {"outcome": "deadlock", "detail": ["zonelimit"],
+                              "expectations": ["outcome"]}
+    scn, small = check_same_failure(path, res)
+    after = res["after"]
+    assert (after["threads"], after["ops"], after["nonzero"], after["zones"]) == (2, 2, 0, 1)
+    # What is left is the shipped scenario's deadlock: one page of a zone
+    # with a limit, its items stranded in the other vCPU's cache.
+    assert scn.zones == [{"name": "z", "size": 256, "align": "ptr", "flags": [], "max": 15}]
+    assert sorted(op for t in scn.threads for op in t["ops"]) == ["alloc z -> x",
+                                                                   "alloc z -> y"]
+    assert sorted(t["cpu"] for t in scn.threads) == [0, 1] and scn.sim["pages"] == 256
+
+
+def test_no_recheck_bug_keeps_the_migration(tmp_path, capsys):
+    """The bug switch failure: a misses on vCPU 0, is migrated at
+    zalloc_race to vCPU 1, whose alloc bucket c has filled; without the
+    re-check it puts that non-empty bucket on the free list.  Shrinking
+    removes the noise and keeps the one migrating decision."""
+    d = {"sim": {"cpus": 3, "bugs": ["no_recheck"]},
+         "zone": [{"name": "z", "size": 256, "dtor": "trash"},
+                  {"name": "v", "size": 128, "ctor": "trash", "flags": ["maxbucket"]}],
+         "thread": [
+             {"name": "n1", "cpu": 2, "repeat": 3, "ops": ["alloc v -> n{i}", "yield",
+                                                           "free n{i}"]},
+             {"name": "c", "cpu": 1, "ops": ["alloc z -> w", "yield", "malloc 64 -> mm",
+                                             "free mm"]},
+             {"name": "a", "cpu": 0, "ops": ["alloc z -> x", "yield", "free x"]},
+             {"name": "n2", "cpu": 0, "repeat": 2, "ops": ["malloc 200 -> k{i}", "sleep 2",
+                                                           "free k{i}"]}]}
+    scn = from_dict(d, "no_recheck.toml")
+    sim = scn.build()
+
+    def step_until(name, stop):
+        for _ in range(300):
+            if stop(sim.step(name)):
+                return
+        raise AssertionError(name)
+    step_until("n1", lambda p: p.startswith("op:"))
+    step_until("n2", lambda p: p.startswith("op:"))
+    step_until("c", lambda p: p.startswith("op:"))       # c fills vCPU 1's bucket
+    step_until("a", lambda p: p == "zalloc_race")
+    sim.migrate("a", 1)
+    assert sim.run().outcome == "panic"
+    assert sim.panic == "uma_zalloc_arg: Freeing a non free bucket."
+    art = artefacts.write_failure(scn, sim.decisions, tmp_path / "found", label="nr")
+    res = shrink(tmp_path, art.trace_path, capsys)
+    assert res["before"]["nonzero"] == 4
+    scn2, small = check_same_failure(art.trace_path, res)
+    after = res["after"]
+    assert (after["threads"], after["ops"], after["nonzero"], after["zones"]) == (2, 2, 1, 1)
+    assert scn2.sim["bugs"] == ["no_recheck"] and scn2.sim["cpus"] == 2
+    assert {t["name"]: t["ops"] for t in scn2.threads} == {"c": ["alloc z -> w"],
+                                                          "a": ["alloc z -> x"]}
+    # The one preemption left is a's migration to c's vCPU.
+    rp = trace.replay(small)
+    assert rp.identical
+    mig = [e for e in small.events if e["ev"] == "migration"]
+    assert [(e["thread"], e["point"], e["b"]) for e in mig] == [("a", "zalloc_race", 1)]
+    # Without the bug switch the same schedule completes: the switch stays.
+    plain = from_dict(dict(scn2.to_dict(), sim=dict(scn2.sim, bugs=[])))
+    assert run_scenario(plain).result.outcome == "completed"
+
+
+def test_expectation_failure_keeps_its_kind(tmp_path, capsys):
+    d = {"zone": [{"name": "z", "size": 128}, {"name": "w", "size": 64}],
+         "thread": [
+             {"name": "a", "repeat": 3, "ops": ["alloc z -> x{i}", "alloc w -> v{i}",
+                                                "free v{i}"]},
+             {"name": "b", "cpu": 1, "ops": ["alloc z -> y", "free y", "alloc w -> u",
+                                             "free u"]},
+             {"name": "c", "ops": ["malloc 64 -> m", "free m"]}],
+         "schedule": {"policy": "random", "seed": 1},
+         "expect": {"outcome": "completed", "zone": {"z": {"used": 0, "fails": 0}}}}
+    path, _ = write_trace(tmp_path, d)
+    res = shrink(tmp_path, path, capsys)
+    assert res["failure"] == {"outcome": "completed", "detail": [],
+                              "expectations": ["zone.z.used"]}
+    scn, _ = check_same_failure(path, res)
+    assert [t["ops"] for t in scn.threads] == [["alloc z -> x{i}"]]
+    assert scn.threads[0]["repeat"] == 1
+    assert res["after"]["nonzero"] == 0 and res["after"]["zones"] == 1
+
+
+def test_text_output_and_determinism(tmp_path, capsys):
+    d = dict(DOUBLE_FREE, thread=DOUBLE_FREE["thread"][:2])
+    path, _ = write_trace(tmp_path, d)
+    capsys.readouterr()
+    assert cli.main(["shrink", str(path), "--out-dir", str(tmp_path / "a")]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert lines[0] == f"{path}: panic (Duplicate free of item 0x... from zone 0x...(z)); " \
+                       "not as expected: outcome"
+    for label in ("threads", "ops", "non-zero decisions", "steps"):
+        assert any(l.split()[:len(label.split())] == label.split() for l in lines), label
+    replay = [l for l in lines if l.startswith("replay:")]
+    assert len(replay) == 1
+    cmd = replay[0].split(None, 1)[1]
+    files = sorted((tmp_path / "a").iterdir())
+    assert [f.suffix for f in files] == [".toml", ".trace"]
+    assert files[0].name.startswith("shrunk-")
+    assert cmd == f"umasim replay {files[1]}"
+    assert cli.main(cmd.split()[1:]) == 0
+    # The same trace shrinks to the same files, byte for byte.
+    assert cli.main(["shrink", str(path), "--out-dir", str(tmp_path / "b")]) == 0
+    again = sorted((tmp_path / "b").iterdir())
+    assert [f.name for f in again] == [f.name for f in files]
+    assert files[1].read_bytes() == again[1].read_bytes()
+
+
+def test_run_budget(tmp_path, capsys):
+    path, _ = write_trace(tmp_path, DOUBLE_FREE)
+    res = shrink(tmp_path, path, capsys, "--max-runs", "3")
+    assert res["runs"] == 3 and res["budget_spent"] is True
+    check_same_failure(path, res)
+
+
+def test_step_limit_failure(tmp_path, capsys):
+    """A run that should complete but hits its step limit: candidates run
+    with at most that limit, and the shrunk run still reaches it."""
+    d = {"zone": [{"name": "z", "size": 128}],
+         "thread": [{"name": "a", "repeat": 40, "ops": ["alloc z -> x{i}", "free x{i}"]},
+                    {"name": "b", "repeat": 40, "ops": ["malloc 32 -> m{i}", "free m{i}"]}],
+         "schedule": {"policy": "roundrobin", "max_steps": 300}}
+    path, _ = write_trace(tmp_path, d)
+    res = shrink(tmp_path, path, capsys)
+    assert res["failure"]["outcome"] == "step_limit"
+    small = trace.read(res["trace"])
+    assert small.end["end"] == "step_limit" and small.end["steps"] == 300
+    assert load(res["scenario"]).schedule["max_steps"] == 300
+    assert res["after"]["threads"] == 1 and res["after"]["ops"] <= 2
+    assert trace.replay(small).identical
+
+
+def test_nothing_to_shrink(tmp_path, capsys):
+    path = tmp_path / "ok.trace"
+    assert cli.main(["run", str(SCENARIOS / "double_free_invariants.toml"),
+                     "--trace", str(path)]) == 0
+    capsys.readouterr()
+    assert cli.main(["shrink", str(path), "-o", str(tmp_path / "x.trace")]) == 1
+    out = capsys.readouterr().out
+    assert "nothing to shrink" in out and "panic" in out
+    assert not (tmp_path / "x.trace").exists()
+
+
+@pytest.mark.parametrize("content", ["", "not json\n", '{"trace": "umasim", "version": 99}\n'])
+def test_bad_input(tmp_path, capsys, content):
+    path = tmp_path / "bad.trace"
+    path.write_text(content)
+    assert cli.main(["shrink", str(path)]) == 2
+    assert "umasim: error:" in capsys.readouterr().err
+    assert cli.main(["shrink", str(tmp_path / "missing.trace")]) == 2
+
+
+def test_a_trace_that_does_not_replay_is_bad_input(tmp_path, capsys):
+    path, _ = write_trace(tmp_path, DOUBLE_FREE)
+    lines = path.read_text().splitlines()
+    end = json.loads(lines[-1])
+    end["end"] = "deadlock"
+    lines[-1] = json.dumps(end)
+    path.write_text("\n".join(lines) + "\n")
+    capsys.readouterr()
+    assert cli.main(["shrink", str(path)]) == 2
+    assert "does not replay" in capsys.readouterr().err
+
+
+def test_shrink_trace_api(tmp_path):
+    path, _ = write_trace(tmp_path, DOUBLE_FREE)
+    res = shrink_trace(trace.read(path), max_runs=50)
+    assert res.runs <= 50
+    assert res.final.sizes.key() < res.original.sizes.key()
+    assert res.cap <= 1_000_000 and res.steps_taken
