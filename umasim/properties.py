@@ -57,7 +57,7 @@ from typing import Any
 
 from ._core import ffi, lib
 from .errors import InvariantViolation
-from .sim import EVENT_KINDS, POINT_LINES, POINTS, Sim
+from .sim import EVENT_KINDS, POINT_LINES, Sim
 
 FULL = 0x40000000
 DEFAULT_MAX_STEPS = 20_000

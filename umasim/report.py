@@ -81,41 +81,51 @@ class Report:
 def check_expectations(scn: Scenario, sim: Sim, result: RunResult) -> list[str]:
     """What the run did that the scenario did not expect (empty: all met).
     With no expectations at all, a run is expected to complete."""
+    return [msg for _, msg in expectation_failures(scn, sim, result)]
+
+
+def expectation_failures(scn: Scenario, sim: Sim, result: RunResult) -> list[tuple[str, str]]:
+    """check_expectations, each failure with its kind: "outcome",
+    "asleep", "panic", "console:TEXT", "zone.NAME.FIELD" ("zone.NAME" when
+    the zone is gone), "events.KIND"."""
     e = scn.expect
     fails = []
     want = e.get("outcome", "completed")
     if result.outcome != want:
-        fails.append(f"outcome is {result.outcome}, expected {want}")
+        fails.append(("outcome", f"outcome is {result.outcome}, expected {want}"))
     if "asleep" in e:
         got = sorted({t.wmesg for t in sim.threads
                       if not t.kernel and t.state == "asleep"})
         if got != sorted(set(e["asleep"])):
-            fails.append(f"threads asleep on {got}, expected {sorted(set(e['asleep']))}")
+            fails.append(("asleep", f"threads asleep on {got}, expected "
+                          f"{sorted(set(e['asleep']))}"))
     if "panic" in e:
         if sim.panic is None:
-            fails.append(f"no panic, expected one containing {e['panic']!r}")
+            fails.append(("panic", f"no panic, expected one containing {e['panic']!r}"))
         elif e["panic"] not in sim.panic:
-            fails.append(f"panic {sim.panic!r} does not contain {e['panic']!r}")
+            fails.append(("panic", f"panic {sim.panic!r} does not contain {e['panic']!r}"))
     for want_line in e.get("console", []):
         if not any(want_line in line for line in sim.console):
-            fails.append(f"no console line contains {want_line!r}")
+            fails.append((f"console:{want_line}", f"no console line contains {want_line!r}"))
     if "zone" in e:
         rows = {row.name: row for row in sim.vmstat()}
         for zname, figs in e["zone"].items():
             row = rows.get(zname)
             if row is None:
-                fails.append(f"zone {zname} does not exist at the end")
+                fails.append((f"zone.{zname}", f"zone {zname} does not exist at the end"))
                 continue
             actual = {"used": row.used, "free": row.free, "requests": row.requests,
                       "fails": row.failures, "limit": row.limit, "size": row.size}
             for k, v in figs.items():
                 if not figure_ok(v, actual[k]):
-                    fails.append(f"zone {zname}: {k} is {actual[k]}, expected {v}")
+                    fails.append((f"zone.{zname}.{k}",
+                                  f"zone {zname}: {k} is {actual[k]}, expected {v}"))
     if "events" in e:
         counts = sim.event_counts()
         for kind, v in e["events"].items():
             if not figure_ok(v, counts.get(kind, 0)):
-                fails.append(f"events {kind}: {counts.get(kind, 0)}, expected {v}")
+                fails.append((f"events.{kind}",
+                              f"events {kind}: {counts.get(kind, 0)}, expected {v}"))
     return fails
 
 

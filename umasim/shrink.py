@@ -63,7 +63,7 @@ from typing import Callable, Iterator
 from . import program
 from .artefacts import DEFAULT_DIR, FailureArtefact, strip_decisions, write_failure, \
     write_pair
-from .report import check_expectations, trace_level_for
+from .report import expectation_failures, trace_level_for
 from .scenario import SIM_DEFAULTS, Scenario, ScenarioError, _expansions, from_dict
 from .sim import RunResult, Sim
 
@@ -96,33 +96,12 @@ def normalise_panic(message: str | None) -> str:
 
 
 def failing_expectations(scn: Scenario, sim: Sim, outcome: str) -> list[str]:
-    """The kinds of the scenario's expectations the run did not meet:
-    "outcome", "asleep", "panic", "console:TEXT", "zone.NAME.FIELD",
-    "events.KIND" (with no expectations at all, a run is expected to
-    complete: "outcome")."""
-    e = scn.expect
+    """The kinds of the scenario's expectations the run did not meet
+    (report.expectation_failures): "outcome", "asleep", "panic",
+    "console:TEXT", "zone.NAME.FIELD", "events.KIND"; with no expectations
+    at all, a run is expected to complete."""
     result = RunResult(outcome, sim.steps, [], sim.panic)
-    kinds = []
-    if outcome != e.get("outcome", "completed"):
-        kinds.append("outcome")
-    atoms: list[tuple[str, dict]] = []
-    for key in ("asleep", "panic"):
-        if key in e:
-            atoms.append((key, {key: e[key]}))
-    for text in e.get("console", []):
-        atoms.append((f"console:{text}", {"console": [text]}))
-    for zname, figs in e.get("zone", {}).items():
-        for k, v in figs.items():
-            atoms.append((f"zone.{zname}.{k}", {"zone": {zname: {k: v}}}))
-    for kind, v in e.get("events", {}).items():
-        atoms.append((f"events.{kind}", {"events": {kind: v}}))
-    for kind, sub in atoms:
-        # The outcome expected is the one reached, so that only this
-        # atom can fail.
-        one = dataclasses.replace(scn, expect={"outcome": outcome, **sub})
-        if check_expectations(one, sim, result):
-            kinds.append(kind)
-    return kinds
+    return [kind for kind, _ in expectation_failures(scn, sim, result)]
 
 
 def failure_signature(scn: Scenario, sim: Sim, outcome: str | None = None) -> Failure | None:
@@ -327,8 +306,8 @@ def _scripted(d: dict, cap: int) -> dict:
     return d
 
 
-def _canon(d: dict, decisions: list[int], segments) -> str:
-    return json.dumps([d, decisions, segments], sort_keys=True)
+def _canon(d: dict, decisions: list[int]) -> str:
+    return json.dumps([d, decisions], sort_keys=True)
 
 
 # ---- replaying an interleaving on a changed program ---------------------------
@@ -498,7 +477,7 @@ class Shrinker:
         self.max_runs = max_runs
         self.cap = cap if cap is not None else scn.schedule["max_steps"]
         self.runs = 0
-        self.seen: set[str] = set()
+        self.seen: set[tuple] = set()
         self.log = log
         self.taken: list[str] = []
         d0 = _scripted(scn.to_dict(), self.cap)
@@ -577,8 +556,7 @@ class Shrinker:
             variants.append(_segments(self.timeline(), self.cur.d, d, edit or Edit()))
         variants.append(None)
         for segs in variants:
-            key = _canon(d, decisions, [dataclasses.astuple(x) for x in segs]
-                         if segs is not None else None)
+            key = (_canon(d, decisions), tuple(segs) if segs is not None else None)
             if key in self.seen:
                 continue
             self.seen.add(key)

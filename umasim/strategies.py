@@ -132,7 +132,9 @@ class Knobs:
     md_small_alloc: bool = True
     fine: bool = True             # granularity "fine"
     invariants_off: bool = True   # invariants = false
-    schedule: str = "mixed"       # sparse | dense | mixed
+    schedule: str = "mixed"       # points | sparse | dense | mixed
+    max_triggers: int = 6         # points form
+    max_trigger_gap: int = 24     # points form
     max_preemptions: int = 12     # sparse form
     max_gap: int = 60             # sparse form
     dense_len: int = 120          # dense form
@@ -435,7 +437,7 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
             elif kind == "vm_free_pages":
                 out.append(f"vm_free_pages {fault_pages[x % len(fault_pages)]}")
             elif kind == "sleep":
-                out.append(f"sleep {1 + x % 16}")
+                out.append(f"sleep {1 + 4 * x}")
             else:
                 out.append(kind)                      # yield, timeout, reclaim
         unclaimed.append([v for v in live if v not in claimed])
@@ -476,14 +478,34 @@ def dense_schedules(top: int, length: int = 120):
         lambda bs: [0 if b < 128 else 1 + (b - 128) % top for b in bs])
 
 
-@functools.lru_cache(maxsize=None)
+def trigger_schedules(top: int, max_triggers: int = 6, max_gap: int = 24):
+    """A schedule in trigger form (Case.triggers): (gap, decision) pairs
+    whose gaps count stops at UMA's own preemption points.  Two byte
+    strings, as sparse_schedules."""
+    return _cached(_trigger_schedules, top, max_triggers, max_gap)
+
+
+def _trigger_schedules(top, max_triggers, max_gap):
+    def pairs(p):
+        ds, gaps = p
+        return [(gaps[i] % (max_gap + 1) if i < len(gaps) else 0, 1 + b % top)
+                for i, b in enumerate(ds)]
+    return st.tuples(st.binary(max_size=max_triggers),
+                     st.binary(max_size=max_triggers)).map(pairs)
+
+
 def schedules(top: int, knobs: Knobs = DEFAULT_KNOBS):
-    if knobs.schedule == "sparse":
-        return sparse_schedules(top, knobs.max_preemptions, knobs.max_gap)
+    """Machine-form schedules of the knobs' form (sparse or dense; mixed:
+    either)."""
     if knobs.schedule == "dense":
         return dense_schedules(top, knobs.dense_len)
-    return st.one_of(sparse_schedules(top, knobs.max_preemptions, knobs.max_gap),
-                     dense_schedules(top, knobs.dense_len))
+    if knobs.schedule in ("sparse", "points"):
+        return sparse_schedules(top, knobs.max_preemptions, knobs.max_gap)
+    return _cached(st.one_of, sparse_schedules(top, knobs.max_preemptions, knobs.max_gap),
+                   dense_schedules(top, knobs.dense_len))
+
+
+SCHEDULE_FORMS = ("points", "sparse", "dense")
 
 
 # ---- whole cases -------------------------------------------------------------
@@ -506,8 +528,18 @@ def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
     raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
     progs = decode_programs(raw, zones, cfg, knobs)
     threads = [{"name": f"t{i}", "cpu": cpus[i], "ops": progs[i]} for i in range(nthreads)]
-    decisions = draw(schedules(max_decision(nthreads, cfg["cpus"]), knobs))
-    return Case(cfg, zones, threads, decisions, max_steps)
+    top = max_decision(nthreads, cfg["cpus"])
+    form = knobs.schedule
+    if form == "mixed":
+        form = SCHEDULE_FORMS[draw(_int(0, len(SCHEDULE_FORMS) - 1))]
+    if form == "points":
+        trig = draw(trigger_schedules(top, knobs.max_triggers, knobs.max_trigger_gap))
+        return Case(cfg, zones, threads, [], max_steps, triggers=trig)
+    if form == "sparse":
+        dec = draw(sparse_schedules(top, knobs.max_preemptions, knobs.max_gap))
+    else:
+        dec = draw(dense_schedules(top, knobs.dense_len))
+    return Case(cfg, zones, threads, dec, max_steps)
 
 
 def knobs_for_bug(bug: str) -> Knobs:
@@ -518,18 +550,18 @@ def knobs_for_bug(bug: str) -> Knobs:
         # zonelimit sleepers and frees on a FULL keg
         return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
                        malloc=False, secondary=False, md_small_alloc=False, flags=False,
-                       max_zones=1, reclaims=False, pages=(256,), schedule="sparse",
+                       max_zones=1, reclaims=False, pages=(256,), schedule="points",
                        max_preemptions=4)
     if bug == "no_recheck":
         # another thread on the vCPU fills its cache in the zalloc_race gap
         return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
                        malloc=False, secondary=False, limits=False, flags=False,
                        md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
-                       sleeps=False, pages=(256,), schedule="dense", dense_len=60)
+                       sleeps=False, pages=(256,), schedule="points")
     if bug == "stale_cache":
         # a migration between critical_exit and ZONE_LOCK, fine interleavings
         return replace(base, cpus=(2,), faults=False, pagedaemon=False, callbacks=False,
                        malloc=False, secondary=False, limits=False, flags=False,
                        md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
-                       sleeps=False, pages=(256,), schedule="dense", dense_len=80)
+                       sleeps=False, pages=(256,), schedule="points")
     return base

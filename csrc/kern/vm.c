@@ -482,7 +482,9 @@ vsetobj(uintptr_t va, void *obj)
 {
 	struct sim *s = cursim;
 
+	/* As FreeBSD's: the page stops being a slab page (PG_SLAB cleared). */
 	s->vm.pgtab[page_index(s, va)].pe_object = obj;
+	s->vm.pgtab[page_index(s, va)].pe_slab = NULL;
 }
 
 /* ---- faults (program operations) ----------------------------------------- */

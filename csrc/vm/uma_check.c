@@ -10,8 +10,10 @@
  * Conservation holds at quiescent points, when no thread is inside an
  * operation: every item of a scenario's zone is in exactly one place --
  * held by a variable, attached to another item, in a per-CPU bucket, in a
- * zone bucket, or free in its slab -- and each zone's allocations minus
- * frees (per-CPU counters included) equal the items out in its name.
+ * zone bucket, free in its slab, or leaked (a program stored a new item
+ * over a variable that held one: design.md says it stays allocated) --
+ * and each zone's allocations minus frees (per-CPU counters included)
+ * equal the items out in its name.
  */
 
 #include <stdarg.h>
@@ -295,7 +297,7 @@ check_conservation(struct check *c)
 			continue;
 		z = zr->zr_zone;
 		k = z->uz_keg;
-		held = 0;
+		held = zr->zr_leaked;
 		for (j = 0; j < s->nvars; j++)
 			if (s->vars[j].v_state == VAR_HELD &&
 			    s->vars[j].v_zone == i)
@@ -332,12 +334,14 @@ check_conservation(struct check *c)
 				continue;
 			attached += attached_count(j);
 		}
+		/* Held (or leaked) from any slot on this keg, destroyed or not. */
+		for (j = 0; j < UT->ut_nzones; j++)
+			if (UT->ut_zones[j].zr_keg == k)
+				held += UT->ut_zones[j].zr_leaked;
 		for (j = 0; j < s->nvars; j++) {
 			if (s->vars[j].v_state != VAR_HELD ||
 			    s->vars[j].v_zone < 0 ||
-			    UT->ut_zones[s->vars[j].v_zone].zr_state !=
-			    ZR_LIVE ||
-			    UT->ut_zones[s->vars[j].v_zone].zr_zone->uz_keg != k)
+			    UT->ut_zones[s->vars[j].v_zone].zr_keg != k)
 				continue;
 			held++;
 		}

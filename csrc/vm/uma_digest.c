@@ -212,6 +212,8 @@ uma_digest(struct digest *d, const struct sim *s)
 		dg_str(d, ut->ut_zones[i].zr_name);
 		dg_u64(d, (uint64_t)ut->ut_zones[i].zr_state);
 		dg_ptr(d, s, ut->ut_zones[i].zr_zone);
+		dg_ptr(d, s, ut->ut_zones[i].zr_keg);
+		dg_u64(d, (uint64_t)ut->ut_zones[i].zr_leaked);
 		for (j = 0; j < CB_NSLOTS; j++) {
 			cb = &ut->ut_zones[i].zr_cb[j];
 			dg_u64(d, (uint64_t)cb->cb_kind);

@@ -259,11 +259,16 @@ umasim_zone_items(struct sim *s, uint64_t zone, int where, int cpu,
 			if (cpu >= 0 && i != cpu)
 				continue;
 			c = &z->uz_cpu[i];
-			for (b = c->uc_allocbucket; b != NULL;
-			    b = b == c->uc_allocbucket ? c->uc_freebucket : NULL)
+			/* The alloc bucket's items, then the free bucket's. */
+			for (idx = 0; idx < 2; idx++) {
+				b = idx == 0 ? c->uc_allocbucket :
+				    c->uc_freebucket;
+				if (b == NULL)
+					continue;
 				for (l = 0; l < b->ub_cnt; l++)
 					n = put_item(out, n, max,
 					    b->ub_bucket[l]);
+			}
 		}
 	} else if (where == 1) {
 		LIST_FOREACH(b, &z->uz_full_bucket, ub_link)

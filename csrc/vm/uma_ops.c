@@ -34,8 +34,13 @@ var_store(int64_t vid, void *item, int src, int64_t size)
 	struct sim *s = cursim;
 	struct kvar *v = &s->vars[vid];
 
-	if (v->v_state == VAR_HELD && s->trace_level >= UMASIM_TRACE_FULL)
-		ev_record(s, EVK_LEAK, (int64_t)v->v_item, vid);
+	if (v->v_state == VAR_HELD) {
+		/* The old item stays allocated, held by nobody: counted. */
+		if (v->v_zone >= 0)
+			zreg_get(v->v_zone)->zr_leaked++;
+		if (s->trace_level >= UMASIM_TRACE_FULL)
+			ev_record(s, EVK_LEAK, (int64_t)v->v_item, vid);
+	}
 	var_set(s, vid, item != NULL ? VAR_HELD : VAR_NULL, src, item, size);
 }
 
@@ -161,11 +166,8 @@ op_zsecond(struct kthread *td, const struct umasim_op *op)
 void
 op_zdestroy(struct kthread *td, const struct umasim_op *op)
 {
-	struct zreg *zr = zreg_live((int)op_a(td, op));
 
-	uma_zdestroy(zr->zr_zone);
-	zr->zr_zone = NULL;
-	zr->zr_state = ZR_DESTROYED;
+	zreg_destroy((int)op_a(td, op));
 }
 
 void

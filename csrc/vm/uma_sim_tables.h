@@ -35,8 +35,10 @@ enum zreg_state { ZR_NONE, ZR_LIVE, ZR_DESTROYED };
 
 struct zreg {
 	uma_zone_t	zr_zone;
+	uma_keg_t	zr_keg;		/* kept after zdestroy while the keg lives */
 	int		zr_state;
 	char		zr_name[32];
+	int64_t		zr_leaked;	/* items leaked by storing over a held variable */
 	struct cbspec	zr_cb[CB_NSLOTS];
 };
 
@@ -51,6 +53,7 @@ void	uma_sim_tables_init(void);
 int	uma_sim_attach(struct sim *s);
 struct zreg *zreg_get(int slot);
 struct zreg *zreg_live(int slot);
+void	zreg_destroy(int slot);
 void	uma_sim_zcreate(int slot, int size, int align, u_int32_t flags);
 void	uma_sim_zsecond(int slot, int master);
 uma_ctor cb_ctor_for(int slot);

@@ -54,6 +54,7 @@ uma_sim_zcreate(int slot, int size, int align, u_int32_t flags)
 	if (zr->zr_state == ZR_LIVE)
 		panic("zone %s exists already", zr->zr_name);
 	zr->zr_cb[CB_CTOR].cb_calls = 0;
+	zr->zr_leaked = 0;
 	zone = uma_zcreate(zr->zr_name, size, cb_ctor_for(slot),
 	    cb_dtor_for(slot), cb_init_for(slot, CB_INIT),
 	    cb_fini_for(slot, CB_FINI), align, flags);
@@ -72,6 +73,7 @@ uma_sim_zcreate(int slot, int size, int align, u_int32_t flags)
 		uma_zone_set_freef(zone, cb_freef_for(slot));
 	}
 	zr->zr_zone = zone;
+	zr->zr_keg = zone->uz_keg;
 	zr->zr_state = ZR_LIVE;
 }
 
@@ -89,6 +91,7 @@ uma_sim_zsecond(int slot, int master)
 	if (zone == NULL)
 		panic("uma_zsecond_create(%s) failed", zr->zr_name);
 	zr->zr_zone = zone;
+	zr->zr_keg = zone->uz_keg;
 	zr->zr_state = ZR_LIVE;
 }
 
@@ -187,14 +190,34 @@ umasim_zcreate(struct sim *s, int slot, int master, int size, int align,
 	return (r);
 }
 
-static void
-zdestroy_call(void *arg)
+/*
+ * uma_zdestroy() of a slot's zone.  Items still held keep counting
+ * against the keg while it lives (a secondary zone's keg outlives it);
+ * when the keg goes too, every slot forgets it.
+ */
+void
+zreg_destroy(int slot)
 {
-	struct zreg *zr = zreg_live(*(int *)arg);
+	struct zreg *zr = zreg_live(slot);
+	uma_keg_t keg = zr->zr_keg;
+	int secondary, i;
 
+	secondary = (keg->uk_flags & UMA_ZONE_SECONDARY) != 0;
 	uma_zdestroy(zr->zr_zone);
 	zr->zr_zone = NULL;
 	zr->zr_state = ZR_DESTROYED;
+	if (secondary)
+		return;
+	for (i = 0; i < UT->ut_nzones; i++)
+		if (UT->ut_zones[i].zr_keg == keg)
+			UT->ut_zones[i].zr_keg = NULL;
+}
+
+static void
+zdestroy_call(void *arg)
+{
+
+	zreg_destroy(*(int *)arg);
 }
 
 /* uma_zdestroy() of the slot's zone now, outside the schedule. */
