@@ -191,3 +191,17 @@ def test_to_toml_quotes_what_needs_quoting():
                     "events": {"migration": ">=1"}}}
     scn = from_dict(d)
     assert loads(artefacts.to_toml(scn)).to_dict() == scn.to_dict()
+
+
+def test_event_expectations_hold_with_a_decisions_only_trace(tmp_path, capsys):
+    """Expectations on event counts need every event recorded, whatever
+    level the trace written keeps (`run --trace-level decisions` used to
+    fail double_free_invariants.toml's `events = { panic = 1 }`)."""
+    path = tmp_path / "d.trace"
+    assert cli.main(["run", str(SCENARIOS / "double_free_invariants.toml"), "--trace",
+                     str(path), "--trace-level", "decisions"]) == 0
+    assert "expectations: ok" in capsys.readouterr().out
+    tr = trace.read(path)
+    assert tr.header["level"] == "decisions" and tr.events == []
+    assert tr.end["expectations_ok"] is True
+    assert trace.replay(tr).identical

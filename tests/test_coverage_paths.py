@@ -192,26 +192,29 @@ def test_destroying_a_refcnt_zone_frees_its_slabs(md):
     sim.zcreate("r", 256, flags=["refcnt"])
     sim.spawn("a", ops=[f"alloc r -> x{i}" for i in range(20)]
               + [f"free x{i}" for i in range(20)] + ["zdestroy r"])
+    finish_op(sim, "a", 40)
+    pages = sim.zone("r").pages
     assert run_all(sim) == "completed"
-    assert len(kinds(sim, "slab_free")) == 2
+    assert len(kinds(sim, "slab_free")) == pages == 3
 
 
 def test_drain_frees_the_zones_empty_buckets_too():
     """bucket_cache_drain (seed lines 644-665) frees the buckets of the
     zone's free list after draining its full ones (lines 660-663).  An
     empty alloc bucket goes on that list when uma_zalloc_arg trades it for
-    a full bucket of the zone (lines 1884-1906)."""
+    a full bucket of the zone (lines 1884-1906): 100 frees leave full
+    buckets on the zone's list, and 70 allocations empty the cache's two
+    buckets and take one of them."""
     sim = Sim(cpus=1)
     z = sim.zcreate("z", 256)
-    sim.spawn("a", ops=[f"alloc z -> x{i}" for i in range(48)]
-              + [f"free x{i}" for i in range(48)]
-              + [f"alloc z -> y{i}" for i in range(40)] + ["drain z"])
-    finish_op(sim, "a", 136)
-    assert z.free_buckets != []
-    nbuckets = len(z.free_buckets) + len(z.full_buckets)
+    sim.spawn("a", ops=[f"alloc z -> x{i}" for i in range(100)]
+              + [f"free x{i}" for i in range(100)]
+              + [f"alloc z -> y{i}" for i in range(70)] + ["drain z"])
+    finish_op(sim, "a", 270)
+    assert z.free_buckets == [(0, 32)] and z.full_buckets == [(16, 16)]
     assert run_all(sim) == "completed"
     assert z.free_buckets == [] and z.full_buckets == []
-    assert len(kinds(sim, "bucket_free")) == nbuckets
+    assert [e.b for e in kinds(sim, "bucket_free")][-2:] == [16, 32]
 
 
 @pytest.mark.parametrize("invariants", [True, False])
@@ -223,11 +226,13 @@ def test_zdestroy_drains_caches_and_runs_the_keg_fini(invariants):
     sim.zcreate("z", 256, init="zero", fini="zero")
     sim.spawn("a", ops=[f"alloc z -> x{i}" for i in range(20)]
               + [f"free x{i}" for i in range(20)] + ["zdestroy z"])
+    finish_op(sim, "a", 40)
+    pages = sim.zone("z").pages
     assert run_all(sim) == "completed"
-    # Two slabs of 15 items: fini ran 30 times, each a preemption point.
-    fini = [e for e in sim.events if e.kind == "step" and e.point == "fini_drain"]
-    assert len(fini) == 30
-    assert len(kinds(sim, "slab_free")) == 2
+    # fini runs on the items of each slab given back (its points, back to
+    # back, are one step per slab).
+    fini = [e for e in sim.events if e.kind == "step" and e.point == "fini"]
+    assert len(kinds(sim, "slab_free")) == len(fini) == pages == 3
 
 
 def test_zone_drain_unhashes_slabs_deep_in_their_chain():
@@ -465,9 +470,10 @@ def loaded(cpus: int = 2) -> Sim:
     sim.zsecond("s", "m")
     sim.zcreate("big", 8192)
     sim.spawn("a", ops=["alloc big -> b", "alloc s -> y"]
-              + [f"alloc m -> x{i}" for i in range(40)]
-              + [f"free x{i}" for i in range(40)])
+              + [f"alloc m -> x{i}" for i in range(100)]
+              + [f"free x{i}" for i in range(100)])
     assert run_all(sim) == "completed"
+    assert sim.zone("m").full_buckets != []
     return sim
 
 

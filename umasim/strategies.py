@@ -124,6 +124,7 @@ class Knobs:
     drains: bool = True           # drain ZONE
     reclaims: bool = True         # reclaim (uma_reclaim)
     limits: bool = True           # zone max, setmax
+    always_limit: bool = False    # every zone of its own keg has a max
     pagedaemon: bool = True       # the pagedaemon thread, free_min
     callbacks: bool = True        # ctor/dtor/init/fini/allocf behaviours
     secondary: bool = True        # zsecond zones, zinit attach / zfini detach
@@ -275,7 +276,7 @@ def decode_primary_zone(name: str, b: bytes, knobs: Knobs = DEFAULT_KNOBS) -> di
         flags = _flags_for(size, b[2] & b[3])          # each flag a quarter of the time
         if flags:
             z["flags"] = flags
-    if knobs.limits and b[4] & 1:
+    if knobs.limits and (b[4] & 1 or knobs.always_limit):
         z["max"] = 1 + (b[4] >> 1) % 48
     if knobs.callbacks:
         z.update(_half(b[5], CALLBACK_PROFILES))
@@ -520,12 +521,14 @@ def cases(knobs: Knobs = DEFAULT_KNOBS, bugs=(), granularity: str | None = None,
 
 @st.composite
 def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
+    # The thread count first: drawn after the machine and zones, Hypothesis
+    # gives one thread most of the time.
+    nthreads = draw(_int(1, knobs.max_threads))
+    raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
+    cpub = draw(_bytes(knobs.max_threads))
     cfg = draw(sim_configs(knobs, bugs, granularity))
     zones = draw(zone_lists(knobs))
-    nthreads = draw(_int(1, knobs.max_threads))
-    cpub = draw(_bytes(knobs.max_threads))
     cpus = [cpub[i] % cfg["cpus"] for i in range(nthreads)]
-    raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
     progs = decode_programs(raw, zones, cfg, knobs)
     threads = [{"name": f"t{i}", "cpu": cpus[i], "ops": progs[i]} for i in range(nthreads)]
     top = max_decision(nthreads, cfg["cpus"])
@@ -549,9 +552,8 @@ def knobs_for_bug(bug: str) -> Knobs:
     if bug in ("wakeup_one", "full_bypass"):
         # zonelimit sleepers and frees on a FULL keg
         return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
-                       malloc=False, secondary=False, md_small_alloc=False, flags=False,
-                       max_zones=1, reclaims=False, pages=(256,), schedule="points",
-                       max_preemptions=4)
+                       malloc=False, md_small_alloc=False, flags=False, always_limit=True,
+                       reclaims=False, pages=(256,), schedule="points")
     if bug == "no_recheck":
         # another thread on the vCPU fills its cache in the zalloc_race gap
         return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
