@@ -198,23 +198,29 @@ def test_destroying_a_refcnt_zone_frees_its_slabs(md):
     assert len(kinds(sim, "slab_free")) == pages == 3
 
 
-def test_drain_frees_the_zones_empty_buckets_too():
+@pytest.mark.parametrize("allocs, full, free", [
+    (70, [(16, 16)], [(0, 32)]),
+    (100, [], [(0, 32), (0, 32)]),
+])
+def test_drain_frees_the_zones_empty_buckets_too(allocs, full, free):
     """bucket_cache_drain (seed lines 644-665) frees the buckets of the
     zone's free list after draining its full ones (lines 660-663).  An
     empty alloc bucket goes on that list when uma_zalloc_arg trades it for
     a full bucket of the zone (lines 1884-1906): 100 frees leave full
-    buckets on the zone's list, and 70 allocations empty the cache's two
-    buckets and take one of them."""
+    buckets on the zone's list, and the allocations that follow empty the
+    cache's buckets and trade them."""
     sim = Sim(cpus=1)
     z = sim.zcreate("z", 256)
     sim.spawn("a", ops=[f"alloc z -> x{i}" for i in range(100)]
               + [f"free x{i}" for i in range(100)]
-              + [f"alloc z -> y{i}" for i in range(70)] + ["drain z"])
-    finish_op(sim, "a", 270)
-    assert z.free_buckets == [(0, 32)] and z.full_buckets == [(16, 16)]
+              + [f"alloc z -> y{i}" for i in range(allocs)] + ["drain z"])
+    finish_op(sim, "a", 200 + allocs)
+    assert z.full_buckets == full and z.free_buckets == free
+    nfree = len(kinds(sim, "bucket_free"))
     assert run_all(sim) == "completed"
     assert z.free_buckets == [] and z.full_buckets == []
-    assert [e.b for e in kinds(sim, "bucket_free")][-2:] == [16, 32]
+    assert [e.b for e in kinds(sim, "bucket_free")][nfree:] == \
+        [b[1] for b in full] + [b[1] for b in free]
 
 
 @pytest.mark.parametrize("invariants", [True, False])
@@ -263,14 +269,17 @@ def test_slab_free_events_only_at_the_full_trace_level():
 
 # ---- slab_zalloc: an init failure on a MALLOC or REFCNT keg -----------------
 
-@pytest.mark.parametrize("md", [False, True], ids=["page_alloc", "md_small_alloc"])
-def test_init_failure_on_a_refcnt_keg_resets_the_page_object(md):
+@pytest.mark.parametrize("flag, md", [("refcnt", False), ("refcnt", True), ("malloc", False)],
+                         ids=["refcnt", "refcnt-md_small_alloc", "malloc"])
+def test_init_failure_on_a_malloc_or_refcnt_keg_resets_the_page_object(flag, md):
     """slab_zalloc's unwinding (seed lines 856-884) points the slab's pages
     back at their object, for the kegs whose pages lead to their slab
     (MALLOC, REFCNT; lines 863-876): kmem_object for UMA_SLAB_KMEM pages,
-    none for the direct map's UMA_SLAB_PRIV ones (md_small_alloc)."""
+    none for the direct map's UMA_SLAB_PRIV ones (md_small_alloc).  (Items
+    of a zone made with the malloc flag are allocated here, never freed:
+    their free needs the slab as udata, which only free(9) passes.)"""
     sim = Sim(cpus=1, md_small_alloc=md)
-    sim.zcreate("r", 256, flags=["refcnt"], init="fail 1")
+    sim.zcreate("r", 256, flags=[flag], init="fail 1")
     sim.spawn("a", ops=["alloc r -> x", "alloc r -> y"])
     assert run_all(sim) == "completed"
     assert sim.variables()["x"].startswith("holds") and sim.variables()["y"].startswith("holds")
@@ -464,12 +473,13 @@ def test_refcnt_of_an_item_of_a_malloc_flagged_zone_panics():
 def loaded(cpus: int = 2) -> Sim:
     """Zones in every state the reports distinguish: a multi-page keg, a
     secondary zone, items in a per-CPU cache (one vCPU's, not the other's),
-    full buckets on a zone's list, internal zones."""
+    full buckets on a zone's list, a free slab, internal zones."""
     sim = Sim(cpus=cpus)
     sim.zcreate("m", 256)
     sim.zsecond("s", "m")
     sim.zcreate("big", 8192)
-    sim.spawn("a", ops=["alloc big -> b", "alloc s -> y"]
+    sim.zcreate("p", 512)
+    sim.spawn("a", ops=["alloc big -> b", "alloc s -> y", "prealloc p 7"]
               + [f"alloc m -> x{i}" for i in range(100)]
               + [f"free x{i}" for i in range(100)])
     assert run_all(sim) == "completed"

@@ -560,9 +560,10 @@ class Recording:
     asleep             per sample, {wait message: threads asleep on it}
     zones[name]        per sample lists: used (allocs - frees, vmstat USED),
                        cache (per-CPU buckets), bucket (the zone's full
-                       buckets), slab (free in the keg's slabs; 0 for a
-                       secondary zone), pages, capacity (items in the keg's
-                       slabs), fails (uz_fails), limit
+                       buckets), slab (free in the keg's slabs, which a
+                       secondary zone shares with its master), pages,
+                       capacity (items in the keg's slabs), fails (uz_fails),
+                       limit
     """
     steps: list[int] = field(default_factory=list)
     ticks: list[int] = field(default_factory=list)
@@ -606,7 +607,7 @@ class Recording:
                             limit=0)
             else:
                 vals = dict(used=st["used"], cache=st["cache_items"], bucket=st["full_items"],
-                            slab=0 if st["secondary"] else st["keg_free"], pages=st["pages"],
+                            slab=st["keg_free"], pages=st["pages"],
                             capacity=st["pages"] // max(g.ppera, 1) * g.ipers,
                             fails=st["fails"], limit=st["limit"])
             for k, v in vals.items():
@@ -694,7 +695,7 @@ def items_over_time(rec: Recording, zone: str, ax=None, *, x: str = "tick",
     layers = [("used", "in use (USED)", CATEGORY_COLORS["held"]),
               ("cache", "per-CPU buckets", CPU_COLORS[0]),
               ("bucket", "zone's full buckets", CATEGORY_COLORS["bucket"]),
-              ("slab", "free in slabs", "#c7c7c7")]
+              ("slab", "free in the keg's slabs", "#c7c7c7")]
     base = [0] * len(xs)
     for key, label, color in layers:
         top = [b + v for b, v in zip(base, cols[key])]
@@ -709,6 +710,7 @@ def items_over_time(rec: Recording, zone: str, ax=None, *, x: str = "tick",
     ax.set_xlabel("virtual time (ticks)" if x == "tick" else "step")
     ax.set_ylabel("items")
     ax.set_ylim(bottom=0)
+    from matplotlib.ticker import MaxNLocator
     zl = rec.asleep_on("zonelimit")
     handles, labels = ax.get_legend_handles_labels()
     if any(zl):
@@ -717,6 +719,7 @@ def items_over_time(rec: Recording, zone: str, ax=None, *, x: str = "tick",
                  label='threads asleep in "zonelimit"')
         ax2.set_ylabel("zonelimit sleepers")
         ax2.set_ylim(0, max(zl) + 1)
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3,
@@ -764,6 +767,7 @@ def pages_over_time(rec: Recording, ax=None, *, x: str = "tick", zones: bool = T
     ax.set_ylabel("pages")
     ax.set_ylim(bottom=0)
     handles, labels = ax.get_legend_handles_labels()
+    from matplotlib.ticker import MaxNLocator
     vw = rec.asleep_on("vmwait")
     if any(vw):
         ax2 = ax.twinx()
@@ -771,6 +775,7 @@ def pages_over_time(rec: Recording, ax=None, *, x: str = "tick", zones: bool = T
                  label='threads asleep in "vmwait"')
         ax2.set_ylabel("vmwait sleepers")
         ax2.set_ylim(0, max(vw) + 1)
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3,

@@ -128,7 +128,8 @@ class Knobs:
     pagedaemon: bool = True       # the pagedaemon thread, free_min
     callbacks: bool = True        # ctor/dtor/init/fini/allocf behaviours
     secondary: bool = True        # zsecond zones, zinit attach / zfini detach
-    sleeps: bool = True           # sleep TICKS, yield, timeout
+    sleeps: bool = True           # sleep TICKS
+    yields: bool = True           # yield, timeout (a uma_timeout pass)
     flags: bool = True            # zone flags and alignments
     md_small_alloc: bool = True
     fine: bool = True             # granularity "fine"
@@ -358,7 +359,9 @@ def op_kinds(knobs: Knobs) -> tuple[str, ...]:
     if knobs.faults:
         kinds += ["vm_fail", "vm_free_pages"]
     if knobs.sleeps:
-        kinds += ["sleep", "yield", "timeout"]
+        kinds.append("sleep")
+    if knobs.yields:
+        kinds += ["yield", "timeout"]
     return tuple(kinds)
 
 
@@ -553,17 +556,18 @@ def knobs_for_bug(bug: str) -> Knobs:
         # zonelimit sleepers and frees on a FULL keg
         return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
                        malloc=False, md_small_alloc=False, flags=False, always_limit=True,
-                       reclaims=False, pages=(256,), schedule="points")
+                       reclaims=False, drains=False, yields=False, cpus=(2,), pages=(256,),
+                       schedule="points")
     if bug == "no_recheck":
         # another thread on the vCPU fills its cache in the zalloc_race gap
         return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
                        malloc=False, secondary=False, limits=False, flags=False,
                        md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
-                       sleeps=False, pages=(256,), schedule="points")
+                       sleeps=False, yields=False, pages=(256,), schedule="points")
     if bug == "stale_cache":
         # a migration between critical_exit and ZONE_LOCK, fine interleavings
         return replace(base, cpus=(2,), faults=False, pagedaemon=False, callbacks=False,
                        malloc=False, secondary=False, limits=False, flags=False,
                        md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
-                       sleeps=False, pages=(256,), schedule="points")
+                       sleeps=False, yields=False, pages=(256,), schedule="points")
     return base

@@ -79,6 +79,10 @@ kern_chan_name(const struct sim *s, const void *p)
 		return (NULL);
 	if (p == (const void *)&s->softclock_chan)
 		return ("softclock");
+	if (p == (const void *)&s->vm.cnt.v_free_count)
+		return ("&cnt.v_free_count");
+	if (p == (const void *)&s->vm.pagedaemon_chan)
+		return ("pagedaemon");
 	if (s->chans != NULL && within(p, s->chans, (size_t)s->nchan))
 		return (s->chan_name[(const char *)p - s->chans]);
 	for (i = 0; i < s->nthreads; i++)
