@@ -67,6 +67,7 @@ struct umasim_config {
 	uint64_t	bugs;
 	uint64_t	seed;
 	int		trace_level;
+	int		align_cache;	/* uma_set_align() at boot; -1: none */
 };
 
 /*

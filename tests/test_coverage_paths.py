@@ -123,7 +123,7 @@ def test_slab_header_zone_may_recurse_while_it_refills(refcnt):
 # ---- slab header allocation failures (boot pages used up, no free page) ----
 
 def test_offpage_header_allocation_failure_under_m_nowait():
-    """slab_zalloc (seed lines 801-806): an OFFPAGE keg's header comes from
+    """slab_zalloc (seed lines 795-801): an OFFPAGE keg's header comes from
     "UMA Slabs"; when that allocation fails the slab is given up before any
     page is asked for.  Two boot pages are all UMA's boot needs, so the
     header zone's next page comes from the VM, which has none left."""
@@ -134,7 +134,7 @@ def test_offpage_header_allocation_failure_under_m_nowait():
                         "malloc_large 8192 nowait -> y"])
     assert run_all(sim) == "completed"
     assert sim.variables()["x"] == "null" and sim.variables()["y"] == "null"
-    # uma_large_malloc (lines 2697-2719): no header, no pages (line 2705).
+    # uma_large_malloc (lines 2697-2718): no header, no pages (2703-2705).
     assert row(sim, "big").failures == 1
     assert row(sim, "UMA Slabs").failures >= 2
     assert kinds(sim, "page_alloc") == []
@@ -147,7 +147,7 @@ def test_hash_expansion_waits_when_malloc_fails():
     the size, from malloc(9) with M_NOWAIT (lines 459-462).  With no free
     page the "512" kmemzone has nothing to give: hash_alloc returns 0
     (line 475) and the keg keeps its 32 chains (the `if (ret)` at line
-    423 not taken); the next pass, with pages back, doubles the table."""
+    424 not taken); the next pass, with pages back, doubles the table."""
     sim = Sim(cpus=1)
     h = sim.zcreate("h", 2048)
     sim.spawn("t", ops=["prealloc h 64", "vm_free_pages 0", "timeout", "vm_free_pages 64",
@@ -163,12 +163,12 @@ def test_hash_expansion_waits_when_malloc_fails():
 # ---- bucket_drain, bucket_cache_drain, zone_drain ---------------------------
 
 def test_reclaim_drains_full_buckets_of_a_malloc_zone():
-    """bucket_drain (seed lines 556-598) of a UMA_ZONE_MALLOC zone looks each
-    item's slab up again with vtoslab (lines 574-575, 592-593), and
+    """bucket_drain (seed lines 556-590) of a UMA_ZONE_MALLOC zone looks each
+    item's slab up again with vtoslab (lines 569-570, 586-587), and
     uma_zfree_internal takes the slab from udata (lines 2448-2449) instead
-    of computing it; zone_drain (lines 679-770) then gives the malloc
+    of computing it; zone_drain (lines 679-764) then gives the malloc
     keg's free slabs back, pointing their pages at kmem_object again
-    (lines 743-755).  40 frees of 4 KB malloc(9) items fill two 16-entry
+    (lines 741-754).  40 frees of 4 KB malloc(9) items fill two 16-entry
     buckets for the zone's full list; uma_reclaim drains them."""
     sim = Sim(cpus=1)
     sim.spawn("a", ops=[f"malloc 4096 -> m{i}" for i in range(40)]
@@ -185,8 +185,8 @@ def test_reclaim_drains_full_buckets_of_a_malloc_zone():
 @pytest.mark.parametrize("md", [False, True], ids=["page_alloc", "md_small_alloc"])
 def test_destroying_a_refcnt_zone_frees_its_slabs(md):
     """A REFCNT keg's items go back through the refcnt free list
-    (uma_zfree_internal, seed lines 2461-2465), and zone_drain resets its
-    pages' object (lines 743-755): kmem_object for page_alloc's
+    (uma_zfree_internal, seed lines 2470-2472), and zone_drain resets its
+    pages' object (lines 741-754): kmem_object for page_alloc's
     UMA_SLAB_KMEM pages, NULL for the direct map's UMA_SLAB_PRIV ones."""
     sim = Sim(cpus=1, md_small_alloc=md)
     sim.zcreate("r", 256, flags=["refcnt"])
@@ -204,9 +204,9 @@ def test_destroying_a_refcnt_zone_frees_its_slabs(md):
 ])
 def test_drain_frees_the_zones_empty_buckets_too(allocs, full, free):
     """bucket_cache_drain (seed lines 644-665) frees the buckets of the
-    zone's free list after draining its full ones (lines 660-663).  An
+    zone's free list after draining its full ones (lines 660-664).  An
     empty alloc bucket goes on that list when uma_zalloc_arg trades it for
-    a full bucket of the zone (lines 1884-1906): 100 frees leave full
+    a full bucket of the zone (lines 1894-1912): 100 frees leave full
     buckets on the zone's list, and the allocations that follow empty the
     cache's buckets and trade them."""
     sim = Sim(cpus=1)
@@ -225,9 +225,9 @@ def test_drain_frees_the_zones_empty_buckets_too(allocs, full, free):
 
 @pytest.mark.parametrize("invariants", [True, False])
 def test_zdestroy_drains_caches_and_runs_the_keg_fini(invariants):
-    """zone_drain (seed lines 722-728) runs the keg's fini on every item of
+    """zone_drain (seed lines 733-737) runs the keg's fini on every item of
     each slab it frees; bucket_drain clears the bucket's slots only under
-    INVARIANTS (lines 583-590)."""
+    INVARIANTS (lines 575-579)."""
     sim = Sim(cpus=1, invariants=invariants)
     sim.zcreate("z", 256, init="zero", fini="zero")
     sim.spawn("a", ops=[f"alloc z -> x{i}" for i in range(20)]
@@ -243,7 +243,7 @@ def test_zdestroy_drains_caches_and_runs_the_keg_fini(invariants):
 
 def test_zone_drain_unhashes_slabs_deep_in_their_chain():
     """zone_drain removes each free slab of a HASH keg from its chain
-    (UMA_HASH_REMOVE, seed line 715), an SLIST_REMOVE that walks the chain
+    (UMA_HASH_REMOVE, seed line 722), an SLIST_REMOVE that walks the chain
     when the slab is not its head.  70 single-page slabs in 32 chains: the
     limit makes the keg FULL, so the frees go straight to the slabs, newest
     first, and the oldest slab -- deepest in its chain -- is freed last and
@@ -331,8 +331,8 @@ def test_set_obj_without_address_space():
 # ---- keg_ctor, zone_ctor, zone_large_init ----------------------------------
 
 def test_mtxclass_zone():
-    """keg_ctor (seed lines 1255-1259): UMA_ZONE_MTXCLASS gives the keg
-    lock its own witness class; the zone works as any other."""
+    """keg_ctor (seed lines 1251-1254): UMA_ZONE_MTXCLASS gives the keg
+    lock a lock class of its own; the zone works as any other."""
     sim = Sim(cpus=1)
     z = sim.zcreate("m", 128, flags=["mtxclass"])
     assert "mtxclass" in z.flags
@@ -343,10 +343,10 @@ def test_mtxclass_zone():
 @pytest.mark.parametrize("invariants", [True, False])
 def test_large_cacheonly_zone(invariants):
     """zone_large_init (seed lines 1140-1165) asserts that a UMA_ZONE_VM
-    (cache-only) keg fits a page (lines 1149-1150); without INVARIANTS the
+    (cache-only) keg fits a page (lines 1148-1149); without INVARIANTS the
     keg is made OFFPAGE|HASH like any other large keg, and its allocations
-    ask for buckets with M_NOVM (uma_zalloc_bucket, lines 2087-2088, and
-    uma_zfree_arg, lines 2386-2387)."""
+    ask for buckets with M_NOVM (uma_zalloc_bucket, lines 2082-2083, and
+    uma_zfree_arg, lines 2387-2388)."""
     sim = Sim(cpus=1, invariants=invariants)
     sim.spawn("a", ops=["zcreate v size=8192 flags=vm", "alloc v -> x", "free x"])
     out = run_all(sim)
@@ -360,7 +360,7 @@ def test_large_cacheonly_zone(invariants):
 
 def test_cacheonly_zone_buckets_never_ask_the_vm():
     """A UMA_ZONE_VM zone's buckets are allocated with M_NOVM (seed lines
-    2087-2088 and 2386-2387): bucket zones give what they hold, and never
+    2082-2083 and 2387-2388): bucket zones give what they hold, and never
     a new page.  Here the bucket zones hold nothing, so no bucket: every
     allocation and free goes to the keg directly."""
     sim = Sim(cpus=1, boot_pages=2)
@@ -389,7 +389,7 @@ def test_two_secondary_zones_on_one_keg(invariants):
 
 def test_zone_init_on_every_item_of_a_bucket():
     """uma_zalloc_bucket runs the zone's init on each new item of the
-    bucket with the zone unlocked (seed lines 2121-2143); when every init
+    bucket with the zone unlocked (seed lines 2126-2151); when every init
     succeeds the whole bucket goes on the full list."""
     sim = Sim(cpus=1)
     sim.zcreate("z", 256, zinit="zero", zfini="zero")
@@ -400,7 +400,7 @@ def test_zone_init_on_every_item_of_a_bucket():
 
 def test_zone_init_failure_in_a_bucket_without_invariants():
     """A bucket's failed zone inits: the rest of the items go back to their
-    slabs; only INVARIANTS clears their slots (seed lines 2133-2139)."""
+    slabs; only INVARIANTS clears their slots (seed lines 2138-2149)."""
     sim = Sim(cpus=1, invariants=False)
     z = sim.zcreate("z", 256, zinit="fail 3")
     sim.spawn("a", ops=["alloc z -> x", "alloc z -> y", "alloc z -> w"])
@@ -428,8 +428,8 @@ def test_zone_init_in_uma_zalloc_internal(zinit):
 # ---- uma_zone_set_max, uma_zone_set_zinit/zfini, uma_prealloc --------------
 
 def test_set_max_on_a_multi_page_keg():
-    """uma_zone_set_max (seed lines 2500-2516) counts pages: for a
-    multi-page keg, nitems slabs of uk_ppera pages (line 2508)."""
+    """uma_zone_set_max (seed lines 2500-2515) counts pages: for a
+    multi-page keg, nitems slabs of uk_ppera pages (line 2507)."""
     sim = Sim(cpus=1)
     big = sim.zcreate("big", 8192, max=3)
     assert big.stats["maxpages"] == 6 and big.limit == 3
@@ -448,7 +448,7 @@ def test_zone_zinit_and_zfini_without_invariants():
 
 
 def test_prealloc_rounds_up_to_whole_slabs():
-    """uma_prealloc (seed lines 2620-2638): 16 items of a 15-to-a-slab keg
+    """uma_prealloc (seed lines 2620-2637): 16 items of a 15-to-a-slab keg
     take two slabs (lines 2628-2630)."""
     sim = Sim(cpus=1)
     z = sim.zcreate("z", 256)
@@ -458,9 +458,9 @@ def test_prealloc_rounds_up_to_whole_slabs():
 
 
 def test_refcnt_of_an_item_of_a_malloc_flagged_zone_panics():
-    """uma_find_refcnt (seed lines 2641-2658) finds a MALLOC keg's slab
+    """uma_find_refcnt (seed lines 2641-2657) finds a MALLOC keg's slab
     through vtoslab, but the slab's keg is not REFCNT: the KASSERT at
-    lines 2650-2651 fires on its second half."""
+    lines 2651-2652 fires on its second half."""
     sim = Sim(cpus=1)
     sim.zcreate("mz", 256, flags=["malloc"])
     sim.spawn("a", ops=["alloc mz -> x", "refcnt x"])
@@ -501,7 +501,7 @@ def test_sysctl_vm_zone_stats_of_every_kind_of_zone():
 def test_sysctl_vm_zone_stats_restarts_when_zones_appear():
     """sysctl_vm_zone_stats counts the zones, drops uma_mtx to malloc the
     buffer (M_WAITOK), and counts again: a zone made meanwhile sends it
-    back to the start with a bigger buffer (seed lines 2868-2874)."""
+    back to the start with a bigger buffer (seed lines 2866-2880)."""
     sim = Sim(cpus=2)
     sim.spawn("a", ops=["sysctl"])
     sim.spawn("b", ops=["zcreate zb size=64"])
@@ -519,9 +519,10 @@ def test_sysctl_vm_zone_stats_restarts_when_zones_appear():
 
 
 def test_show_uma_prints_what_sim_show_uma_computes():
-    """db_show_uma (seed lines 2934-2966 in later FreeBSD; here the port's
-    DDB command as a program op) and uma_zone_sumstat: the same table as
-    Sim.show_uma(), which reads the zones without running the port."""
+    """DDB's "show uma" (db_show_uma, seed lines 2979-3009; the show_uma
+    operation runs it) and uma_zone_sumstat (lines 2796-2824): the same
+    table as Sim.show_uma(), which reads the zones without running the
+    port."""
     sim = loaded()
     want = sim.show_uma().splitlines()
     sim.spawn("q", ops=["show_uma"])
@@ -532,7 +533,7 @@ def test_show_uma_prints_what_sim_show_uma_computes():
 
 def test_print_stats_prints_every_zone():
     """uma_print_stats, uma_print_zone, slab_print and cache_print (seed
-    lines 2729-2793): every zone, its slab lists and, but for internal
+    lines 2729-2781): every zone, its slab lists and, but for internal
     zones, its per-CPU caches."""
     sim = loaded()
     sim.spawn("q", ops=["print_stats"])
@@ -542,3 +543,41 @@ def test_print_stats_prints_every_zone():
         assert f"{name}(0x" in text
     assert "CPU 1 Cache:" in text and "Part slabs:" in text
     assert "alloc: 0x" in text and "slab: keg 0x" in text
+
+
+# ---- keg_ctor's hash_alloc refused while "UMA Hash" refills ----------------
+
+def race_for_the_hash_zone(second_ops: list[str]) -> Sim:
+    """Thread a's zcreate of a HASH zone stops inside the first slab_zalloc
+    of "UMA Hash"; thread b then creates another HASH zone (seed lines
+    1965-1967 refuse b's table: hash_alloc returns 0, line 475, and
+    keg_ctor, line 1300, goes on without one) and runs `second_ops`."""
+    sim = Sim(cpus=1)
+    sim.spawn("a", ops=["zcreate ha size=4096"])
+    sim.spawn("b", ops=["zcreate hb size=4096"] + second_ops)
+    hz = sim.zones["UMA Hash"]
+    step_until(sim, "a", lambda: hz.stats["recurse"] == 1)
+    while sim.step("a") != "slab_zalloc_unlocked":
+        pass
+    finish_op(sim, "b")
+    assert sim.panic is None and row(sim, "UMA Hash").failures == 1
+    hb = sim.zone("hb")
+    assert "hash" in hb.flags and hb.stats["hashsize"] == 32
+    return sim
+
+
+def test_a_hash_zone_without_table_is_destroyed_cleanly():
+    """keg_dtor's hash_free (seed lines 533-542) returns at once for the
+    missing table (line 535)."""
+    sim = race_for_the_hash_zone(["zdestroy hb"])
+    assert run_all(sim) == "completed"
+    assert "hb" not in sim.zones and "ha" in sim.zones
+
+
+def test_a_hash_zone_without_table_panics_at_its_first_slab():
+    """slab_zalloc would insert the slab through the NULL table (seed line
+    889); the port panics (docs/deviations.md; the scenario
+    hash_alloc_race_no_table.toml shows the same)."""
+    sim = race_for_the_hash_zone(["alloc hb -> x"])
+    assert run_all(sim) == "panic"
+    assert sim.panic.startswith("umasim: keg hb has no slab hash table")

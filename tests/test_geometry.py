@@ -307,3 +307,16 @@ def test_malloc_zones_are_malloc_kegs():
         assert (g.size, g.rsize, g.ipers, g.ppera, g.pgoff) == \
             (size, rsize, ipers, ppera, pgoff), size
         assert set(g.flags) == flags, size
+
+
+def test_align_cache_is_uma_set_align_at_boot():
+    """[sim] align_cache (design.md) calls uma_set_align(): zones created
+    with align "cache" take that mask instead of the default 16-1, other
+    alignments are unchanged, and "cache" itself leaves the default (the
+    seed's uma_set_align ignores UMA_ALIGN_CACHE)."""
+    from umasim import Sim
+    assert Sim(align_cache=63).zcreate("c", 100, align="cache").geometry.align == 63
+    assert Sim(align_cache=63).zcreate("c", 100, align="cache").geometry.rsize == 128
+    assert Sim(align_cache=63).zcreate("p", 100, align="ptr").geometry.align == 7
+    assert Sim().zcreate("c", 100, align="cache").geometry.align == 15
+    assert Sim(align_cache="cache").zcreate("c", 100, align="cache").geometry.align == 15

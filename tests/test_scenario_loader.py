@@ -13,7 +13,7 @@ from umasim.scenario import Scenario, ScenarioError, from_dict, load, loads
 SIM_DEFAULTS = {
     "cpus": 2, "pages": 256, "kmem_pages": 1024, "free_min": 0, "boot_pages": 48,
     "md_small_alloc": False, "pagedaemon": False, "ticks_per_step": 1,
-    "granularity": "coarse", "invariants": True, "bugs": [], "seed": 0,
+    "granularity": "coarse", "invariants": True, "bugs": [], "seed": 0, "align_cache": "cache",
 }
 SCHEDULE_DEFAULTS = {
     "policy": "sequential", "seed": 0, "depth": 3, "steps_hint": 0, "migrate": 0.0,

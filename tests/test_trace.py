@@ -120,7 +120,7 @@ def test_header_carries_the_whole_normalised_scenario(full):
     assert sim["bugs"] == ["wakeup_one"]
     assert set(sim) == {"cpus", "pages", "kmem_pages", "free_min", "boot_pages",
                         "md_small_alloc", "pagedaemon", "ticks_per_step", "granularity",
-                        "invariants", "bugs", "seed"}
+                        "invariants", "bugs", "seed", "align_cache"}
     assert head["scenario"]["zone"] == [{"name": "z", "size": 128, "align": "ptr",
                                          "flags": [], "max": 20, "ctor": "trash"}]
     assert head["scenario"]["schedule"]["seed"] == 5

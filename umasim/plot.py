@@ -291,6 +291,7 @@ def item_map(target, zone: str | None = None, *, max_slabs: int = 48,
         z = target
     else:
         raise TypeError(f"item_map takes a Zone or a Sim, not {type(target).__name__}")
+    _mpl()
     from matplotlib.collections import PatchCollection
     from matplotlib.patches import Patch, Rectangle
 
@@ -347,7 +348,6 @@ def item_map(target, zone: str | None = None, *, max_slabs: int = 48,
     ax_b.tick_params(axis="x", labelsize=7)
 
     # Slabs.
-    colors = {}
     rects, faces = [], []
     present: dict[str, str] = {}
     index = {key: n for n, key in enumerate(shown)}
@@ -363,7 +363,6 @@ def item_map(target, zone: str | None = None, *, max_slabs: int = 48,
         else:
             color = CATEGORY_COLORS[loc.category]
             present.setdefault(CATEGORY_LABELS[loc.category], color)
-        colors[loc.addr] = color
         rects.append(Rectangle((loc.index, y), 1, 0.8))
         faces.append(color)
         if labels and loc.var:
@@ -476,6 +475,7 @@ def timeline(target, ax=None, *, first: int | None = None, last: int | None = No
     window is at most 60 steps).  `kernel`: draw kernel threads' steps
     (softclock, pagedaemon).  Returns the Figure.
     """
+    _mpl()
     sim = _as_sim(target)
     events = sim.events
     steps = _steps(events)
@@ -630,8 +630,8 @@ def record(target, zones: Sequence[str] | None = None, **run_args) -> Recording:
     replayed).  The run is taken once to learn its decisions, then taken
     again from the same state one decision at a time, sampling after each
     step; the Sim is left at the end of the run (Recording.sim).  `zones`:
-    the zones to follow (default: every zone the scenario or the Python
-    calls created).
+    the zones to follow (default: every zone the scenario, the Python
+    calls or the programs create).
     """
     from .scenario import Scenario
     from .trace import Trace, read
@@ -656,7 +656,9 @@ def record(target, zones: Sequence[str] | None = None, **run_args) -> Recording:
         decisions = sim.run(**run_args).decisions
         sim.restore(snap)
     if zones is None:
-        zones = [n for n in sim._zones if sim.zone(n).exists]
+        # Every zone the scenario or the programs name (a program's zcreate
+        # registers its zone's name at spawn; until it runs, it samples 0).
+        zones = list(sim._zones)
     rec = Recording(zones={n: {k: [] for k in _ZONE_KEYS} for n in zones}, sim=sim)
     rec.sample(sim)
     for d in decisions:
@@ -687,6 +689,7 @@ def items_over_time(rec: Recording, zone: str, ax=None, *, x: str = "tick",
     -- stacked -- with the items the keg's slabs hold and the zone's limit
     as lines, and the threads asleep in "zonelimit" on a second axis.
     Returns the Figure."""
+    _mpl()
     if zone not in rec.zones:
         raise ValueError(f"zone {zone!r} was not recorded (recorded: {', '.join(rec.zones)})")
     xs = _xs(rec, x)
@@ -734,6 +737,7 @@ def pages_over_time(rec: Recording, ax=None, *, x: str = "tick", zones: bool = T
     kmem_map pages in use, each recorded zone's pages, shaded where
     bucketdisable is set, marks where a page allocation found no page, and
     the threads asleep in "vmwait" on a second axis.  Returns the Figure."""
+    _mpl()
     xs = _xs(rec, x)
     fig, ax = _new_axes(ax, 9.0, 4.2)
     ax.step(xs, rec.free_pages, where="post", color="#2ca02c", linewidth=1.6,

@@ -70,8 +70,6 @@ _EV_SLEEP = EVENT_KINDS.index("sleep")
 _EV_FULL_CHECK = EVENT_KINDS.index("full_check")
 _EV_PAGE_FAIL = EVENT_KINDS.index("page_fail")
 _VAR_HELD, _VAR_NULL, _VAR_FREED = 1, 2, 3
-_SIM_KEYS = ("cpus", "pages", "kmem_pages", "free_min", "boot_pages", "md_small_alloc",
-             "pagedaemon", "ticks_per_step", "granularity", "invariants", "bugs", "seed")
 _CALLBACKS = ("ctor", "dtor", "init", "fini", "zinit", "zfini", "allocf", "freef")
 # UMA's own preemption points: those that stand at a line of the seed's
 # uma_core.c (the race windows its comments discuss, callbacks, the fine
@@ -141,7 +139,7 @@ class Case:
         if s.get("steps") is not None or s["policy"] not in ("script", "sequential") \
                 or s["then"] != "sequential":
             raise ValueError("a case's schedule is a list of decisions, then sequential")
-        sim = {k: copy.deepcopy(v) for k, v in scn.sim.items()}
+        sim = {k: copy.deepcopy(v) for k, v in scn.sim.items() if v is not None}
         zones = [{k: copy.deepcopy(v) for k, v in z.items() if v is not None} for z in scn.zones]
         threads = [{"name": t["name"], "cpu": t["cpu"], "ops": list(t["ops"])}
                    for t in scn.threads]
@@ -150,7 +148,7 @@ class Case:
     def build(self, trace: str = "full") -> Sim:
         """The Sim of the case, zones created and threads spawned (as
         Scenario.build_with does, without validating the scenario again)."""
-        sim = Sim(**{k: self.sim[k] for k in _SIM_KEYS if k in self.sim}, trace=trace)
+        sim = Sim(**{k: v for k, v in self.sim.items() if v is not None}, trace=trace)
         for z in self.zones:
             cbs = {k: z[k] for k in _CALLBACKS if z.get(k) is not None}
             if z.get("master"):
@@ -204,6 +202,10 @@ class Verdict:
     decisions: list[int]
     step: int | None = None
     sim: Sim | None = field(default=None, repr=False)
+    # How much contention the run saw (for hypothesis.target, see
+    # umasim.fuzz): the most threads asleep at once without a timeout
+    # (zonelimit, vmwait), and the distinct UMA points threads stopped at.
+    metrics: dict = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return self.ok
@@ -270,6 +272,9 @@ class _Runner:
         self.need_pages: dict[int, int] = {}    # tid -> pages its last failed request wanted
         self.allocs: dict[str, list[int]] = {}  # zone -> [items, nulls]
         self.uma_stops = 0                      # stops at UMA_POINTS so far
+        self.points_seen: set[int] = set()
+        self.asleep: set[int] = set()           # asleep without a timeout now
+        self.max_asleep = 0
         self.failure: tuple[str, str, int | None] | None = None
         self._st = ffi.new("int *")
         self._zn = ffi.new("int *")
@@ -298,8 +303,14 @@ class _Runner:
             if kind == _EV_STEP:
                 if e.a in UMA_POINTS:
                     self.uma_stops += 1
+                    self.points_seen.add(e.a)
+                self.asleep.discard(e.tid)
             elif kind == _EV_SLEEP:
                 self.last_sleep[e.tid] = k
+                if e.b == 0:                    # no timeout
+                    self.asleep.add(e.tid)
+                    if len(self.asleep) > self.max_asleep:
+                        self.max_asleep = len(self.asleep)
             elif kind == _EV_FULL_CHECK:
                 if e.b == 1:
                     self.last_full[e.a & 0xFFFFFFFFFFFFFFFF] = k
@@ -569,12 +580,13 @@ def check_case(case: Case, every_step: bool = True, keep_sim: bool = False) -> V
     sim = r.sim
     outcome = r.outcome_override or sim.outcome
     dec = sim.decisions
+    metrics = {"max_asleep": r.max_asleep, "uma_points": len(r.points_seen)}
     if r.failure is None:
         return Verdict(True, None, "ok", outcome, sim.steps, dec,
-                       sim=sim if keep_sim else None)
+                       sim=sim if keep_sim else None, metrics=metrics)
     kind, msg, step = r.failure
     return Verdict(False, kind, msg, outcome, sim.steps, dec, step,
-                   sim=sim if keep_sim else None)
+                   sim=sim if keep_sim else None, metrics=metrics)
 
 
 def check_sim_end(case: Case, sim: Sim) -> Verdict:

@@ -27,6 +27,7 @@ SIM_DEFAULTS: dict[str, Any] = {
     "cpus": 2, "pages": 256, "kmem_pages": 1024, "free_min": 0, "boot_pages": 48,
     "md_small_alloc": False, "pagedaemon": False, "ticks_per_step": 1,
     "granularity": "coarse", "invariants": True, "bugs": [], "seed": 0,
+    "align_cache": "cache",     # uma_set_align(): a mask; "cache" leaves 16-1
 }
 SCHEDULE_DEFAULTS: dict[str, Any] = {
     "policy": "sequential", "seed": 0, "depth": 3, "steps_hint": 0, "migrate": 0.0,
@@ -302,6 +303,10 @@ class _Validator:
         for k in ("md_small_alloc", "pagedaemon", "invariants"):
             c[k] = self.bool_(f"sim.{k}", c[k])
         c["granularity"] = self.str_("sim.granularity", c["granularity"], ("coarse", "fine"))
+        try:
+            zones.parse_align(c["align_cache"])
+        except (ValueError, TypeError) as e:
+            raise self.err("sim.align_cache", str(e)) from None
         bugs = c["bugs"]
         if not isinstance(bugs, list):
             raise self.err("sim.bugs", f"must be a list of names, not {_tname(bugs)}")

@@ -176,7 +176,8 @@ class Sim:
                  free_min: int = 0, boot_pages: int = 48, md_small_alloc: bool = False,
                  pagedaemon: bool = False, ticks_per_step: int = 1,
                  granularity: str = "coarse", invariants: bool = True,
-                 bugs: Iterable[str] = (), seed: int = 0, trace: str = "full"):
+                 bugs: Iterable[str] = (), seed: int = 0, trace: str = "full",
+                 align_cache="cache"):
         cfg = ffi.new("struct umasim_config *")
         cfg.cpus = _int(cpus, "cpus", 1, lib.UMASIM_MAXCPU)
         cfg.pages = _int(pages, "pages")
@@ -190,6 +191,8 @@ class Sim:
         cfg.invariants = _bool(invariants, "invariants")
         cfg.seed = _int(seed, "seed", 0, 2**64 - 1)
         cfg.trace_level = _choice(trace, "trace level", TRACE_LEVELS)
+        # uma_set_align() at boot; "cache" (UMA_ALIGN_CACHE) it ignores.
+        cfg.align_cache = zones.parse_align(align_cache)
         if isinstance(bugs, str):
             raise TypeError("bugs must be a list of names, not a string")
         bugs = tuple(bugs)
@@ -208,7 +211,7 @@ class Sim:
                            boot_pages=boot_pages, md_small_alloc=md_small_alloc,
                            pagedaemon=pagedaemon, ticks_per_step=ticks_per_step,
                            granularity=granularity, invariants=invariants, bugs=list(bugs),
-                           seed=seed, trace=trace)
+                           seed=seed, trace=trace, align_cache=align_cache)
         self.cpus = cpus
         self._tids: dict[str, int] = {}
         self._names: list[str] = []

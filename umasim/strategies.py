@@ -37,6 +37,8 @@ and they are not what fuzzing looks for):
   - callbacks cannot fail forever: keg init fails once at most ("fail N"),
     ctor/zinit "fail_every N" with N >= 2, allocf "fail_every N" with
     N >= 2 (an M_WAITOK allocation retries slab_zalloc until it succeeds);
+  - a zone whose zinit attaches items (they are kept in the item's first
+    word) has no zeroing ctor and is never allocated with M_ZERO;
   - "trash" is set on init, ctor, dtor and fini together (uma_dbg's own
     pairing), never with attach nor with the "zinit" flag (which makes
     zero_init the keg's init), and a secondary zone of a trash keg has
@@ -72,16 +74,20 @@ from .properties import DEFAULT_MAX_STEPS, Case
 PROFILE_ENV = "UMASIM_HYPOTHESIS_PROFILE"
 CI_EXAMPLES = 100
 
+# Each from Hypothesis's own "default" profile: under CI=true, Hypothesis
+# has loaded its built-in "ci" profile by now, which new profiles would
+# otherwise inherit (no database, derandomized).
+_BASE = settings.get_profile("default")
+_QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
 settings.register_profile(
-    "ci", derandomize=True, max_examples=CI_EXAMPLES, deadline=None, database=None,
-    print_blob=True, stateful_step_count=30,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    "ci", parent=_BASE, derandomize=True, max_examples=CI_EXAMPLES, deadline=None,
+    database=None, print_blob=True, stateful_step_count=30, suppress_health_check=_QUIET)
 settings.register_profile(
-    "dev", max_examples=200, deadline=None, stateful_step_count=50,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    "dev", parent=_BASE, derandomize=False, max_examples=200, deadline=None,
+    stateful_step_count=50, suppress_health_check=_QUIET)
 settings.register_profile(
-    "deep", max_examples=5000, deadline=None, stateful_step_count=100,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    "deep", parent=_BASE, derandomize=False, max_examples=5000, deadline=None,
+    stateful_step_count=100, suppress_health_check=_QUIET)
 
 
 def profile_name() -> str:
@@ -113,6 +119,7 @@ class Knobs:
     """What generated cases may contain.  Turning a knob off removes its
     ops or settings from the draw altogether."""
     max_threads: int = 3
+    min_threads: int = 1
     max_ops: int = 30
     max_zones: int = 2
     cpus: tuple[int, ...] = (2, 1, 3, 4)
@@ -130,6 +137,7 @@ class Knobs:
     secondary: bool = True        # zsecond zones, zinit attach / zfini detach
     sleeps: bool = True           # sleep TICKS
     yields: bool = True           # yield, timeout (a uma_timeout pass)
+    swarm: bool = True            # each case draws which op kinds it uses (op_kinds)
     flags: bool = True            # zone flags and alignments
     md_small_alloc: bool = True
     fine: bool = True             # granularity "fine"
@@ -145,7 +153,7 @@ class Knobs:
 DEFAULT_KNOBS = Knobs()
 # The benchmark's and `umasim fuzz`'s default shape: 2 vCPUs, 3 threads,
 # up to 30 ops each.
-BENCH_KNOBS = Knobs(cpus=(2,), max_threads=3, max_ops=30)
+BENCH_KNOBS = Knobs(cpus=(2,), min_threads=3, max_threads=3, max_ops=30)
 
 # Sizes: the first is where shrinking ends.  >= 512 may be offpage.
 ZONE_SIZES = (256, 64, 16, 128, 512, 1024, 2048, 100, 24, 4096, 40, 2000, 8192)
@@ -176,6 +184,8 @@ SECONDARY_PROFILES = (
     {"ctor": "fail_every 2"},
     {"ctor": "sleep 1", "dtor": "sleep 1"},
 )
+# ... of a secondary zone whose zinit attaches items (nothing that zeroes).
+ATTACH_PROFILES = tuple(p for p in SECONDARY_PROFILES if "zero" not in p.values())
 
 
 # ---- cached strategy objects -------------------------------------------------
@@ -313,15 +323,18 @@ def decode_zones(blobs: list[bytes], knobs: Knobs = DEFAULT_KNOBS) -> list[dict]
         if knobs.secondary and prim and b[7] & 1:
             master = _idx(b[0], prim)
             z = {"name": name, "master": master["name"]}
+            targets = [t for t in prim if t is not master and not t.get("init")
+                       and t.get("ctor") != "trash" and master.get("ctor") != "trash"]
+            attach = bool(targets) and knobs.secondary and b[2] & 1
             if master.get("ctor") == "trash":
                 # Its items go back and forth between the two zones: trash
                 # them on this side too, or trash_ctor finds them modified.
                 z.update({"ctor": "trash", "dtor": "trash"})
             elif knobs.callbacks:
-                z.update(_half(b[1], SECONDARY_PROFILES))
-            targets = [t for t in prim if t is not master and not t.get("init")
-                       and t.get("ctor") != "trash" and master.get("ctor") != "trash"]
-            if targets and b[2] & 1:
+                # The attached item's pointer is the item's first word: a
+                # zeroing ctor would lose it.
+                z.update(_half(b[1], ATTACH_PROFILES if attach else SECONDARY_PROFILES))
+            if attach:
                 tgt = _idx(b[2] >> 1, targets)
                 z["zinit"] = f"attach {tgt['name']}"
                 z["zfini"] = "detach"
@@ -344,24 +357,24 @@ def _zone_lists(knobs, min_zones):
 
 # ---- programs ----------------------------------------------------------------
 
-def op_kinds(knobs: Knobs) -> tuple[str, ...]:
+# Op kinds a knob may take out, in the order of a swarm mask's bits.
+OPTIONAL_KINDS = ("malloc", "drain", "reclaim", "setmax", "vm_fail", "vm_free_pages",
+                  "sleep", "yield", "timeout")
+_KIND_KNOB = {"malloc": "malloc", "drain": "drains", "reclaim": "reclaims",
+              "setmax": "limits", "vm_fail": "faults", "vm_free_pages": "faults",
+              "sleep": "sleeps", "yield": "yields", "timeout": "yields"}
+
+
+def op_kinds(knobs: Knobs, swarm: int = 0) -> tuple[str, ...]:
     """The table a raw op's kind indexes: alloc and free weigh most; 0 is
-    alloc, where shrinking ends."""
+    alloc, where shrinking ends.  `swarm` (swarm testing, Groce et al.
+    2012): a mask over OPTIONAL_KINDS; when not 0, only the kinds whose
+    bit is set stay in (of those the knobs allow), so one case has many of
+    a few kinds of op rather than a few of each."""
     kinds = ["alloc", "free", "alloc", "free", "alloc", "free"]
-    if knobs.malloc:
-        kinds.append("malloc")
-    if knobs.drains:
-        kinds.append("drain")
-    if knobs.reclaims:
-        kinds.append("reclaim")
-    if knobs.limits:
-        kinds.append("setmax")
-    if knobs.faults:
-        kinds += ["vm_fail", "vm_free_pages"]
-    if knobs.sleeps:
-        kinds.append("sleep")
-    if knobs.yields:
-        kinds += ["yield", "timeout"]
+    for i, k in enumerate(OPTIONAL_KINDS):
+        if getattr(knobs, _KIND_KNOB[k]) and (swarm == 0 or swarm >> i & 1):
+            kinds.append(k)
     return tuple(kinds)
 
 
@@ -380,12 +393,14 @@ def _raw_programs(max_ops):
 
 
 def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict,
-                    knobs: Knobs = DEFAULT_KNOBS) -> list[list[str]]:
+                    knobs: Knobs = DEFAULT_KNOBS, swarm: int = 0) -> list[list[str]]:
     """Turns each thread's raw ops into op strings, valid by construction
     (module docstring).  Deterministic: the same raw ops give the same
-    programs."""
-    kinds = op_kinds(knobs)
+    programs.  `swarm`: see op_kinds."""
+    kinds = op_kinds(knobs, swarm)
     znames = [z["name"] for z in zones]
+    # M_ZERO would wipe the pointer an attaching zinit keeps in the item.
+    attaching = {z["name"] for z in zones if str(z.get("zinit", "")).startswith("attach")}
     pages = cfg.get("pages", 256)
     fault_pages = sorted({0, 1, 4, pages // 2, pages})
     claimed: set[str] = set()
@@ -406,7 +421,7 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
                 words = ["alloc", znames[x % len(znames)]]
                 if knobs.nowait and y & 1:
                     words.append("nowait")
-                if y & 2:
+                if y & 2 and words[1] not in attaching:
                     words.append("zero")
                 if knobs.faults and knobs.nowait and y & 12 == 12:
                     words.append("novm")
@@ -482,6 +497,12 @@ def dense_schedules(top: int, length: int = 120):
         lambda bs: [0 if b < 128 else 1 + (b - 128) % top for b in bs])
 
 
+def _skewed(b: int, top: int) -> int:
+    """0..top from a byte, small values likelier (a fifth of the bytes give
+    0): most races need the preemption at the very next UMA point."""
+    return (b * b * (top + 1)) >> 16
+
+
 def trigger_schedules(top: int, max_triggers: int = 6, max_gap: int = 24):
     """A schedule in trigger form (Case.triggers): (gap, decision) pairs
     whose gaps count stops at UMA's own preemption points.  Two byte
@@ -492,7 +513,7 @@ def trigger_schedules(top: int, max_triggers: int = 6, max_gap: int = 24):
 def _trigger_schedules(top, max_triggers, max_gap):
     def pairs(p):
         ds, gaps = p
-        return [(gaps[i] % (max_gap + 1) if i < len(gaps) else 0, 1 + b % top)
+        return [(_skewed(gaps[i], max_gap) if i < len(gaps) else 0, 1 + b % top)
                 for i, b in enumerate(ds)]
     return st.tuples(st.binary(max_size=max_triggers),
                      st.binary(max_size=max_triggers)).map(pairs)
@@ -526,13 +547,14 @@ def cases(knobs: Knobs = DEFAULT_KNOBS, bugs=(), granularity: str | None = None,
 def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
     # The thread count first: drawn after the machine and zones, Hypothesis
     # gives one thread most of the time.
-    nthreads = draw(_int(1, knobs.max_threads))
+    nthreads = draw(_int(min(knobs.min_threads, knobs.max_threads), knobs.max_threads))
     raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
     cpub = draw(_bytes(knobs.max_threads))
+    swarm = int.from_bytes(draw(_bytes(2)), "little") if knobs.swarm else 0
     cfg = draw(sim_configs(knobs, bugs, granularity))
     zones = draw(zone_lists(knobs))
     cpus = [cpub[i] % cfg["cpus"] for i in range(nthreads)]
-    progs = decode_programs(raw, zones, cfg, knobs)
+    progs = decode_programs(raw, zones, cfg, knobs, swarm)
     threads = [{"name": f"t{i}", "cpu": cpus[i], "ops": progs[i]} for i in range(nthreads)]
     top = max_decision(nthreads, cfg["cpus"])
     form = knobs.schedule

@@ -609,6 +609,7 @@ slab_zalloc(uma_zone_t zone, int wait)
 	if (!(keg->uk_flags & UMA_ZONE_OFFPAGE))
 		slab = (uma_slab_t )(mem + keg->uk_pgoff);
 	uma_sim_check_offpage(keg, slab);
+	uma_sim_check_hash(keg);
 
 	if ((keg->uk_flags & UMA_ZONE_MALLOC) ||
 	    (keg->uk_flags & UMA_ZONE_REFCNT))
@@ -2547,26 +2548,8 @@ uma_sim_booted(void)
 	return (booted);
 }
 
-uma_zone_t
-uma_sim_bucket_zone(int i, int *entries)
-{
-	if (bucket_zones[i].ubz_entries == 0)
-		return (NULL);
-	*entries = bucket_zones[i].ubz_entries;
-	return (bucket_zones[i].ubz_zone);
-}
 
-uma_zone_t
-uma_sim_slabzone(int ref)
-{
-	return (ref ? slabrefzone : slabzone);
-}
 
-uma_zone_t
-uma_sim_hashzone(void)
-{
-	return (hashzone);
-}
 
 struct mtx *
 uma_sim_uma_mtx(void)

@@ -213,6 +213,21 @@ uma_sim_check_offpage(uma_keg_t keg, uma_slab_t slab)
 		    keg->uk_ipers, max);
 }
 
+/*
+ * keg_ctor ignores hash_alloc's result: a HASH keg made while another
+ * thread refills "UMA Hash" (whose uk_recurse makes uma_zone_slab refuse
+ * it) has no table, and its first slab would be inserted through NULL.
+ */
+void
+uma_sim_check_hash(uma_keg_t keg)
+{
+
+	if ((keg->uk_flags & UMA_ZONE_HASH) && keg->uk_hash.uh_slab_hash == NULL)
+		panic("umasim: keg %s has no slab hash table (its hash_alloc "
+		    "failed while \"UMA Hash\" was being refilled); the seed "
+		    "would dereference NULL", LIST_FIRST(&keg->uk_zones)->uz_name);
+}
+
 /* A free whose item is not in a slab of this keg would corrupt it. */
 void
 uma_sim_check_slab(uma_zone_t zone, uma_slab_t slab, void *item)
@@ -274,6 +289,9 @@ uma_sim_boot(void *arg)
 	(void)arg;
 	bootmem = vm_boot_pages(&npages);
 	uma_startup(bootmem, (int)npages);
+	/* MD code's preferred cache alignment ([sim] align_cache). */
+	if (cursim->cfg.align_cache >= 0)
+		uma_set_align(cursim->cfg.align_cache);
 	kmeminit();
 	uma_startup3();
 	uma_sim_tables_init();

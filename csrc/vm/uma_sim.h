@@ -63,6 +63,7 @@ uma_sim_slab_list(uma_keg_t k, int which)
 }
 
 void	uma_sim_check_offpage(uma_keg_t keg, uma_slab_t slab);
+void	uma_sim_check_hash(uma_keg_t keg);
 void	uma_sim_check_slab(uma_zone_t zone, uma_slab_t slab, void *item);
 void	uma_sim_check_prealloc(uma_zone_t zone, uma_slab_t slab);
 void	uma_sim_check_refcnt(uma_zone_t zone, uma_slabrefcnt_t slabref);
@@ -92,9 +93,6 @@ uma_keg_t uma_sim_first_keg(void);
 uma_slab_t uma_sim_first_boot_page(void);
 int	uma_sim_bucketdisable(void);
 int	uma_sim_booted(void);
-uma_zone_t uma_sim_bucket_zone(int i, int *entries);
-uma_zone_t uma_sim_slabzone(int ref);
-uma_zone_t uma_sim_hashzone(void);
 struct mtx *uma_sim_uma_mtx(void);
 u_int	uma_sim_max_ipers(int ref);
 void	uma_sim_timeout(void);

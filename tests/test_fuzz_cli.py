@@ -1,0 +1,92 @@
+"""`umasim fuzz` (umasim/fuzz.py): exit status, --list-bugs, --json, --jobs,
+and the artefacts of a failure, which `umasim replay` reproduces."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from umasim import trace
+from umasim.cli import main
+from umasim.sim import KNOWN_BUGS
+
+
+def run(capsys, *argv):
+    code = main(["fuzz", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list_bugs(capsys):
+    code, out, _ = run(capsys, "--list-bugs")
+    assert code == 0
+    assert out.splitlines() == list(KNOWN_BUGS)
+    assert set(out.split()) == {"stale_cache", "full_bypass", "wakeup_one", "no_recheck"}
+
+
+@pytest.mark.parametrize("argv", [["--bug", "nope"], ["--examples", "x"], ["--jobs"]])
+def test_bad_arguments_exit_2(capsys, argv):
+    with pytest.raises(SystemExit) as e:
+        main(["fuzz", *argv])
+    assert e.value.code == 2
+
+
+@pytest.mark.parametrize("argv", [["--examples", "0"], ["--jobs", "0"], ["--seed", "-1"]])
+def test_bad_values_exit_2(capsys, argv):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "umasim: error:" in err
+
+
+def test_nothing_fails_exit_0(capsys, tmp_path):
+    code, out, _ = run(capsys, "--examples", "25", "--seed", "3", "--json",
+                       "--out", str(tmp_path))
+    assert code == 0
+    res = json.loads(out)
+    assert res["examples"] == 25 and res["failed"] is False and res["failures"] == []
+    assert res["seed"] == 3 and res["jobs"] == 1 and res["every_step"] is True
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_same_seed_fuzzes_the_same_cases(capsys):
+    a = json.loads(run(capsys, "--examples", "15", "--seed", "9", "--json", "--fast")[1])
+    b = json.loads(run(capsys, "--examples", "15", "--seed", "9", "--json", "--fast")[1])
+    assert a["examples"] == b["examples"] == 15 and a["every_step"] is False
+    assert a["failed"] is b["failed"] is False
+
+
+def test_jobs_run_in_processes_with_their_own_seeds(capsys):
+    code, out, _ = run(capsys, "--examples", "12", "--jobs", "2", "--seed", "40", "--json",
+                       "--fast")
+    assert code == 0
+    res = json.loads(out)
+    assert res["seeds"] == [40, 41] and res["jobs"] == 2 and res["examples"] == 12
+
+
+def test_a_failure_exits_1_with_artefacts_that_replay(capsys, tmp_path):
+    code, out, err = run(capsys, "--bug", "full_bypass", "--examples", "300", "--seed", "1",
+                         "--out", str(tmp_path))
+    assert code == 1, out + err
+    assert "FAILED: deadlock: unexplained deadlock" in out
+    replay_line = next(line for line in out.splitlines() if line.strip().startswith("replay:"))
+    cmd = replay_line.split("replay:", 1)[1].strip()
+    assert cmd.startswith("umasim replay ") and cmd.endswith(".trace")
+    path = cmd.split(" ", 2)[2]
+    tomls = list(tmp_path.glob("*.toml"))
+    assert len(tomls) == 1 and tomls[0].stem.startswith("fuzz-full_bypass-deadlock")
+    assert str(tmp_path) in path
+    assert main(["replay", path]) == 0
+    tr = trace.read(path)
+    assert tr.end["end"] == "deadlock"
+    assert tr.header["scenario"]["sim"]["bugs"] == ["full_bypass"]
+
+
+def test_json_failure_record(capsys, tmp_path):
+    code, out, _ = run(capsys, "--bug", "no_recheck", "--examples", "400", "--seed", "2",
+                       "--out", str(tmp_path), "--json", "--fast")
+    assert code == 1
+    res = json.loads(out)
+    f, = res["failures"]
+    assert f["kind"] == "panic" and "Freeing a non free bucket" in f["message"]
+    assert f["replay"] == f"umasim replay {f['trace']}"
+    assert f["size"]["threads"] <= 3

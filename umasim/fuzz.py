@@ -1,0 +1,346 @@
+"""`umasim fuzz`: the properties of umasim.properties over cases that
+Hypothesis generates (umasim.strategies), in one or several processes,
+with a progress bar; a failure is shrunk, written as a scenario file and a
+trace (umasim.artefacts), and the command that replays it is printed.
+
+    umasim fuzz [--examples N] [--seed N] [--bug NAME] [--jobs N] [--out DIR]
+                [--fast] [--json]
+    umasim fuzz --list-bugs
+
+Exit status: 0 when no example failed, 1 when one did (artefacts
+written), 2 for bad arguments.
+
+--bug NAME turns on a known-bug switch and narrows the cases to what that
+bug needs (strategies.knobs_for_bug).  --seed seeds Hypothesis (job j of
+--jobs uses seed + j); without it the seed is drawn and printed, so any
+run can be repeated.  --fast checks the invariants at the end of each run
+only (one C call per run) instead of after every step.  No example
+database is used: a run is repeated by its seed, and a failure by its
+artefacts.
+
+Hypothesis is needed at run time (pip install 'umasim[fuzz]'); it is
+imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .sim import KNOWN_BUGS
+
+
+class _Found(AssertionError):
+    """A property failed (raised inside the Hypothesis test)."""
+
+
+@dataclass
+class Failure:
+    case: object                 # properties.Case, as generated (maybe trigger form)
+    verdict: object              # properties.Verdict
+    job: int = 0
+    seed: int | None = None
+
+    @property
+    def resolved(self):
+        """The case in machine form (the schedule its run took)."""
+        return self.case.with_decisions(self.verdict.decisions)
+
+
+@dataclass
+class FuzzResult:
+    examples: int
+    seconds: float
+    seeds: list[int]
+    bug: str | None
+    failures: list[Failure] = field(default_factory=list)
+    artefacts: list = field(default_factory=list)
+
+    @property
+    def examples_per_s(self) -> float:
+        return self.examples / self.seconds if self.seconds > 0 else 0.0
+
+
+def strategy_for(bug: str | None = None):
+    """The cases `umasim fuzz` draws: the default knobs, or those for one
+    known bug (with its switch on; stale_cache with granularity fine)."""
+    from . import strategies as S
+    if bug is None:
+        return S.cases(S.DEFAULT_KNOBS)
+    if bug not in KNOWN_BUGS:
+        raise ValueError(f"unknown bug {bug!r} (known: {', '.join(KNOWN_BUGS)})")
+    gran = "fine" if bug == "stale_cache" else None
+    return S.cases(S.knobs_for_bug(bug), bugs=(bug,), granularity=gran)
+
+
+def find_failure(strategy, examples: int, *, seed: int | None = None,
+                 derandomize: bool = False, every_step: bool = True, parent=None,
+                 on_example=None, targets: bool = True):
+    """Runs the properties on up to `examples` generated cases.  Returns
+    None, or (case, verdict, runs) for the shrunk failing case, `runs` the
+    number of cases run in all (shrinking included).  `parent` is the
+    Hypothesis settings to start from (a profile); examples, derandomize
+    and seed override it.  The shrunk case is the one Hypothesis replays
+    last."""
+    from hypothesis import HealthCheck, Phase, given, settings, target
+    from hypothesis import seed as hseed
+
+    from .properties import check_case
+
+    last: dict = {}
+    runs = [0]
+    s = settings(parent if parent is not None else settings.default,
+                 max_examples=examples, derandomize=derandomize, database=None,
+                 deadline=None, report_multiple_bugs=False, print_blob=False,
+                 phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+                 suppress_health_check=list(HealthCheck))
+
+    @s
+    @given(strategy)
+    def prop(case):
+        runs[0] += 1
+        v = check_case(case, every_step=every_step)
+        if on_example is not None:
+            on_example()
+        if targets:
+            # Steer the search toward contention (Hypothesis's targeted
+            # phase): threads blocked at once, UMA points reached.
+            target(float(v.metrics["max_asleep"]), label="threads asleep at once")
+            target(float(v.metrics["uma_points"]), label="UMA points reached")
+        if not v.ok:
+            last["case"], last["verdict"] = case, v
+            raise _Found(f"{v.kind}: {v.message}")
+
+    if seed is not None and not derandomize:
+        prop = hseed(seed)(prop)
+    try:
+        prop()
+    except _Found:
+        return last["case"], last["verdict"], runs[0]
+    except Exception:
+        if "case" in last:
+            return last["case"], last["verdict"], runs[0]
+        raise
+    return None
+
+
+# ---- processes ---------------------------------------------------------------
+
+def _worker(job: int, seed: int, examples: int, bug: str | None, every_step: bool,
+            counts, results) -> None:
+    """One process of --jobs: its share of the examples under its seed."""
+    import contextlib
+    import io
+
+    def tick():
+        counts[job] += 1
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            found = find_failure(strategy_for(bug), examples, seed=seed,
+                                 every_step=every_step, on_example=tick)
+    except BaseException as e:  # noqa: BLE001 -- reported by the parent
+        results.put((job, "error", f"{type(e).__name__}: {e}"))
+        return
+    if found is None:
+        results.put((job, "ok", None))
+    else:
+        case, verdict, _ = found
+        results.put((job, "failed", (case, verdict)))
+
+
+def run_fuzz(examples: int = 200, seed: int | None = None, bug: str | None = None,
+             jobs: int = 1, every_step: bool = True, progress: bool = True) -> FuzzResult:
+    """Fuzzes with `jobs` processes (one: this process), job j seeded
+    seed + j; returns what failed (not yet written as artefacts)."""
+    if examples < 1:
+        raise ValueError("--examples must be at least 1")
+    if jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    if bug is not None and bug not in KNOWN_BUGS:
+        raise ValueError(f"unknown bug {bug!r} (known: {', '.join(KNOWN_BUGS)})")
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "little")
+    jobs = min(jobs, examples)
+    shares = [examples // jobs + (1 if j < examples % jobs else 0) for j in range(jobs)]
+    seeds = [seed + j for j in range(jobs)]
+    bar = _bar(examples, progress, bug)
+    t0 = time.perf_counter()
+    failures: list[Failure] = []
+    done = 0
+    try:
+        if jobs == 1:
+            def tick():
+                nonlocal done
+                done += 1
+                if bar is not None and done <= examples:
+                    bar.update(1)
+            found = find_failure(strategy_for(bug), examples, seed=seeds[0],
+                                 every_step=every_step, on_example=tick)
+            if found is not None:
+                failures.append(Failure(found[0], found[1], 0, seeds[0]))
+        else:
+            done = _run_jobs(shares, seeds, bug, every_step, bar, failures)
+    finally:
+        if bar is not None:
+            bar.close()
+    secs = time.perf_counter() - t0
+    return FuzzResult(min(done, examples), secs, seeds, bug, failures)
+
+
+def _run_jobs(shares, seeds, bug, every_step, bar, failures) -> int:
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    counts = ctx.Array("l", len(shares), lock=False)
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(j, seeds[j], shares[j], bug, every_step,
+                                               counts, results), daemon=True)
+             for j in range(len(shares))]
+    for p in procs:
+        p.start()
+    pending = set(range(len(shares)))
+    errors = []
+    shown = 0
+    try:
+        while pending:
+            try:
+                job, status, payload = results.get(timeout=0.2)
+            except Exception:  # queue.Empty
+                job = None
+            if job is not None:
+                pending.discard(job)
+                if status == "failed":
+                    failures.append(Failure(payload[0], payload[1], job, seeds[job]))
+                elif status == "error":
+                    errors.append(f"job {job}: {payload}")
+            now = sum(min(counts[j], shares[j]) for j in range(len(shares)))
+            if bar is not None and now > shown:
+                bar.update(now - shown)
+                shown = now
+            if job is None and not any(p.is_alive() for p in procs) and pending:
+                # A job died without a word (killed, or out of memory).
+                errors += [f"job {j}: exited with status {procs[j].exitcode}"
+                           for j in sorted(pending)]
+                break
+    finally:
+        for p in procs:
+            p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+    if errors:
+        raise RuntimeError("fuzz worker failed: " + "; ".join(errors))
+    return sum(min(counts[j], shares[j]) for j in range(len(shares)))
+
+
+def _bar(total: int, progress: bool, bug: str | None):
+    if not progress:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="ex", desc=f"fuzz{' ' + bug if bug else ''}",
+                file=sys.stderr, dynamic_ncols=True, leave=False)
+
+
+# ---- artefacts ---------------------------------------------------------------
+
+def write_artefacts(failure: Failure, out_dir: str | Path | None = None):
+    """The scenario file and trace of a failure (umasim.artefacts), the
+    schedule in machine form; returns the FailureArtefact."""
+    from .artefacts import write_failure
+    from .scenario import from_dict
+    case = failure.resolved
+    v = failure.verdict
+    scn = from_dict(case.to_scenario(), "<fuzz>")
+    size = case.size()
+    comment = (f"umasim fuzz{' --bug ' + failure.case.sim['bugs'][0] if failure.case.sim.get('bugs') else ''}"
+               f" (seed {failure.seed}): property {v.kind} failed at step {v.step}\n"
+               f"{v.message}\n"
+               f"shrunk to {size['threads']} threads, {size['ops']} ops, "
+               f"{size['preemptions']} preemptions")
+    label = "fuzz-" + (failure.case.sim["bugs"][0] if failure.case.sim.get("bugs")
+                       else "default") + f"-{v.kind}"
+    return write_failure(scn, list(v.decisions), out_dir, label=label, comment=comment)
+
+
+# ---- the command -------------------------------------------------------------
+
+def add_command(subparsers) -> None:
+    f = subparsers.add_parser(
+        "fuzz", help="run the fuzzing properties on generated programs and schedules",
+        description="Runs the properties of umasim.properties on programs and schedules "
+        "that Hypothesis generates; shrinks a failure and writes it as a scenario and a "
+        "trace.  Exit status 0: nothing failed; 1: a failure (artefacts written); 2: bad "
+        "arguments.")
+    f.add_argument("--examples", type=int, default=200, metavar="N",
+                   help="generated cases in all (default 200)")
+    f.add_argument("--seed", type=int, metavar="N",
+                   help="Hypothesis seed (job j uses N + j); default: drawn and printed")
+    f.add_argument("--bug", choices=sorted(KNOWN_BUGS), metavar="NAME",
+                   help="turn on a known-bug switch (see --list-bugs) and hunt it")
+    f.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="processes, each with its own seed (default 1)")
+    f.add_argument("--out", metavar="DIR", help="where failures are written "
+                   "(default .umasim/failures/)")
+    f.add_argument("--fast", action="store_true",
+                   help="check the invariants at the end of each run, not after every step")
+    f.add_argument("--json", action="store_true", help="print one JSON object")
+    f.add_argument("--list-bugs", action="store_true",
+                   help="print the known-bug switches, one a line, and exit")
+    f.set_defaults(func=cmd_fuzz)
+
+
+def cmd_fuzz(args) -> int:
+    if args.list_bugs:
+        for name in KNOWN_BUGS:
+            print(name)
+        return 0
+    if args.examples < 1:
+        raise ValueError("--examples must be at least 1")
+    if args.jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        print("umasim: error: umasim fuzz needs Hypothesis: pip install 'umasim[fuzz]'",
+              file=sys.stderr)
+        return 2
+    res = run_fuzz(args.examples, args.seed, args.bug, args.jobs, not args.fast,
+                   progress=not args.json and sys.stderr.isatty())
+    for f in res.failures:
+        res.artefacts.append(write_artefacts(f, args.out))
+    if args.json:
+        out = {"examples": res.examples, "seconds": round(res.seconds, 3),
+               "examples_per_s": round(res.examples_per_s, 1), "seed": res.seeds[0],
+               "seeds": res.seeds, "jobs": len(res.seeds), "bug": res.bug,
+               "every_step": not args.fast, "failed": bool(res.failures),
+               "failures": [_failure_json(f, a) for f, a in zip(res.failures, res.artefacts)]}
+        print(json.dumps(out, sort_keys=True))
+    else:
+        what = f" with bug {res.bug}" if res.bug else ""
+        print(f"fuzz{what}: {res.examples} examples in {res.seconds:.1f} s "
+              f"({res.examples_per_s:.0f}/s), seed {res.seeds[0]}"
+              + (f" (jobs {len(res.seeds)}: seeds {res.seeds[0]}..{res.seeds[-1]})"
+                 if len(res.seeds) > 1 else ""))
+        if not res.failures:
+            print("no property failed")
+        for f, a in zip(res.failures, res.artefacts):
+            size = f.resolved.size()
+            print(f"FAILED: {f.verdict.kind}: {f.verdict.message}")
+            print(f"  shrunk to {size['threads']} threads, {size['ops']} ops, "
+                  f"{size['preemptions']} preemptions (seed {f.seed})")
+            print(f"  scenario: {a.scenario_path}")
+            print(f"  trace:    {a.trace_path}")
+            print(f"  replay:   {a.replay_command}")
+    return 1 if res.failures else 0
+
+
+def _failure_json(f: Failure, a) -> dict:
+    return {"kind": f.verdict.kind, "message": f.verdict.message, "step": f.verdict.step,
+            "outcome": f.verdict.outcome, "seed": f.seed, "job": f.job,
+            "size": f.resolved.size(), "scenario": str(a.scenario_path),
+            "trace": str(a.trace_path), "replay": a.replay_command}
