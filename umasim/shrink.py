@@ -65,6 +65,7 @@ from .artefacts import DEFAULT_DIR, FailureArtefact, strip_decisions, write_fail
     write_pair
 from .report import expectation_failures, trace_level_for
 from .scenario import SIM_DEFAULTS, Scenario, ScenarioError, _expansions, from_dict
+from .errors import InvariantViolation
 from .sim import RunResult, Sim
 
 MAX_RUNS = 2000
@@ -88,6 +89,9 @@ class Failure:
         elif self.outcome == "deadlock":
             what += " (asleep on " + (", ".join(self.detail) or "nothing") + ")"
         return what + "; not as expected: " + ", ".join(self.expectations)
+
+
+_NUM = re.compile(r"\b\d+\b")
 
 
 def normalise_panic(message: str | None) -> str:
@@ -116,12 +120,24 @@ def failure_signature(scn: Scenario, sim: Sim, outcome: str | None = None) -> Fa
       left asleep is the same (kernel threads do not count);
     - the same kinds of the scenario's expectations fail
       (failing_expectations: the outcome, asleep, panic, each console
-      line, each zone figure, each event count).
+      line, each zone figure, each event count);
+    - the invariant checker objects to the final state, or does not, the
+      same way (its message with every number replaced): explorers report
+      runs that end "completed" with items lost or duplicated.
     """
     outcome = outcome or sim.outcome
     kinds = failing_expectations(scn, sim, outcome)
+    violation = None
+    if outcome != "panic":
+        try:
+            sim.check()
+        except InvariantViolation as e:
+            violation = _NUM.sub("N", _HEX.sub("0x...", str(e)))
+            kinds = list(kinds) + ["check"]
     if not kinds:
         return None
+    if violation is not None:
+        return Failure(outcome, (violation,), tuple(sorted(kinds)))
     if outcome == "panic":
         detail: tuple[str, ...] = (normalise_panic(sim.panic),)
     elif outcome == "deadlock":

@@ -573,7 +573,7 @@ def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
 def knobs_for_bug(bug: str) -> Knobs:
     """Knobs for hunting one known bug: what it needs stays in, noise that
     only slows the search goes.  Used by `umasim fuzz --bug` and the tests."""
-    base = replace(DEFAULT_KNOBS, invariants_off=False)
+    base = replace(DEFAULT_KNOBS, invariants_off=False, swarm=False)
     if bug in ("wakeup_one", "full_bypass"):
         # zonelimit sleepers and frees on a FULL keg
         return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
