@@ -821,6 +821,10 @@ class Sim:
                 twin.migrate(*args)
         if len(dec) > done:
             twin.run(decisions=dec[done:], max_steps=len(dec) - done)
+        if twin.digest() != self.digest():
+            raise RuntimeError("fork: the replayed copy's state differs from this one's "
+                               f"({twin.digest()} != {self.digest()}); the run was not "
+                               "deterministic")
         return twin
 
 

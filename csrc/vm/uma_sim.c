@@ -289,9 +289,11 @@ uma_sim_boot(void *arg)
 	(void)arg;
 	bootmem = vm_boot_pages(&npages);
 	uma_startup(bootmem, (int)npages);
-	/* MD code's preferred cache alignment ([sim] align_cache). */
-	if (cursim->cfg.align_cache >= 0)
-		uma_set_align(cursim->cfg.align_cache);
+	/*
+	 * MD code's preferred cache alignment ([sim] align_cache); the default
+	 * "cache" (UMA_ALIGN_CACHE) is what uma_set_align() ignores.
+	 */
+	uma_set_align(cursim->cfg.align_cache);
 	kmeminit();
 	uma_startup3();
 	uma_sim_tables_init();
