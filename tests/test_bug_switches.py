@@ -1,37 +1,37 @@
 """The known-bug switches (csrc/kern/bugs.def) against the fuzz properties
-(issue 6, item 4): Hypothesis, derandomized, with nothing but the switch
-and the knobs for its kind of case (strategies.knobs_for_bug) -- no
-@example, no seed -- finds a case that breaks a property, shrinks it, and
-the failure written as a scenario file and a trace replays identically and
-fails the same way; without the switch the same case passes.
+(issue 6, item 4): Hypothesis, derandomized as in the CI profile, with
+nothing but the switch and the knobs for its kind of case
+(strategies.knobs_for_bug) -- no @example, no seed -- finds a case that
+breaks a property and shrinks it; the failure written as a scenario file
+and a trace replays identically and fails the same way; without the switch
+the same case passes.
 
-Budgets: the CI profile's max_examples (strategies.CI_EXAMPLES) for
-no_recheck and full_bypass.  wakeup_one and stale_cache need a
-structure that random programs and schedules rarely have (three threads
-with two zonelimit sleepers and a later free; a migration exactly at the
-second zfree_race of a free followed by a slow-path free of another thread
-on the old vCPU): the properties find them only with budgets in the
-thousands of examples, so those two hunts run under the deep profile
-(UMASIM_HYPOTHESIS_PROFILE=deep) only.  The explorers find stale_cache
-within the CI budget (tests/test_explore.py).
+Budgets.  no_recheck and full_bypass: the CI profile's max_examples
+(strategies.CI_EXAMPLES), properties checked after every step.
+wakeup_one and stale_cache need a structure random cases rarely have --
+two threads asleep in zonelimit and then a free; a migration exactly at
+the second zfree_race of a free and then a slow-path free on the old vCPU
+-- and are found after some thousands of examples: the CI hunt budget
+(strategies.CI_HUNT_EXAMPLES; a hunt stops at its first failure), checking
+at the end of each run (their failures, a deadlock and conservation, show
+there), which costs half as much.  With random seeds and 4000 examples,
+wakeup_one was found for 1 seed in 4 and stale_cache for 2 in 4.  The
+explorers find stale_cache sooner (tests/test_explore.py).
 """
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import settings
 
 from umasim import trace
 from umasim.fuzz import Failure, find_failure, strategy_for, write_artefacts
 from umasim.properties import Case, check_case, check_sim_end
-from umasim.strategies import CI_EXAMPLES, profile_name
-
-DEEP_EXAMPLES = 8000
+from umasim.strategies import CI_EXAMPLES, CI_HUNT_EXAMPLES
 
 
-def hunt(bug: str, budget: int):
+def hunt(bug: str, budget: int, every_step: bool = True):
     """Hypothesis's search for a case that the switch makes fail."""
-    found = find_failure(strategy_for(bug), budget, derandomize=True,
+    found = find_failure(strategy_for(bug), budget, derandomize=True, every_step=every_step,
                          parent=settings.get_profile("ci"))
     assert found is not None, f"{bug}: no failing case in {budget} examples"
     case, verdict, runs = found
@@ -63,61 +63,64 @@ def replays_the_same_failure(bug, case, verdict, tmp_path):
 
 
 def test_no_recheck_found_shrunk_and_replayed(tmp_path):
-    """Found within the CI budget as a panic ("uma_zalloc_arg: Freeing a
-    non free bucket."), shrunk to 2 threads, 2 ops ("alloc z0" on each,
-    both on vCPU 0) and one preemption: the second thread runs its whole
-    alloc while the first stands at zalloc_race, between critical_exit()
-    and ZONE_LOCK(), and the first, without the re-check, puts vCPU 0's
-    now non-empty alloc bucket on the zone's free-bucket list."""
+    """Found within the CI budget (about 100 runs, shrinking included) as
+    a panic, "uma_zalloc_arg: Freeing a non free bucket.".  Shrunk to 2
+    threads, 2 ops ("alloc z0" each, both on vCPU 0) and 1 preemption
+    (decisions [0, 0, 2]): t1 runs its whole alloc while t0 stands at
+    zalloc_race, between critical_exit() and ZONE_LOCK(); t0, without the
+    re-check, puts vCPU 0's alloc bucket, now holding 14 items, on the
+    zone's free-bucket list."""
     case, v = hunt("no_recheck", CI_EXAMPLES)
     assert v.kind == "panic" and "Freeing a non free bucket" in v.message
     fixed = replays_the_same_failure("no_recheck", case, v, tmp_path)
     size = fixed.size()
-    assert size["threads"] <= 2 and size["ops"] <= 3 and size["preemptions"] <= 2, \
+    assert size["threads"] <= 2 and size["ops"] <= 2 and size["preemptions"] <= 1, \
         fixed.describe()
 
 
 def test_full_bypass_found_shrunk_and_replayed(tmp_path):
-    """Found within the CI budget as a deadlock the model does not explain:
-    a thread asleep in zonelimit while a later free read UMA_ZFLAG_FULL set
-    and, bypassing uma_zfree_internal, woke nobody.  Shrunk to 3 ops
-    (two allocs and a free) in at most 3 threads, a zone limited to one
-    page, and no preemption at all."""
+    """Found within the CI budget (about 240 runs) as a deadlock the model
+    does not explain: a thread asleep in zonelimit while a later free read
+    UMA_ZFLAG_FULL set and, going to the per-CPU cache instead of
+    uma_zfree_internal, woke nobody.  Shrunk to 2 threads, 3 ops and no
+    preemption: zone z0 limited to one page and z1 a secondary zone of it;
+    t0 allocates from z1 (filling vCPU 0's z1 cache with the keg's page,
+    FULL set) then from z0 (its cache empty: zonelimit), t1 frees t0's z1
+    item."""
     case, v = hunt("full_bypass", CI_EXAMPLES)
     assert v.kind == "deadlock" and "lost wakeup" in v.message
     fixed = replays_the_same_failure("full_bypass", case, v, tmp_path)
     size = fixed.size()
-    assert size["threads"] <= 3 and size["ops"] <= 4 and size["preemptions"] <= 1, \
+    assert size["threads"] <= 2 and size["ops"] <= 3 and size["preemptions"] == 0, \
         fixed.describe()
 
 
-deep_only = pytest.mark.skipif(
-    profile_name() != "deep",
-    reason="needs thousands of examples: run with UMASIM_HYPOTHESIS_PROFILE=deep")
-
-
-@deep_only
 def test_wakeup_one_found_shrunk_and_replayed(tmp_path):
-    """A lost wakeup: two threads asleep in zonelimit, a free that reads
-    FULL wakes one (wakeup_one), the other sleeps forever.  Shrunk to 3
-    threads and 4-5 ops (one thread allocates, sleeps and frees; two
-    allocate on the other vCPU or from a secondary zone) and no
-    preemption."""
-    case, v = hunt("wakeup_one", DEEP_EXAMPLES)
-    assert v.kind == "deadlock"
+    """Found within the CI hunt budget (about 3800 runs) as a lost wakeup.
+    Shrunk to 3 threads, 4 ops and no preemption: one-item slabs (4096
+    bytes) and a limit of one page; t0 allocates twice (the second sleeps
+    in zonelimit), t1 allocates (sleeps too), t2 frees t0's first item,
+    which reads FULL and, with wakeup_one(keg), wakes t0 alone: t1 sleeps
+    forever."""
+    case, v = hunt("wakeup_one", CI_HUNT_EXAMPLES, every_step=False)
+    assert v.kind == "deadlock" and "lost wakeup" in v.message
     fixed = replays_the_same_failure("wakeup_one", case, v, tmp_path)
     size = fixed.size()
-    assert size["threads"] <= 3 and size["ops"] <= 6, fixed.describe()
+    assert size["threads"] <= 3 and size["ops"] <= 4 and size["preemptions"] == 0, \
+        fixed.describe()
 
 
-@deep_only
 def test_stale_cache_found_shrunk_and_replayed(tmp_path):
-    """The invariant checker finds an item nowhere (a bucket lost by the
-    migrated thread writing the old vCPU's cache).  Shrunk to 2-3 threads,
-    4-8 ops, and 2-3 preemptions: a migration at zfree_race and a switch
-    to a thread of the old vCPU at the stale window."""
-    case, v = hunt("stale_cache", DEEP_EXAMPLES)
-    assert v.kind in ("invariant", "duplicate", "panic")
+    """Found within the CI hunt budget (about 6700 runs) by the invariant
+    checker: an item of the keg is nowhere (30 items in the slabs, 14 free
+    + 15 cached).  Shrunk to 2 threads, 4 ops (alloc and free on each, both
+    on vCPU 0) and 2 preemptions -- the schedule of
+    scenarios/bug_stale_cache.toml: t0 migrated to vCPU 1 at the second
+    zfree_race of its free, t1 run at the stale window, where it leaves its
+    item in vCPU 0's free bucket, which t0 then overwrites."""
+    case, v = hunt("stale_cache", CI_HUNT_EXAMPLES, every_step=False)
+    assert v.kind == "invariant"
     fixed = replays_the_same_failure("stale_cache", case, v, tmp_path)
     size = fixed.size()
-    assert size["threads"] <= 3 and size["ops"] <= 8, fixed.describe()
+    assert size["threads"] <= 2 and size["ops"] <= 4 and size["preemptions"] <= 2, \
+        fixed.describe()

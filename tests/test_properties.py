@@ -211,3 +211,25 @@ def test_profiles(monkeypatch):
     assert ci.derandomize and ci.database is None and ci.max_examples <= 200
     assert settings.get_profile("dev").database is not None
     assert settings.get_profile("deep").max_examples > settings.get_profile("dev").max_examples
+
+
+def test_an_item_held_twice_or_held_and_free_is_reported(monkeypatch):
+    """The duplicate check, with the variables' items faked: two
+    variables holding one address, then one holding an item that also
+    sits in vCPU 0's alloc bucket."""
+    from umasim import properties
+    case = Case({"cpus": 1}, [{"name": "z0", "size": 256}],
+                [{"name": "t0", "cpu": 0, "ops": ["alloc z0 -> a", "alloc z0 -> b"]}])
+    v = check_case(case, keep_sim=True)
+    assert v.ok and v.outcome == "completed"
+    sim = v.sim
+    real = properties._Runner.var
+    a_item = real(properties._Runner(case, False, sim=sim), "a")[2]
+    free_item = sim.zone("z0").items("cache")[0]
+    for fake, what in ((a_item, "handed out twice"), (free_item, "also free (cache")):
+        def var(self, name, fake=fake):
+            st, zn, item = real(self, name)
+            return (st, zn, fake) if name == "b" else (st, zn, item)
+        monkeypatch.setattr(properties._Runner, "var", var)
+        w = check_sim_end(case, sim)
+        assert w.kind == "duplicate" and what in w.message, w

@@ -79,13 +79,15 @@ def strategy_for(bug: str | None = None):
 
 def find_failure(strategy, examples: int, *, seed: int | None = None,
                  derandomize: bool = False, every_step: bool = True, parent=None,
-                 on_example=None, targets: bool = True):
+                 on_example=None, targets: bool = True, tidy: bool = True):
     """Runs the properties on up to `examples` generated cases.  Returns
     None, or (case, verdict, runs) for the shrunk failing case, `runs` the
     number of cases run in all (shrinking included).  `parent` is the
     Hypothesis settings to start from (a profile); examples, derandomize
     and seed override it.  The shrunk case is the one Hypothesis replays
-    last."""
+    last; with `tidy`, properties.tidy then takes out what single deletions
+    can (Hypothesis's shrinker stops where two things must go together),
+    and the case comes back in machine form."""
     from hypothesis import HealthCheck, Phase, given, settings, target
     from hypothesis import seed as hseed
 
@@ -119,20 +121,24 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
         prop = hseed(seed)(prop)
     try:
         prop()
-    except _Found:
-        return last["case"], last["verdict"], runs[0]
     except Exception:
-        if "case" in last:
-            return last["case"], last["verdict"], runs[0]
-        raise
-    return None
+        if "case" not in last:
+            raise
+    else:
+        return None
+    case, verdict = last["case"], last["verdict"]
+    if tidy:
+        from .properties import tidy as tidy_case
+        case, verdict = tidy_case(case, verdict, every_step=every_step)
+    return case, verdict, runs[0]
 
 
 # ---- processes ---------------------------------------------------------------
 
 def _worker(job: int, seed: int, examples: int, bug: str | None, every_step: bool,
             counts, results) -> None:
-    """One process of --jobs: its share of the examples under its seed."""
+    """One process of --jobs: its share of the examples under its seed.
+    The first job to find a failure stops the others."""
     import contextlib
     import io
 
@@ -214,6 +220,11 @@ def _run_jobs(shares, seeds, bug, every_step, bar, failures) -> int:
                 pending.discard(job)
                 if status == "failed":
                     failures.append(Failure(payload[0], payload[1], job, seeds[job]))
+                    # One shrunk failure is the answer: stop the others.
+                    for p in procs:
+                        if p.is_alive():
+                            p.terminate()
+                    pending.clear()
                 elif status == "error":
                     errors.append(f"job {job}: {payload}")
             now = sum(min(counts[j], shares[j]) for j in range(len(shares)))

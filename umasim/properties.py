@@ -22,12 +22,13 @@ failing case can be written as a scenario file and a trace.
                the number of its items held by variables (plus, for a zone
                that other zones' zinit attach to, items attached: then only
                USED >= held); REQUESTS counts every alloc that returned an
-               item (plus the ones whose ctor/zinit failed, which count one
-               request, one free and one failure); FAILURES counts the allocs
-               that returned NULL; and, per keg, the USED + FREE of its zones
-               is every item of its slabs (pages / ppera * ipers).  LIMIT is
-               the zone's `max` rounded up to whole slabs when no setmax op
-               changed it.
+               item, FAILURES every alloc that returned NULL, and
+               REQUESTS - USED the frees of its items (with a ctor or zinit
+               that can fail, bounds: a failed one counts one request, one
+               free and one failure); and, per keg, the USED + FREE of its
+               zones is every item of its slabs (pages / ppera * ipers).
+               LIMIT is the zone's `max` rounded up to whole slabs when no
+               setmax op changed it.
   panic        the run does not panic.
   console      no "Memory modified after free" (uma_dbg's trash check).
   outcome      the run completes, or ends in a deadlock that the model
@@ -56,7 +57,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._core import ffi, lib
-from .errors import InvariantViolation
 from .sim import EVENT_KINDS, POINT_LINES, Sim
 
 FULL = 0x40000000
@@ -104,9 +104,13 @@ class Case:
     triggers: list[tuple[int, int]] | None = None
 
     def with_decisions(self, decisions: list[int]) -> "Case":
-        """The same case with a schedule in machine form."""
+        """The same case with a schedule in machine form (trailing default
+        decisions dropped: the list continues with them anyway)."""
+        dec = list(decisions)
+        while dec and dec[-1] == 0:
+            dec.pop()
         return Case(copy.deepcopy(self.sim), copy.deepcopy(self.zones),
-                    copy.deepcopy(self.threads), list(decisions), self.max_steps)
+                    copy.deepcopy(self.threads), dec, self.max_steps)
 
     # -- scenario form ---------------------------------------------------
 
@@ -271,6 +275,7 @@ class _Runner:
         self.last_full: dict[int, int] = {}     # keg -> event index of a full_check b=1
         self.need_pages: dict[int, int] = {}    # tid -> pages its last failed request wanted
         self.allocs: dict[str, list[int]] = {}  # zone -> [items, nulls]
+        self.frees: dict[int, int] = {}         # zone slot -> items freed by ops
         self.uma_stops = 0                      # stops at UMA_POINTS so far
         self.points_seen: set[int] = set()
         self.asleep: set[int] = set()           # asleep without a timeout now
@@ -322,10 +327,11 @@ class _Runner:
                     continue
                 what, var, zone = op
                 if what == "free":
-                    if track_items:
-                        st, _, item = self.var(var)
-                        if self.held.get(item) == var:
-                            del self.held[item]
+                    st, zn, item = self.var(var)
+                    if st == _VAR_FREED and zn >= 0:
+                        self.frees[zn] = self.frees.get(zn, 0) + 1
+                    if track_items and self.held.get(item) == var:
+                        del self.held[item]
                     continue
                 st, _, item = self.var(var)
                 if zone is not None:
@@ -401,13 +407,13 @@ class _Runner:
         if self.outcome_override:
             outcome = self.outcome_override
         if outcome == "panic":
-            self.fail("panic", f"panic: {sim.panic}")
+            self.fail("panic", str(sim.panic))
             return
         if self.failure is not None:
             return
         for line in sim.console:
             if "Memory modified after free" in line:
-                self.fail("console", f"console: {line.strip()}")
+                self.fail("console", line.strip())
                 return
         self.check_held()
         if self.failure is not None:
@@ -423,10 +429,13 @@ class _Runner:
             self.check_stats()
 
     def check_held(self) -> None:
-        """No two live variables hold one item; no held item is free."""
+        """No two live variables hold one item; no held item is free (in a
+        per-CPU bucket, a zone bucket, or a slab's free list of its keg)."""
         seen: dict[int, str] = {}
+        malloc_held = False
+        slots: set[int] = set()
         for name in self.vid:
-            st, _, item = self.var(name)
+            st, zn, item = self.var(name)
             if st != _VAR_HELD:
                 continue
             if item in seen:
@@ -434,14 +443,32 @@ class _Runner:
                           f"{name} hold it")
                 return
             seen[item] = name
+            if zn >= 0:
+                slots.add(zn)
+            elif zn == -1:
+                malloc_held = True
         if not seen:
             return
-        for z in self.sim.zones.values():
-            for where in ("cache", "bucket", "slab"):
-                for item in z.items(where):
-                    if item in seen:
-                        self.fail("duplicate", f"item {item:#x} is held by {seen[item]} and "
-                                  f"is also free ({where} of zone {z.name})")
+        infos = self.zone_infos()
+        kegs = {zi.keg for zi in infos if zi.slot in slots}
+        if malloc_held:
+            kegs |= {zi.keg for zi in infos if zi.flags & 0x10}      # UMA_ZONE_MALLOC
+        buf = None
+        for zi in infos:
+            if zi.keg not in kegs:
+                continue
+            for where, label in ((0, "cache"), (1, "bucket"), (2, "slab")):
+                n = lib.umasim_zone_items(self.s, zi.addr, where, -1, ffi.NULL, 0)
+                if n <= 0:
+                    continue
+                if buf is None or len(buf) < n:
+                    buf = ffi.new("uint64_t[]", max(n, 256))
+                n = lib.umasim_zone_items(self.s, zi.addr, where, -1, buf, n)
+                for i in range(n):
+                    if buf[i] in seen:
+                        self.fail("duplicate", f"item {buf[i]:#x} is held by {seen[buf[i]]} "
+                                  f"and is also free ({label} of zone "
+                                  f"{ffi.string(zi.name).decode()})")
                         return
 
     def zone_infos(self) -> list:
@@ -537,14 +564,17 @@ class _Runner:
                 if row.used != h:
                     self.fail("stats", f"zone {name}: USED {row.used}, but {h} items are held")
                     return
+                freed = self.frees.get(sim._zones[name], 0)
                 if name in prog.failing:
-                    ok = items <= row.requests <= items + nulls and row.failures <= nulls
+                    ok = items <= row.requests <= items + nulls and row.failures <= nulls \
+                        and row.requests - row.used >= freed
                 else:
-                    ok = row.requests == items and row.failures == nulls
+                    ok = row.requests == items and row.failures == nulls \
+                        and row.requests - row.used == freed
                 if not ok:
-                    self.fail("stats", f"zone {name}: REQUESTS {row.requests}, FAILURES "
-                              f"{row.failures}, but its allocs returned {items} items and "
-                              f"{nulls} NULLs")
+                    self.fail("stats", f"zone {name}: REQUESTS {row.requests}, USED "
+                              f"{row.used}, FAILURES {row.failures}, but its allocs returned "
+                              f"{items} items and {nulls} NULLs and {freed} were freed")
                     return
             keg = prog.keg_of[name]
             acc = per_keg.setdefault(keg, [0, 0])
@@ -602,3 +632,99 @@ def check_sim_end(case: Case, sim: Sim) -> Verdict:
         return Verdict(True, None, "ok", sim.outcome, sim.steps, sim.decisions)
     kind, msg, step = r.failure
     return Verdict(False, kind, msg, sim.outcome, sim.steps, sim.decisions, step)
+
+
+# ---- after Hypothesis's shrinking ----------------------------------------------
+
+def _same_failure(a: Verdict, b: Verdict) -> bool:
+    if a.ok or b.ok or a.kind != b.kind:
+        return False
+    if a.kind == "panic":
+        return a.message.split(":")[0] == b.message.split(":")[0]
+    if a.kind == "deadlock":
+        return ("lost wakeup" in a.message) == ("lost wakeup" in b.message)
+    return True
+
+
+def _without_ops(case: Case, drop: set[tuple[int, int]]) -> Case:
+    """The case without the ops at (thread, index) in `drop`, and without
+    the frees of variables that nothing stores any more."""
+    threads = [dict(t, ops=[op for j, op in enumerate(t["ops"]) if (i, j) not in drop])
+               for i, t in enumerate(case.threads)]
+    made = {op.split()[-1] for t in threads for op in t["ops"] if "->" in op}
+    for t in threads:
+        t["ops"] = [op for op in t["ops"]
+                    if not (op.split()[0] in ("free", "free_large") and op.split()[1] not in made)]
+    return Case(copy.deepcopy(case.sim), copy.deepcopy(case.zones), threads,
+                list(case.decisions), case.max_steps)
+
+
+def tidy(case: Case, verdict: Verdict, max_runs: int = 400,
+         every_step: bool = True) -> tuple[Case, Verdict]:
+    """A greedy pass after Hypothesis's shrinker, which can stop in a local
+    minimum (an op that can only go together with another): removes
+    threads, single ops (with the frees that depend on them), zones no op
+    uses, and preemptions, keeping each change under which the case still
+    fails the same way.  Works on the machine form; returns the smaller
+    case (machine form) and its verdict."""
+    best = case.with_decisions(verdict.decisions)
+    bestv = check_case(best, every_step=every_step)
+    if not _same_failure(bestv, verdict):
+        return best, bestv
+    runs = [0]
+
+    def attempt(c: Case) -> bool:
+        nonlocal best, bestv
+        if runs[0] >= max_runs:
+            return False
+        runs[0] += 1
+        try:
+            v = check_case(c, every_step=every_step)
+        except (ValueError, TypeError):
+            return False
+        if _same_failure(v, verdict):
+            best, bestv = c.with_decisions(v.decisions), v
+            return True
+        return False
+
+    progress = True
+    while progress and runs[0] < max_runs:
+        progress = False
+        # whole threads (emptied: the threads after keep their numbers)
+        for i, t in enumerate(best.threads):
+            if t["ops"] and attempt(_without_ops(best, {(i, j) for j in range(len(t["ops"]))})):
+                progress = True
+        # single ops, from the end
+        for i in range(len(best.threads)):
+            j = len(best.threads[i]["ops"]) - 1
+            while j >= 0:
+                if j < len(best.threads[i]["ops"]) and attempt(_without_ops(best, {(i, j)})):
+                    progress = True
+                j -= 1
+        # trailing empty threads
+        while len(best.threads) > 1 and not best.threads[-1]["ops"]:
+            c = Case(copy.deepcopy(best.sim), copy.deepcopy(best.zones),
+                     copy.deepcopy(best.threads[:-1]), list(best.decisions), best.max_steps)
+            if not attempt(c):
+                break
+            progress = True
+        # preemptions
+        for k in range(len(best.decisions)):
+            if k < len(best.decisions) and best.decisions[k]:
+                c = Case(copy.deepcopy(best.sim), copy.deepcopy(best.zones),
+                         copy.deepcopy(best.threads),
+                         best.decisions[:k] + [0] + best.decisions[k + 1:], best.max_steps)
+                if attempt(c):
+                    progress = True
+        # zones no op names (not masters, not attach targets)
+        used = {w for t in best.threads for op in t["ops"] for w in op.split()}
+        needed = used | {z.get("master") for z in best.zones} | \
+            {str(z.get("zinit", "")).split()[-1] for z in best.zones if z.get("zinit")}
+        for z in list(best.zones):
+            if z["name"] not in needed and len(best.zones) > 1:
+                c = Case(copy.deepcopy(best.sim),
+                         [copy.deepcopy(y) for y in best.zones if y["name"] != z["name"]],
+                         copy.deepcopy(best.threads), list(best.decisions), best.max_steps)
+                if attempt(c):
+                    progress = True
+    return best, bestv

@@ -3,14 +3,23 @@ zones, per-thread programs that are valid by construction, and schedules
 in machine form -- put together as `cases()`, which draws a whole
 `umasim.properties.Case` (a scenario dict, see Case.to_scenario).
 
-Shrinking.  Every choice is drawn so that Hypothesis's simplest value is
-the simplest simulation: sampled_from lists put the default first (2 vCPUs,
-256 pages, 256-byte items, no flags, no callbacks, no limit), lists
-shrink to [] (no ops, no preemptions), integers shrink to 0.  A program is
-a list of *raw ops* (kind, argument) that `decode_programs` turns into op
-strings against the variables live at that point, so any sub-list of a
-valid program is valid again: deleting an alloc turns the frees that
-would have freed it into frees of something else, or into nothing.
+Choices and shrinking.  Hypothesis pays tens of microseconds per choice,
+so a case is drawn from few of them: the thread count, two byte strings
+per thread (op kinds, op arguments), one fixed-length byte string each
+for the threads' vCPUs, the op-kind mask, the machine and every zone, and
+two for the schedule -- about 15 choices, whatever the programs' length.
+Every byte string is decoded so that Hypothesis's simplest value is the
+simplest simulation: a zero byte picks the default (2 vCPUs, 256 pages,
+256-byte items, no flags, no callbacks, no limit, no preemption), and byte
+strings shrink by losing bytes (fewer ops, fewer preemptions) and by
+lowering them.  A program is a string of *raw ops* that `decode_programs`
+turns into op strings against the variables live at that point, so any
+part of a valid program is valid again: deleting an alloc turns the frees
+that would have freed it into frees of something else, or into nothing.
+The thread count is drawn first (drawn after the machine, Hypothesis
+gives one thread most of the time).  Swarm testing (Groce et al., ISSTA
+2012): each case draws which optional op kinds it uses, so that it has
+many of a few kinds rather than a few of each.
 
 Validity by construction (the faithful kernel panics on these by design,
 and they are not what fuzzing looks for):
@@ -44,14 +53,24 @@ and they are not what fuzzing looks for):
     zero_init the keg's init), and a secondary zone of a trash keg has
     trash ctor and dtor too.
 
-Schedules are lists of small ints (design.md, "Schedules"): 0 is the
-default decision and the list may end early (then sequential).  The sparse
-form draws (gap, decision) pairs -- a preemption `gap` steps after the
-previous one -- so it shrinks toward fewer and earlier preemptions; the
-dense form draws a decision for each of the first steps, most of them 0.
+Schedules.  The machine form (design.md, "Schedules") is a list of small
+ints: 0 is the default decision and the list may end early (then
+sequential).  Three forms are drawn (mixed: one of them per case):
+  points  (gap, decision) pairs whose gaps count stops at UMA's own
+          preemption points (properties.UMA_POINTS: the seed's race
+          windows, callbacks, fine and stale-window points) -- Case.triggers;
+          small gaps likelier.  A migration between critical_exit and
+          ZONE_LOCK is then one or two stops away instead of dozens of
+          steps.  The run resolves it to machine form (the verdict's
+          decisions), which failures are written in.
+  sparse  (gap, decision) pairs whose gaps count steps.
+  dense   a decision for each of the first steps, half of them 0.
+Each shrinks toward fewer and earlier preemptions, and to [] (none).
 
 Settings profiles (registered on import; `load_profile()` picks one):
-  ci    derandomized, max_examples 100, no deadline, no database, blob printed
+  ci    derandomized, max_examples CI_EXAMPLES, no deadline, no database,
+        blob printed (a bug hunt: up to CI_HUNT_EXAMPLES, stopping at the
+        first failure)
   dev   max_examples 200, no deadline, database .hypothesis/ (the default)
   deep  max_examples 5000, stateful_step_count 100
 UMASIM_HYPOTHESIS_PROFILE names the profile; without it: ci when CI=true
@@ -64,7 +83,7 @@ import functools
 import os
 from dataclasses import dataclass, replace
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from .properties import DEFAULT_MAX_STEPS, Case
@@ -72,7 +91,11 @@ from .properties import DEFAULT_MAX_STEPS, Case
 # ---- settings profiles -------------------------------------------------------
 
 PROFILE_ENV = "UMASIM_HYPOTHESIS_PROFILE"
-CI_EXAMPLES = 100
+CI_EXAMPLES = 200
+# The CI budget of a bug hunt (tests/test_bug_switches.py): derandomized
+# like the profile, it stops at the first failure, so only a bug that
+# random cases rarely reach uses much of it.
+CI_HUNT_EXAMPLES = 8000
 
 # Each from Hypothesis's own "default" profile: under CI=true, Hypothesis
 # has loaded its built-in "ci" profile by now, which new profiles would
@@ -105,11 +128,6 @@ def load_profile(name: str | None = None) -> str:
     name = name or profile_name()
     settings.load_profile(name)
     return name
-
-
-def no_shrink(s: settings) -> settings:
-    """The same settings without the shrink phase (to measure generation)."""
-    return settings(s, phases=[p for p in s.phases if p != Phase.shrink])
 
 
 # ---- knobs -------------------------------------------------------------------
@@ -151,8 +169,8 @@ class Knobs:
 
 
 DEFAULT_KNOBS = Knobs()
-# The benchmark's and `umasim fuzz`'s default shape: 2 vCPUs, 3 threads,
-# up to 30 ops each.
+# The benchmark's shape (bench/fuzz.py): 2 vCPUs, 3 threads, up to 30 ops
+# each.
 BENCH_KNOBS = Knobs(cpus=(2,), min_threads=3, max_threads=3, max_ops=30)
 
 # Sizes: the first is where shrinking ends.  >= 512 may be offpage.
@@ -576,10 +594,12 @@ def knobs_for_bug(bug: str) -> Knobs:
     base = replace(DEFAULT_KNOBS, invariants_off=False, swarm=False)
     if bug in ("wakeup_one", "full_bypass"):
         # zonelimit sleepers and frees on a FULL keg
-        return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
-                       malloc=False, md_small_alloc=False, flags=False, always_limit=True,
-                       reclaims=False, drains=False, yields=False, cpus=(2,), pages=(256,),
-                       schedule="points")
+        k = replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
+                    malloc=False, md_small_alloc=False, flags=False, always_limit=True,
+                    reclaims=False, drains=False, yields=False, cpus=(2,), pages=(256,),
+                    schedule="points")
+        # wakeup_one: several sleepers on one keg -- one zone, short programs
+        return replace(k, max_zones=1, max_ops=8) if bug == "wakeup_one" else k
     if bug == "no_recheck":
         # another thread on the vCPU fills its cache in the zalloc_race gap
         return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
