@@ -419,3 +419,16 @@ def test_addresses_identical_across_processes_and_sims():
         p = subprocess.run([sys.executable, "-c", ADDR_SCRIPT], env=env,
                            capture_output=True, text=True, timeout=60, check=True)
         assert json.loads(p.stdout) == here
+
+
+def test_pagedaemon_and_a_sleeper_needing_more_pages_than_free_do_not_livelock():
+    """A 2-page request with 1 page free sleeps in vmwait and wakes the
+    pagedaemon; its reclaim frees nothing, so nobody wakes the sleeper
+    again: the run ends in a deadlock (explained: free pages below the
+    request) instead of the two waking each other forever."""
+    sim = Sim(pages=3, pagedaemon=True)
+    sim.spawn("a", ops=["kmem_alloc 8192 -> x", "kmem_alloc 8192 -> y"])
+    r = sim.run(max_steps=100_000)
+    assert r.outcome == "deadlock" and r.steps < 1000
+    assert r.waiting == ["a: asleep on 'vmwait' (channel &cnt.v_free_count)"]
+    assert sim.thread("pagedaemon").wmesg == "psleep"

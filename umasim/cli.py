@@ -155,8 +155,10 @@ def _extra_commands():
                     ("umasim.shrink", "add_command")):
         try:
             m = __import__(mod, fromlist=[fn])
-        except ImportError:
-            continue
+        except ModuleNotFoundError as e:
+            if e.name == mod:       # a command not shipped: leave it out
+                continue
+            raise
         found.append(getattr(m, fn))
     return found
 

@@ -545,7 +545,13 @@ pagedaemon_main(struct kthread *td)
 			vm->reclaim_hook();
 		td->td_busy = 0;
 		td->td_acts++;
-		vm_free_wakeup(s);
+		/*
+		 * No wakeup of vmwait sleepers here: pages the reclaim freed
+		 * woke them already, and waking them when it freed nothing
+		 * would only send a sleeper whose request needs more pages
+		 * than are free back to sleep, waking this daemon again,
+		 * forever.
+		 */
 	}
 }
 
