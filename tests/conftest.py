@@ -9,3 +9,21 @@ deep keep their examples in .hypothesis/.
 from umasim.strategies import load_profile
 
 PROFILE = load_profile()
+
+
+def assert_keeps_properties(case, **kw):
+    """check_case, and on a failure the artefacts of every failure (issue
+    6): a scenario file plus a trace under .umasim/failures/, with the
+    exact replay command in the test's failure message.  (Hypothesis runs
+    a failing test again while shrinking; files are named by content, so
+    the final, shrunk example is among them.)"""
+    import pytest
+
+    from umasim.fuzz import Failure, write_artefacts
+    from umasim.properties import check_case
+    v = check_case(case, **kw)
+    if v.ok:
+        return v
+    art = write_artefacts(Failure(case, v))
+    pytest.fail(f"{v.kind}: {v.message}\n{case.describe()}\n"
+                f"written: {art.scenario_path}\nreplay: {art.replay_command}")

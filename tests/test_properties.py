@@ -16,6 +16,8 @@ from umasim.properties import Case, check_case, check_sim_end
 from umasim.strategies import (BENCH_KNOBS, DEFAULT_KNOBS, Knobs, cases, decode_programs,
                                op_kinds, profile_name)
 
+from conftest import assert_keeps_properties  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -28,22 +30,19 @@ def few(n: int):
 
 @given(cases())
 def test_every_generated_case_keeps_the_properties_after_every_step(case):
-    v = check_case(case)
-    assert v.ok, f"{v.kind}: {v.message}\n{case.describe()}"
+    assert_keeps_properties(case)
 
 
 @given(cases(BENCH_KNOBS))
 def test_the_benchmark_shape_keeps_the_properties(case):
     """2 vCPUs, 3 threads, up to 30 ops each (bench/fuzz.py)."""
-    v = check_case(case)
-    assert v.ok, f"{v.kind}: {v.message}\n{case.describe()}"
+    assert_keeps_properties(case)
 
 
 @few(60)
 @given(cases(replace(DEFAULT_KNOBS, max_threads=4, max_zones=3, cpus=(4, 3))))
 def test_bigger_machines_keep_the_properties(case):
-    v = check_case(case)
-    assert v.ok, f"{v.kind}: {v.message}\n{case.describe()}"
+    assert_keeps_properties(case)
 
 
 @few(60)
@@ -233,3 +232,18 @@ def test_an_item_held_twice_or_held_and_free_is_reported(monkeypatch):
         monkeypatch.setattr(properties._Runner, "var", var)
         w = check_sim_end(case, sim)
         assert w.kind == "duplicate" and what in w.message, w
+
+
+def test_a_failing_property_in_pytest_writes_its_artefacts(tmp_path, monkeypatch):
+    """A property failure under pytest writes the scenario and trace and
+    names the replay command (issue 6: every failure, from pytest too)."""
+    from umasim import artefacts, trace
+    monkeypatch.setattr(artefacts, "DEFAULT_DIR", tmp_path)
+    scn = scenario.load(os.path.join(ROOT, "scenarios", "bug_no_recheck.toml"))
+    sim = scn.build()
+    sim.run(**scn.run_args())                # its human steps, as decisions
+    case = Case.from_scenario(artefacts.scenario_with_decisions(scn, sim.decisions))
+    with pytest.raises(pytest.fail.Exception, match="replay: umasim replay"):
+        assert_keeps_properties(case)
+    traces = list(tmp_path.glob("*.trace"))
+    assert len(traces) == 1 and trace.replay(trace.read(traces[0])).identical
