@@ -16,6 +16,7 @@ import pytest
 
 from umasim import Sim, SimPanicked
 from umasim.sim import DISPLAY_BASE
+from umahelp import checked_step, drive, evs, page_no, row, run_op  # noqa: F401
 
 PAGE = 4096
 M_NOWAIT, M_WAITOK, M_ZERO = 0x1, 0x2, 0x100
@@ -24,58 +25,6 @@ BSS_PAGES = 16          # the simulated bss comes first in the arena
 
 
 # ---- helpers ---------------------------------------------------------------
-
-def checked_step(sim: Sim, name: str) -> None:
-    """One step of thread `name`, then the invariant checker."""
-    sim.step(name)
-    if sim.panic is None:
-        sim.check()
-
-
-def drive(sim: Sim, max_steps: int = 20_000) -> str:
-    """Runs the default (sequential) schedule to its end, one step at a
-    time, with sim.check() after every step; returns the outcome."""
-    for _ in range(max_steps):
-        r = sim.run(max_steps=1)
-        if sim.panic is None:
-            sim.check()
-        if r.outcome != "step_limit":
-            return r.outcome
-    raise AssertionError("the run did not end")
-
-
-def run_op(sim: Sim, name: str, ops: int = 1) -> list:
-    """Steps thread `name` alone through its next `ops` operations (or
-    until it blocks, sleeps or ends), checking after every step; returns
-    the events of those steps."""
-    start = len(sim.events)
-    target = sim.thread(name).op + ops
-    for _ in range(20_000):
-        t = sim.thread(name)
-        if t.state != "runnable" or t.op >= target:
-            break
-        checked_step(sim, name)
-    else:
-        raise AssertionError(f"{name} did not get through {ops} ops")
-    return sim.events[start:]
-
-
-def evs(sim: Sim, kind: str, events=None) -> list:
-    """Events of `kind` taken in steps (boot and zcreate are step 0)."""
-    events = sim.events if events is None else events
-    return [e for e in events if e.kind == kind and e.step > 0]
-
-
-def row(sim: Sim, name: str):
-    rows = [r for r in sim.vmstat() if r.name == name]
-    assert len(rows) == 1, name
-    return rows[0]
-
-
-def page_no(addr: int) -> int:
-    """The arena page of a display address."""
-    return (addr - DISPLAY_BASE) // PAGE
-
 
 def all_slabs(zone) -> list:
     s = zone.slabs
