@@ -133,7 +133,7 @@ classify(struct sim *s, struct explore_state *e,
 	snprintf(k->c.message, sizeof(k->c.message), "%s", msg);
 	k->c.ndecisions = s->ndec - dec0;
 	k->dec = malloc((k->c.ndecisions + 1) * sizeof(uint32_t));
-	if (k->dec != NULL)
+	if (k->dec != NULL && k->c.ndecisions > 0)
 		memcpy(k->dec, s->dec + dec0, k->c.ndecisions * sizeof(uint32_t));
 	return (failed);
 }
@@ -157,7 +157,8 @@ push(struct explore_state *e, const uint32_t *dec, size_t len, uint32_t last,
 	it->prefix = malloc((len + 1) * sizeof(uint32_t));
 	if (it->prefix == NULL)
 		return (-1);
-	memcpy(it->prefix, dec, len * sizeof(uint32_t));
+	if (len > 0)
+		memcpy(it->prefix, dec, len * sizeof(uint32_t));
 	it->prefix[len] = last;
 	it->len = len + 1;
 	it->preempts = preempts;
