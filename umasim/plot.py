@@ -713,22 +713,28 @@ def items_over_time(rec: Recording, zone: str, ax=None, *, x: str = "tick",
     ax.set_xlabel("virtual time (ticks)" if x == "tick" else "step")
     ax.set_ylabel("items")
     ax.set_ylim(bottom=0)
+    _sleepers_and_legend(ax, rec, xs, "zonelimit")
+    ax.set_title(title or f"zone {zone}: items by location ({rec.outcome})", fontsize=10)
+    return fig
+
+
+def _sleepers_and_legend(ax, rec: Recording, xs, wmesg: str) -> None:
+    """The threads asleep on `wmesg` on a second axis (if any ever were),
+    and one legend for both axes below the plot."""
     from matplotlib.ticker import MaxNLocator
-    zl = rec.asleep_on("zonelimit")
+    asleep = rec.asleep_on(wmesg)
     handles, labels = ax.get_legend_handles_labels()
-    if any(zl):
+    if any(asleep):
         ax2 = ax.twinx()
-        ax2.step(xs, zl, where="post", color="#1f3a93", linewidth=1.5, linestyle=":",
-                 label='threads asleep in "zonelimit"')
-        ax2.set_ylabel("zonelimit sleepers")
-        ax2.set_ylim(0, max(zl) + 1)
+        ax2.step(xs, asleep, where="post", color="#1f3a93", linewidth=1.5, linestyle=":",
+                 label=f'threads asleep in "{wmesg}"')
+        ax2.set_ylabel(f"{wmesg} sleepers")
+        ax2.set_ylim(0, max(asleep) + 1)
         ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
     ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3,
               fontsize=8, frameon=False)
-    ax.set_title(title or f"zone {zone}: items by location ({rec.outcome})", fontsize=10)
-    return fig
 
 
 def pages_over_time(rec: Recording, ax=None, *, x: str = "tick", zones: bool = True,
@@ -770,20 +776,7 @@ def pages_over_time(rec: Recording, ax=None, *, x: str = "tick", zones: bool = T
     ax.set_xlabel("virtual time (ticks)" if x == "tick" else "step")
     ax.set_ylabel("pages")
     ax.set_ylim(bottom=0)
-    handles, labels = ax.get_legend_handles_labels()
-    from matplotlib.ticker import MaxNLocator
-    vw = rec.asleep_on("vmwait")
-    if any(vw):
-        ax2 = ax.twinx()
-        ax2.step(xs, vw, where="post", color="#1f3a93", linewidth=1.5, linestyle=":",
-                 label='threads asleep in "vmwait"')
-        ax2.set_ylabel("vmwait sleepers")
-        ax2.set_ylim(0, max(vw) + 1)
-        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
-        h2, l2 = ax2.get_legend_handles_labels()
-        handles, labels = handles + h2, labels + l2
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3,
-              fontsize=8, frameon=False)
+    _sleepers_and_legend(ax, rec, xs, "vmwait")
     ax.set_title(title or f"pages over {'virtual time' if x == 'tick' else 'steps'} "
                  f"({rec.outcome})", fontsize=10)
     return fig

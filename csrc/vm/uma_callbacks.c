@@ -277,26 +277,20 @@ cb_freef_for(int slot)
 int
 cb_identify(const void *fn, int *slot)
 {
+	const void *const *tabs[] = {
+		(const void *const *)ctor_tab, (const void *const *)dtor_tab,
+		(const void *const *)init_tab, (const void *const *)fini_tab,
+		(const void *const *)zinit_tab, (const void *const *)zfini_tab,
+		(const void *const *)allocf_tab, (const void *const *)freef_tab,
+	};
+	size_t k;
 	int i;
 
 	for (i = 0; i < UMASIM_MAXZONES; i++) {
 		*slot = i;
-		if (fn == (const void *)ctor_tab[i])
-			return (1);
-		if (fn == (const void *)dtor_tab[i])
-			return (2);
-		if (fn == (const void *)init_tab[i])
-			return (3);
-		if (fn == (const void *)fini_tab[i])
-			return (4);
-		if (fn == (const void *)zinit_tab[i])
-			return (5);
-		if (fn == (const void *)zfini_tab[i])
-			return (6);
-		if (fn == (const void *)allocf_tab[i])
-			return (7);
-		if (fn == (const void *)freef_tab[i])
-			return (8);
+		for (k = 0; k < sizeof(tabs) / sizeof(tabs[0]); k++)
+			if (fn == tabs[k][i])
+				return ((int)k + 1);
 	}
 	*slot = -1;
 	return (0);
