@@ -173,7 +173,8 @@ class Zone:
             if lib.umasim_zone_by_slot(s, self.slot, zi) < 0:
                 state = lib.umasim_zone_state(s, self.slot)
                 raise ValueError(f"zone {self.name} " +
-                                 ("was destroyed" if state == 2 else "does not exist yet"))
+                                 {2: "was destroyed", 3: "is being destroyed"}.get(
+                                     state, "does not exist yet"))
             return zi
         buf = ffi.new("struct umasim_zone_info[]", 256)
         n = lib.umasim_zones(s, buf, 256)

@@ -219,7 +219,7 @@ zreg_of_keg(uma_keg_t k)
 	int i;
 
 	for (i = 0; i < UT->ut_nzones; i++)
-		if (UT->ut_zones[i].zr_state == ZR_LIVE &&
+		if (ZR_USABLE(&UT->ut_zones[i]) &&
 		    UT->ut_zones[i].zr_zone->uz_keg == k)
 			return (&UT->ut_zones[i]);
 	return (NULL);
@@ -240,7 +240,7 @@ attached_count(int target)
 
 	for (i = 0; i < UT->ut_nzones; i++) {
 		zr = &UT->ut_zones[i];
-		if (zr->zr_state != ZR_LIVE)
+		if (!ZR_USABLE(zr))
 			continue;
 		z = zr->zr_zone;
 		k = z->uz_keg;
@@ -293,7 +293,7 @@ check_conservation(struct check *c)
 
 	for (i = 0; i < UT->ut_nzones; i++) {
 		zr = &UT->ut_zones[i];
-		if (zr->zr_state != ZR_LIVE)
+		if (!ZR_USABLE(zr))
 			continue;
 		z = zr->zr_zone;
 		k = z->uz_keg;
@@ -329,7 +329,7 @@ check_conservation(struct check *c)
 				cached += b->ub_cnt;
 		}
 		for (j = 0; j < UT->ut_nzones; j++) {
-			if (UT->ut_zones[j].zr_state != ZR_LIVE ||
+			if (!ZR_USABLE(&UT->ut_zones[j]) ||
 			    UT->ut_zones[j].zr_zone->uz_keg != k)
 				continue;
 			attached += attached_count(j);

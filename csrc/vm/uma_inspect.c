@@ -22,7 +22,7 @@ zone_slot(uma_zone_t z)
 	int i;
 
 	for (i = 0; i < UT->ut_nzones; i++)
-		if (UT->ut_zones[i].zr_state == ZR_LIVE &&
+		if (ZR_USABLE(&UT->ut_zones[i]) &&
 		    UT->ut_zones[i].zr_zone == z)
 			return (i);
 	return (-1);
@@ -134,7 +134,7 @@ umasim_zone_by_slot(struct sim *s, int slot, struct umasim_zone_info *out)
 
 	cursim = s;
 	if (slot < 0 || slot >= UT->ut_nzones ||
-	    UT->ut_zones[slot].zr_state != ZR_LIVE)
+	    !ZR_USABLE(&UT->ut_zones[slot]))
 		return (UMASIM_E_INVAL);
 	z = UT->ut_zones[slot].zr_zone;
 	zone_info(z->uz_keg, z, out);

@@ -37,6 +37,9 @@ struct zreg {
 	uma_zone_t	zr_zone;
 	uma_keg_t	zr_keg;		/* kept after zdestroy while the keg lives */
 	int		zr_state;
+	int		zr_dying;	/* inside uma_zdestroy(): not to be inspected;
+					   derived from a thread's position, so the
+					   digest leaves it out */
 	char		zr_name[32];
 	int64_t		zr_leaked;	/* items leaked by storing over a held variable */
 	struct cbspec	zr_cb[CB_NSLOTS];
@@ -48,6 +51,9 @@ struct umasim_tables {
 };
 
 #define	UT	((struct umasim_tables *)cursim->umasim)
+
+/* A zone whose structures may be read: live and not half-way destroyed. */
+#define	ZR_USABLE(zr)	((zr)->zr_state == ZR_LIVE && !(zr)->zr_dying)
 
 void	uma_sim_tables_init(void);
 int	uma_sim_attach(struct sim *s);

@@ -203,7 +203,9 @@ zreg_destroy(int slot)
 	int secondary, i;
 
 	secondary = (keg->uk_flags & UMA_ZONE_SECONDARY) != 0;
+	zr->zr_dying = 1;
 	uma_zdestroy(zr->zr_zone);
+	zr->zr_dying = 0;
 	zr->zr_zone = NULL;
 	zr->zr_state = ZR_DESTROYED;
 	if (secondary)
@@ -244,6 +246,8 @@ umasim_zone_state(struct sim *s, int slot)
 	cursim = s;
 	if (slot < 0 || slot >= UT->ut_nzones)
 		return (UMASIM_E_INVAL);
+	if (UT->ut_zones[slot].zr_dying)
+		return (3);		/* being destroyed */
 	return (UT->ut_zones[slot].zr_state);
 }
 
