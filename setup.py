@@ -2,4 +2,4 @@
 # pyproject.toml.
 from setuptools import setup
 
-setup(cffi_modules=["umasim/_ffi_build.py:ffibuilder"])
+setup(cffi_modules=["umasim/bindings/build.py:ffibuilder"])

@@ -47,8 +47,8 @@ sys.path.insert(0, str(ROOT))
 
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
-from umasim import strategies as S  # noqa: E402
-from umasim.properties import check_case  # noqa: E402
+from umasim.search import strategies as S  # noqa: E402
+from umasim.search.properties import check_case  # noqa: E402
 
 TARGET = 200.0
 RUNS_TARGET = 20_000.0
@@ -63,8 +63,8 @@ EXPLORE_SCENARIO = {
 
 def measure_explorers(runs: int, reps: int) -> dict:
     """Runs per second of each explorer (median of `reps`)."""
-    from umasim.explore import explore
-    from umasim.scenario import from_dict
+    from umasim.search.explore import explore
+    from umasim.model.scenario import from_dict
     scn = from_dict(EXPLORE_SCENARIO)
     steps = scn.build_with(trace="off").run().steps
     out = {"explore_steps_per_run": steps, "explore_runs": runs}

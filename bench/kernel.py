@@ -30,8 +30,8 @@ import statistics
 import sys
 import time
 
-from umasim._core import lib
-from umasim.sim import Sim
+from umasim.bindings import bench_switch_ns
+from umasim.model.sim import Sim
 
 # Targets on the reference machine (2 cores): upper bounds for times,
 # lower bounds for rates.
@@ -62,7 +62,7 @@ def _yield_sim(nsteps: int) -> Sim:
 
 
 def bench_switch(rounds: int) -> float:
-    ns = lib.umasim_bench_switch_ns(rounds)
+    ns = bench_switch_ns(rounds)
     if ns < 0:
         raise RuntimeError("umasim_bench_switch_ns failed (no stack)")
     return ns

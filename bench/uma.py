@@ -9,7 +9,7 @@ interleaved so that both see the same machine load:
 
   native_ns   the same uma_core.c, uma_dbg.c, uma_sim.c, kern_malloc.c,
               vm.c and mutex.c, compiled with the C core's own flags
-              (umasim/_ffi_build.py: CFLAGS) against the minimal
+              (umasim/bindings/build.py: CFLAGS) against the minimal
               single-threaded kernel of csrc/native/ (no scheduler: points
               are no-ops, mutexes record their owner, critical sections are
               counters) into a temporary shared object of its own, whose one
@@ -53,9 +53,9 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from umasim import _ffi_build  # noqa: E402  (the C core's compiler flags)
-from umasim._core import ffi, lib  # noqa: E402
-from umasim.sim import Sim  # noqa: E402
+from umasim.bindings import MAXCPU  # noqa: E402
+from umasim.bindings import build as core_build  # noqa: E402  (the C core's compiler flags)
+from umasim.model.sim import Sim  # noqa: E402
 
 TARGET_RATIO = 10.0
 
@@ -80,7 +80,7 @@ def build_native(outdir: pathlib.Path) -> tuple[pathlib.Path, list[str]]:
     and the command line."""
     cc = shlex.split(os.environ.get("CC", "cc"))
     so = outdir / "umasim_native.so"
-    cmd = (cc + list(_ffi_build.CFLAGS) +
+    cmd = (cc + list(core_build.CFLAGS) +
            ["-fPIC", "-shared", "-Wl,-z,defs", "-I", str(ROOT / "csrc"), "-o", str(so)] +
            [str(ROOT / f) for f in NATIVE_SOURCES])
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -129,15 +129,14 @@ def bench_sim(pairs: int, size: int, cpus: int, warmup: int) -> tuple[float, flo
     if res.outcome != "completed":
         raise RuntimeError(f"the warm-up run ended {res.outcome} ({res.panic})")
     sim.spawn("pairs", cpu=0, ops=OPS, repeat=pairs)
-    pol = ffi.new("struct umasim_policy *")
-    pol.kind = lib.UMASIM_POL_SEQUENTIAL
-    steps0 = lib.umasim_steps(sim._s)
+    core = sim.core
+    steps0 = core.steps()
     t0 = time.thread_time_ns()
-    r = lib.umasim_run(sim._s, pol, 2**63)
+    r = core.run("sequential", 0, 0.0, 1, 0, None, None, "sequential", 2**63)
     dt = time.thread_time_ns() - t0
-    if r != lib.UMASIM_OUT_COMPLETED:
-        raise RuntimeError(f"the timed run ended with {r} ({sim.panic})")
-    steps = lib.umasim_steps(sim._s) - steps0
+    if r != "completed":
+        raise RuntimeError(f"the timed run ended {r} ({sim.panic})")
+    steps = core.steps() - steps0
     return dt / pairs, steps / pairs
 
 
@@ -191,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("reps", "pairs", "size", "cpus", "warmup"):
         if getattr(args, name) < 1:
             ap.error(f"--{name} must be at least 1")
-    if args.cpus > lib.UMASIM_MAXCPU:
-        ap.error(f"--cpus must be at most {lib.UMASIM_MAXCPU}")
+    if args.cpus > MAXCPU:
+        ap.error(f"--cpus must be at most {MAXCPU}")
 
     try:
         res = run(args.reps, args.pairs, args.size, args.cpus, args.warmup)

@@ -297,6 +297,23 @@ int		 umasim_explore_point_covered(struct sim *s, int pt);
 int		 umasim_nbugs(void);
 const char	*umasim_bug_name(int i);
 uint64_t	 umasim_bug_bit(int i);
+/*
+ * Named constants (csrc/vm/uma_consts.c): flags, callback slots, limits
+ * and record layouts, read once by the Python bindings.
+ */
+int		 umasim_nconsts(void);
+const char	*umasim_const_name(int i);
+int64_t		 umasim_const_value(int i);
+/*
+ * Runs on under the policy the last umasim_run() installed, for at most
+ * max_steps more steps, as if that call had gone on: a run split into
+ * pieces takes the same decisions as one call.  A script policy still
+ * reads the caller's arrays: they must outlive the pieces.
+ */
+int		 umasim_run_more(struct sim *s, uint64_t max_steps);
 /* CDEF END */
+
+/* PCT's depth limit (csrc/kern/policy/pct.c). */
+#define	UMASIM_PCT_MAXDEPTH	16
 
 #endif /* !_UMASIM_API_H_ */

@@ -6,7 +6,7 @@ derandomized with a modest max_examples and no example database; dev and
 deep keep their examples in .hypothesis/.
 """
 
-from umasim.strategies import load_profile
+from umasim.search.strategies import load_profile
 
 PROFILE = load_profile()
 
@@ -19,8 +19,8 @@ def assert_keeps_properties(case, **kw):
     the final, shrunk example is among them.)"""
     import pytest
 
-    from umasim.fuzz import Failure, write_artefacts
-    from umasim.properties import check_case
+    from umasim.search.fuzz import Failure, write_artefacts
+    from umasim.search.properties import check_case
     v = check_case(case, **kw)
     if v.ok:
         return v

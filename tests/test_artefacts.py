@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from umasim import artefacts, cli, trace
-from umasim.report import run_scenario
-from umasim.scenario import from_dict, load, loads
-from umasim.shrink import failure_signature
+from umasim import cli
+from umasim.views import artefacts
+from umasim.views import trace
+from umasim.views.report import run_scenario
+from umasim.model.scenario import from_dict, load, loads
+from umasim.search.shrink import failure_signature
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -57,9 +59,9 @@ def test_write_failure_files_load_replay_and_fail_the_same_way(tmp_path):
     # run of it (as `umasim run` does) is the same run: same failure, same
     # final state.
     loaded = load(art.scenario_path)
-    assert loaded.schedule["policy"] == "script"
-    assert loaded.schedule["decisions"] == artefacts.strip_decisions(dec)
-    assert loaded.schedule["max_steps"] == scn.schedule["max_steps"]
+    assert loaded.schedule.policy == "script"
+    assert list(loaded.schedule.decisions) == artefacts.strip_decisions(dec)
+    assert loaded.schedule.max_steps == scn.schedule.max_steps
     assert loaded.threads == scn.threads and loaded.zones == scn.zones
     assert loaded.sim == scn.sim and loaded.expect == scn.expect
     again = run_scenario(loaded)
@@ -169,7 +171,7 @@ def test_a_step_limit_failure_keeps_its_limit(tmp_path):
     assert rep.result.outcome == "step_limit" and rep.sim.steps == 40
     art = artefacts.write_failure(scn, rep.sim.decisions, tmp_path)
     assert (art.outcome, art.steps) == ("step_limit", 40)
-    assert load(art.scenario_path).schedule["max_steps"] == 40
+    assert load(art.scenario_path).schedule.max_steps == 40
     assert trace.replay(trace.read(art.trace_path)).identical
 
 

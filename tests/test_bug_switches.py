@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from hypothesis import settings
 
-from umasim import trace
-from umasim.fuzz import Failure, find_failure, strategy_for, write_artefacts
-from umasim.properties import Case, check_case, check_sim_end
-from umasim.strategies import CI_EXAMPLES, CI_HUNT_EXAMPLES
+from umasim.views import trace
+from umasim.search.fuzz import Failure, find_failure, strategy_for, write_artefacts
+from umasim.search.properties import Case, check_case, check_sim_end
+from umasim.search.strategies import CI_EXAMPLES, CI_HUNT_EXAMPLES
 
 
 def hunt(bug: str, budget: int, every_step: bool = True):

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from umasim import Sim
-from umasim.sim import OPCODES
+from umasim.model.sim import OPCODES
 
 # One scenario, run the same way here and in other processes: digests at
 # creation, after spawning, mid-run and at the end.

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from umasim import cli, trace
-from umasim.explore import explore
-from umasim.scenario import from_dict
+from umasim import cli
+from umasim.views import trace
+from umasim.search.explore import explore
+from umasim.model.scenario import from_dict
 
 
 def scenario(bugs=(), threads=None, expect=None, cpus=2, max_items=30):
@@ -47,7 +48,7 @@ def test_random_explorer_finds_no_recheck_and_its_trace_replays(tmp_path):
     bad = [c for c in res.classes if c.failed]
     assert bad and bad[0].outcome == "panic"
     assert "Freeing a non free bucket" in bad[0].message
-    from umasim.explore import write_artefacts
+    from umasim.search.explore import write_artefacts
     write_artefacts(scn, res, tmp_path)
     art = bad[0].artefact
     tr = trace.read(art.trace_path)

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from umasim import trace
+from umasim.views import trace
 from umasim.cli import main
-from umasim.sim import KNOWN_BUGS
+from umasim.model.sim import KNOWN_BUGS
 
 
 def run(capsys, *argv):

@@ -10,8 +10,9 @@ import textwrap
 
 import pytest
 
-from umasim import Sim, plot
-from umasim.scenario import loads
+from umasim import Sim
+from umasim.views import plot
+from umasim.model.scenario import loads
 
 matplotlib = pytest.importorskip(
     "matplotlib", reason="matplotlib missing: the notebooks extra is not installed "
@@ -242,8 +243,8 @@ def test_timeline_marks_and_panics():
 
 
 def test_timeline_of_a_trace(tmp_path):
-    from umasim import trace as tracemod
-    from umasim.report import run_scenario
+    from umasim.views import trace as tracemod
+    from umasim.views.report import run_scenario
     scn = loads(LIMITED)
     rep = run_scenario(scn)
     path = tmp_path / "t.trace"
@@ -282,8 +283,8 @@ def test_record_a_sim_replays_its_run():
 
 
 def test_record_a_trace_and_a_scenario(tmp_path):
-    from umasim import trace as tracemod
-    from umasim.report import run_scenario
+    from umasim.views import trace as tracemod
+    from umasim.views.report import run_scenario
     scn = loads(LIMITED)
     rep = run_scenario(scn)
     path = tmp_path / "t.trace"
@@ -373,7 +374,7 @@ def test_draw_into_an_existing_axes():
 
 def test_import_does_not_need_matplotlib():
     code = ("import sys; sys.modules['matplotlib'] = None\n"
-            "import umasim.plot as p\n"
+            "import umasim.views.plot as p\n"
             "from umasim import Sim\n"
             "sim = Sim(); sim.zcreate('z', 256); sim.spawn('a', ops=['alloc z -> x']); sim.run()\n"
             "print(len(p.item_locations(sim.zone('z'))), p.zone_tables(sim.zone('z'))[:6])\n"

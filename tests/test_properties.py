@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from umasim import scenario
-from umasim.properties import Case, check_case, check_sim_end
-from umasim.strategies import (BENCH_KNOBS, DEFAULT_KNOBS, Knobs, cases, decode_programs,
+from umasim.model import scenario
+from umasim.model.schedule import Schedule
+from umasim.search.properties import Case, check_case, check_sim_end
+from umasim.search.strategies import (BENCH_KNOBS, DEFAULT_KNOBS, Knobs, cases, decode_programs,
                                op_kinds, profile_name)
 
 from conftest import assert_keeps_properties  # noqa: E402
@@ -114,7 +115,7 @@ def test_knobs_take_ops_out_of_the_draw():
 def test_the_simplest_case_is_the_default_machine():
     """Byte 0 everywhere: 2 vCPUs, 256 pages, a 256-byte zone without flags,
     callbacks or limit, one thread without ops, no preemptions."""
-    from umasim.strategies import decode_primary_zone, decode_sim
+    from umasim.search.strategies import decode_primary_zone, decode_sim
     assert decode_sim(bytes(6)) == {"cpus": 2, "pages": 256}
     assert decode_primary_zone("z0", bytes(8)) == {"name": "z0", "size": 256}
 
@@ -124,7 +125,7 @@ def test_the_simplest_case_is_the_default_machine():
 def limited(bugs=(), ops0=("alloc z0 -> a", "sleep 50", "free a")):
     """Zone z0 limited to one page; t0 fills vCPU 0's cache and makes the
     keg FULL; t1 and t2 on vCPU 1 sleep in zonelimit; t0 frees."""
-    return Case({"cpus": 2, "bugs": list(bugs)}, [{"name": "z0", "size": 256, "max": 1}],
+    return Case.of({"cpus": 2, "bugs": list(bugs)}, [{"name": "z0", "size": 256, "max": 1}],
                 [{"name": "t0", "cpu": 0, "ops": list(ops0)},
                  {"name": "t1", "cpu": 1, "ops": ["alloc z0 -> b"]},
                  {"name": "t2", "cpu": 1, "ops": ["alloc z0 -> c"]}])
@@ -145,14 +146,16 @@ def test_a_lost_wakeup_is_not_explained():
 
 def test_waiting_through_a_variable_is_explained_by_its_producer():
     """t3 waits for c, whose producer t2 sleeps in zonelimit."""
-    case = limited()
-    case.threads.append({"name": "t3", "cpu": 0, "ops": ["free c"]})
+    base = limited()
+    case = Case.of(base.sim, base.zones, base.threads + [{"name": "t3", "cpu": 0,
+                                                           "ops": ["free c"]}],
+                   base.decisions, base.max_steps)
     v = check_case(case)
     assert v.ok and v.outcome == "deadlock"
 
 
 def test_vmwait_is_explained_while_pages_are_short():
-    case = Case({"cpus": 1, "pages": 8}, [{"name": "z0", "size": 4096}],
+    case = Case.of({"cpus": 1, "pages": 8}, [{"name": "z0", "size": 4096}],
                 [{"name": "t0", "cpu": 0,
                   "ops": ["vm_free_pages 0", "alloc z0 -> a"]}])
     v = check_case(case)
@@ -182,8 +185,8 @@ def test_the_shipped_bug_scenarios_break_a_property(name, kind):
 
 
 def test_trigger_schedules_resolve_to_machine_form():
-    case = limited(ops0=("alloc z0 -> a", "free a"))
-    case.triggers = [(0, 2), (0, 3)]
+    base = limited(ops0=("alloc z0 -> a", "free a"))
+    case = Case(base.scenario, Schedule(triggers=[(0, 2), (0, 3)], max_steps=base.max_steps))
     v = check_case(case)
     with pytest.raises(ValueError):
         case.to_scenario()
@@ -216,20 +219,22 @@ def test_an_item_held_twice_or_held_and_free_is_reported(monkeypatch):
     """The duplicate check, with the variables' items faked: two
     variables holding one address, then one holding an item that also
     sits in vCPU 0's alloc bucket."""
-    from umasim import properties
-    case = Case({"cpus": 1}, [{"name": "z0", "size": 256}],
+    from umasim.search import properties
+    case = Case.of({"cpus": 1}, [{"name": "z0", "size": 256}],
                 [{"name": "t0", "cpu": 0, "ops": ["alloc z0 -> a", "alloc z0 -> b"]}])
     v = check_case(case, keep_sim=True)
     assert v.ok and v.outcome == "completed"
     sim = v.sim
-    real = properties._Runner.var
-    a_item = real(properties._Runner(case, False, sim=sim), "a")[2]
+    real = properties.PropertyChecker.var
+    checker = properties.PropertyChecker(case, False)
+    checker.attach(sim)
+    a_item = real(checker, "a")[2]
     free_item = sim.zone("z0").items("cache")[0]
     for fake, what in ((a_item, "handed out twice"), (free_item, "also free (cache")):
         def var(self, name, fake=fake):
             st, zn, item = real(self, name)
             return (st, zn, fake) if name == "b" else (st, zn, item)
-        monkeypatch.setattr(properties._Runner, "var", var)
+        monkeypatch.setattr(properties.PropertyChecker, "var", var)
         w = check_sim_end(case, sim)
         assert w.kind == "duplicate" and what in w.message, w
 
@@ -237,7 +242,8 @@ def test_an_item_held_twice_or_held_and_free_is_reported(monkeypatch):
 def test_a_failing_property_in_pytest_writes_its_artefacts(tmp_path, monkeypatch):
     """A property failure under pytest writes the scenario and trace and
     names the replay command (issue 6: every failure, from pytest too)."""
-    from umasim import artefacts, trace
+    from umasim.views import artefacts
+    from umasim.views import trace
     monkeypatch.setattr(artefacts, "DEFAULT_DIR", tmp_path)
     scn = scenario.load(os.path.join(ROOT, "scenarios", "bug_no_recheck.toml"))
     sim = scn.build()

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from umasim.scenario import Scenario, ScenarioError, from_dict, load, loads
+from umasim.model.scenario import Scenario, ScenarioError, from_dict, load, loads
 
 SIM_DEFAULTS = {
     "cpus": 2, "pages": 256, "kmem_pages": 1024, "free_min": 0, "boot_pages": 48,
@@ -44,16 +44,17 @@ def test_minimal_file_gets_every_default():
     assert scn.zones == [{"name": "z", "size": 64, "align": "ptr", "flags": []}]
     assert scn.threads == [{"name": "a", "cpu": 0, "repeat": 1,
                             "ops": ["alloc z -> x", "free x"]}]
-    assert scn.schedule == SCHEDULE_DEFAULTS
-    assert type(scn.schedule["migrate"]) is float
+    assert scn.schedule.to_dict() == {k: v for k, v in SCHEDULE_DEFAULTS.items() if v is not None}
+    assert type(scn.schedule.migrate) is float
     assert scn.expect == {}
     assert scn.source == "min.toml"
 
 
 def test_empty_file_is_a_scenario_with_nothing_in_it():
     scn = loads("")
-    assert (scn.sim, scn.zones, scn.threads, scn.schedule, scn.expect) == \
-        (SIM_DEFAULTS, [], [], SCHEDULE_DEFAULTS, {})
+    assert (scn.sim, scn.zones, scn.threads, scn.schedule.to_dict(), scn.expect) == \
+        (SIM_DEFAULTS, [], [], {k: v for k, v in SCHEDULE_DEFAULTS.items() if v is not None},
+         {})
 
 
 def test_defaults_reach_the_sim():
@@ -99,8 +100,8 @@ def test_given_values_are_kept_and_steps_imply_script():
                          {"name": "p", "master": "m"}]
     assert scn.threads[0] == {"name": "a", "cpu": 3, "repeat": 2,
                               "ops": ["alloc p -> x{i}", "free x{i}"]}
-    assert scn.schedule["policy"] == "script"
-    assert scn.schedule["steps"] == ["a", "a@1"]
+    assert scn.schedule.policy == "script"
+    assert scn.schedule.steps == ("a", "a@1")
     assert scn.expect == {"outcome": "completed", "zone": {"m": {"used": 0, "fails": ">=0"}}}
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from umasim import cli
-from umasim.scenario import load
-from umasim.sim import KNOWN_BUGS
+from umasim.model.scenario import load
+from umasim.model.sim import KNOWN_BUGS
 
 SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 SCENARIOS = sorted(SCENARIO_DIR.glob("*.toml"))

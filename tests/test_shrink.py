@@ -18,11 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from umasim import InvariantViolation, artefacts, cli, trace
+from umasim import InvariantViolation, cli
+from umasim.views import artefacts
+from umasim.views import trace
 from umasim.cli import main
-from umasim.report import run_scenario
-from umasim.scenario import from_dict, load
-from umasim.shrink import (Failure, failure_signature, normalise_panic, shrink_trace,
+from umasim.views.report import run_scenario
+from umasim.model.scenario import from_dict, load
+from umasim.search.shrink import (Failure, failure_signature, normalise_panic, shrink_trace,
                            sizes_of)
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -72,7 +74,7 @@ def check_same_failure(trace_path: Path, res: dict) -> tuple[object, object]:
     rep = run_scenario(scn)
     assert failure_signature(scn, rep.sim, rep.result.outcome) == want
     assert rep.sim.digest() == small.end["digest"]
-    assert scn.schedule["max_steps"] <= orig.scenario.schedule["max_steps"]
+    assert scn.schedule.max_steps <= orig.scenario.schedule.max_steps
 
     before, after = res["before"], res["after"]
     assert before == sizes_of(orig.scenario.to_dict(), orig.decisions,
@@ -295,7 +297,7 @@ def test_step_limit_failure(tmp_path, capsys):
     assert res["failure"]["outcome"] == "step_limit"
     small = trace.read(res["trace"])
     assert small.end["end"] == "step_limit" and small.end["steps"] == 300
-    assert load(res["scenario"]).schedule["max_steps"] == 300
+    assert load(res["scenario"]).schedule.max_steps == 300
     assert res["after"]["threads"] == 1 and res["after"]["ops"] <= 2
     assert trace.replay(small).identical
 
@@ -344,8 +346,8 @@ def test_a_failure_only_the_invariant_checker_sees_shrinks(tmp_path):
     """stale_cache runs end "completed" with an item lost: the checker's
     verdict is part of the failure, so the explorer's find shrinks (the
     sizes reached: 136 -> about 30 non-zero decisions, 48 -> 4 ops run)."""
-    from umasim.explore import explore, write_artefacts
-    from umasim.scenario import from_dict
+    from umasim.search.explore import explore, write_artefacts
+    from umasim.model.scenario import from_dict
     d = {"sim": {"cpus": 2, "bugs": ["stale_cache"]},
          "zone": [{"name": "z", "size": 256, "max": 30}],
          "thread": [{"name": t, "cpu": i, "repeat": 12,

@@ -5,7 +5,7 @@ invariants after every rule, the end-of-run properties at teardown."""
 
 from hypothesis import settings
 
-from umasim.stateful import UmaMachine
+from umasim.search.stateful import UmaMachine
 
 # The profile's step count; fewer examples than the plain properties (each
 # is a whole sequence of rules).

@@ -4,7 +4,7 @@ back-to-back points are one point; every step is recorded with its point."""
 import pytest
 
 from umasim import Sim
-from umasim.sim import POINTS
+from umasim.model.sim import POINTS
 
 
 def steps_of(ops, **kw):

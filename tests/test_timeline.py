@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from umasim import trace as tracemod
+from umasim.views import trace as tracemod
 from umasim.cli import main
-from umasim.scenario import loads
-from umasim.sim import OPCODES
+from umasim.model.scenario import loads
+from umasim.model.sim import OPCODES
 
 # Three vCPUs; a page shortage (nowait allocations fail), a contended zone
 # lock, sleeps and wakeups, and a random schedule that migrates.

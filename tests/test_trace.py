@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 import umasim
-from umasim import trace as tracemod
+from umasim.views import trace as tracemod
 from umasim.cli import main
-from umasim.scenario import loads
-from umasim.trace import TraceError, compress, expand
+from umasim.model.scenario import loads
+from umasim.views.trace import TraceError, compress, expand
 
 SCENARIO = """
 [sim]

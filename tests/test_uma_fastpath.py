@@ -10,7 +10,7 @@ runs the invariant checker after every step."""
 from __future__ import annotations
 
 from umasim import Sim
-from umasim.zones import CpuCache
+from umasim.model.zones import CpuCache
 
 
 def run_op(sim: Sim, name: str):

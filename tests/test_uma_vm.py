@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 
 from umasim import Sim, SimPanicked
-from umasim.sim import DISPLAY_BASE
+from umasim.model.sim import DISPLAY_BASE
 from umahelp import checked_step, drive, evs, page_no, row, run_op  # noqa: F401
 
 PAGE = 4096

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from umasim import Sim
-from umasim.sim import DISPLAY_BASE
+from umasim.model.sim import DISPLAY_BASE
 from umahelp import drive, evs, page_no, row, run_op  # noqa: F401
 
 PAGE = 4096
@@ -359,7 +359,7 @@ def test_checker_counts_leaked_items_and_items_of_destroyed_secondary_zones():
     from pathlib import Path
 
     from umasim import InvariantViolation
-    from umasim.scenario import load
+    from umasim.model.scenario import load
     sim = Sim()
     sim.zcreate("m", 64)
     sim.zsecond("p", "m")

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from umasim import Sim
-from umasim.sim import DISPLAY_BASE
+from umasim.model.sim import DISPLAY_BASE
 
 PAGE = 4096
 M_NOWAIT, M_WAITOK = 0x1, 0x2

@@ -5,7 +5,7 @@ vmstat rows and page numbers."""
 from __future__ import annotations
 
 from umasim import Sim
-from umasim.sim import DISPLAY_BASE
+from umasim.model.sim import DISPLAY_BASE
 
 PAGE = 4096
 

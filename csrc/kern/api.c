@@ -326,6 +326,18 @@ umasim_run(struct sim *s, const struct umasim_policy *pol, uint64_t max_steps)
 }
 
 int
+umasim_run_more(struct sim *s, uint64_t max_steps)
+{
+	int r;
+
+	API_ENTER(s);
+	kstack_guard_install();
+	r = sched_run_host(s, max_steps);
+	API_LEAVE(s);
+	return (r);
+}
+
+int
 umasim_runnable(struct sim *s, int32_t *tids, int max)
 {
 	int r;

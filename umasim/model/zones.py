@@ -8,28 +8,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._core import ffi, lib
+import struct
+
+from umasim.bindings import (ALIGNS, CB_KINDS, CB_SLOTS, FLAG_NAMES, ZFLAG_FULL, ZONE_FLAGS,
+                             ZONE_STATS)
+from umasim.errors import InvalidArgument, WrongType
 
 if TYPE_CHECKING:
-    from .sim import Sim
+    from umasim.model.sim import Sim
 
-# UMA_ZONE_* of FreeBSD 7's uma.h, by the names scenarios use.
-ZONE_FLAGS = {"zinit": 0x0002, "offpage": 0x0008, "malloc": 0x0010, "nofree": 0x0020,
-              "mtxclass": 0x0040, "vm": 0x0080, "hash": 0x0100, "refcnt": 0x0400,
-              "maxbucket": 0x0800}
-# Every flag bit of uk_flags, for display.
-FLAG_NAMES = {0x0001: "pageable", 0x0002: "zinit", 0x0004: "static", 0x0008: "offpage",
-              0x0010: "malloc", 0x0020: "nofree", 0x0040: "mtxclass", 0x0080: "vm",
-              0x0100: "hash", 0x0200: "secondary", 0x0400: "refcnt", 0x0800: "maxbucket",
-              0x10000000: "privalloc", 0x20000000: "internal", 0x40000000: "full",
-              0x80000000: "cacheonly"}
-ALIGNS = {"char": 0, "short": 1, "int": 3, "long": 7, "ptr": 7, "cache": -1}
-
-# Callback slots (csrc/vm/uma_sim_tables.h) and behaviours.
-CB_SLOTS = {"ctor": 0, "dtor": 1, "init": 2, "fini": 3, "zinit": 4, "zfini": 5,
-            "allocf": 6, "freef": 7}
-CB_KINDS = {"trash": 1, "zero": 2, "fail": 3, "fail_every": 4, "sleep": 5, "attach": 6,
-            "detach": 7, "leak": 8}
 # What each slot may be.
 CB_ALLOWED = {
     "ctor": ("trash", "zero", "fail", "fail_every", "sleep"),
@@ -51,7 +38,7 @@ def flag_names(bits: int) -> list[str]:
 def parse_align(value) -> int:
     """An alignment: a name of design.md or a mask (2**k - 1)."""
     if isinstance(value, bool):
-        raise TypeError("align must be a name or a mask, not a bool")
+        raise WrongType("align must be a name or a mask, not a bool")
     if isinstance(value, int):
         mask = value
     elif isinstance(value, str) and value in ALIGNS:
@@ -59,9 +46,9 @@ def parse_align(value) -> int:
     elif isinstance(value, str) and re.fullmatch(r"(0x[0-9a-fA-F]+|\d+)", value):
         mask = int(value, 0)
     else:
-        raise ValueError(f"bad align {value!r} (one of {', '.join(ALIGNS)}, or a mask like 15)")
+        raise InvalidArgument(f"bad align {value!r} (one of {', '.join(ALIGNS)}, or a mask like 15)")
     if mask < 0 or mask >= 4096 or (mask & (mask + 1)) != 0:
-        raise ValueError(f"align mask {mask} is not 2**k - 1 below a page")
+        raise InvalidArgument(f"align mask {mask} is not 2**k - 1 below a page")
     return mask
 
 
@@ -72,11 +59,11 @@ def parse_flags(value) -> int:
     bits = 0
     for name in value:
         if not isinstance(name, str):
-            raise TypeError(f"a zone flag is a name, not {type(name).__name__}")
+            raise WrongType(f"a zone flag is a name, not {type(name).__name__}")
         if name == "secondary":
-            raise ValueError('flag "secondary" is UMA\'s own: make a secondary zone with zsecond')
+            raise InvalidArgument('flag "secondary" is UMA\'s own: make a secondary zone with zsecond')
         if name not in ZONE_FLAGS:
-            raise ValueError(f"unknown zone flag {name!r} (one of: {', '.join(ZONE_FLAGS)})")
+            raise InvalidArgument(f"unknown zone flag {name!r} (one of: {', '.join(ZONE_FLAGS)})")
         bits |= ZONE_FLAGS[name]
     return bits
 
@@ -93,26 +80,26 @@ def parse_callback(slot: str, text) -> Callback:
     """'trash', 'zero', 'fail 3', 'fail_every 2', 'sleep 5', 'attach clust',
     'detach', 'leak' -- as the slot allows."""
     if not isinstance(text, str):
-        raise TypeError(f"{slot} must be a string like 'trash' or 'fail 3'")
+        raise WrongType(f"{slot} must be a string like 'trash' or 'fail 3'")
     words = text.split()
     if not words:
-        raise ValueError(f"{slot}: empty callback")
+        raise InvalidArgument(f"{slot}: empty callback")
     kind, args = words[0], words[1:]
     if kind not in CB_KINDS:
-        raise ValueError(f"{slot}: unknown callback {kind!r} (one of: {', '.join(CB_ALLOWED[slot])})")
+        raise InvalidArgument(f"{slot}: unknown callback {kind!r} (one of: {', '.join(CB_ALLOWED[slot])})")
     if kind not in CB_ALLOWED[slot]:
-        raise ValueError(f"{slot}: {kind!r} is not a {slot} (one of: {', '.join(CB_ALLOWED[slot])})")
+        raise InvalidArgument(f"{slot}: {kind!r} is not a {slot} (one of: {', '.join(CB_ALLOWED[slot])})")
     need = _CB_ARG.get(kind)
     if need is None:
         if args:
-            raise ValueError(f"{slot}: {kind!r} takes no argument")
+            raise InvalidArgument(f"{slot}: {kind!r} takes no argument")
         return Callback(slot, kind)
     if len(args) != 1:
-        raise ValueError(f"{slot}: {kind!r} needs one argument")
+        raise InvalidArgument(f"{slot}: {kind!r} needs one argument")
     if need == "zone":
         return Callback(slot, kind, target=args[0])
     if not args[0].isdigit() or int(args[0]) < 1:
-        raise ValueError(f"{slot}: {kind} needs a positive number, not {args[0]!r}")
+        raise InvalidArgument(f"{slot}: {kind} needs a positive number, not {args[0]!r}")
     return Callback(slot, kind, n=int(args[0]))
 
 
@@ -167,23 +154,19 @@ class Zone:
         self._addr = addr
 
     def _info(self):
-        zi = ffi.new("struct umasim_zone_info *")
-        s = self._sim._s
+        core = self._sim.core
         if self.slot is not None:
-            if lib.umasim_zone_by_slot(s, self.slot, zi) < 0:
-                state = lib.umasim_zone_state(s, self.slot)
-                raise ValueError(f"zone {self.name} " +
-                                 {2: "was destroyed", 3: "is being destroyed"}.get(
-                                     state, "does not exist yet"))
-            return zi
-        buf = ffi.new("struct umasim_zone_info[]", 256)
-        n = lib.umasim_zones(s, buf, 256)
-        for i in range(min(n, 256)):
-            if buf[i].addr == self._addr:
-                # buf[i] does not keep buf alive: copy the record out.
-                zi[0] = buf[i]
-                return zi
-        raise ValueError(f"zone {self.name} no longer exists")
+            rec = core.zone_by_slot(self.slot)
+            if rec is None:
+                state = core.zone_state(self.slot)
+                raise InvalidArgument(f"zone {self.name} " +
+                                      {2: "was destroyed", 3: "is being destroyed"}.get(
+                                          state, "does not exist yet"))
+            return rec
+        for rec in core.zones():
+            if rec.addr == self._addr:
+                return rec
+        raise InvalidArgument(f"zone {self.name} no longer exists")
 
     @property
     def addr(self) -> int:
@@ -213,7 +196,7 @@ class Zone:
                     free_buckets=i.free_buckets, cache_items=i.cache_items,
                     flags=flag_names(i.flags), secondary=bool(i.secondary),
                     internal=bool(i.internal), hashsize=i.hashsize, recurse=i.recurse,
-                    lock_owner=self._sim._thread_name(i.lock_owner))
+                    lock_owner=self._sim.thread_name(i.lock_owner))
 
     uz_count = property(lambda self: self._info().count)
     uz_fills = property(lambda self: self._info().fills)
@@ -225,25 +208,19 @@ class Zone:
     @property
     def full(self) -> bool:
         """UMA_ZFLAG_FULL: the keg reached its page limit."""
-        return bool(self._info().flags & 0x40000000)
+        return bool(self._info().flags & ZFLAG_FULL)
 
     @property
     def caches(self) -> list[CpuCache]:
         """Each vCPU's alloc and free bucket."""
         i = self._info()
-        out = ffi.new("struct umasim_cache_info[]", 64)
-        n = lib.umasim_zone_caches(self._sim._s, i.addr, out, 64)
-        return [CpuCache(c, None if out[c].alloc_cnt < 0 else out[c].alloc_cnt,
-                         out[c].alloc_entries,
-                         None if out[c].free_cnt < 0 else out[c].free_cnt,
-                         out[c].free_entries, out[c].allocs, out[c].frees)
-                for c in range(max(n, 0))]
+        return [CpuCache(c, None if ac < 0 else ac, ae, None if fc < 0 else fc, fe, al, fr)
+                for c, (ac, ae, fc, fe, al, fr) in enumerate(
+                    self._sim.core.zone_caches(i.addr))]
 
     def _buckets(self, which: int) -> list[tuple[int, int]]:
         i = self._info()
-        out = ffi.new("struct umasim_bucket_info[]", 4096)
-        n = lib.umasim_zone_buckets(self._sim._s, i.addr, which, out, 4096)
-        return [(out[k].cnt, out[k].entries) for k in range(min(n, 4096))]
+        return self._sim.core.zone_buckets(i.addr, which)
 
     @property
     def full_buckets(self) -> list[tuple[int, int]]:
@@ -257,10 +234,7 @@ class Zone:
 
     def _slabs(self, which: int) -> list[Slab]:
         i = self._info()
-        out = ffi.new("struct umasim_slab_info[]", 8192)
-        n = lib.umasim_zone_slabs(self._sim._s, i.addr, which, out, 8192)
-        return [Slab(out[k].addr, out[k].data, out[k].freecount, out[k].firstfree,
-                     out[k].flags) for k in range(min(n, 8192))]
+        return [Slab(*rec) for rec in self._sim.core.zone_slabs(i.addr, which)]
 
     @property
     def slabs(self) -> dict[str, list[Slab]]:
@@ -273,14 +247,9 @@ class Zone:
         or free in the keg's slabs ("slab")."""
         code = {"cache": 0, "bucket": 1, "slab": 2}.get(where)
         if code is None:
-            raise ValueError("where is one of cache, bucket, slab")
+            raise InvalidArgument("where is one of cache, bucket, slab")
         i = self._info()
-        n = lib.umasim_zone_items(self._sim._s, i.addr, code, -1 if cpu is None else cpu,
-                                  ffi.NULL, 0)
-        out = ffi.new("uint64_t[]", max(n, 1))
-        n = lib.umasim_zone_items(self._sim._s, i.addr, code, -1 if cpu is None else cpu,
-                                  out, n)
-        return list(out[0:n])
+        return self._sim.core.zone_items(i.addr, code, -1 if cpu is None else cpu)
 
     def __repr__(self) -> str:
         try:
@@ -306,28 +275,38 @@ class VmstatRow:
 def parse_zone_stats(data: bytes) -> list[VmstatRow]:
     """The vm.zone_stats stream, read the way libmemstat's
     memstat_sysctl_uma() reads it."""
-    import struct
-    if len(data) < 16:
-        raise ValueError("zone_stats stream too short")
-    version, maxcpus, count, _ = struct.unpack_from("<4I", data, 0)
+    L, F = ZONE_STATS, ZONE_STATS.fields
+    if len(data) < L.stream_header:
+        raise InvalidArgument("zone_stats stream too short")
+
+    def u32(off: int, field: str) -> int:
+        return struct.unpack_from("<I", data, off + F[field])[0]
+
+    def u64(off: int, field: str) -> int:
+        return struct.unpack_from("<Q", data, off + F[field])[0]
+
+    version, maxcpus, count = (u32(0, "ush_version"), u32(0, "ush_maxcpus"),
+                               u32(0, "ush_count"))
     if version != 1:
-        raise ValueError(f"zone_stats stream version {version}, expected 1")
-    off = 16
+        raise InvalidArgument(f"zone_stats stream version {version}, expected 1")
+    off = L.stream_header
     rows = []
     for _ in range(count):
-        (name, align, size, rsize, maxpages, limit, pages, keg_free, zone_free,
-         bucketsize, zflags, allocs, frees, fails) = struct.unpack_from(
-            "<32s10I3Q", data, off)
-        off += 120
-        numallocs, numfrees, free = allocs, frees, 0
+        name = data[off + F["uth_name"]:off + F["uth_name"] + L.name_len]
+        size, limit, zflags = u32(off, "uth_size"), u32(off, "uth_limit"), \
+            u32(off, "uth_zone_flags")
+        keg_free, zone_free = u32(off, "uth_keg_free"), u32(off, "uth_zone_free")
+        numallocs, numfrees, fails = u64(off, "uth_allocs"), u64(off, "uth_frees"), \
+            u64(off, "uth_fails")
+        off += L.type_header
+        free = 0
         for _c in range(maxcpus):
-            ups_allocs, ups_frees, cache_free = struct.unpack_from("<3Q", data, off)
-            off += 64
-            numallocs += ups_allocs
-            numfrees += ups_frees
-            free += cache_free
+            numallocs += u64(off, "ups_allocs")
+            numfrees += u64(off, "ups_frees")
+            free += u64(off, "ups_cache_free")
+            off += L.percpu
         free += zone_free
-        if not zflags & 1:                 # UTH_ZONE_SECONDARY
+        if not zflags & L.secondary:
             free += keg_free
         rows.append(VmstatRow(name.split(b"\0")[0].decode(), size, limit,
                               numallocs - numfrees, free, numallocs, fails))

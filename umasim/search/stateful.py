@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (Bundle, RuleBasedStateMachine, consumes, initialize,
                                  invariant, precondition, rule)
 
-from .errors import InvariantViolation
-from .properties import Case, check_sim_end
-from .sim import Sim
-from .strategies import (Knobs, decode_programs, raw_programs, sim_configs, zone_lists)
+from umasim.errors import InvariantViolation
+from umasim.search.properties import Case, check_sim_end
+from umasim.model.sim import Sim
+from umasim.search.strategies import (Knobs, decode_programs, raw_programs, sim_configs, zone_lists)
 
 # The machine's own knobs: every kind of op, small machines, no bugs.
 MACHINE_KNOBS = Knobs(max_threads=1, max_ops=6, max_zones=2, cpus=(2, 1, 3, 4),
@@ -45,7 +45,6 @@ class UmaMachine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         self.sim: Sim | None = None
-        self.case: Case | None = None
         self.nthreads = 0
         self.nvars = 0
         self.held: dict[int, str] = {}
@@ -55,8 +54,8 @@ class UmaMachine(RuleBasedStateMachine):
 
     @initialize(cfg=sim_configs(MACHINE_KNOBS), zones=zone_lists(MACHINE_KNOBS))
     def boot(self, cfg, zones):
-        self.case = Case(cfg, zones, [], [], END_STEPS)
-        self.sim = self.case.build()
+        self.cfg, self.zones, self.threads = cfg, zones, []
+        self.sim = Case.of(cfg, zones, [], max_steps=END_STEPS).build()
         self.znames = [z["name"] for z in zones]
 
     def _spawn(self, ops: list[str], cpu: int) -> str:
@@ -64,7 +63,7 @@ class UmaMachine(RuleBasedStateMachine):
         self.nthreads += 1
         cpu %= self.sim.cpus
         self.sim.spawn(name, cpu=cpu, ops=ops)
-        self.case.threads.append({"name": name, "cpu": cpu, "ops": list(ops)})
+        self.threads.append({"name": name, "cpu": cpu, "ops": list(ops)})
         return name
 
     def _var(self) -> str:
@@ -119,7 +118,7 @@ class UmaMachine(RuleBasedStateMachine):
     def vm_free_pages(self, n, cpu):
         # At most the configured pages: kmem_map must not run out (a panic
         # by design under M_WAITOK).
-        n = min(n, self.case.sim.get("pages", 256))
+        n = min(n, self.cfg.get("pages", 256))
         self._spawn([f"vm_free_pages {n}"], cpu)
 
     @precondition(lambda self: self._room())
@@ -133,7 +132,7 @@ class UmaMachine(RuleBasedStateMachine):
         """A short generated program of its own variables (it frees only
         what it allocated)."""
         t = self.nthreads
-        ops = decode_programs([raw], [{"name": n} for n in self.znames], self.case.sim,
+        ops = decode_programs([raw], [{"name": n} for n in self.znames], self.cfg,
                               MACHINE_KNOBS)[0]
         # decode_programs names variables after thread 0: give them this
         # thread's names instead.
@@ -196,5 +195,6 @@ class UmaMachine(RuleBasedStateMachine):
         if self.sim is None or self.sim.outcome == "panic":
             return
         self.sim.run(max_steps=END_STEPS)
-        v = check_sim_end(self.case, self.sim)
+        v = check_sim_end(Case.of(self.cfg, self.zones, self.threads, max_steps=END_STEPS),
+                          self.sim)
         assert v.ok, f"{v.kind}: {v.message}"

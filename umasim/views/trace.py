@@ -22,10 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from . import __version__
-from .report import Report, check_expectations
-from .scenario import Scenario, ScenarioError, from_dict
-from .sim import DISPLAY_BASE, Sim
+from umasim import __version__
+from umasim.errors import TraceError
+from umasim.views.report import Report, check_expectations
+from umasim.model.scenario import Scenario, ScenarioError, from_dict
+from umasim.model.sim import DISPLAY_BASE, Sim
 
 FORMAT = "umasim"
 VERSION = 1
@@ -33,10 +34,6 @@ DEFAULT_DIGEST_EVERY = 1000
 # Event fields that hold addresses, shown in hex.
 _ADDR_A = {"page_alloc", "page_free", "bucket_alloc", "bucket_free", "slab_alloc",
            "slab_free", "full_check", "sleep", "wakeup", "lock_contended", "leak"}
-
-
-class TraceError(ValueError):
-    """Not a valid trace: truncated, corrupted, or another version."""
 
 
 def compress(decisions: Iterable[int]) -> list[int]:
@@ -79,7 +76,7 @@ def event_record(sim: Sim, e) -> dict[str, Any]:
         con = sim.console
         rec["text"] = con[e.a] if 0 <= e.a < len(con) else None
     if e.kind in ("op_begin", "op_end"):
-        from .sim import OPCODES
+        from umasim.model.sim import OPCODES
         rec["op"] = next((n for n, c in OPCODES.items() if c == e.a), None)
     return rec
 

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sim import KNOWN_BUGS
+from umasim.model.sim import KNOWN_BUGS
 
 
 class _Found(AssertionError):
@@ -68,7 +68,7 @@ class FuzzResult:
 def strategy_for(bug: str | None = None):
     """The cases `umasim fuzz` draws: the default knobs, or those for one
     known bug (with its switch on; stale_cache with granularity fine)."""
-    from . import strategies as S
+    from umasim.search import strategies as S
     if bug is None:
         return S.cases(S.DEFAULT_KNOBS)
     if bug not in KNOWN_BUGS:
@@ -91,7 +91,7 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
     from hypothesis import HealthCheck, Phase, given, settings, target
     from hypothesis import seed as hseed
 
-    from .properties import check_case
+    from umasim.search.properties import check_case
 
     last: dict = {}
     runs = [0]
@@ -128,7 +128,7 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
         return None
     case, verdict = last["case"], last["verdict"]
     if tidy:
-        from .properties import tidy as tidy_case
+        from umasim.search.properties import tidy as tidy_case
         case, verdict = tidy_case(case, verdict, every_step=every_step)
     return case, verdict, runs[0]
 
@@ -262,8 +262,8 @@ def _bar(total: int, progress: bool, bug: str | None):
 def write_artefacts(failure: Failure, out_dir: str | Path | None = None):
     """The scenario file and trace of a failure (umasim.artefacts), the
     schedule in machine form; returns the FailureArtefact."""
-    from .artefacts import write_failure
-    from .scenario import from_dict
+    from umasim.views.artefacts import write_failure
+    from umasim.model.scenario import from_dict
     case = failure.resolved
     v = failure.verdict
     scn = from_dict(case.to_scenario(), "<fuzz>")
@@ -276,82 +276,3 @@ def write_artefacts(failure: Failure, out_dir: str | Path | None = None):
     label = "fuzz-" + (failure.case.sim["bugs"][0] if failure.case.sim.get("bugs")
                        else "default") + f"-{v.kind}"
     return write_failure(scn, list(v.decisions), out_dir, label=label, comment=comment)
-
-
-# ---- the command -------------------------------------------------------------
-
-def add_command(subparsers) -> None:
-    f = subparsers.add_parser(
-        "fuzz", help="run the fuzzing properties on generated programs and schedules",
-        description="Runs the properties of umasim.properties on programs and schedules "
-        "that Hypothesis generates; shrinks a failure and writes it as a scenario and a "
-        "trace.  Exit status 0: nothing failed; 1: a failure (artefacts written); 2: bad "
-        "arguments.")
-    f.add_argument("--examples", type=int, default=200, metavar="N",
-                   help="generated cases in all (default 200)")
-    f.add_argument("--seed", type=int, metavar="N",
-                   help="Hypothesis seed (job j uses N + j); default: drawn and printed")
-    f.add_argument("--bug", choices=sorted(KNOWN_BUGS), metavar="NAME",
-                   help="turn on a known-bug switch (see --list-bugs) and hunt it")
-    f.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="processes, each with its own seed (default 1)")
-    f.add_argument("--out", metavar="DIR", help="where failures are written "
-                   "(default .umasim/failures/)")
-    f.add_argument("--fast", action="store_true",
-                   help="check the invariants at the end of each run, not after every step")
-    f.add_argument("--json", action="store_true", help="print one JSON object")
-    f.add_argument("--list-bugs", action="store_true",
-                   help="print the known-bug switches, one a line, and exit")
-    f.set_defaults(func=cmd_fuzz)
-
-
-def cmd_fuzz(args) -> int:
-    if args.list_bugs:
-        for name in KNOWN_BUGS:
-            print(name)
-        return 0
-    if args.examples < 1:
-        raise ValueError("--examples must be at least 1")
-    if args.jobs < 1:
-        raise ValueError("--jobs must be at least 1")
-    try:
-        import hypothesis  # noqa: F401
-    except ImportError:
-        print("umasim: error: umasim fuzz needs Hypothesis: pip install 'umasim[fuzz]'",
-              file=sys.stderr)
-        return 2
-    res = run_fuzz(args.examples, args.seed, args.bug, args.jobs, not args.fast,
-                   progress=not args.json and sys.stderr.isatty())
-    for f in res.failures:
-        res.artefacts.append(write_artefacts(f, args.out))
-    if args.json:
-        out = {"examples": res.examples, "seconds": round(res.seconds, 3),
-               "examples_per_s": round(res.examples_per_s, 1), "seed": res.seeds[0],
-               "seeds": res.seeds, "jobs": len(res.seeds), "bug": res.bug,
-               "every_step": not args.fast, "failed": bool(res.failures),
-               "failures": [_failure_json(f, a) for f, a in zip(res.failures, res.artefacts)]}
-        print(json.dumps(out, sort_keys=True))
-    else:
-        what = f" with bug {res.bug}" if res.bug else ""
-        print(f"fuzz{what}: {res.examples} examples in {res.seconds:.1f} s "
-              f"({res.examples_per_s:.0f}/s), seed {res.seeds[0]}"
-              + (f" (jobs {len(res.seeds)}: seeds {res.seeds[0]}..{res.seeds[-1]})"
-                 if len(res.seeds) > 1 else ""))
-        if not res.failures:
-            print("no property failed")
-        for f, a in zip(res.failures, res.artefacts):
-            size = f.resolved.size()
-            print(f"FAILED: {f.verdict.kind}: {f.verdict.message}")
-            print(f"  shrunk to {size['threads']} threads, {size['ops']} ops, "
-                  f"{size['preemptions']} preemptions (seed {f.seed})")
-            print(f"  scenario: {a.scenario_path}")
-            print(f"  trace:    {a.trace_path}")
-            print(f"  replay:   {a.replay_command}")
-    return 1 if res.failures else 0
-
-
-def _failure_json(f: Failure, a) -> dict:
-    return {"kind": f.verdict.kind, "message": f.verdict.message, "step": f.verdict.step,
-            "outcome": f.verdict.outcome, "seed": f.seed, "job": f.job,
-            "size": f.resolved.size(), "scenario": str(a.scenario_path),
-            "trace": str(a.trace_path), "replay": a.replay_command}

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from .sim import Event, Sim
-from .zones import Zone
+from umasim.model.sim import Event, Sim
+from umasim.model.zones import Zone
 
 __all__ = ["item_locations", "zone_tables", "item_map", "timeline", "record", "Recording",
            "items_over_time", "pages_over_time", "CATEGORY_COLORS", "MARKS"]
@@ -411,8 +411,8 @@ def _legend_rank(label: str) -> tuple:
 def _as_sim(target) -> Sim:
     """A Sim that has run: the Sim itself, or a trace (a Trace or a path)
     replayed, or a Scenario run."""
-    from .scenario import Scenario
-    from .trace import Trace, read
+    from umasim.model.scenario import Scenario
+    from umasim.views.trace import Trace, read
     if isinstance(target, Sim):
         return target
     if isinstance(target, (str, Path)):
@@ -633,8 +633,8 @@ def record(target, zones: Sequence[str] | None = None, **run_args) -> Recording:
     the zones to follow (default: every zone the scenario, the Python
     calls or the programs create).
     """
-    from .scenario import Scenario
-    from .trace import Trace, read
+    from umasim.model.scenario import Scenario
+    from umasim.views.trace import Trace, read
     if isinstance(target, (str, Path)):
         target = read(target)
     if isinstance(target, Trace):

@@ -19,7 +19,7 @@ import re
 
 from cffi import FFI
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 CSRC = ROOT / "csrc"
 
 

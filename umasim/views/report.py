@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .scenario import Scenario, figure_ok
-from .sim import RunResult, Sim
+from umasim.model.scenario import Scenario, figure_ok
+from umasim.model.sim import RunResult, Sim
 
 
 @dataclass

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .report import Report, check_expectations
-from .scenario import SCHEDULE_DEFAULTS, SIM_DEFAULTS, Scenario, from_dict
+from umasim.views.report import Report, check_expectations
+from umasim.model.scenario import SCHEDULE_DEFAULTS, SIM_DEFAULTS, Scenario, from_dict
 
 DEFAULT_DIR = Path(".umasim") / "failures"
 DECISIONS_PER_LINE = 20
@@ -178,7 +178,7 @@ def write_pair(fixed: Scenario, scenario_path: str | Path, trace_path: str | Pat
     """Runs a scripted scenario and writes it and its full trace to the
     paths given; the scenario file's header comment ends with the replay
     command."""
-    from . import trace as tracemod
+    from umasim.views import trace as tracemod
     spath, tpath = Path(scenario_path), Path(trace_path)
     spath.parent.mkdir(parents=True, exist_ok=True)
     tpath.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from umasim.bindings import NAME_MAX, OP_FLAGS
+from umasim.errors import InvalidArgument, WrongType
+
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TEMPLATE = "{i}"
 
@@ -43,8 +46,8 @@ class ParsedOp:
 
 SPECS: dict[str, OpSpec] = {}
 
-# Bits of struct umasim_op.flags (csrc/kern/kern.h, OPF_*).
-FLAG_BITS = {"nowait": 0x01, "zero": 0x02, "novm": 0x04, "waitok": 0x08}
+# Bits of struct umasim_op.flags, from the core.
+FLAG_BITS = dict(OP_FLAGS)
 
 
 def register_op(spec: OpSpec) -> None:
@@ -92,9 +95,9 @@ for _spec in (
 
 def _check_name(word: str, what: str) -> str:
     if not _NAME.match(word.replace(TEMPLATE, "i")):
-        raise ValueError(f"bad {what} name {word!r}")
-    if len(word.replace(TEMPLATE, "0")) > 31:
-        raise ValueError(f"{what} name {word!r} is longer than 31 characters")
+        raise InvalidArgument(f"bad {what} name {word!r}")
+    if len(word.replace(TEMPLATE, "0")) > NAME_MAX:
+        raise InvalidArgument(f"{what} name {word!r} is longer than {NAME_MAX} characters")
     return word
 
 
@@ -102,37 +105,37 @@ def _check_int(word: str) -> str | int:
     if TEMPLATE in word:
         probe = word.replace(TEMPLATE, "0")
         if not probe.isdigit():
-            raise ValueError(f"bad number {word!r}")
+            raise InvalidArgument(f"bad number {word!r}")
         return word
     if not word.isdigit():
         if word.startswith("-") and word[1:].isdigit():
-            raise ValueError(f"{word} is negative")
-        raise ValueError(f"bad number {word!r}")
+            raise InvalidArgument(f"{word} is negative")
+        raise InvalidArgument(f"bad number {word!r}")
     return int(word)
 
 
 def parse_op(text: str) -> ParsedOp:
     """Parses one operation; raises ValueError with what is wrong."""
     if not isinstance(text, str):
-        raise TypeError(f"an operation is a string, not {type(text).__name__}")
+        raise WrongType(f"an operation is a string, not {type(text).__name__}")
     words = text.split()
     if not words:
-        raise ValueError("empty operation")
+        raise InvalidArgument("empty operation")
     output = None
     if "->" in words:
         at = words.index("->")
         if at != len(words) - 2:
-            raise ValueError("'->' must be followed by exactly one variable name")
+            raise InvalidArgument("'->' must be followed by exactly one variable name")
         output = _check_name(words[-1], "variable")
         words = words[:at]
     name, rest = words[0], words[1:]
     spec = SPECS.get(name)
     if spec is None:
-        raise ValueError(f'unknown op "{name}"')
+        raise InvalidArgument(f'unknown op "{name}"')
     if output is not None and not spec.output:
-        raise ValueError(f'"{name}" has no result to store with ->')
+        raise InvalidArgument(f'"{name}" has no result to store with ->')
     if output is None and spec.output:
-        raise ValueError(f'"{name}" needs "-> VAR" to store its result')
+        raise InvalidArgument(f'"{name}" needs "-> VAR" to store its result')
     keywords: dict[str, str] = {}
     allowed = {k.rstrip("!") for k in spec.keywords}
     plain = []
@@ -140,18 +143,18 @@ def parse_op(text: str) -> ParsedOp:
         if "=" in word and spec.keywords:
             key, _, value = word.partition("=")
             if key not in allowed:
-                raise ValueError(f'"{name}" has no option "{key}" '
+                raise InvalidArgument(f'"{name}" has no option "{key}" '
                                  f'(options: {", ".join(sorted(allowed))})')
             if key in keywords:
-                raise ValueError(f'"{key}=" given twice')
+                raise InvalidArgument(f'"{key}=" given twice')
             if not value:
-                raise ValueError(f'"{key}=" needs a value')
+                raise InvalidArgument(f'"{key}=" needs a value')
             keywords[key] = value
         else:
             plain.append(word)
     for k in spec.keywords:
         if k.endswith("!") and k[:-1] not in keywords:
-            raise ValueError(f'"{name}" needs {k[:-1]}=...')
+            raise InvalidArgument(f'"{name}" needs {k[:-1]}=...')
     rest = plain
     operands: list[str | int | None] = []
     i = 0
@@ -162,7 +165,7 @@ def parse_op(text: str) -> ParsedOp:
             if optional:
                 operands.append(None if kind != "int" else 0)
                 continue
-            raise ValueError(f'"{name}" needs a {kind_label(kind)}')
+            raise InvalidArgument(f'"{name}" needs a {kind_label(kind)}')
         word = rest[i]
         i += 1
         if kind == "int":
@@ -172,14 +175,14 @@ def parse_op(text: str) -> ParsedOp:
     flags = set()
     for word in rest[i:]:
         if word not in spec.flags:
-            raise ValueError(f'unexpected "{word}" in "{name}"')
+            raise InvalidArgument(f'unexpected "{word}" in "{name}"')
         if word in flags:
-            raise ValueError(f'"{word}" given twice')
+            raise InvalidArgument(f'"{word}" given twice')
         flags.add(word)
     for group in spec.exclusive:
         both = [w for w in group if w in flags]
         if len(both) > 1:
-            raise ValueError(f'"{both[0]}" and "{both[1]}" exclude each other')
+            raise InvalidArgument(f'"{both[0]}" and "{both[1]}" exclude each other')
     return ParsedOp(name, operands, flags, output, text, keywords)
 
 

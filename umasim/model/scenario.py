@@ -20,8 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import program, zones
-from .sim import KNOWN_BUGS, POLICIES, Sim
+from umasim.errors import ScenarioError, ScheduleError
+from umasim.model import program
+from umasim.model import zones
+from umasim.model.schedule import TABLE_DEFAULTS, Schedule
+from umasim.bindings import EVENT_KINDS, KNOWN_BUGS, MAXCPU, PCT_MAXDEPTH, POLICIES
+from umasim.model.sim import Sim
 
 SIM_DEFAULTS: dict[str, Any] = {
     "cpus": 2, "pages": 256, "kmem_pages": 1024, "free_min": 0, "boot_pages": 48,
@@ -29,10 +33,7 @@ SIM_DEFAULTS: dict[str, Any] = {
     "granularity": "coarse", "invariants": True, "bugs": [], "seed": 0,
     "align_cache": "cache",     # uma_set_align(): a mask; "cache" leaves 16-1
 }
-SCHEDULE_DEFAULTS: dict[str, Any] = {
-    "policy": "sequential", "seed": 0, "depth": 3, "steps_hint": 0, "migrate": 0.0,
-    "steps": None, "decisions": None, "then": "sequential", "max_steps": 1_000_000,
-}
+SCHEDULE_DEFAULTS: dict[str, Any] = TABLE_DEFAULTS
 ZONE_KEYS = ("name", "size", "align", "flags", "max", "master", "ctor", "dtor", "init",
              "fini", "zinit", "zfini", "allocf", "freef")
 THREAD_KEYS = ("name", "cpu", "repeat", "ops")
@@ -40,15 +41,6 @@ EXPECT_KEYS = ("outcome", "asleep", "panic", "console", "zone", "events")
 ZONE_EXPECT_KEYS = ("used", "free", "requests", "fails", "limit", "size")
 OUTCOMES = ("completed", "deadlock", "panic", "step_limit")
 TOP_KEYS = ("sim", "zone", "thread", "schedule", "expect")
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot run: says where and what."""
-
-    def __init__(self, source: str, line: int | None, where: str, message: str):
-        self.source, self.line, self.where, self.message = source, line, where, message
-        loc = source + (f":{line}" if line else "")
-        super().__init__(f"{loc}: {where + ': ' if where else ''}{message}")
 
 
 class _Lines:
@@ -145,7 +137,7 @@ class Scenario:
     sim: dict[str, Any]
     zones: list[dict[str, Any]]
     threads: list[dict[str, Any]]
-    schedule: dict[str, Any]
+    schedule: Schedule
     expect: dict[str, Any]
     source: str = "<scenario>"
     comment: str = ""
@@ -153,9 +145,8 @@ class Scenario:
 
     def to_dict(self) -> dict[str, Any]:
         """The normalised scenario, as a trace's header stores it."""
-        sched = {k: v for k, v in self.schedule.items() if v is not None}
         return {"sim": copy.deepcopy(self.sim), "zone": copy.deepcopy(self.zones),
-                "thread": copy.deepcopy(self.threads), "schedule": sched,
+                "thread": copy.deepcopy(self.threads), "schedule": self.schedule.to_dict(),
                 "expect": copy.deepcopy(self.expect)}
 
     def build(self) -> Sim:
@@ -177,22 +168,18 @@ class Scenario:
         return sim
 
     def run_args(self, seed: int | None = None) -> dict[str, Any]:
-        """Sim.run()'s arguments for this scenario's schedule."""
-        s = self.schedule
-        args: dict[str, Any] = {"max_steps": s["max_steps"]}
-        if s.get("steps") is not None:
-            args.update(steps=list(s["steps"]), then=s["then"])
-        elif s.get("decisions") is not None:
-            args.update(decisions=list(s["decisions"]), then=s["then"])
-        else:
-            args.update(policy=s["policy"])
-            if s["policy"] in ("random", "pct"):
-                args.update(seed=s["seed"] if seed is None else seed, migrate=s["migrate"])
-            if s["policy"] == "pct":
-                args.update(depth=s["depth"], steps_hint=s["steps_hint"])
-        if args.get("then") in ("random",):
-            args.update(seed=s["seed"] if seed is None else seed, migrate=s["migrate"])
-        return args
+        """Sim.run()'s arguments for this scenario's schedule (`seed`
+        replaces the schedule's own)."""
+        return self.schedule.with_seed(seed).run_args()
+
+    def with_schedule(self, schedule: Schedule) -> "Scenario":
+        """The same scenario under another schedule (a policy or a script)."""
+        if schedule.kind not in ("policy", "script"):
+            raise ScenarioError(self.source, None, "schedule",
+                                f"a {schedule.kind} schedule has no scenario form")
+        return Scenario(copy.deepcopy(self.sim), copy.deepcopy(self.zones),
+                        copy.deepcopy(self.threads), schedule, copy.deepcopy(self.expect),
+                        self.source, self.comment, list(self.zone_names))
 
 
 def load(path: str | Path) -> Scenario:
@@ -293,7 +280,7 @@ class _Validator:
         self.keys("sim", table, tuple(SIM_DEFAULTS))
         c = dict(SIM_DEFAULTS)
         c.update(table)
-        c["cpus"] = self.int_("sim.cpus", c["cpus"], 1, 64)
+        c["cpus"] = self.int_("sim.cpus", c["cpus"], 1, MAXCPU)
         c["pages"] = self.int_("sim.pages", c["pages"], 0, 1 << 24)
         c["kmem_pages"] = self.int_("sim.kmem_pages", c["kmem_pages"], 1, 1 << 24)
         c["free_min"] = self.int_("sim.free_min", c["free_min"], 0, 1 << 24)
@@ -477,7 +464,7 @@ class _Validator:
         s["policy"] = self.str_("schedule.policy", s["policy"], tuple(POLICIES))
         s["then"] = self.str_("schedule.then", s["then"], ("sequential", "roundrobin", "random"))
         s["seed"] = self.int_("schedule.seed", s["seed"], 0, 2**64 - 1)
-        s["depth"] = self.int_("schedule.depth", s["depth"], 1, 16)
+        s["depth"] = self.int_("schedule.depth", s["depth"], 1, PCT_MAXDEPTH)
         s["steps_hint"] = self.int_("schedule.steps_hint", s["steps_hint"], 0)
         s["max_steps"] = self.int_("schedule.max_steps", s["max_steps"], 1, 10**12)
         m = s["migrate"]
@@ -509,9 +496,10 @@ class _Validator:
             raise self.err("schedule.policy", "steps and decisions need policy \"script\"")
         if s["policy"] == "script" and not scripted:
             raise self.err("schedule.policy", "\"script\" needs steps or decisions")
-        if scripted:
-            s["policy"] = "script"
-        return s
+        try:
+            return Schedule.from_table(s)
+        except ScheduleError as e:
+            raise self.err("schedule", str(e)) from None
 
     def expect(self, table, zone_names) -> dict:
         self.keys("expect", table, EXPECT_KEYS)
@@ -545,7 +533,6 @@ class _Validator:
             ev = table["events"]
             if not isinstance(ev, dict):
                 raise self.err("expect.events", "must be a table of event kinds")
-            from .sim import EVENT_KINDS
             e["events"] = {}
             for kind, v in ev.items():
                 if kind not in EVENT_KINDS:

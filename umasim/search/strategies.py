@@ -86,7 +86,7 @@ from dataclasses import dataclass, replace
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from .properties import DEFAULT_MAX_STEPS, Case
+from umasim.search.properties import DEFAULT_MAX_STEPS, Case
 
 # ---- settings profiles -------------------------------------------------------
 
@@ -580,12 +580,12 @@ def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
         form = SCHEDULE_FORMS[draw(_int(0, len(SCHEDULE_FORMS) - 1))]
     if form == "points":
         trig = draw(trigger_schedules(top, knobs.max_triggers, knobs.max_trigger_gap))
-        return Case(cfg, zones, threads, [], max_steps, triggers=trig)
+        return Case.of(cfg, zones, threads, max_steps=max_steps, triggers=trig)
     if form == "sparse":
         dec = draw(sparse_schedules(top, knobs.max_preemptions, knobs.max_gap))
     else:
         dec = draw(dense_schedules(top, knobs.dense_len))
-    return Case(cfg, zones, threads, dec, max_steps)
+    return Case.of(cfg, zones, threads, dec, max_steps)
 
 
 def knobs_for_bug(bug: str) -> Knobs:

@@ -20,13 +20,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._core import ffi, lib
-from .scenario import Scenario, load
-from .sim import OUTCOMES, POINTS
+from umasim.bindings import EXPLORE_PANIC_MAX, EXPLORERS, PCT_MAXDEPTH
+from umasim.errors import InvalidArgument
+from umasim.model.scenario import Scenario
 
-KINDS = {"random": lib.UMASIM_EXPLORE_RANDOM, "pct": lib.UMASIM_EXPLORE_PCT,
-         "bounded": lib.UMASIM_EXPLORE_BOUNDED}
-_OUTCOME_CODE = {v: k for k, v in OUTCOMES.items()}
+KINDS = tuple(EXPLORERS)
 
 
 @dataclass
@@ -84,59 +82,39 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
             check: bool = True, states: bool = False) -> ExploreResult:
     """Runs an explorer over a scenario; returns what it found."""
     if explorer not in KINDS:
-        raise ValueError(f"unknown explorer {explorer!r} (one of: {', '.join(KINDS)})")
+        raise InvalidArgument(f"unknown explorer {explorer!r} (one of: {', '.join(KINDS)})")
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
-        raise ValueError(f"runs must be a positive integer, not {runs!r}")
+        raise InvalidArgument(f"runs must be a positive integer, not {runs!r}")
     if isinstance(bound, bool) or not isinstance(bound, int) or bound < 0:
-        raise ValueError(f"bound must be a non-negative integer, not {bound!r}")
+        raise InvalidArgument(f"bound must be a non-negative integer, not {bound!r}")
     sched = scn.schedule
-    sim = scn.build_with(trace="off")
-    start = sim.snapshot()
-    p = ffi.new("struct umasim_explore_params *")
-    p.kind = KINDS[explorer]
-    p.runs = runs
-    p.seed = sched["seed"] if seed is None else seed
-    p.migrate = sched["migrate"] if migrate is None else migrate
-    if not 0.0 <= p.migrate <= 1.0:
-        raise ValueError("migrate must be between 0 and 1")
-    p.depth = sched["depth"] if depth is None else depth
-    if not 1 <= p.depth <= 16:
-        raise ValueError("depth must be 1 to 16")
-    p.steps_hint = sched["steps_hint"]
-    p.bound = bound
-    p.max_steps = sched["max_steps"]
-    p.expect_outcome = _OUTCOME_CODE[scn.expect.get("outcome", "completed")]
+    migrate = sched.migrate if migrate is None else migrate
+    if not 0.0 <= migrate <= 1.0:
+        raise InvalidArgument("migrate must be between 0 and 1")
+    depth = sched.depth if depth is None else depth
+    if not 1 <= depth <= PCT_MAXDEPTH:
+        raise InvalidArgument(f"depth must be 1 to {PCT_MAXDEPTH}")
     panic = scn.expect.get("panic", "")
-    if len(panic.encode()) >= 127:
-        raise ValueError("expect.panic is too long for the explorer (126 bytes at most)")
-    p.expect_panic = panic.encode()
-    p.check = check
-    p.states = states
-    res = ffi.new("struct umasim_explore_result *")
+    if len(panic.encode()) > EXPLORE_PANIC_MAX - 1:
+        raise InvalidArgument(f"expect.panic is too long for the explorer "
+                              f"({EXPLORE_PANIC_MAX - 1} bytes at most)")
+    sim = scn.build_with(trace="off")
+    core = sim.core
+    start = core.snapshot()
     t0 = time.perf_counter()
-    r = lib.umasim_explore(sim._s, start._ptr, p, res)
+    s = core.explore(start, explorer, runs, sched.seed if seed is None else seed,
+                     migrate, depth, sched.steps_hint, bound, sched.max_steps,
+                     scn.expect.get("outcome", "completed"), panic, check, states)
     seconds = time.perf_counter() - t0
-    if r < 0:
-        sim._raise(r)
-    classes = []
-    kc = ffi.new("struct umasim_explore_class *")
-    for i in range(res.classes):
-        lib.umasim_explore_class(sim._s, i, kc)
-        dp = lib.umasim_explore_decisions(sim._s, i)
-        dec = list(ffi.unpack(dp, kc.ndecisions)) if dp != ffi.NULL and kc.ndecisions else []
-        classes.append(OutcomeClass(OUTCOMES[kc.outcome], bool(kc.failed),
-                                    bool(kc.check_failed),
-                                    ffi.string(kc.message).decode(errors="replace"),
-                                    kc.count, kc.first_run, dec))
-    covered = [POINTS[i] for i in range(len(POINTS))
-               if lib.umasim_explore_point_covered(sim._s, i)]
-    return ExploreResult(explorer, res.runs, res.failures, classes, covered, res.points_total,
-                         bool(res.exhausted), res.steps_hint, res.distinct_states, seconds)
+    classes = [OutcomeClass(c.outcome, c.failed, c.check_failed, c.message, c.count,
+                            c.first_run, c.decisions) for c in s.classes]
+    return ExploreResult(explorer, s.runs, s.failures, classes, s.points_covered,
+                         s.points_total, s.exhausted, s.steps_hint, s.distinct_states, seconds)
 
 
 def write_artefacts(scn: Scenario, result: ExploreResult, out_dir) -> None:
     """A scenario and a trace for each failing class."""
-    from .artefacts import write_failure
+    from umasim.views.artefacts import write_failure
     for c in result.classes:
         if c.failed:
             c.artefact = write_failure(
@@ -164,33 +142,3 @@ def format_result(result: ExploreResult) -> str:
         if c.artefact is not None:
             lines.append(f"         {c.artefact.replay_command}")
     return "\n".join(lines) + "\n"
-
-
-def cmd_explore(args) -> int:
-    scn = load(args.scenario)
-    res = explore(scn, args.explorer, args.runs, args.seed, args.bound, args.depth,
-                  states=args.states)
-    if res.failures:
-        write_artefacts(scn, res, args.out)
-    if args.json:
-        print(json.dumps(res.to_json(timing=args.timing), sort_keys=True, indent=1))
-    else:
-        sys.stdout.write(format_result(res))
-    return 1 if res.failures else 0
-
-
-def add_command(sub) -> None:
-    e = sub.add_parser("explore", help="many runs of a scenario: random, pct or bounded")
-    e.add_argument("scenario")
-    e.add_argument("--explorer", choices=tuple(KINDS), default="random")
-    e.add_argument("--runs", type=int, default=1000, help="runs at most (default 1000)")
-    e.add_argument("--seed", type=int, help="first seed (default: the scenario's)")
-    e.add_argument("--bound", type=int, default=2, help="bounded: preemptions (default 2)")
-    e.add_argument("--depth", type=int, help="pct: depth (default: the scenario's)")
-    e.add_argument("--states", action="store_true", help="count distinct final states")
-    e.add_argument("--out", default=None, help="where failures are written "
-                   "(default .umasim/failures)")
-    e.add_argument("--json", action="store_true")
-    e.add_argument("--timing", action="store_true",
-                   help="with --json, include seconds and runs_per_s (not reproducible)")
-    e.set_defaults(func=cmd_explore)

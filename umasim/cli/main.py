@@ -13,9 +13,12 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from . import __version__
-from .report import Report, run_scenario
-from .scenario import Scenario, ScenarioError, load, loads
+from umasim import __version__
+from umasim.cli import explore as explore_command
+from umasim.cli import fuzz as fuzz_command
+from umasim.cli import shrink as shrink_command
+from umasim.views.report import Report, run_scenario
+from umasim.model.scenario import Scenario, ScenarioError, load, loads
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,7 +39,7 @@ def _load(path: str | None) -> Scenario:
 
 def cmd_run(args) -> int:
     scn = _load(args.scenario)
-    from . import trace as tracemod
+    from umasim.views import trace as tracemod
     level = args.trace_level
     rep = run_scenario_traced(scn, args.seed, level if args.trace else "full",
                               args.digest_every if args.trace else 0)
@@ -61,7 +64,7 @@ class _Traced:
 
 
 def run_scenario_traced(scn: Scenario, seed, trace_level: str, digest_every: int) -> _Traced:
-    from .report import check_expectations, trace_level_for
+    from umasim.views.report import check_expectations, trace_level_for
     sim = scn.build_with(trace=trace_level_for(
         scn, "full" if trace_level == "full" else "decisions"))
     start = sim.digest()
@@ -73,7 +76,7 @@ def run_scenario_traced(scn: Scenario, seed, trace_level: str, digest_every: int
 
 
 def _write_timeline(tr, out) -> None:
-    from . import timeline
+    from umasim.views import timeline
     timeline.write(tr, out)
 
 
@@ -92,7 +95,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from . import trace as tracemod
+    from umasim.views import trace as tracemod
     tr = tracemod.read(args.trace)
     res = tracemod.replay(tr)
     if args.json:
@@ -104,7 +107,7 @@ def cmd_replay(args) -> int:
 
 
 def cmd_timeline(args) -> int:
-    from . import trace as tracemod
+    from umasim.views import trace as tracemod
     tr = tracemod.read(args.trace)
     _write_timeline(tr, args.output)
     print(f"wrote {args.output}: open it in https://ui.perfetto.dev or chrome://tracing")
@@ -143,24 +146,9 @@ def make_parser() -> argparse.ArgumentParser:
     t.add_argument("-o", "--output", required=True, metavar="FILE")
     t.set_defaults(func=cmd_timeline)
 
-    for extra in _extra_commands():
-        extra(sub)
+    for command in (explore_command, fuzz_command, shrink_command):
+        command.add_command(sub)
     return p
-
-
-def _extra_commands():
-    """Commands that live in their own modules (explorers, fuzzing)."""
-    found = []
-    for mod, fn in (("umasim.explore", "add_command"), ("umasim.fuzz", "add_command"),
-                    ("umasim.shrink", "add_command")):
-        try:
-            m = __import__(mod, fromlist=[fn])
-        except ModuleNotFoundError as e:
-            if e.name == mod:       # a command not shipped: leave it out
-                continue
-            raise
-        found.append(getattr(m, fn))
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:         # bad arguments (2), or --help/--version (0)
         return e.code if isinstance(e.code, int) else 2
-    from .trace import TraceError
+    from umasim.views.trace import TraceError
     try:
         if getattr(args, "seed", None) is not None and args.seed < 0:
             raise ValueError("--seed must not be negative")

@@ -13,38 +13,17 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from . import program, zones
-from ._core import ffi, lib
-from .errors import InvariantViolation, ScheduleError, SimBusy, SimPanicked
-from .zones import Zone
+from umasim.model import program
+from umasim.model import zones
+from umasim.errors import (InvalidArgument, InvariantViolation, Nondeterministic, ScheduleError,
+                           WrongType)
+from umasim.model.zones import Zone
 
-POINTS: tuple[str, ...] = tuple(
-    ffi.string(lib.umasim_point_name(i)).decode() for i in range(lib.umasim_npoints()))
-POINT_FUNCS: tuple[str, ...] = tuple(
-    ffi.string(lib.umasim_point_func(i)).decode() for i in range(lib.umasim_npoints()))
-POINT_LINES: tuple[int, ...] = tuple(
-    lib.umasim_point_line(i) for i in range(lib.umasim_npoints()))
-OPCODES: dict[str, int] = {
-    ffi.string(lib.umasim_op_name(i)).decode(): i for i in range(lib.umasim_nopcodes())}
-EVENT_KINDS: tuple[str, ...] = tuple(
-    ffi.string(lib.umasim_evkind_name(i)).decode() for i in range(lib.umasim_nevkinds()))
-
-OUTCOMES = {lib.UMASIM_OUT_RUNNING: "running", lib.UMASIM_OUT_COMPLETED: "completed",
-            lib.UMASIM_OUT_DEADLOCK: "deadlock", lib.UMASIM_OUT_PANIC: "panic",
-            lib.UMASIM_OUT_STEP_LIMIT: "step_limit"}
-STATES = {lib.UMASIM_TS_RUNNABLE: "runnable", lib.UMASIM_TS_BLOCKED: "blocked",
-          lib.UMASIM_TS_SLEEPING: "asleep", lib.UMASIM_TS_WAITVAR: "waiting",
-          lib.UMASIM_TS_FINISHED: "finished", lib.UMASIM_TS_PANICKED: "panicked"}
-POLICIES = {"sequential": lib.UMASIM_POL_SEQUENTIAL, "roundrobin": lib.UMASIM_POL_ROUNDROBIN,
-            "random": lib.UMASIM_POL_RANDOM, "pct": lib.UMASIM_POL_PCT,
-            "script": lib.UMASIM_POL_SCRIPT}
-TRACE_LEVELS = {"off": lib.UMASIM_TRACE_OFF, "decisions": lib.UMASIM_TRACE_DECISIONS,
-                "full": lib.UMASIM_TRACE_FULL}
-GRANULARITIES = {"coarse": lib.UMASIM_GRAN_COARSE, "fine": lib.UMASIM_GRAN_FINE}
-KNOWN_BUGS: dict[str, int] = {
-    ffi.string(lib.umasim_bug_name(i)).decode(): lib.umasim_bug_bit(i)
-    for i in range(lib.umasim_nbugs())}
-DISPLAY_BASE = 0xfffff80000000000
+# The core's tables, re-exported for the users of Sim.
+from umasim.bindings import (DISPLAY_BASE, EVENT_KINDS, GRANULARITIES, KNOWN_BUGS,  # noqa: E402
+                             MAXCPU, NAME_MAX, OPCODES, OUTCOMES, PCT_MAXDEPTH, POINT_FUNCS,
+                             POINT_LINES, POINTS, POLICIES, STATES, TRACE_LEVELS, VAR_FREED,
+                             VAR_HELD, VAR_NULL, VAR_SOURCES, VAR_UNSET, Core, CoreSnapshot)
 DEFAULT_MAX_STEPS = 1_000_000
 
 
@@ -113,32 +92,32 @@ class RunResult:
 
 def _int(value, what: str, low: int | None = 0, high: int | None = None) -> int:
     if isinstance(value, bool):
-        raise TypeError(f"{what} must be an integer, not bool")
+        raise WrongType(f"{what} must be an integer, not bool")
     if not isinstance(value, int):
         try:
             value = operator.index(value)
         except TypeError:
-            raise TypeError(f"{what} must be an integer, not {type(value).__name__}") from None
+            raise WrongType(f"{what} must be an integer, not {type(value).__name__}") from None
     if low is not None and value < low:
         if low == 0:
-            raise ValueError(f"{what} must not be negative, not {value}")
-        raise ValueError(f"{what} must be at least {low}, not {value}")
+            raise InvalidArgument(f"{what} must not be negative, not {value}")
+        raise InvalidArgument(f"{what} must be at least {low}, not {value}")
     if high is not None and value > high:
-        raise ValueError(f"{what} must be at most {high}, not {value}")
+        raise InvalidArgument(f"{what} must be at most {high}, not {value}")
     return value
 
 
 def _bool(value, what: str) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"{what} must be true or false, not {type(value).__name__}")
+        raise WrongType(f"{what} must be true or false, not {type(value).__name__}")
     return value
 
 
 def _choice(value, what: str, table: dict) -> int:
     if not isinstance(value, str):
-        raise TypeError(f"{what} must be a string, not {type(value).__name__}")
+        raise WrongType(f"{what} must be a string, not {type(value).__name__}")
     if value not in table:
-        raise ValueError(f"unknown {what} {value!r} (one of: {', '.join(table)})")
+        raise InvalidArgument(f"unknown {what} {value!r} (one of: {', '.join(table)})")
     return table[value]
 
 
@@ -178,35 +157,29 @@ class Sim:
                  granularity: str = "coarse", invariants: bool = True,
                  bugs: Iterable[str] = (), seed: int = 0, trace: str = "full",
                  align_cache="cache"):
-        cfg = ffi.new("struct umasim_config *")
-        cfg.cpus = _int(cpus, "cpus", 1, lib.UMASIM_MAXCPU)
-        cfg.pages = _int(pages, "pages")
-        cfg.kmem_pages = _int(kmem_pages, "kmem_pages", 1)
-        cfg.free_min = _int(free_min, "free_min")
-        cfg.boot_pages = _int(boot_pages, "boot_pages")
-        cfg.md_small_alloc = _bool(md_small_alloc, "md_small_alloc")
-        cfg.pagedaemon = _bool(pagedaemon, "pagedaemon")
-        cfg.ticks_per_step = _int(ticks_per_step, "ticks_per_step")
-        cfg.granularity = _choice(granularity, "granularity", GRANULARITIES)
-        cfg.invariants = _bool(invariants, "invariants")
-        cfg.seed = _int(seed, "seed", 0, 2**64 - 1)
-        cfg.trace_level = _choice(trace, "trace level", TRACE_LEVELS)
-        # uma_set_align() at boot; "cache" (UMA_ALIGN_CACHE) it ignores.
-        cfg.align_cache = zones.parse_align(align_cache)
+        cpus = _int(cpus, "cpus", 1, MAXCPU)
+        _choice(granularity, "granularity", GRANULARITIES)
+        _choice(trace, "trace level", TRACE_LEVELS)
         if isinstance(bugs, str):
-            raise TypeError("bugs must be a list of names, not a string")
+            raise WrongType("bugs must be a list of names, not a string")
         bugs = tuple(bugs)
+        bits = 0
         for b in bugs:
             if not isinstance(b, str):
-                raise TypeError(f"a bug switch is a name, not {type(b).__name__}")
+                raise WrongType(f"a bug switch is a name, not {type(b).__name__}")
             if b not in KNOWN_BUGS:
-                raise ValueError(f"unknown bug switch {b!r} (known: {', '.join(KNOWN_BUGS)})")
-            cfg.bugs |= KNOWN_BUGS[b]
-        err = ffi.new("char[]", 256)
-        ptr = lib.umasim_new(cfg, err, 256)
-        if ptr == ffi.NULL:
-            raise ValueError(ffi.string(err).decode())
-        self._s = ffi.gc(ptr, lib.umasim_free)
+                raise InvalidArgument(f"unknown bug switch {b!r} (known: {', '.join(KNOWN_BUGS)})")
+            bits |= KNOWN_BUGS[b]
+        self._core = Core(
+            cpus=cpus, pages=_int(pages, "pages"), kmem_pages=_int(kmem_pages, "kmem_pages", 1),
+            free_min=_int(free_min, "free_min"), boot_pages=_int(boot_pages, "boot_pages"),
+            md_small_alloc=_bool(md_small_alloc, "md_small_alloc"),
+            pagedaemon=_bool(pagedaemon, "pagedaemon"),
+            ticks_per_step=_int(ticks_per_step, "ticks_per_step"), granularity=granularity,
+            invariants=_bool(invariants, "invariants"), bugs=bits,
+            seed=_int(seed, "seed", 0, 2**64 - 1), trace=trace,
+            # uma_set_align() at boot; "cache" (UMA_ALIGN_CACHE) it ignores.
+            align_cache=zones.parse_align(align_cache))
         self.config = dict(cpus=cpus, pages=pages, kmem_pages=kmem_pages, free_min=free_min,
                            boot_pages=boot_pages, md_small_alloc=md_small_alloc,
                            pagedaemon=pagedaemon, ticks_per_step=ticks_per_step,
@@ -224,33 +197,30 @@ class Sim:
         # taken before it: enough to build an equal Sim by replay (fork()).
         self._recipe: list[tuple[int, str, tuple]] = []
         self._sync_threads()
-        self._step_fn = lib.umasim_step
         self._boot = self.snapshot()
 
     # ---- threads ------------------------------------------------------
 
     def _sync_threads(self) -> None:
-        for tid in range(len(self._names), lib.umasim_nthreads(self._s)):
-            info = ffi.new("struct umasim_thread_info *")
-            lib.umasim_thread_info(self._s, tid, info)
-            name = ffi.string(info.name).decode()
+        for tid in range(len(self._names), self._core.nthreads()):
+            name = self._core.thread(tid).name
             self._names.append(name)
             self._tids[name] = tid
 
     def spawn(self, name: str, cpu: int = 0, ops: Sequence[str] = (), repeat: int = 1) -> Thread:
         """Creates a thread on vCPU `cpu` that runs `ops`, `repeat` times."""
         if not isinstance(name, str):
-            raise TypeError(f"a thread name is a string, not {type(name).__name__}")
+            raise WrongType(f"a thread name is a string, not {type(name).__name__}")
         if not name or len(name) > 31 or not name.isprintable() or " " in name:
-            raise ValueError(f"bad thread name {name!r} (1 to 31 printable characters, no spaces)")
+            raise InvalidArgument(f"bad thread name {name!r} (1 to 31 printable characters, no spaces)")
         if name in self._tids:
-            raise ValueError(f'thread "{name}" already exists')
+            raise InvalidArgument(f'thread "{name}" already exists')
         cpu = _int(cpu, "cpu")
         if cpu >= self.cpus:
-            raise ValueError(f"vCPU {cpu} does not exist (this simulation has {self.cpus})")
+            raise InvalidArgument(f"vCPU {cpu} does not exist (this simulation has {self.cpus})")
         repeat = _int(repeat, "repeat")
         if isinstance(ops, str):
-            raise TypeError("ops must be a list of operation strings, not one string")
+            raise WrongType("ops must be a list of operation strings, not one string")
         ops = list(ops)
         parsed = []
         for i, text in enumerate(ops):
@@ -259,16 +229,9 @@ class Sim:
             except (ValueError, TypeError) as e:
                 raise type(e)(f"ops[{i}]: {e}") from None
         cops = self._compile(parsed, repeat)
-        n = len(cops)
-        arr = ffi.new("struct umasim_op[]", max(n, 1))
-        for i, (code, a, sa, b, sb, c, flags) in enumerate(cops):
-            arr[i].code, arr[i].a, arr[i].a_stride = code, a, sa
-            arr[i].b, arr[i].b_stride, arr[i].c, arr[i].flags = b, sb, c, flags
         unrolled = bool(cops) and len(cops) != len(parsed)
-        tid = lib.umasim_spawn(self._s, name.encode(), cpu, arr, n, 1 if unrolled else repeat)
-        if tid < 0:
-            self._raise(tid)
-        self._recipe.append((lib.umasim_ndecisions(self._s), "spawn",
+        tid = self._core.spawn(name, cpu, cops, 1 if unrolled else repeat)
+        self._recipe.append((self._core.ndecisions(), "spawn",
                              (name, cpu, tuple(ops), repeat)))
         self._names.append(name)
         self._tids[name] = tid
@@ -309,16 +272,11 @@ class Sim:
 
     def _zone_slot(self, name: str) -> int:
         if not isinstance(name, str):
-            raise TypeError(f"a zone is named by a string, not {type(name).__name__}")
+            raise WrongType(f"a zone is named by a string, not {type(name).__name__}")
         if name not in self._zones:
             if not name or len(name) > 31 or not program._NAME.match(name.replace("{i}", "i")):
-                raise ValueError(f"bad zone name {name!r}")
-            r = lib.umasim_zone_new(self._s, name.encode())
-            if r < 0:
-                if r == lib.UMASIM_E_TOOMANY:
-                    raise ValueError("too many zones in one simulation (64 at most)")
-                self._raise(r)
-            self._zones[name] = r
+                raise InvalidArgument(f"bad zone name {name!r}")
+            self._zones[name] = self._core.zone_slot(name)
         return self._zones[name]
 
     # ---- zones --------------------------------------------------------
@@ -338,14 +296,14 @@ class Sim:
     def zsecond(self, name: str, master: str, *, ctor=None, dtor=None, zinit=None,
                 zfini=None) -> Zone:
         """uma_zsecond_create() on `master`'s keg, now."""
-        if master not in self._zones or lib.umasim_zone_state(self._s, self._zones[master]) != 1:
-            raise ValueError(f'master zone "{master}" does not exist')
+        if master not in self._zones or self._core.zone_state(self._zones[master]) != 1:
+            raise InvalidArgument(f'master zone "{master}" does not exist')
         cbs = dict(ctor=ctor, dtor=dtor, zinit=zinit, zfini=zfini)
         return self._create_zone(name, 0, 0, 0, self._zones[master], cbs, None)
 
     def _create_zone(self, name, size, mask, bits, master, cbs, maxitems) -> Zone:
-        if name in self._zones and lib.umasim_zone_state(self._s, self._zones[name]) == 1:
-            raise ValueError(f'zone "{name}" exists already')
+        if name in self._zones and self._core.zone_state(self._zones[name]) == 1:
+            raise InvalidArgument(f'zone "{name}" exists already')
         parsed = []
         for slot, text in cbs.items():
             if text is not None:
@@ -354,71 +312,53 @@ class Sim:
         for fin, ini in (("fini", "init"), ("zfini", "zinit")):
             if fin in kinds and kinds[fin].kind == "detach" and \
                     (ini not in kinds or kinds[ini].kind != "attach"):
-                raise ValueError(f"{fin} = 'detach' needs {ini} = 'attach ZONE'")
+                raise InvalidArgument(f"{fin} = 'detach' needs {ini} = 'attach ZONE'")
         targets = {}
         for c in parsed:
             if c.kind == "attach":
                 if c.target == name:
-                    raise ValueError(f"{c.slot}: a zone cannot attach its own items")
+                    raise InvalidArgument(f"{c.slot}: a zone cannot attach its own items")
                 if c.target not in self._zones or \
-                        lib.umasim_zone_state(self._s, self._zones[c.target]) != 1:
-                    raise ValueError(f'{c.slot}: unknown zone "{c.target}"')
+                        self._core.zone_state(self._zones[c.target]) != 1:
+                    raise InvalidArgument(f'{c.slot}: unknown zone "{c.target}"')
                 targets[c.slot] = self._zones[c.target]
         if maxitems is not None:
             maxitems = _int(maxitems, "max", 1, 2**31 - 1)
         slot = self._zone_slot(name)
         for c in parsed:
-            r = lib.umasim_zone_callback(self._s, slot, zones.CB_SLOTS[c.slot],
-                                         zones.CB_KINDS[c.kind], c.n, targets.get(c.slot, -1))
-            if r < 0:
-                self._raise(r)
-        r = lib.umasim_zcreate(self._s, slot, -1 if master is None else master, size, mask,
-                               bits, maxitems or 0)
-        if r < 0:
-            self._raise(r)
-        self._recipe.append((lib.umasim_ndecisions(self._s), "zone",
+            self._core.zone_callback(slot, zones.CB_SLOTS[c.slot], zones.CB_KINDS[c.kind], c.n,
+                                     targets.get(c.slot, -1))
+        self._core.zcreate(slot, -1 if master is None else master, size, mask, bits,
+                           maxitems or 0)
+        self._recipe.append((self._core.ndecisions(), "zone",
                              (name, size, mask, bits, master, tuple(cbs.items()), maxitems)))
         return Zone(self, name, slot)
 
     def zdestroy(self, name: str) -> None:
         """uma_zdestroy() now, outside the schedule; the name may be used
         for a new zone afterwards."""
-        if name not in self._zones or lib.umasim_zone_state(self._s, self._zones[name]) != 1:
-            raise ValueError(f'zone "{name}" does not exist')
-        r = lib.umasim_zdestroy(self._s, self._zones[name])
-        if r < 0:
-            self._raise(r)
-        self._recipe.append((lib.umasim_ndecisions(self._s), "zdestroy", (name,)))
+        if name not in self._zones or self._core.zone_state(self._zones[name]) != 1:
+            raise InvalidArgument(f'zone "{name}" does not exist')
+        self._core.zdestroy(self._zones[name])
+        self._recipe.append((self._core.ndecisions(), "zdestroy", (name,)))
 
     def zone(self, name: str) -> Zone:
         """A zone of the scenario or its programs, by name."""
         if name not in self._zones:
-            raise ValueError(f'unknown zone "{name}"')
+            raise InvalidArgument(f'unknown zone "{name}"')
         return Zone(self, name, self._zones[name])
 
     @property
     def zones(self) -> dict[str, Zone]:
         """Every zone UMA has now (internal, malloc(9) and the scenario's),
         in the order of the keg list, by name."""
-        buf = ffi.new("struct umasim_zone_info[]", 256)
-        n = lib.umasim_zones(self._s, buf, 256)
-        out = {}
-        for i in range(min(n, 256)):
-            name = ffi.string(buf[i].name).decode()
-            slot = buf[i].slot if buf[i].slot >= 0 else None
-            out[name] = Zone(self, name, slot, buf[i].addr)
-        return out
+        return {z.name: Zone(self, z.name, z.slot, z.addr) for z in self._core.zones()}
 
     def zone_stats(self) -> bytes:
         """The vm.zone_stats sysctl stream (struct uma_stream_header, then
         uma_type_header and per-CPU uma_percpu_stat records), read without
         changing the simulation."""
-        n = ffi.new("size_t *", 0)
-        lib.umasim_zone_stats(self._s, ffi.NULL, n)
-        buf = ffi.new("char[]", n[0])
-        if lib.umasim_zone_stats(self._s, buf, n) < 0:
-            raise RuntimeError("zone_stats changed size while being read")
-        return ffi.buffer(buf, n[0])[:]
+        return self._core.zone_stats()
 
     def vmstat(self) -> list[zones.VmstatRow]:
         """`vmstat -z` rows (FreeBSD 7 columns), computed from the
@@ -440,19 +380,14 @@ class Sim:
 
     def uma(self) -> dict:
         """UMA's and the VM's global state."""
-        u = ffi.new("struct umasim_uma_info *")
-        lib.umasim_uma_globals(self._s, u)
-        return dict(bucketdisable=bool(u.bucketdisable), booted=bool(u.booted),
-                    max_ipers=u.max_ipers, max_ipers_ref=u.max_ipers_ref,
-                    free_pages=u.free_pages, free_min=u.free_min, wired_pages=u.wired_pages,
-                    kmem_used=u.kmem_used, kmem_pages=u.kmem_pages)
+        return self._core.uma_globals()
 
     def check(self) -> None:
         """The invariant checker: raises InvariantViolation naming the zone,
         the item and what is wrong."""
-        rep = ffi.new("struct umasim_check_report *")
-        if lib.umasim_check(self._s, rep) != 0:
-            raise InvariantViolation(ffi.string(rep.message).decode())
+        message = self._core.check()
+        if message is not None:
+            raise InvariantViolation(message)
 
     def _operand(self, kind: str, word: str | int, repeat: int, it: int | None) -> tuple[int, int]:
         if word is None:
@@ -471,30 +406,24 @@ class Sim:
             return -1 if w is None else self._zone_slot(str(w))
         if kind == "int":
             if not isinstance(w, int):
-                raise ValueError(f"bad number {w!r}")
+                raise InvalidArgument(f"bad number {w!r}")
             return w
         if kind == "mtx":
-            return self._named(self._mtx, w, lib.umasim_mtx_new)
+            return self._named(self._mtx, w, self._core.mtx)
         if kind == "chan":
-            return self._named(self._chan, w, lib.umasim_chan_new)
+            return self._named(self._chan, w, self._core.chan)
         if kind == "var":
             if w not in self._vars:
-                vid = lib.umasim_var_new(self._s, w.encode())
-                if vid < 0:
-                    self._raise(vid)
-                self._vars[w] = vid
+                self._vars[w] = self._core.var(w)
                 self._var_names.append(w)
             return self._vars[w]
-        raise ValueError(f"unknown operand kind {kind}")
+        raise InvalidArgument(f"unknown operand kind {kind}")
 
     def _named(self, table: dict[str, int], name, create) -> int:
         if not isinstance(name, str):
             name = str(name)
         if name not in table:
-            r = create(self._s, name.encode())
-            if r < 0:
-                self._raise(r)
-            table[name] = r
+            table[name] = create(name)
         return table[name]
 
     def _thread_name(self, tid: int) -> str | None:
@@ -507,29 +436,24 @@ class Sim:
             return self._tids[name]
         except (KeyError, TypeError):
             if not isinstance(name, str):
-                raise TypeError(f"a thread is named by a string, not {type(name).__name__}") from None
-            raise ValueError(f'unknown thread "{name}"') from None
+                raise WrongType(f"a thread is named by a string, not {type(name).__name__}") from None
+            raise InvalidArgument(f'unknown thread "{name}"') from None
 
     # ---- stepping -----------------------------------------------------
 
     def step(self, name: str | None = None) -> str:
         """Runs one step (of `name`, else the default decision); returns the
         preemption point the thread stopped at."""
-        r = self._step_fn(self._s, -1 if name is None else self._tid(name))
-        if r >= 0:
-            return POINTS[r]
-        self._raise(r)
+        return self._core.step(-1 if name is None else self._tid(name))
 
     def migrate(self, name: str, cpu: int) -> None:
         """Migrates `name` to `cpu` as part of its next step."""
         tid = self._tid(name)
         cpu = _int(cpu, "cpu")
         if cpu >= self.cpus:
-            raise ValueError(f"vCPU {cpu} does not exist (this simulation has {self.cpus})")
-        r = lib.umasim_migrate(self._s, tid, cpu)
-        if r < 0:
-            self._raise(r)
-        self._recipe.append((lib.umasim_ndecisions(self._s), "migrate", (name, cpu)))
+            raise InvalidArgument(f"vCPU {cpu} does not exist (this simulation has {self.cpus})")
+        self._core.migrate(tid, cpu)
+        self._recipe.append((self._core.ndecisions(), "migrate", (name, cpu)))
 
     def run(self, policy: str | None = None, seed: int = 0, migrate: float = 0.0,
             depth: int = 3, steps_hint: int = 0, steps: Sequence[str] | None = None,
@@ -542,63 +466,55 @@ class Sim:
         ("a", "b@1"), `decisions` the machine form of design.md.
         """
         if steps is not None and decisions is not None:
-            raise ValueError("give steps or decisions, not both")
+            raise InvalidArgument("give steps or decisions, not both")
         scripted = steps is not None or decisions is not None
         if policy is None:
             policy = "script" if scripted else "sequential"
         kind = _choice(policy, "policy", POLICIES)
         if scripted and policy != "script":
-            raise ValueError(f"steps and decisions need policy 'script', not {policy!r}")
+            raise InvalidArgument(f"steps and decisions need policy 'script', not {policy!r}")
         if policy == "script" and not scripted:
-            raise ValueError("policy 'script' needs steps or decisions")
+            raise InvalidArgument("policy 'script' needs steps or decisions")
         max_steps = DEFAULT_MAX_STEPS if max_steps is None else _int(max_steps, "max_steps")
-        pol = ffi.new("struct umasim_policy *")
-        pol.kind = kind
-        pol.seed = _int(seed, "seed", 0, 2**64 - 1)
+        seed = _int(seed, "seed", 0, 2**64 - 1)
         if isinstance(migrate, bool) or not isinstance(migrate, (int, float)):
-            raise TypeError("migrate must be a number between 0 and 1")
+            raise WrongType("migrate must be a number between 0 and 1")
         if not 0.0 <= migrate <= 1.0:
-            raise ValueError(f"migrate must be between 0 and 1, not {migrate}")
-        pol.migrate = float(migrate)
-        pol.depth = _int(depth, "depth", 1, 16)
-        pol.steps_hint = _int(steps_hint, "steps_hint")
-        keep = []
-        if policy == "pct" and pol.steps_hint == 0:
-            pol.steps_hint = max(1, self._estimate_steps(max_steps))
+            raise InvalidArgument(f"migrate must be between 0 and 1, not {migrate}")
+        depth = _int(depth, "depth", 1, PCT_MAXDEPTH)
+        steps_hint = _int(steps_hint, "steps_hint")
+        if policy == "pct" and steps_hint == 0:
+            steps_hint = max(1, self._estimate_steps(max_steps))
+        dec = None
         if decisions is not None:
             if isinstance(decisions, (str, bytes)):
-                raise TypeError("decisions must be a list of integers")
+                raise WrongType("decisions must be a list of integers")
             dec = [_int(d, f"decisions[{i}]", 0, 2**32 - 1) for i, d in enumerate(decisions)]
-            arr = ffi.new("uint32_t[]", dec or [0])
-            keep.append(arr)
-            pol.decisions, pol.ndecisions = arr, len(dec)
+        script = None
         if steps is not None:
             if isinstance(steps, (str, bytes)):
-                raise TypeError("steps must be a list of strings")
+                raise WrongType("steps must be a list of strings")
             tids, cpus = [], []
             for i, st in enumerate(steps):
-                t, c = self._parse_step(st, i)
-                tids.append(t)
-                cpus.append(c)
-            at = ffi.new("int32_t[]", tids or [0])
-            ac = ffi.new("int32_t[]", cpus or [0])
-            keep += [at, ac]
-            pol.script_tids, pol.script_cpus, pol.nscript = at, ac, len(tids)
-        pol.then_kind = _choice(then, "then policy", POLICIES)
+                tid, cpu = self._parse_step(st, i)
+                tids.append(tid)
+                cpus.append(cpu)
+            script = (tids, cpus)
+        _choice(then, "then policy", POLICIES)
         if policy == "script" and then in ("script", "pct"):
-            raise ValueError(f"then must be sequential, roundrobin or random, not {then!r}")
-        start_steps = lib.umasim_steps(self._s)
-        start_dec = lib.umasim_ndecisions(self._s)
-        r = lib.umasim_run(self._s, pol, max_steps)
-        if r == lib.UMASIM_E_INVAL:
-            raise ValueError("invalid policy parameters")
-        if r == lib.UMASIM_E_SCRIPT:
-            raise ScheduleError(ffi.string(lib.umasim_error_msg(self._s)).decode())
-        if r < 0:
-            self._raise(r)
-        dec = self._decisions_from(start_dec)
-        res = RunResult(outcome=OUTCOMES[r], steps=lib.umasim_steps(self._s) - start_steps,
-                        decisions=dec, panic=self.panic, ticks=self.ticks)
+            raise ScheduleError(f"then must be sequential, roundrobin or random, not {then!r}")
+        start_steps = self._core.steps()
+        start_dec = self._core.ndecisions()
+        outcome = self._core.run(policy, seed, float(migrate), depth, steps_hint, dec, script,
+                                 then, max_steps)
+        return self.run_result(outcome, start_steps, start_dec)
+
+    def run_result(self, outcome: str, start_steps: int, start_decisions: int) -> RunResult:
+        """What the run since `start_steps` steps and `start_decisions`
+        decisions did, ending in `outcome`."""
+        res = RunResult(outcome=outcome, steps=self._core.steps() - start_steps,
+                        decisions=self._decisions_from(start_decisions), panic=self.panic,
+                        ticks=self.ticks)
         if res.outcome == "deadlock":
             res.waiting = [f"{t.name}: {t.describe()}" for t in self.threads
                            if not t.kernel and t.state not in ("finished",)]
@@ -606,16 +522,16 @@ class Sim:
 
     def _parse_step(self, st, i: int) -> tuple[int, int]:
         if not isinstance(st, str):
-            raise TypeError(f"steps[{i}] must be a string like 'a' or 'a@1'")
+            raise WrongType(f"steps[{i}] must be a string like 'a' or 'a@1'")
         name, _, cpu = st.partition("@")
         if name not in self._tids:
-            raise ValueError(f'steps[{i}]: unknown thread "{name}"')
+            raise InvalidArgument(f'steps[{i}]: unknown thread "{name}"')
         if not _:
             return self._tids[name], -1
         if not cpu.isdigit():
-            raise ValueError(f"steps[{i}]: bad vCPU {cpu!r} in {st!r}")
+            raise InvalidArgument(f"steps[{i}]: bad vCPU {cpu!r} in {st!r}")
         if int(cpu) >= self.cpus:
-            raise ValueError(f"steps[{i}]: vCPU {cpu} does not exist (this simulation has {self.cpus})")
+            raise InvalidArgument(f"steps[{i}]: vCPU {cpu} does not exist (this simulation has {self.cpus})")
         return self._tids[name], int(cpu)
 
     def _estimate_steps(self, max_steps: int) -> int:
@@ -624,109 +540,137 @@ class Sim:
         return twin.run(max_steps=max_steps).steps
 
     def _decisions_from(self, start: int) -> list[int]:
-        n = lib.umasim_ndecisions(self._s)
-        if n <= start:
-            return []
-        return list(ffi.unpack(lib.umasim_decisions(self._s) + start, n - start))
-
-    def _raise(self, code: int):
-        if code == lib.UMASIM_E_PANICKED:
-            raise SimPanicked(f"the simulation panicked ({self.panic}); "
-                              "it can be inspected but not run further")
-        if code == lib.UMASIM_E_BUSY:
-            raise SimBusy("another host thread is driving this simulation")
-        if code == lib.UMASIM_E_NOTHREAD:
-            raise ValueError("no such thread")
-        if code == lib.UMASIM_E_TOOMANY:
-            raise ValueError("too many objects of this kind in one simulation")
-        if code == lib.UMASIM_E_NOMEM:
-            raise MemoryError("out of host memory")
-        if code == lib.UMASIM_E_NOTRUNNABLE:
-            raise ValueError(ffi.string(lib.umasim_error_msg(self._s)).decode())
-        raise ValueError(f"invalid argument (error {code})")
+        return self._core.decisions(start)
 
     # ---- inspection ---------------------------------------------------
 
     def _thread_info(self, tid: int) -> ThreadInfo:
-        i = ffi.new("struct umasim_thread_info *")
-        if lib.umasim_thread_info(self._s, tid, i) < 0:
-            raise ValueError("no such thread")
-        s = lambda p: ffi.string(p).decode() if p != ffi.NULL else None  # noqa: E731
+        i = self._core.thread(tid)
         wchan = None
-        if i.state == lib.UMASIM_TS_SLEEPING:
-            wchan = s(i.wchan_name) or f"{i.wchan:#x}"
+        if i.state == "asleep":
+            wchan = i.wchan_name or f"{i.wchan:#x}"
         owner = self._names[i.mutex_owner] if i.mutex_owner >= 0 else None
         var = self._var_names[i.var] if 0 <= i.var < len(self._var_names) else None
         return ThreadInfo(
-            name=s(i.name), tid=i.tid, state=STATES[i.state], cpu=i.cpu,
-            critnest=i.critnest, kernel=bool(i.kernel), point=POINTS[i.point],
-            op=i.op_index, iteration=i.iteration, wmesg=s(i.wmesg), wchan=wchan,
-            mutex=s(i.mutex_name), mutex_owner=owner, var=var,
-            timeout=i.timeout if i.timeout >= 0 else None, locks=i.nlocks)
+            name=i.name, tid=i.tid, state=i.state, cpu=i.cpu, critnest=i.critnest,
+            kernel=i.kernel, point=i.point, op=i.op, iteration=i.iteration, wmesg=i.wmesg,
+            wchan=wchan, mutex=i.mutex, mutex_owner=owner, var=var, timeout=i.timeout,
+            locks=i.locks)
 
     @property
     def threads(self) -> list[ThreadInfo]:
-        return [self._thread_info(t) for t in range(lib.umasim_nthreads(self._s))]
+        return [self._thread_info(t) for t in range(self._core.nthreads())]
 
     def thread(self, name: str) -> ThreadInfo:
         return self._thread_info(self._tid(name))
 
     def runnable(self) -> list[str]:
         """Names of the threads that could run at the next step, in tid order."""
-        buf = ffi.new("int32_t[]", lib.UMASIM_MAXTHREADS)
-        n = lib.umasim_runnable(self._s, buf, lib.UMASIM_MAXTHREADS)
-        return [self._names[buf[i]] for i in range(n)]
+        return [self._names[tid] for tid in self._core.runnable()]
 
     @property
     def events(self) -> list[Event]:
-        n = lib.umasim_nevents(self._s)
-        evs = lib.umasim_events(self._s)
-        names = self._names
-        out = []
-        for k in range(n):
-            e = evs[k]
-            out.append(Event(e.step, e.tick, EVENT_KINDS[e.kind],
-                             self._thread_name(e.tid), e.cpu,
-                             POINTS[e.point] if e.point >= 0 else None,
-                             e.a & 0xFFFFFFFFFFFFFFFF, e.b))
-        return out
+        return self.events_since(0)
+
+    def events_since(self, start: int) -> list[Event]:
+        """The events recorded from index `start` on (the log only grows
+        during a run)."""
+        name = self._thread_name
+        return [Event(step, tick, EVENT_KINDS[kind], name(tid), cpu,
+                      POINTS[point] if point >= 0 else None, a, b)
+                for step, tick, kind, tid, cpu, point, a, b in self._core.events(start)]
+
+    @property
+    def nevents(self) -> int:
+        """How many events the log holds."""
+        return self._core.nevents()
 
     def event_counts(self) -> dict[str, int]:
-        n = lib.umasim_nevents(self._s)
-        evs = lib.umasim_events(self._s)
-        counts = [0] * len(EVENT_KINDS)
-        for k in range(n):
-            counts[evs[k].kind] += 1
+        counts = self._core.event_kind_counts()
         return {EVENT_KINDS[i]: c for i, c in enumerate(counts) if c}
 
     def variables(self) -> dict[str, str]:
         """Every program variable and what it holds now."""
-        st, zn, it = ffi.new("int *"), ffi.new("int *"), ffi.new("uint64_t *")
         slots = {v: k for k, v in self._zones.items()}
         out = {}
         for name, vid in sorted(self._vars.items(), key=lambda kv: kv[1]):
-            if lib.umasim_var_info(self._s, vid, st, zn, it) < 0:
+            info = self._core.var_info(vid)
+            if info is None:
                 continue
-            src = {-1: "malloc(9)", -2: "kmem_alloc", -3: "malloc_large"}.get(
-                zn[0], f"zone {slots.get(zn[0], '?')}")
-            out[name] = {0: "unset", 1: f"holds {it[0]:#x} from {src}", 2: "null",
-                         3: f"freed ({it[0]:#x}, {src})"}[st[0]]
+            st, zn, item = info
+            src = VAR_SOURCES.get(zn, f"zone {slots.get(zn, '?')}")
+            out[name] = {VAR_UNSET: "unset", VAR_HELD: f"holds {item:#x} from {src}",
+                         VAR_NULL: "null", VAR_FREED: f"freed ({item:#x}, {src})"}[st]
         return out
+
+    def variable(self, name: str) -> tuple[str, str | None, int]:
+        """A variable's state ("unset", "held", "null", "freed"), the zone
+        its item came from (None for malloc(9), kmem_alloc, malloc_large),
+        and the item's address."""
+        if name not in self._vars:
+            raise InvalidArgument(f'unknown variable "{name}"')
+        st, zn, item = self._core.var_info(self._vars[name])
+        slots = {v: k for k, v in self._zones.items()}
+        return ({VAR_UNSET: "unset", VAR_HELD: "held", VAR_NULL: "null",
+                 VAR_FREED: "freed"}[st], slots.get(zn), item)
+
+    @property
+    def variable_names(self) -> list[str]:
+        """The program variables, in the order they were first named."""
+        return list(self._var_names)
+
+    @property
+    def thread_names(self) -> list[str]:
+        """Every thread by tid (kernel threads included)."""
+        return list(self._names)
+
+    def thread_name(self, tid: int) -> str | None:
+        """The name of thread `tid` (None for -1, "kernel" for the kernel's
+        own context)."""
+        return self._thread_name(tid)
+
+    @property
+    def zone_names(self) -> list[str]:
+        """The zones that scenarios and programs named, in slot order
+        (destroyed ones included)."""
+        return sorted(self._zones, key=self._zones.get)
+
+    def thread_id(self, name: str) -> int:
+        """The tid of thread `name`."""
+        return self._tid(name)
+
+    @property
+    def variable_ids(self) -> dict[str, int]:
+        """Every program variable's id in the core, by name."""
+        return dict(self._vars)
+
+    @property
+    def zone_slots(self) -> dict[str, int]:
+        """The core's slot of every zone a scenario or program named."""
+        return dict(self._zones)
+
+    @property
+    def core(self):
+        """The bindings' handle on this simulation (umasim.bindings.Core),
+        for the read-only views and the engine."""
+        return self._core
 
     def set_digest_interval(self, every: int) -> None:
         """Record a digest of the whole state every `every` steps (0: never)."""
-        lib.umasim_set_digest_interval(self._s, _int(every, "every"))
+        self._core.set_digest_interval(_int(every, "every"))
 
     def digests(self) -> list[tuple[int, str]]:
         """(step, digest) recorded so far."""
-        n = lib.umasim_ndigests(self._s)
-        d = lib.umasim_digests(self._s)
-        return [(d[i].step, f"{d[i].digest:016x}") for i in range(n)]
+        return [(step, f"{d:016x}") for step, d in self._core.digests()]
 
     @property
     def console(self) -> list[str]:
-        return [ffi.string(lib.umasim_console_line(self._s, i)).decode(errors="replace")
-                for i in range(lib.umasim_nconsole(self._s))]
+        return self._core.console()
+
+    @property
+    def ndecisions(self) -> int:
+        """How many decisions were taken so far."""
+        return self._core.ndecisions()
 
     @property
     def decisions(self) -> list[int]:
@@ -735,34 +679,30 @@ class Sim:
 
     @property
     def panic(self) -> str | None:
-        p = lib.umasim_panic_msg(self._s)
-        return ffi.string(p).decode(errors="replace") if p != ffi.NULL else None
+        return self._core.panic()
 
     @property
     def outcome(self) -> str:
-        return OUTCOMES[lib.umasim_outcome(self._s)]
+        return self._core.outcome()
 
     @property
     def ticks(self) -> int:
-        return lib.umasim_ticks(self._s)
+        return self._core.ticks()
 
     @property
     def steps(self) -> int:
-        return lib.umasim_steps(self._s)
+        return self._core.steps()
 
     def digest(self) -> str:
         """A hash of the whole simulator state, equal for equal states in
         every process."""
-        return f"{lib.umasim_digest(self._s):016x}"
+        return f"{self._core.digest():016x}"
 
     # ---- copies -------------------------------------------------------
 
     def snapshot(self) -> "Snapshot":
         """The whole state of this simulation, to go back to with restore()."""
-        ptr = lib.umasim_snapshot(self._s)
-        if ptr == ffi.NULL:
-            raise MemoryError("cannot take a snapshot (out of host memory, or busy)")
-        return Snapshot(self, ffi.gc(ptr, lib.umasim_snapshot_free),
+        return Snapshot(self, self._core.snapshot(),
                         tuple(self._names), dict(self._mtx), dict(self._chan),
                         dict(self._vars), tuple(self._var_names), list(self._recipe),
                         dict(self._zones))
@@ -771,12 +711,10 @@ class Sim:
         """Puts this simulation back in the state `snap` recorded (in place:
         a snapshot belongs to the Sim it was taken of)."""
         if not isinstance(snap, Snapshot):
-            raise TypeError(f"restore() takes a Snapshot, not {type(snap).__name__}")
+            raise WrongType(f"restore() takes a Snapshot, not {type(snap).__name__}")
         if snap._sim() is not self:
-            raise ValueError("this snapshot was taken of another simulation")
-        r = lib.umasim_restore(self._s, snap._ptr)
-        if r < 0:
-            self._raise(r)
+            raise InvalidArgument("this snapshot was taken of another simulation")
+        self._core.restore(snap._ptr)
         # The snapshot's own name tables: a later snapshot may name threads
         # and variables that an earlier restore dropped or replaced.
         self._names = list(snap._names)
@@ -822,7 +760,7 @@ class Sim:
         if len(dec) > done:
             twin.run(decisions=dec[done:], max_steps=len(dec) - done)
         if twin.digest() != self.digest():
-            raise RuntimeError("fork: the replayed copy's state differs from this one's "
+            raise Nondeterministic("fork: the replayed copy's state differs from this one's "
                                f"({twin.digest()} != {self.digest()}); the run was not "
                                "deterministic")
         return twin

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .trace import Trace, iter_steps
+from umasim.views.trace import Trace, iter_steps
 
 _INSTANTS = {"lock_contended": "lock contended", "sleep": "sleep", "wakeup": "wakeup",
              "migration": "migration", "page_fail": "page exhaustion", "panic": "panic"}
@@ -52,7 +52,7 @@ def build(tr: Trace) -> dict[str, Any]:
     for e in (sim.events if sim is not None else []):
         # Boot-time events (step 0) go with the first step.
         by_step.setdefault(max(e.step, 1), []).append(e)
-    from .sim import OPCODES
+    from umasim.model.sim import OPCODES
     names = {c: n for n, c in OPCODES.items()}
     last_point: dict[str, str] = {}
     current_op: dict[str, str] = {}

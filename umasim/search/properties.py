@@ -61,10 +61,16 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._core import ffi, lib
-from .sim import EVENT_KINDS, POINT_LINES, Sim
+from umasim.bindings import (EVENT_KINDS, VAR_FREED, VAR_HELD, VAR_NULL, VAR_SRC_MALLOC,
+                             ZFLAG_FULL, ZONE_MALLOC)
+from umasim.engine import execute
+from umasim.engine.drivers import UMA_POINTS
+from umasim.errors import InvalidArgument
+from umasim.model.scenario import Scenario, from_dict
+from umasim.model.schedule import Schedule
+from umasim.model.sim import Sim
 
-FULL = 0x40000000
+FULL = ZFLAG_FULL
 DEFAULT_MAX_STEPS = 20_000
 # Kinds of failure a Verdict can report.
 KINDS = ("panic", "invariant", "duplicate", "stats", "console", "deadlock", "step_limit")
@@ -74,100 +80,104 @@ _EV_OP_END = EVENT_KINDS.index("op_end")
 _EV_SLEEP = EVENT_KINDS.index("sleep")
 _EV_FULL_CHECK = EVENT_KINDS.index("full_check")
 _EV_PAGE_FAIL = EVENT_KINDS.index("page_fail")
-_VAR_HELD, _VAR_NULL, _VAR_FREED = 1, 2, 3
+_VAR_HELD, _VAR_NULL, _VAR_FREED = VAR_HELD, VAR_NULL, VAR_FREED
 _CALLBACKS = ("ctor", "dtor", "init", "fini", "zinit", "zfini", "allocf", "freef")
-# UMA's own preemption points: those that stand at a line of the seed's
-# uma_core.c (the race windows its comments discuss, callbacks, the fine
-# interleaving points, the stale-cache window).  Trigger-form schedules
-# count stops at these.
-UMA_POINTS = frozenset(i for i, line in enumerate(POINT_LINES) if line > 0)
-
-
 @dataclass
 class Case:
-    """One generated simulation.  `sim` holds Sim keyword arguments (a
-    scenario's [sim] table), `zones` [[zone]] tables, `threads` [[thread]]
-    tables (name, cpu, ops; repeat is always 1), `decisions` the schedule
-    in machine form (design.md, "Schedules"); after them, the default
-    decision.
+    """One generated simulation: a scenario (machine, zones, threads that
+    run their ops once) and the schedule to run it under, which may be in
+    trigger form (umasim.model.schedule): "after the gap-th next stop of
+    any thread at a UMA point, take this decision" lands preemptions where
+    they matter (a migration between critical_exit and ZONE_LOCK is one
+    UMA point away from the critical_exit, not some dozens of steps).  A
+    run resolves triggers into machine form: check_case returns the
+    decisions it took, and `with_decisions` gives the equal case in
+    machine form, which is what a scenario file and a trace store."""
+    scenario: Scenario
+    schedule: Schedule
 
-    A schedule may instead be given in trigger form, `triggers`: (gap,
-    decision) pairs where the gap counts stops at UMA's own preemption
-    points (UMA_POINTS) rather than steps -- "after the gap-th next stop of
-    any thread at a UMA point, take this decision".  Preemptions then land
-    where they matter (a migration between critical_exit and ZONE_LOCK is
-    one UMA point away from the critical_exit, not some dozens of steps),
-    so random search finds narrow windows far sooner.  The run resolves
-    triggers into machine form: check_case returns the decisions it took,
-    and `with_decisions` gives the equal case in machine form, which is
-    what a scenario file and a trace store."""
-    sim: dict[str, Any]
-    zones: list[dict[str, Any]]
-    threads: list[dict[str, Any]]
-    decisions: list[int] = field(default_factory=list)
-    max_steps: int = DEFAULT_MAX_STEPS
-    triggers: list[tuple[int, int]] | None = None
+    @classmethod
+    def of(cls, sim: dict[str, Any], zones: list[dict[str, Any]],
+           threads: list[dict[str, Any]], decisions=(), max_steps: int = DEFAULT_MAX_STEPS,
+           triggers=None) -> "Case":
+        """A case from its parts: a [sim] table, [[zone]] tables, [[thread]]
+        tables (name, cpu, ops), and decisions or triggers.  Validated as
+        a scenario file would be."""
+        scn = from_dict({"sim": sim, "zone": zones,
+                         "thread": [{"name": t["name"], "cpu": t["cpu"],
+                                     "ops": list(t["ops"])} for t in threads],
+                         "schedule": {"max_steps": max_steps}}, "<case>")
+        if triggers is not None:
+            sched = Schedule(triggers=triggers, max_steps=max_steps)
+        else:
+            sched = Schedule(decisions=list(decisions), then="sequential",
+                             max_steps=max_steps)
+        return cls(scn, sched)
 
     def with_decisions(self, decisions: list[int]) -> "Case":
         """The same case with a schedule in machine form (trailing default
         decisions dropped: the list continues with them anyway)."""
-        dec = list(decisions)
-        while dec and dec[-1] == 0:
-            dec.pop()
-        return Case(copy.deepcopy(self.sim), copy.deepcopy(self.zones),
-                    copy.deepcopy(self.threads), dec, self.max_steps)
+        return Case(self.scenario, self.schedule.with_decisions(decisions))
+
+    # -- views of the scenario -------------------------------------------
+
+    @property
+    def sim(self) -> dict[str, Any]:
+        return self.scenario.sim
+
+    @property
+    def zones(self) -> list[dict[str, Any]]:
+        return self.scenario.zones
+
+    @property
+    def threads(self) -> list[dict[str, Any]]:
+        return self.scenario.threads
+
+    @property
+    def decisions(self) -> list[int]:
+        return list(self.schedule.decisions or ())
+
+    @property
+    def triggers(self):
+        return self.schedule.triggers
+
+    @property
+    def max_steps(self) -> int:
+        return self.schedule.max_steps
 
     # -- scenario form ---------------------------------------------------
 
     def to_scenario(self) -> dict[str, Any]:
-        """The case as a scenario dict (umasim.scenario.from_dict's shape).
-        A trigger-form case must be resolved first (with_decisions)."""
-        if self.triggers is not None:
-            raise ValueError("a case with a trigger-form schedule has no scenario form "
-                             "until a run resolves it: case.with_decisions(verdict.decisions)")
-        return {
-            "sim": copy.deepcopy(self.sim),
-            "zone": copy.deepcopy(self.zones),
-            "thread": [{"name": t["name"], "cpu": t["cpu"], "ops": list(t["ops"])}
-                       for t in self.threads],
-            "schedule": {"decisions": list(self.decisions), "then": "sequential",
-                         "max_steps": self.max_steps},
-        }
+        """The case as a scenario dict (from_dict's shape).  A trigger-form
+        case must be resolved first (with_decisions)."""
+        if self.schedule.kind != "script":
+            raise InvalidArgument("a case with a trigger-form schedule has no scenario form "
+                                  "until a run resolves it: "
+                                  "case.with_decisions(verdict.decisions)")
+        d = self.scenario.with_schedule(self.schedule).to_dict()
+        d.pop("expect", None)
+        return d
 
     @classmethod
     def from_scenario(cls, scn) -> "Case":
         """A case from a scenario (a Scenario or a dict) whose threads run
         once and whose schedule is given as decisions (or is sequential)."""
-        from .scenario import Scenario, from_dict
         if not isinstance(scn, Scenario):
             scn = from_dict(scn)
         for t in scn.threads:
             if t["repeat"] != 1:
-                raise ValueError(f"thread {t['name']}: a case's threads run once (repeat = 1)")
+                raise InvalidArgument(f"thread {t['name']}: a case's threads run once "
+                                      "(repeat = 1)")
         s = scn.schedule
-        if s.get("steps") is not None or s["policy"] not in ("script", "sequential") \
-                or s["then"] != "sequential":
-            raise ValueError("a case's schedule is a list of decisions, then sequential")
-        sim = {k: copy.deepcopy(v) for k, v in scn.sim.items() if v is not None}
-        zones = [{k: copy.deepcopy(v) for k, v in z.items() if v is not None} for z in scn.zones]
-        threads = [{"name": t["name"], "cpu": t["cpu"], "ops": list(t["ops"])}
-                   for t in scn.threads]
-        return cls(sim, zones, threads, list(s.get("decisions") or []), s["max_steps"])
+        if s.steps is not None or s.policy not in ("script", "sequential") \
+                or s.then != "sequential":
+            raise InvalidArgument("a case's schedule is a list of decisions, then sequential")
+        return cls(scn, Schedule(decisions=list(s.decisions or ()), then="sequential",
+                                 max_steps=s.max_steps))
 
     def build(self, trace: str = "full") -> Sim:
-        """The Sim of the case, zones created and threads spawned (as
-        Scenario.build_with does, without validating the scenario again)."""
-        sim = Sim(**{k: v for k, v in self.sim.items() if v is not None}, trace=trace)
-        for z in self.zones:
-            cbs = {k: z[k] for k in _CALLBACKS if z.get(k) is not None}
-            if z.get("master"):
-                sim.zsecond(z["name"], z["master"], **cbs)
-            else:
-                sim.zcreate(z["name"], z["size"], z.get("align", "ptr"), z.get("flags", []),
-                            max=z.get("max"), **cbs)
-        for t in self.threads:
-            sim.spawn(t["name"], cpu=t["cpu"], ops=t["ops"])
-        return sim
+        """The Sim of the case, zones created and threads spawned."""
+        return self.scenario.build_with(trace=trace)
 
     # -- sizes -------------------------------------------------------------
 
@@ -177,9 +187,7 @@ class Case:
 
     @property
     def preemptions(self) -> int:
-        if self.triggers is not None:
-            return len(self.triggers)
-        return sum(1 for d in self.decisions if d != 0)
+        return self.schedule.preemptions
 
     def size(self) -> dict[str, int]:
         """How big the case is: what shrinking makes small."""
@@ -192,7 +200,7 @@ class Case:
         lines += [f"zone: {z}" for z in self.zones]
         lines += [f"thread {t['name']} (cpu {t['cpu']}): {t['ops']}" for t in self.threads]
         if self.triggers is not None:
-            lines.append(f"triggers: {self.triggers}")
+            lines.append(f"triggers: {list(self.triggers)}")
         else:
             lines.append(f"decisions: {self.decisions}")
         return "\n".join(lines)
@@ -231,7 +239,7 @@ class _Program:
         self.var_zone: dict[str, str | None] = {}
         self.setmax_zones: set[str] = set()
         for t in case.threads:
-            tid = sim._tids[t["name"]]
+            tid = sim.thread_id(t["name"])
             for pc, text in enumerate(t["ops"]):
                 w = text.split()
                 if "->" in w:
@@ -261,20 +269,19 @@ class _Program:
                     self.failing.add(z["name"])
 
 
-class _Runner:
-    """One run of a case with its checks.  Reads the C core's event log
-    directly (sim.events builds a Python object per event, too slow to do
-    after every step)."""
+class PropertyChecker:
+    """The properties, as an observer of one run (umasim.engine): after
+    every step (every_step) the invariant checker and the items each alloc
+    stores, at the end the rest.  Reads the core's event log as tuples
+    (Sim.events builds a Python object per event, too slow to do after
+    every step)."""
 
-    def __init__(self, case: Case, every_step: bool, sim: Sim | None = None):
+    level = "full"
+
+    def __init__(self, case: Case, every_step: bool):
         self.case = case
         self.every_step = every_step
-        self.sim = case.build(trace="full") if sim is None else sim
         self.outcome_override: str | None = None
-        self.s = self.sim._s
-        self.prog = _Program(case, self.sim)
-        self.vid = dict(self.sim._vars)
-        self.tid_name = {i: n for n, i in self.sim._tids.items()}
         self.nev = 0
         self.held: dict[int, str] = {}          # address -> variable
         self.last_sleep: dict[int, int] = {}    # tid -> event index
@@ -287,48 +294,69 @@ class _Runner:
         self.asleep: set[int] = set()           # asleep without a timeout now
         self.max_asleep = 0
         self.failure: tuple[str, str, int | None] | None = None
-        self._st = ffi.new("int *")
-        self._zn = ffi.new("int *")
-        self._it = ffi.new("uint64_t *")
-        self._rep = ffi.new("struct umasim_check_report *")
+
+    def attach(self, sim: Sim) -> None:
+        self.sim = sim
+        self.core = sim.core
+        self.prog = _Program(self.case, sim)
+        self.vid = sim.variable_ids
+        self.slots = sim.zone_slots
+        self.tid_name = {i: n for i, n in enumerate(sim.thread_names)}
+
+    # -- the engine's hooks --
+    def start(self, run) -> None:
+        self.attach(run.sim)
+
+    def step(self, run) -> bool:
+        self.scan(True)
+        if self.failure is not None or self.sim.outcome == "panic":
+            return True
+        return not self.check()
+
+    def end(self, run) -> None:
+        if run.stopped:
+            return
+        if run.outcome == "step_limit":
+            self.outcome_override = "step_limit"
+        if not self.every_step:
+            self.scan(False)
+            if self.sim.outcome != "panic":
+                self.check()
 
     def fail(self, kind: str, message: str, step: int | None = None) -> None:
         if self.failure is None:
             self.failure = (kind, message, step if step is not None else self.sim.steps)
 
     def var(self, name: str) -> tuple[int, int, int]:
-        lib.umasim_var_info(self.s, self.vid[name], self._st, self._zn, self._it)
-        return self._st[0], self._zn[0], self._it[0]
+        return self.core.var_info(self.vid[name])
 
     def scan(self, track_items: bool) -> None:
         """Reads the events since the last scan: sleeps, FULL tests, and
         (track_items) the addresses each alloc stores."""
-        n = lib.umasim_nevents(self.s)
+        n = self.core.nevents()
         if n == self.nev:
             return
-        evs = lib.umasim_events(self.s)
         by_pc = self.prog.by_pc
-        for k in range(self.nev, n):
-            e = evs[k]
-            kind = e.kind
+        for k, (step, _tick, kind, tid, _cpu, _pt, a, b) in enumerate(
+                self.core.events(self.nev, n), self.nev):
             if kind == _EV_STEP:
-                if e.a in UMA_POINTS:
+                if a in UMA_POINTS:
                     self.uma_stops += 1
-                    self.points_seen.add(e.a)
-                self.asleep.discard(e.tid)
+                    self.points_seen.add(a)
+                self.asleep.discard(tid)
             elif kind == _EV_SLEEP:
-                self.last_sleep[e.tid] = k
-                if e.b == 0:                    # no timeout
-                    self.asleep.add(e.tid)
+                self.last_sleep[tid] = k
+                if b == 0:                      # no timeout
+                    self.asleep.add(tid)
                     if len(self.asleep) > self.max_asleep:
                         self.max_asleep = len(self.asleep)
             elif kind == _EV_FULL_CHECK:
-                if e.b == 1:
-                    self.last_full[e.a & 0xFFFFFFFFFFFFFFFF] = k
+                if b == 1:
+                    self.last_full[a] = k
             elif kind == _EV_PAGE_FAIL:
-                self.need_pages[e.tid] = e.a
+                self.need_pages[tid] = a
             elif kind == _EV_OP_END:
-                op = by_pc.get((e.tid, e.b))
+                op = by_pc.get((tid, b))
                 if op is None:
                     continue
                 what, var, zone = op
@@ -347,63 +375,16 @@ class _Runner:
                     other = self.held.get(item)
                     if other is not None and other != var:
                         self.fail("duplicate", f"item {item:#x} handed out twice: {other} "
-                                  f"and {var} hold it (step {e.step})", e.step)
+                                  f"and {var} hold it (step {step})", step)
                     self.held[item] = var
         self.nev = n
 
     def check(self) -> bool:
-        if lib.umasim_check(self.s, self._rep) != 0:
-            self.fail("invariant", ffi.string(self._rep.message).decode())
+        message = self.core.check()
+        if message is not None:
+            self.fail("invariant", message)
             return False
         return True
-
-    def run(self) -> None:
-        case, s = self.case, self.s
-        if not self.every_step and case.triggers is None:
-            self.sim.run(decisions=case.decisions, max_steps=case.max_steps)
-            self.scan(False)
-            if self.sim.outcome != "panic":
-                self.check()
-            return
-        pol = ffi.new("struct umasim_policy *")
-        arr = ffi.new("uint32_t[1]")
-        pol.kind = lib.UMASIM_POL_SCRIPT
-        pol.decisions, pol.ndecisions = arr, 1
-        pol.then_kind = lib.UMASIM_POL_SEQUENTIAL
-        dec = case.decisions
-        ndec = len(dec)
-        trig = case.triggers
-        ti = 0
-        due = trig[0][0] if trig else -1
-        next_d = 0
-        every = self.every_step
-        for i in range(case.max_steps):
-            if trig is None:
-                arr[0] = dec[i] if i < ndec else 0
-            else:
-                arr[0] = next_d
-                next_d = 0
-            before = self.uma_stops
-            r = lib.umasim_run(s, pol, 1)
-            if r < 0:
-                self.sim._raise(r)
-            self.scan(every)
-            if trig is not None and ti < len(trig) and self.uma_stops > before:
-                if due == 0:
-                    next_d = trig[ti][1]
-                    ti += 1
-                    due = trig[ti][0] if ti < len(trig) else -1
-                else:
-                    due -= 1
-            if self.failure is not None or r == lib.UMASIM_OUT_PANIC:
-                return
-            if every and not self.check():
-                return
-            if r not in (lib.UMASIM_OUT_RUNNING, lib.UMASIM_OUT_STEP_LIMIT):
-                if not every:
-                    self.check()
-                return
-        self.outcome_override = "step_limit"
 
     # -- the end of the run ----------------------------------------------
 
@@ -451,41 +432,26 @@ class _Runner:
             seen[item] = name
             if zn >= 0:
                 slots.add(zn)
-            elif zn == -1:
+            elif zn == VAR_SRC_MALLOC:
                 malloc_held = True
         if not seen:
             return
         infos = self.zone_infos()
         kegs = {zi.keg for zi in infos if zi.slot in slots}
         if malloc_held:
-            kegs |= {zi.keg for zi in infos if zi.flags & 0x10}      # UMA_ZONE_MALLOC
-        buf = None
+            kegs |= {zi.keg for zi in infos if zi.flags & ZONE_MALLOC}
         for zi in infos:
             if zi.keg not in kegs:
                 continue
             for where, label in ((0, "cache"), (1, "bucket"), (2, "slab")):
-                n = lib.umasim_zone_items(self.s, zi.addr, where, -1, ffi.NULL, 0)
-                if n <= 0:
-                    continue
-                if buf is None or len(buf) < n:
-                    buf = ffi.new("uint64_t[]", max(n, 256))
-                n = lib.umasim_zone_items(self.s, zi.addr, where, -1, buf, n)
-                for i in range(n):
-                    if buf[i] in seen:
-                        self.fail("duplicate", f"item {buf[i]:#x} is held by {seen[buf[i]]} "
-                                  f"and is also free ({label} of zone "
-                                  f"{ffi.string(zi.name).decode()})")
+                for item in self.core.zone_items(zi.addr, where):
+                    if item in seen:
+                        self.fail("duplicate", f"item {item:#x} is held by {seen[item]} "
+                                  f"and is also free ({label} of zone {zi.name})")
                         return
 
     def zone_infos(self) -> list:
-        buf = ffi.new("struct umasim_zone_info[]", 256)
-        n = lib.umasim_zones(self.s, buf, 256)
-        out = []
-        for i in range(min(n, 256)):
-            zi = ffi.new("struct umasim_zone_info *")
-            zi[0] = buf[i]
-            out.append(zi)
-        return out
+        return self.core.zones()
 
     def explain_deadlock(self) -> str | None:
         """None when every thread left waits for what the model allows;
@@ -515,10 +481,10 @@ class _Runner:
                     slept = self.last_sleep.get(t.tid, -1)
                     freed = self.last_full.get(keg, -1)
                     if freed > slept:
-                        evs = lib.umasim_events(self.s)
+                        evs = self.core.events(0)
                         return (f"{where}: asleep in zonelimit on keg {keg:#x} since step "
-                                f"{evs[slept].step if slept >= 0 else '?'}, but a free at step "
-                                f"{evs[freed].step} by {self.tid_name.get(evs[freed].tid)} "
+                                f"{evs[slept][0] if slept >= 0 else '?'}, but a free at step "
+                                f"{evs[freed][0]} by {self.tid_name.get(evs[freed][3])} "
                                 "read UMA_ZFLAG_FULL set afterwards (a lost wakeup)")
                     return None
                 return f"{where}: asleep on {t.wmesg!r} with nothing to wake it"
@@ -574,7 +540,7 @@ class _Runner:
             if row is None:
                 self.fail("stats", f"zone {name} is not in vmstat -z")
                 return
-            h = held.get(sim._zones[name], 0)
+            h = held.get(self.slots[name], 0)
             if name in prog.attach_targets:
                 if row.used < h:
                     self.fail("stats", f"zone {name}: USED {row.used} < {h} items held")
@@ -584,7 +550,7 @@ class _Runner:
                 if row.used != h:
                     self.fail("stats", f"zone {name}: USED {row.used}, but {h} items are held")
                     return
-                freed = self.frees.get(sim._zones[name], 0)
+                freed = self.frees.get(self.slots[name], 0)
                 if name in prog.failing:
                     ok = items <= row.requests <= items + nulls and row.failures <= nulls \
                         and row.requests - row.used >= freed
@@ -624,34 +590,34 @@ class _Runner:
 
 def check_case(case: Case, every_step: bool = True, keep_sim: bool = False) -> Verdict:
     """Runs `case` and checks every property (module docstring)."""
-    r = _Runner(case, every_step)
-    r.run()
-    r.finish()
-    sim = r.sim
-    outcome = r.outcome_override or sim.outcome
-    dec = sim.decisions
-    metrics = {"max_asleep": r.max_asleep, "uma_points": len(r.points_seen)}
-    if r.failure is None:
-        return Verdict(True, None, "ok", outcome, sim.steps, dec,
-                       sim=sim if keep_sim else None, metrics=metrics)
-    kind, msg, step = r.failure
-    return Verdict(False, kind, msg, outcome, sim.steps, dec, step,
-                   sim=sim if keep_sim else None, metrics=metrics)
+    checker = PropertyChecker(case, every_step)
+    run = execute(case.scenario, case.schedule, [checker])
+    return _verdict(checker, run.sim, keep_sim)
 
 
 def check_sim_end(case: Case, sim: Sim) -> Verdict:
     """The end-of-run properties of a finished Sim of `case` (for example
     one that replayed a trace): panic, console, duplicates, the deadlock
     explanation and the statistics; per-step invariants need check_case."""
-    r = _Runner(case, every_step=False, sim=sim)
-    r.scan(False)
+    checker = PropertyChecker(case, every_step=False)
+    checker.attach(sim)
+    checker.scan(False)
     if sim.outcome != "panic":
-        r.check()
-    r.finish()
-    if r.failure is None:
-        return Verdict(True, None, "ok", sim.outcome, sim.steps, sim.decisions)
-    kind, msg, step = r.failure
-    return Verdict(False, kind, msg, sim.outcome, sim.steps, sim.decisions, step)
+        checker.check()
+    return _verdict(checker, sim, False)
+
+
+def _verdict(checker: PropertyChecker, sim: Sim, keep_sim: bool) -> Verdict:
+    checker.finish()
+    outcome = checker.outcome_override or sim.outcome
+    metrics = {"max_asleep": checker.max_asleep, "uma_points": len(checker.points_seen)}
+    kept = sim if keep_sim else None
+    if checker.failure is None:
+        return Verdict(True, None, "ok", outcome, sim.steps, sim.decisions, sim=kept,
+                       metrics=metrics)
+    kind, msg, step = checker.failure
+    return Verdict(False, kind, msg, outcome, sim.steps, sim.decisions, step, sim=kept,
+                   metrics=metrics)
 
 
 # ---- after Hypothesis's shrinking ----------------------------------------------
@@ -666,6 +632,13 @@ def _same_failure(a: Verdict, b: Verdict) -> bool:
     return True
 
 
+def _case(sim, zones, threads, decisions, max_steps) -> Case | None:
+    try:
+        return Case.of(sim, zones, threads, decisions, max_steps)
+    except InvalidArgument:
+        return None
+
+
 def _without_ops(case: Case, drop: set[tuple[int, int]]) -> Case:
     """The case without the ops at (thread, index) in `drop`, and without
     the frees of variables that nothing stores any more."""
@@ -675,8 +648,10 @@ def _without_ops(case: Case, drop: set[tuple[int, int]]) -> Case:
     for t in threads:
         t["ops"] = [op for op in t["ops"]
                     if not (op.split()[0] in ("free", "free_large") and op.split()[1] not in made)]
-    return Case(copy.deepcopy(case.sim), copy.deepcopy(case.zones), threads,
-                list(case.decisions), case.max_steps)
+    try:
+        return Case.of(case.sim, case.zones, threads, case.decisions, case.max_steps)
+    except InvalidArgument:
+        return None
 
 
 def tidy(case: Case, verdict: Verdict, max_runs: int = 400,
@@ -693,9 +668,9 @@ def tidy(case: Case, verdict: Verdict, max_runs: int = 400,
         return best, bestv
     runs = [0]
 
-    def attempt(c: Case) -> bool:
+    def attempt(c: Case | None) -> bool:
         nonlocal best, bestv
-        if runs[0] >= max_runs:
+        if c is None or runs[0] >= max_runs:
             return False
         runs[0] += 1
         try:
@@ -723,17 +698,15 @@ def tidy(case: Case, verdict: Verdict, max_runs: int = 400,
                 j -= 1
         # trailing empty threads
         while len(best.threads) > 1 and not best.threads[-1]["ops"]:
-            c = Case(copy.deepcopy(best.sim), copy.deepcopy(best.zones),
-                     copy.deepcopy(best.threads[:-1]), list(best.decisions), best.max_steps)
+            c = _case(best.sim, best.zones, best.threads[:-1], best.decisions, best.max_steps)
             if not attempt(c):
                 break
             progress = True
         # preemptions
         for k in range(len(best.decisions)):
             if k < len(best.decisions) and best.decisions[k]:
-                c = Case(copy.deepcopy(best.sim), copy.deepcopy(best.zones),
-                         copy.deepcopy(best.threads),
-                         best.decisions[:k] + [0] + best.decisions[k + 1:], best.max_steps)
+                c = _case(best.sim, best.zones, best.threads,
+                          best.decisions[:k] + [0] + best.decisions[k + 1:], best.max_steps)
                 if attempt(c):
                     progress = True
         # zones no op names (not masters, not attach targets)
@@ -742,9 +715,8 @@ def tidy(case: Case, verdict: Verdict, max_runs: int = 400,
             {str(z.get("zinit", "")).split()[-1] for z in best.zones if z.get("zinit")}
         for z in list(best.zones):
             if z["name"] not in needed and len(best.zones) > 1:
-                c = Case(copy.deepcopy(best.sim),
-                         [copy.deepcopy(y) for y in best.zones if y["name"] != z["name"]],
-                         copy.deepcopy(best.threads), list(best.decisions), best.max_steps)
+                c = _case(best.sim, [y for y in best.zones if y["name"] != z["name"]],
+                          best.threads, best.decisions, best.max_steps)
                 if attempt(c):
                     progress = True
     return best, bestv

@@ -1,0 +1,7 @@
+"""python -m umasim: the umasim command."""
+
+import sys
+
+from umasim.cli.main import main
+
+sys.exit(main())

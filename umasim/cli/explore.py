@@ -1,0 +1,39 @@
+"""`umasim explore SCENARIO`: many runs of one scenario under an explorer."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from umasim.model.scenario import load
+from umasim.search.explore import KINDS, explore, format_result, write_artefacts
+
+
+def cmd_explore(args) -> int:
+    scn = load(args.scenario)
+    res = explore(scn, args.explorer, args.runs, args.seed, args.bound, args.depth,
+                  states=args.states)
+    if res.failures:
+        write_artefacts(scn, res, args.out)
+    if args.json:
+        print(json.dumps(res.to_json(timing=args.timing), sort_keys=True, indent=1))
+    else:
+        sys.stdout.write(format_result(res))
+    return 1 if res.failures else 0
+
+
+def add_command(sub) -> None:
+    e = sub.add_parser("explore", help="many runs of a scenario: random, pct or bounded")
+    e.add_argument("scenario")
+    e.add_argument("--explorer", choices=tuple(KINDS), default="random")
+    e.add_argument("--runs", type=int, default=1000, help="runs at most (default 1000)")
+    e.add_argument("--seed", type=int, help="first seed (default: the scenario's)")
+    e.add_argument("--bound", type=int, default=2, help="bounded: preemptions (default 2)")
+    e.add_argument("--depth", type=int, help="pct: depth (default: the scenario's)")
+    e.add_argument("--states", action="store_true", help="count distinct final states")
+    e.add_argument("--out", default=None, help="where failures are written "
+                   "(default .umasim/failures)")
+    e.add_argument("--json", action="store_true")
+    e.add_argument("--timing", action="store_true",
+                   help="with --json, include seconds and runs_per_s (not reproducible)")
+    e.set_defaults(func=cmd_explore)

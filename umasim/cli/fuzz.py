@@ -1,0 +1,94 @@
+"""`umasim fuzz`: the properties over generated programs and schedules.
+
+    umasim fuzz [--examples N] [--seed N] [--bug NAME] [--jobs N] [--out DIR]
+                [--fast] [--json]
+    umasim fuzz --list-bugs
+
+Exit status: 0 when no example failed, 1 when one did (artefacts
+written), 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from umasim.model.sim import KNOWN_BUGS
+from umasim.search.fuzz import Failure, run_fuzz, write_artefacts
+
+
+def add_command(subparsers) -> None:
+    f = subparsers.add_parser(
+        "fuzz", help="run the fuzzing properties on generated programs and schedules",
+        description="Runs the properties of umasim.properties on programs and schedules "
+        "that Hypothesis generates; shrinks a failure and writes it as a scenario and a "
+        "trace.  Exit status 0: nothing failed; 1: a failure (artefacts written); 2: bad "
+        "arguments.")
+    f.add_argument("--examples", type=int, default=200, metavar="N",
+                   help="generated cases in all (default 200)")
+    f.add_argument("--seed", type=int, metavar="N",
+                   help="Hypothesis seed (job j uses N + j); default: drawn and printed")
+    f.add_argument("--bug", choices=sorted(KNOWN_BUGS), metavar="NAME",
+                   help="turn on a known-bug switch (see --list-bugs) and hunt it")
+    f.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="processes, each with its own seed (default 1)")
+    f.add_argument("--out", metavar="DIR", help="where failures are written "
+                   "(default .umasim/failures/)")
+    f.add_argument("--fast", action="store_true",
+                   help="check the invariants at the end of each run, not after every step")
+    f.add_argument("--json", action="store_true", help="print one JSON object")
+    f.add_argument("--list-bugs", action="store_true",
+                   help="print the known-bug switches, one a line, and exit")
+    f.set_defaults(func=cmd_fuzz)
+
+
+def cmd_fuzz(args) -> int:
+    if args.list_bugs:
+        for name in KNOWN_BUGS:
+            print(name)
+        return 0
+    if args.examples < 1:
+        raise ValueError("--examples must be at least 1")
+    if args.jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    try:
+        import hypothesis  # noqa: F401
+    except ImportError:
+        print("umasim: error: umasim fuzz needs Hypothesis: pip install 'umasim[fuzz]'",
+              file=sys.stderr)
+        return 2
+    res = run_fuzz(args.examples, args.seed, args.bug, args.jobs, not args.fast,
+                   progress=not args.json and sys.stderr.isatty())
+    for f in res.failures:
+        res.artefacts.append(write_artefacts(f, args.out))
+    if args.json:
+        out = {"examples": res.examples, "seconds": round(res.seconds, 3),
+               "examples_per_s": round(res.examples_per_s, 1), "seed": res.seeds[0],
+               "seeds": res.seeds, "jobs": len(res.seeds), "bug": res.bug,
+               "every_step": not args.fast, "failed": bool(res.failures),
+               "failures": [_failure_json(f, a) for f, a in zip(res.failures, res.artefacts)]}
+        print(json.dumps(out, sort_keys=True))
+    else:
+        what = f" with bug {res.bug}" if res.bug else ""
+        print(f"fuzz{what}: {res.examples} examples in {res.seconds:.1f} s "
+              f"({res.examples_per_s:.0f}/s), seed {res.seeds[0]}"
+              + (f" (jobs {len(res.seeds)}: seeds {res.seeds[0]}..{res.seeds[-1]})"
+                 if len(res.seeds) > 1 else ""))
+        if not res.failures:
+            print("no property failed")
+        for f, a in zip(res.failures, res.artefacts):
+            size = f.resolved.size()
+            print(f"FAILED: {f.verdict.kind}: {f.verdict.message}")
+            print(f"  shrunk to {size['threads']} threads, {size['ops']} ops, "
+                  f"{size['preemptions']} preemptions (seed {f.seed})")
+            print(f"  scenario: {a.scenario_path}")
+            print(f"  trace:    {a.trace_path}")
+            print(f"  replay:   {a.replay_command}")
+    return 1 if res.failures else 0
+
+
+def _failure_json(f: Failure, a) -> dict:
+    return {"kind": f.verdict.kind, "message": f.verdict.message, "step": f.verdict.step,
+            "outcome": f.verdict.outcome, "seed": f.seed, "job": f.job,
+            "size": f.resolved.size(), "scenario": str(a.scenario_path),
+            "trace": str(a.trace_path), "replay": a.replay_command}

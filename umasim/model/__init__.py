@@ -1,0 +1,2 @@
+"""What a simulation is: the Sim and its zones' read-only views, programs,
+scenarios and schedules."""

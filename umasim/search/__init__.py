@@ -1,0 +1,2 @@
+"""Looking for failures: Hypothesis strategies, properties, stateful tests,
+explorers, fuzzing and shrinking."""

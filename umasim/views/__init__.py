@@ -1,0 +1,1 @@
+"""What a run shows: reports, traces, timelines, plots and failure artefacts."""
