@@ -6,7 +6,7 @@
 examples_per_s: Hypothesis examples per second of the default
 (non-stateful) program + schedule property (umasim.properties.check_case
 on umasim.strategies.cases) at 2 vCPUs, 3 threads, up to 30 ops each
-(strategies.BENCH_KNOBS), the figure of issue 6 (target: 200 or more).
+(strategies.BENCH_KNOBS); the target is 200 or more.
 Generation, the run and every check are counted; shrinking is not (no
 example fails).  Each figure is the median of --reps repetitions of
 --examples examples, derandomized, so every repetition draws the same

@@ -57,14 +57,20 @@ def test_scenario_runs_as_expected_and_its_trace_replays(path, tmp_path, capsys)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=ids)
-def test_scenario_has_a_header_citing_seed_lines(path):
+def test_scenario_has_a_header_citing_freebsd_lines(path):
+    """The header cites FreeBSD 7's uma_core.c by line ("FreeBSD 7 uma_core.c
+    lines 1870-1886", then "line 2002" for later ones) and names the
+    functions involved; it cites nothing a reader of the repository lacks."""
     text = " ".join(header(path))
     assert len(text) > 200, f"{path.name}: no header comment saying what it shows"
+    first = re.search(r"FreeBSD 7(?:'s)? (?:`?sys/vm/)?uma_core\.c`? lines? (\d{2,4})", text)
+    assert first, f"{path.name}: the header cites no FreeBSD 7 uma_core.c line"
     cited = [int(n) for n in re.findall(r"\blines?\s+(\d{2,4})", text)]
-    assert cited, f"{path.name}: the header cites no seed line"
     assert all(1 <= n <= SEED_LINES for n in cited), cited
-    # the functions involved are named, as in the seed
+    # the functions involved are named, as in FreeBSD's code
     assert re.search(r"\b(uma|zone|slab|keg|bucket|cache|hash|page|kmem)_[a-z_]+", text)
+    stale = re.search(r"\bseed lines?\b|\bthe seed\b|uma-facts|design\.md|\bissue \d", text)
+    assert not stale, f"{path.name}: the header cites {stale.group(0)!r}"
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=ids)
