@@ -36,7 +36,11 @@ class PolicyDriver:
         return sim.run(**self.args).outcome
 
     def first(self, sim) -> str:
-        return sim.run(**dict(self.args, max_steps=1)).outcome
+        args = dict(self.args, max_steps=1)
+        if args.get("policy") == "pct" and not args.get("steps_hint"):
+            # PCT's run-length estimate, over the whole run's step limit.
+            args["steps_hint"] = max(1, sim.estimate_steps(self.args["max_steps"]))
+        return sim.run(**args).outcome
 
     def next(self, sim) -> str:
         return sim.core.run_more(1)

@@ -484,7 +484,7 @@ class Sim:
         depth = _int(depth, "depth", 1, PCT_MAXDEPTH)
         steps_hint = _int(steps_hint, "steps_hint")
         if policy == "pct" and steps_hint == 0:
-            steps_hint = max(1, self._estimate_steps(max_steps))
+            steps_hint = max(1, self.estimate_steps(max_steps))
         dec = None
         if decisions is not None:
             if isinstance(decisions, (str, bytes)):
@@ -534,7 +534,7 @@ class Sim:
             raise InvalidArgument(f"steps[{i}]: vCPU {cpu} does not exist (this simulation has {self.cpus})")
         return self._tids[name], int(cpu)
 
-    def _estimate_steps(self, max_steps: int) -> int:
+    def estimate_steps(self, max_steps: int = DEFAULT_MAX_STEPS) -> int:
         """PCT's run-length estimate: a sequential run of an equal Sim."""
         twin = self.fork()
         return twin.run(max_steps=max_steps).steps

@@ -63,7 +63,9 @@ from typing import Callable, Iterator
 from umasim.model import program
 from umasim.views.artefacts import DEFAULT_DIR, FailureArtefact, strip_decisions, write_failure, \
     write_pair
-from umasim.views.report import expectation_failures, trace_level_for
+from umasim.engine import execute
+from umasim.model.schedule import Schedule
+from umasim.views.report import expectation_failures
 from umasim.model.scenario import SIM_DEFAULTS, Scenario, ScenarioError, _expansions, from_dict
 from umasim.errors import InvariantViolation
 from umasim.model.sim import RunResult, Sim
@@ -357,6 +359,7 @@ class Segment:
     point: str = ""
     occ: int = 0
     limit: int = 64
+    nops: int = 1        # ops in the thread's changed program (positions count in them)
 
 
 def _pos(info, nops: int) -> int:
@@ -427,27 +430,31 @@ def _segments(timeline, d_old: dict, d_new: dict, edit: Edit) -> list[Segment]:
             else:
                 out.append(Segment(th, to, "exit", limit=limit))
                 continue
-            out.append(Segment(th, to, "boundary", pos=npos, limit=limit))
+            out.append(Segment(th, to, "boundary", pos=npos, limit=limit, nops=nnew))
             continue
         if j not in keep or it >= rep:
             continue
         out.append(Segment(th, to, "at", pos=it * nnew + keep.index(j), point=pt,
-                           occ=occ[(th, pos, pt)], limit=limit))
+                           occ=occ[(th, pos, pt)], limit=limit, nops=nnew))
     return out
 
 
-def guided_run(sim: Sim, segments: list[Segment], nops: dict[str, int], cap: int) -> str:
-    """Runs `sim` along the segments, then on with default decisions, for
-    at most `cap` steps in all; returns the outcome."""
+def guided_steps(sim: Sim, segments) -> Iterator[str]:
+    """The guided part of a run (the engine's "guided" schedule kind): for
+    each segment, steps its thread until it stops where the segment says,
+    migrating it first where the original run did; yields the outcome
+    after every step.  The engine bounds the run by its step limit and
+    goes on with default decisions when this ends."""
     occ: dict[tuple[str, int, str], int] = {}
     for seg in segments:
-        if sim.outcome != "running" or sim.steps >= cap:
-            break
+        if sim.outcome != "running":
+            return
         th = seg.thread
         if th not in sim.runnable():
             if sim.runnable():
                 continue
             sim.run(max_steps=1)            # let time pass (a timed sleep)
+            yield sim.outcome
             if sim.outcome != "running" or th not in sim.runnable():
                 continue
         if seg.migrate is not None and seg.migrate < sim.cpus:
@@ -455,14 +462,14 @@ def guided_run(sim: Sim, segments: list[Segment], nops: dict[str, int], cap: int
                 sim.migrate(th, seg.migrate)
             except ValueError:
                 pass
-        n = nops.get(th, 1)
         for k in range(seg.limit):
-            if sim.outcome != "running" or sim.steps >= cap:
-                break
+            if sim.outcome != "running":
+                return
             try:
                 point = sim.step(th)
             except ValueError:
                 break                       # not runnable any more
+            yield sim.outcome
             if seg.kind == "count":
                 if k + 1 >= seg.pos:
                     break
@@ -470,7 +477,7 @@ def guided_run(sim: Sim, segments: list[Segment], nops: dict[str, int], cap: int
             info = sim.thread(th)
             if point == "exit" or info.state == "finished":
                 break
-            pos = _pos(info, n)
+            pos = _pos(info, seg.nops)
             key = (th, pos, point)
             occ[key] = occ.get(key, 0) + 1
             if seg.kind == "boundary" and (pos > seg.pos or
@@ -479,9 +486,6 @@ def guided_run(sim: Sim, segments: list[Segment], nops: dict[str, int], cap: int
             if seg.kind == "at" and (pos > seg.pos or (pos == seg.pos and point == seg.point
                                                        and occ[key] >= seg.occ)):
                 break
-    if sim.outcome == "running":
-        sim.run(max_steps=max(cap - sim.steps, 0))
-    return sim.outcome
 
 
 class Shrinker:
@@ -517,16 +521,15 @@ class Shrinker:
             scn = from_dict(d, self.source)
         except ScenarioError:
             return None
+        if segments is None:
+            schedule = Schedule(decisions=decisions, then="sequential", max_steps=self.cap)
+        else:
+            schedule = Schedule(segments=tuple(segments), max_steps=self.cap)
         try:
-            sim = scn.build_with(trace=trace_level_for(scn, level))
-            if segments is None:
-                outcome = sim.run(decisions=decisions, then="sequential",
-                                  max_steps=self.cap).outcome
-            else:
-                nops = {t["name"]: max(len(t["ops"]), 1) for t in d["thread"]}
-                outcome = guided_run(sim, segments, nops, self.cap)
+            run = execute(scn, schedule, level=level)
         except (ValueError, TypeError, RuntimeError, MemoryError):
             return None
+        sim, outcome = run.sim, run.outcome
         sig = failure_signature(scn, sim, outcome)
         dec = sim.decisions
         nd = _scripted(scn.to_dict(), self.cap)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from umasim.views.report import Report, check_expectations
+from umasim.views.report import report_of
 from umasim.model.scenario import SCHEDULE_DEFAULTS, SIM_DEFAULTS, Scenario, from_dict
 
 DEFAULT_DIR = Path(".umasim") / "failures"
@@ -178,22 +178,20 @@ def write_pair(fixed: Scenario, scenario_path: str | Path, trace_path: str | Pat
     """Runs a scripted scenario and writes it and its full trace to the
     paths given; the scenario file's header comment ends with the replay
     command."""
-    from umasim.views import trace as tracemod
+    from umasim.engine import execute
+    from umasim.views.trace import TraceWriter
     spath, tpath = Path(scenario_path), Path(trace_path)
     spath.parent.mkdir(parents=True, exist_ok=True)
     tpath.parent.mkdir(parents=True, exist_ok=True)
-    sim = fixed.build_with(trace="full")
-    start = sim.digest()
-    sim.set_digest_interval(tracemod.DEFAULT_DIGEST_EVERY)
-    result = sim.run(**fixed.run_args())
-    rep = Report(fixed, sim, result, check_expectations(fixed, sim, result))
+    run = execute(fixed, observers=[TraceWriter(tpath, "full")])
+    rep = report_of(run)
+    sim, result = run.sim, run.result
     cmd = replay_command(tpath)
     what = f"{result.outcome}" + (f" ({sim.panic})" if sim.panic else "")
     note = (comment + "\n" if comment else "") + f"outcome: {what} after {sim.steps} steps"
     for f in rep.failures:
         note += f"\nnot as expected: {f}"
     spath.write_text(to_toml(fixed, note + f"\nreplay: {cmd}"), encoding="utf-8")
-    tracemod.write(tpath, rep, "full", tracemod.DEFAULT_DIGEST_EVERY, start)
     return FailureArtefact(spath, tpath, cmd, result.outcome, sim.panic, sim.steps,
                            tuple(rep.failures))
 

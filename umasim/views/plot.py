@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from umasim.errors import WrongType
 from umasim.model.sim import Event, Sim
 from umasim.model.zones import Zone
 
@@ -410,23 +411,20 @@ def _legend_rank(label: str) -> tuple:
 
 def _as_sim(target) -> Sim:
     """A Sim that has run: the Sim itself, or a trace (a Trace or a path)
-    replayed, or a Scenario run."""
+    replayed, or a Scenario run (through the engine)."""
+    from umasim.engine import execute
     from umasim.model.scenario import Scenario
+    from umasim.model.schedule import Schedule
     from umasim.views.trace import Trace, read
     if isinstance(target, Sim):
         return target
     if isinstance(target, (str, Path)):
         target = read(target)
     if isinstance(target, Trace):
-        sim = target.scenario.build_with(trace="full")
-        dec = target.decisions
-        sim.run(decisions=dec, max_steps=len(dec))
-        return sim
+        return execute(target.scenario, Schedule.replay(target.decisions), level="full").sim
     if isinstance(target, Scenario):
-        sim = target.build_with(trace="full")
-        sim.run(**target.run_args())
-        return sim
-    raise TypeError(f"expected a Sim, a Trace, a trace path or a Scenario, "
+        return execute(target, level="full").sim
+    raise WrongType(f"expected a Sim, a Trace, a trace path or a Scenario, "
                     f"not {type(target).__name__}")
 
 
@@ -621,52 +619,61 @@ class Recording:
 _ZONE_KEYS = ("used", "cache", "bucket", "slab", "pages", "capacity", "fails", "limit")
 
 
-def record(target, zones: Sequence[str] | None = None, **run_args) -> Recording:
-    """Runs `target` and samples its state after every step.
+class _Sampler:
+    """The engine's observer behind record(): a sample before the first
+    step and after every step."""
 
-    `target`: a Sim (run from where it stands with Sim.run(**run_args);
-    default: the sequential policy), a Scenario (built and run with its
-    schedule, or run_args), or a Trace / trace path (its decisions
-    replayed).  The run is taken once to learn its decisions, then taken
-    again from the same state one decision at a time, sampling after each
-    step; the Sim is left at the end of the run (Recording.sim).  `zones`:
-    the zones to follow (default: every zone the scenario, the Python
-    calls or the programs create).
+    level = "full"
+    every_step = True
+
+    def __init__(self, rec: Recording):
+        self.rec = rec
+
+    def start(self, run) -> None:
+        self.rec.sample(run.sim)
+
+    def step(self, run) -> None:
+        self.rec.sample(run.sim)
+
+    def end(self, run) -> None:
+        self.rec.outcome = run.outcome
+
+
+def record(target, zones: Sequence[str] | None = None, **run_args) -> Recording:
+    """Runs `target` and samples its state before the first step and after
+    every step.
+
+    `target`: a Sim (run from where it stands with Sim.run()'s arguments
+    `run_args`; default: the sequential policy), a Scenario (built and run
+    with its schedule, or run_args), or a Trace / trace path (its
+    decisions replayed).  One run, through the engine; the Sim is left at
+    its end (Recording.sim).  `zones`: the zones to follow (default: every
+    zone the scenario, the Python calls or the programs name).
     """
+    from umasim.engine import execute
     from umasim.model.scenario import Scenario
+    from umasim.model.schedule import Schedule
     from umasim.views.trace import Trace, read
     if isinstance(target, (str, Path)):
         target = read(target)
     if isinstance(target, Trace):
-        sim = target.scenario.build_with(trace="full")
-        decisions = target.decisions
+        scenario, sim = target.scenario, target.scenario.build_with(trace="full")
+        schedule = Schedule.replay(target.decisions)
     elif isinstance(target, Scenario):
-        sim = target.build_with(trace="full")
-        decisions = None
-        if not run_args:
-            run_args = target.run_args()
+        scenario, sim = target, target.build_with(trace="full")
+        schedule = Schedule(**run_args) if run_args else target.schedule
     elif isinstance(target, Sim):
-        sim = target
-        decisions = None
+        scenario, sim = None, target
+        schedule = Schedule(**run_args)
     else:
-        raise TypeError(f"record() takes a Sim, a Scenario or a trace, "
+        raise WrongType(f"record() takes a Sim, a Scenario or a trace, "
                         f"not {type(target).__name__}")
-    if decisions is None:
-        snap = sim.snapshot()
-        decisions = sim.run(**run_args).decisions
-        sim.restore(snap)
     if zones is None:
         # Every zone the scenario or the programs name (a program's zcreate
         # registers its zone's name at spawn; until it runs, it samples 0).
-        zones = list(sim._zones)
+        zones = sim.zone_names
     rec = Recording(zones={n: {k: [] for k in _ZONE_KEYS} for n in zones}, sim=sim)
-    rec.sample(sim)
-    for d in decisions:
-        r = sim.run(decisions=[d], max_steps=1)
-        if r.steps == 0:
-            break
-        rec.sample(sim)
-    rec.outcome = sim.run(decisions=[], max_steps=0).outcome
+    execute(scenario, schedule, [_Sampler(rec)], sim=sim)
     return rec
 
 

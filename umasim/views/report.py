@@ -1,6 +1,6 @@
-"""Running a scenario and reporting on it: the outcome, what every thread
-ended doing, the console, the vmstat -z table, and the scenario's
-expectations (design.md, "Command line" and "Scenario files")."""
+"""Reporting on a run: the outcome, what every thread ended doing, the
+console, the vmstat -z table, and the scenario's expectations
+(docs/design.md, "Command line" and "Scenario files")."""
 
 from __future__ import annotations
 
@@ -129,17 +129,17 @@ def expectation_failures(scn: Scenario, sim: Sim, result: RunResult) -> list[tup
     return fails
 
 
-def trace_level_for(scn: Scenario, trace: str) -> str:
-    """The trace level a run needs: expectations on event counts need
-    every event recorded, whatever the trace written keeps."""
-    return "full" if scn.expect.get("events") else trace
+def report_of(run) -> Report:
+    """The report of a finished run of the engine (umasim.engine.Run)."""
+    return Report(run.scenario, run.sim, run.result,
+                  check_expectations(run.scenario, run.sim, run.result))
 
 
 def run_scenario(scn: Scenario, seed: int | None = None, trace: str = "full",
-                 digest_every: int = 0) -> Report:
-    """Builds the scenario's Sim, runs its schedule, checks expectations."""
-    sim = scn.build_with(trace=trace_level_for(scn, trace))
-    if digest_every:
-        sim.set_digest_interval(digest_every)
-    result = sim.run(**scn.run_args(seed))
-    return Report(scn, sim, result, check_expectations(scn, sim, result))
+                 digest_every: int = 0, observers=()) -> Report:
+    """Runs the scenario's schedule (with another seed, if given) through
+    the engine and checks its expectations."""
+    from umasim.engine import execute
+    run = execute(scn, scn.schedule.with_seed(seed), observers, digest_every=digest_every,
+                  level=trace)
+    return report_of(run)

@@ -1,4 +1,4 @@
-"""Timelines: a trace as Chrome Trace Event JSON (design.md), which
+"""Timelines: a run as Chrome Trace Event JSON (docs/design.md), which
 Perfetto UI and chrome://tracing open.
 
 One track per vCPU with a slice per step, named by thread and operation;
@@ -6,8 +6,10 @@ instants for contended locks, sleeps, wakeups, migrations, page
 exhaustion and panics; counters for free pages and for each scenario
 zone's cached items (per-CPU buckets plus the zone's full buckets).
 A step lasts one microsecond of timeline time; virtual ticks are in each
-slice's arguments.  The trace is replayed one step at a time to sample the
-counters, so any trace level works.
+slice's arguments.  A TimelineSampler observes the run (umasim.engine)
+and samples the counters after every step: `umasim run --timeline`
+samples the run itself, `umasim timeline TRACE` a replay of the trace's
+decisions, so any trace level works.
 """
 
 from __future__ import annotations
@@ -16,44 +18,75 @@ import json
 from pathlib import Path
 from typing import Any
 
-from umasim.views.trace import Trace, iter_steps
+from umasim.bindings import OPCODES
+from umasim.engine import execute
+from umasim.model.schedule import Schedule
+from umasim.views.trace import Trace
 
 _INSTANTS = {"lock_contended": "lock contended", "sleep": "sleep", "wakeup": "wakeup",
              "migration": "migration", "page_fail": "page exhaustion", "panic": "panic"}
 US_PER_STEP = 1
+_OP_NAMES = {c: n for n, c in OPCODES.items()}
+
+
+class TimelineSampler:
+    """An observer of the engine that samples, after every step, the free
+    pages and each scenario zone's cached items (per-CPU buckets plus the
+    zone's full buckets); at the end of the run, `timeline` is the Chrome
+    Trace Event JSON of it."""
+
+    level = "full"
+    every_step = True
+
+    def __init__(self):
+        self.samples: list[tuple[int, int, dict[str, int]]] = []
+        self.timeline: dict[str, Any] | None = None
+
+    def start(self, run) -> None:
+        self.zone_names = [z["name"] for z in run.scenario.zones]
+        self.cpus = run.scenario.sim["cpus"]
+
+    def step(self, run) -> None:
+        sim = run.sim
+        cached = {}
+        for name in self.zone_names:
+            try:
+                st = sim.zone(name).stats
+            except ValueError:
+                continue
+            cached[name] = st["cache_items"] + st["full_items"]
+        self.samples.append((run.steps, sim.uma()["free_pages"], cached))
+
+    def end(self, run) -> None:
+        from umasim import __version__
+        self.timeline = _chrome(self.cpus, self.samples, run.sim.events,
+                                {"umasim": __version__, "steps": run.sim.steps,
+                                 "outcome": run.outcome})
 
 
 def build(tr: Trace) -> dict[str, Any]:
+    """The timeline of a trace: its decisions replayed through the engine
+    with a TimelineSampler."""
+    sampler = TimelineSampler()
+    execute(tr.scenario, Schedule.replay(tr.decisions), [sampler])
+    sampler.timeline["otherData"] = {"umasim": tr.header["umasim"], "steps": tr.end["steps"],
+                                     "outcome": tr.end["end"]}
+    return sampler.timeline
+
+
+def _chrome(cpus: int, samples, all_events, other: dict) -> dict[str, Any]:
     events: list[dict[str, Any]] = []
-    cpus = tr.scenario.sim["cpus"]
-    zone_names = [z["name"] for z in tr.scenario.zones]
     events.append({"ph": "M", "pid": 0, "name": "process_name", "args": {"name": "umasim"}})
     for c in range(cpus):
         events.append({"ph": "M", "pid": 0, "tid": c, "name": "thread_name",
                        "args": {"name": f"vCPU {c}"}})
         events.append({"ph": "M", "pid": 0, "tid": c, "name": "thread_sort_index",
                        "args": {"sort_index": c}})
-    # Replay one step at a time to sample the counters after each step; the
-    # events are read once at the end (reading them after every step made
-    # this quadratic in the length of the trace).
-    samples: list[tuple[int, int, dict[str, int]]] = []
-    sim = None
-    for sim, step in iter_steps(tr):
-        uma = sim.uma()
-        cached = {}
-        for name in zone_names:
-            try:
-                st = sim.zone(name).stats
-            except ValueError:
-                continue
-            cached[name] = st["cache_items"] + st["full_items"]
-        samples.append((step, uma["free_pages"], cached))
     by_step: dict[int, list] = {}
-    for e in (sim.events if sim is not None else []):
+    for e in all_events:
         # Boot-time events (step 0) go with the first step.
         by_step.setdefault(max(e.step, 1), []).append(e)
-    from umasim.model.sim import OPCODES
-    names = {c: n for n, c in OPCODES.items()}
+    names = _OP_NAMES
     last_point: dict[str, str] = {}
     current_op: dict[str, str] = {}
     for step, free_pages, cached in samples:
@@ -92,12 +125,13 @@ def build(tr: Trace) -> dict[str, Any]:
         if cached:
             events.append({"ph": "C", "pid": 0, "ts": ts + US_PER_STEP,
                            "name": "cached items", "args": cached})
-    return {"traceEvents": events, "displayTimeUnit": "ns",
-            "otherData": {"umasim": tr.header["umasim"], "steps": tr.end["steps"],
-                          "outcome": tr.end["end"]}}
+    return {"traceEvents": events, "displayTimeUnit": "ns", "otherData": other}
+
+
+def write_data(data: dict[str, Any], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n",
+                          encoding="utf-8")
 
 
 def write(tr: Trace, path: str | Path) -> None:
-    data = build(tr)
-    Path(path).write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n",
-                          encoding="utf-8")
+    write_data(build(tr), path)

@@ -24,9 +24,14 @@ from typing import Any, Iterable, Iterator
 
 from umasim import __version__
 from umasim.errors import TraceError
-from umasim.views.report import Report, check_expectations
+from umasim.bindings import DISPLAY_BASE, OPCODES
+from umasim.engine import execute
 from umasim.model.scenario import Scenario, ScenarioError, from_dict
-from umasim.model.sim import DISPLAY_BASE, Sim
+from umasim.model.schedule import Schedule
+from umasim.model.sim import Sim
+from umasim.views.report import Report, report_of
+
+_OP_NAMES = {code: name for name, code in OPCODES.items()}
 
 FORMAT = "umasim"
 VERSION = 1
@@ -76,8 +81,7 @@ def event_record(sim: Sim, e) -> dict[str, Any]:
         con = sim.console
         rec["text"] = con[e.a] if 0 <= e.a < len(con) else None
     if e.kind in ("op_begin", "op_end"):
-        from umasim.model.sim import OPCODES
-        rec["op"] = next((n for n, c in OPCODES.items() if c == e.a), None)
+        rec["op"] = _OP_NAMES.get(e.a)
     return rec
 
 
@@ -85,6 +89,30 @@ def header(scn: Scenario, level: str, digest_every: int, start_digest: str) -> d
     return {"trace": FORMAT, "version": VERSION, "umasim": __version__, "level": level,
             "digest_every": digest_every, "scenario": scn.to_dict(),
             "start_digest": start_digest}
+
+
+class TraceWriter:
+    """An observer of the engine that writes the run's trace at its end:
+    every event at level "full", the decisions only at "decisions", a
+    digest every `digest_every` steps."""
+
+    every_step = False
+
+    def __init__(self, path: str | Path, level: str = "full",
+                 digest_every: int = DEFAULT_DIGEST_EVERY):
+        if level not in ("full", "decisions"):
+            raise ValueError(f"unknown trace level {level!r} (full or decisions)")
+        self.path, self.trace_level, self.digest_every = path, level, digest_every
+        # The run records at least what the trace keeps.
+        self.level = level
+
+    def start(self, run) -> None:
+        if self.digest_every:
+            run.sim.set_digest_interval(self.digest_every)
+
+    def end(self, run) -> None:
+        write(self.path, report_of(run), self.trace_level, self.digest_every,
+              run.start_digest)
 
 
 def write(path: str | Path, report: Report, level: str, digest_every: int,
@@ -207,20 +235,20 @@ class ReplayResult:
     sim: Sim | None = None
 
 
-def replay(tr: Trace) -> ReplayResult:
+def replay(tr: Trace, observers=()) -> ReplayResult:
     """Runs the trace's decisions on its scenario and compares every digest:
-    the first difference is reported with its step."""
+    the first difference is reported with its step.  `observers` watch the
+    replay (umasim.engine)."""
     dec = tr.decisions
-    sim = tr.scenario.build_with(trace=tr.header["level"] if tr.header["level"] == "full"
-                                 else "decisions")
+    level = "full" if tr.header["level"] == "full" else "decisions"
+    sim = tr.scenario.build_with(trace=level)
     if sim.digest() != tr.header["start_digest"]:
         return ReplayResult(False, "first divergence at step 0: the state before the "
                             f"first step differs (digest {sim.digest()}, trace "
                             f"{tr.header['start_digest']})", 0, sim)
-    every = tr.header["digest_every"]
-    if every:
-        sim.set_digest_interval(every)
-    r = sim.run(decisions=dec, max_steps=len(dec))
+    run = execute(tr.scenario, Schedule.replay(dec), observers,
+                  digest_every=tr.header["digest_every"], level=level, sim=sim)
+    r = run.result
     got = dict(sim.digests())
     for step, dg in tr.digests:
         if got.get(step) != dg:
@@ -254,14 +282,3 @@ def _event_diff(sim: Sim, tr: Trace, upto: int) -> str:
     if len(mine) != len(theirs):
         return f"; {len(mine)} events where the trace has {len(theirs)}"
     return ""
-
-
-def iter_steps(tr: Trace) -> Iterator[tuple[Sim, int]]:
-    """Replays a trace one step at a time, yielding the Sim after each step
-    (used to sample state for timelines)."""
-    sim = tr.scenario.build_with(trace="full")
-    for i, d in enumerate(tr.decisions):
-        r = sim.run(decisions=[d], max_steps=1)
-        if r.steps == 0:
-            break
-        yield sim, i + 1
