@@ -85,8 +85,8 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
     number of cases run in all (shrinking included).  `parent` is the
     Hypothesis settings to start from (a profile); examples, derandomize
     and seed override it.  The shrunk case is the one Hypothesis replays
-    last; with `tidy`, properties.tidy then takes out what single deletions
-    can (Hypothesis's shrinker stops where two things must go together),
+    last; with `tidy`, umasim's own shrinker (shrink_case) then takes out
+    what Hypothesis's shrinker leaves where two things must go together,
     and the case comes back in machine form."""
     from hypothesis import HealthCheck, Phase, given, settings, target
     from hypothesis import seed as hseed
@@ -128,9 +128,26 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
         return None
     case, verdict = last["case"], last["verdict"]
     if tidy:
-        from umasim.search.properties import tidy as tidy_case
-        case, verdict = tidy_case(case, verdict, every_step=every_step)
+        case, verdict = shrink_case(case, verdict, every_step=every_step)
     return case, verdict, runs[0]
+
+
+def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
+    """After Hypothesis's shrinker, which can stop in a local minimum (an op
+    that can only go together with another): umasim's own shrinker
+    (search.shrink, the one `umasim shrink` runs) on the case's run,
+    judged by the properties.  Returns the smaller case, in machine form,
+    and its verdict."""
+    from umasim.search.properties import Case, check_case
+    from umasim.search.shrink import NotFailing, final_scenario, shrink_run
+    fixed = case.with_decisions(verdict.decisions)
+    try:
+        res = shrink_run(fixed.scenario.with_schedule(fixed.schedule), list(verdict.decisions),
+                         max_runs=max_runs, properties=True, every_step=every_step)
+    except NotFailing:
+        return fixed, check_case(fixed, every_step=every_step)
+    small = Case.from_scenario(final_scenario(res, fixed.scenario))
+    return small, check_case(small, every_step=every_step)
 
 
 # ---- processes ---------------------------------------------------------------

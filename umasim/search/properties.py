@@ -48,8 +48,9 @@ failing case can be written as a scenario file and a trace.
                free goes to uma_zfree_internal, which returns the item to the
                keg and wakes every sleeper, so a wakeup is never lost.
   step_limit   (no generated case loops by design).
-  The schedule may also be in trigger form (Case.triggers), and tidy()
-  makes a failing case smaller after Hypothesis's shrinker.
+  The schedule may also be in trigger form (Case.triggers); umasim's one
+  shrinker (search.shrink, judged by search.judge) makes a failing case
+  smaller after Hypothesis's shrinker.
 
 Nothing here imports Hypothesis: `umasim.strategies` generates cases,
 tests and `umasim fuzz` run them through `check_case`.
@@ -618,105 +619,3 @@ def _verdict(checker: PropertyChecker, sim: Sim, keep_sim: bool) -> Verdict:
     kind, msg, step = checker.failure
     return Verdict(False, kind, msg, outcome, sim.steps, sim.decisions, step, sim=kept,
                    metrics=metrics)
-
-
-# ---- after Hypothesis's shrinking ----------------------------------------------
-
-def _same_failure(a: Verdict, b: Verdict) -> bool:
-    if a.ok or b.ok or a.kind != b.kind:
-        return False
-    if a.kind == "panic":
-        return a.message.split(":")[0] == b.message.split(":")[0]
-    if a.kind == "deadlock":
-        return ("lost wakeup" in a.message) == ("lost wakeup" in b.message)
-    return True
-
-
-def _case(sim, zones, threads, decisions, max_steps) -> Case | None:
-    try:
-        return Case.of(sim, zones, threads, decisions, max_steps)
-    except InvalidArgument:
-        return None
-
-
-def _without_ops(case: Case, drop: set[tuple[int, int]]) -> Case:
-    """The case without the ops at (thread, index) in `drop`, and without
-    the frees of variables that nothing stores any more."""
-    threads = [dict(t, ops=[op for j, op in enumerate(t["ops"]) if (i, j) not in drop])
-               for i, t in enumerate(case.threads)]
-    made = {op.split()[-1] for t in threads for op in t["ops"] if "->" in op}
-    for t in threads:
-        t["ops"] = [op for op in t["ops"]
-                    if not (op.split()[0] in ("free", "free_large") and op.split()[1] not in made)]
-    try:
-        return Case.of(case.sim, case.zones, threads, case.decisions, case.max_steps)
-    except InvalidArgument:
-        return None
-
-
-def tidy(case: Case, verdict: Verdict, max_runs: int = 400,
-         every_step: bool = True) -> tuple[Case, Verdict]:
-    """A greedy pass after Hypothesis's shrinker, which can stop in a local
-    minimum (an op that can only go together with another): removes
-    threads, single ops (with the frees that depend on them), zones no op
-    uses, and preemptions, keeping each change under which the case still
-    fails the same way.  Works on the machine form; returns the smaller
-    case (machine form) and its verdict."""
-    best = case.with_decisions(verdict.decisions)
-    bestv = check_case(best, every_step=every_step)
-    if not _same_failure(bestv, verdict):
-        return best, bestv
-    runs = [0]
-
-    def attempt(c: Case | None) -> bool:
-        nonlocal best, bestv
-        if c is None or runs[0] >= max_runs:
-            return False
-        runs[0] += 1
-        try:
-            v = check_case(c, every_step=every_step)
-        except (ValueError, TypeError):
-            return False
-        if _same_failure(v, verdict):
-            best, bestv = c.with_decisions(v.decisions), v
-            return True
-        return False
-
-    progress = True
-    while progress and runs[0] < max_runs:
-        progress = False
-        # whole threads (emptied: the threads after keep their numbers)
-        for i, t in enumerate(best.threads):
-            if t["ops"] and attempt(_without_ops(best, {(i, j) for j in range(len(t["ops"]))})):
-                progress = True
-        # single ops, from the end
-        for i in range(len(best.threads)):
-            j = len(best.threads[i]["ops"]) - 1
-            while j >= 0:
-                if j < len(best.threads[i]["ops"]) and attempt(_without_ops(best, {(i, j)})):
-                    progress = True
-                j -= 1
-        # trailing empty threads
-        while len(best.threads) > 1 and not best.threads[-1]["ops"]:
-            c = _case(best.sim, best.zones, best.threads[:-1], best.decisions, best.max_steps)
-            if not attempt(c):
-                break
-            progress = True
-        # preemptions
-        for k in range(len(best.decisions)):
-            if k < len(best.decisions) and best.decisions[k]:
-                c = _case(best.sim, best.zones, best.threads,
-                          best.decisions[:k] + [0] + best.decisions[k + 1:], best.max_steps)
-                if attempt(c):
-                    progress = True
-        # zones no op names (not masters, not attach targets)
-        used = {w for t in best.threads for op in t["ops"] for w in op.split()}
-        needed = used | {z.get("master") for z in best.zones} | \
-            {str(z.get("zinit", "")).split()[-1] for z in best.zones if z.get("zinit")}
-        for z in list(best.zones):
-            if z["name"] not in needed and len(best.zones) > 1:
-                c = _case(best.sim, [y for y in best.zones if y["name"] != z["name"]],
-                          best.threads, best.decisions, best.max_steps)
-                if attempt(c):
-                    progress = True
-    return best, bestv

@@ -65,89 +65,12 @@ from umasim.views.artefacts import DEFAULT_DIR, FailureArtefact, strip_decisions
     write_pair
 from umasim.engine import execute
 from umasim.model.schedule import Schedule
-from umasim.views.report import expectation_failures
 from umasim.model.scenario import SIM_DEFAULTS, Scenario, ScenarioError, _expansions, from_dict
-from umasim.errors import InvariantViolation
-from umasim.model.sim import RunResult, Sim
+from umasim.model.sim import Sim
+from umasim.search.judge import (Failure, Judge, failing_expectations,  # noqa: F401
+                                 failure_signature, normalise_panic, properties_apply)
 
 MAX_RUNS = 2000
-_HEX = re.compile(r"0x[0-9a-fA-F]+")
-
-
-# ---- "fails the same way" ------------------------------------------------
-
-@dataclass(frozen=True)
-class Failure:
-    """How a run failed.  Two runs fail the same way when their Failures
-    are equal (see failure_signature)."""
-    outcome: str
-    detail: tuple[str, ...]
-    expectations: tuple[str, ...]
-
-    def describe(self) -> str:
-        what = self.outcome
-        if self.outcome == "panic" and self.detail:
-            what += f" ({self.detail[0]})"
-        elif self.outcome == "deadlock":
-            what += " (asleep on " + (", ".join(self.detail) or "nothing") + ")"
-        return what + "; not as expected: " + ", ".join(self.expectations)
-
-
-_NUM = re.compile(r"\b\d+\b")
-
-
-def normalise_panic(message: str | None) -> str:
-    """A panic message with every hex number (addresses) made 0x..."""
-    return _HEX.sub("0x...", message or "")
-
-
-def failing_expectations(scn: Scenario, sim: Sim, outcome: str) -> list[str]:
-    """The kinds of the scenario's expectations the run did not meet
-    (report.expectation_failures): "outcome", "asleep", "panic",
-    "console:TEXT", "zone.NAME.FIELD", "events.KIND"; with no expectations
-    at all, a run is expected to complete."""
-    result = RunResult(outcome, sim.steps, [], sim.panic)
-    return [kind for kind, _ in expectation_failures(scn, sim, result)]
-
-
-def failure_signature(scn: Scenario, sim: Sim, outcome: str | None = None) -> Failure | None:
-    """How a finished run failed, or None when it ended as its scenario
-    expects (nothing to shrink).  Two runs fail the same way when:
-
-    - their outcome kind is the same (completed, deadlock, panic,
-      step_limit);
-    - for a panic, the panic message is the same once every hex number is
-      replaced (addresses move when the program changes);
-    - for a deadlock, the set of wait messages of the scenario's threads
-      left asleep is the same (kernel threads do not count);
-    - the same kinds of the scenario's expectations fail
-      (failing_expectations: the outcome, asleep, panic, each console
-      line, each zone figure, each event count);
-    - the invariant checker objects to the final state, or does not, the
-      same way (its message with every number replaced): explorers report
-      runs that end "completed" with items lost or duplicated.
-    """
-    outcome = outcome or sim.outcome
-    kinds = failing_expectations(scn, sim, outcome)
-    violation = None
-    if outcome != "panic":
-        try:
-            sim.check()
-        except InvariantViolation as e:
-            violation = _NUM.sub("N", _HEX.sub("0x...", str(e)))
-            kinds = list(kinds) + ["check"]
-    if not kinds:
-        return None
-    if violation is not None:
-        return Failure(outcome, (violation,), tuple(sorted(kinds)))
-    if outcome == "panic":
-        detail: tuple[str, ...] = (normalise_panic(sim.panic),)
-    elif outcome == "deadlock":
-        detail = tuple(sorted({t.wmesg or "" for t in sim.threads
-                               if not t.kernel and t.state == "asleep"}))
-    else:
-        detail = ()
-    return Failure(outcome, detail, tuple(sorted(kinds)))
 
 
 # ---- sizes ----------------------------------------------------------------
@@ -492,8 +415,12 @@ class Shrinker:
     """The greedy loop (see the module's docstring)."""
 
     def __init__(self, scn: Scenario, decisions: list[int], max_runs: int = MAX_RUNS,
-                 cap: int | None = None, log: Callable[[str], None] | None = None):
+                 cap: int | None = None, log: Callable[[str], None] | None = None,
+                 properties: bool | None = None, every_step: bool = True):
         self.source = scn.source
+        # Whether the fuzzing properties judge the runs (search.judge).
+        self.properties = properties_apply(scn) if properties is None else properties
+        self.every_step = every_step
         self.max_runs = max_runs
         self.cap = cap if cap is not None else scn.schedule.max_steps
         self.runs = 0
@@ -525,12 +452,13 @@ class Shrinker:
             schedule = Schedule(decisions=decisions, then="sequential", max_steps=self.cap)
         else:
             schedule = Schedule(segments=tuple(segments), max_steps=self.cap)
+        judge = Judge(scn, schedule, self.properties, self.every_step)
         try:
-            run = execute(scn, schedule, level=level)
+            run = execute(scn, schedule, [judge], level=level)
         except (ValueError, TypeError, RuntimeError, MemoryError):
             return None
         sim, outcome = run.sim, run.outcome
-        sig = failure_signature(scn, sim, outcome)
+        sig = judge.failure
         dec = sim.decisions
         nd = _scripted(scn.to_dict(), self.cap)
         state = State(nd, dec, sim.steps, outcome, sim.panic,
@@ -841,23 +769,39 @@ def _simpler_ops(op: str) -> Iterator[str]:
 
 def shrink_trace(tr, max_runs: int = MAX_RUNS,
                  log: Callable[[str], None] | None = None) -> ShrinkResult:
-    """Shrinks a failing trace (trace.Trace).  Raises NotFailing when its
-    run ends as its scenario expects, and trace.TraceError when the trace
+    """Shrinks a failing trace (views.trace.Trace).  Raises NotFailing when
+    its run ends as its scenario expects, and TraceError when the trace
     does not replay (its decisions do not lead where it says)."""
-    from umasim.views.trace import TraceError
-    steps0 = tr.end["steps"]
-    max0 = tr.scenario.schedule.max_steps
-    if tr.end["end"] == "step_limit":
-        cap = min(steps0, max0) if steps0 else max0
+    return shrink_run(tr.scenario, tr.decisions, tr.end["steps"], tr.end["end"], max_runs, log)
+
+
+def shrink_run(scenario: Scenario, decisions: list[int], steps: int | None = None,
+               outcome: str | None = None,
+               max_runs: int = MAX_RUNS, log: Callable[[str], None] | None = None,
+               properties: bool | None = None, every_step: bool = True) -> ShrinkResult:
+    """Shrinks a failing run: `scenario` under `decisions`, which took
+    `steps` steps and ended in `outcome`.  The one shrinker of umasim:
+    `umasim shrink` (a trace's run), `umasim fuzz` and the property tests
+    (a generated case's run, judged by the properties) all come here.
+    Raises NotFailing when the run ends as expected, and TraceError when
+    the decisions do not lead where they are said to."""
+    from umasim.errors import TraceError
+    max0 = scenario.schedule.max_steps
+    if steps is None:
+        cap = max0
+    elif outcome == "step_limit":
+        cap = min(steps, max0) if steps else max0
     else:
-        cap = min(max0, 4 * steps0 + 1000)
+        cap = min(max0, 4 * steps + 1000)
     cap = max(cap, 1)
-    s = Shrinker(tr.scenario, tr.decisions, max_runs, cap, log)
+    s = Shrinker(scenario, decisions, max_runs, cap, log, properties, every_step)
     o = s.original
-    if o.steps != steps0 or o.outcome != tr.end["end"]:
-        raise TraceError(f"the trace does not replay: its decisions end in {o.outcome} "
-                         f"after {o.steps} steps, the trace says {tr.end['end']} after "
-                         f"{steps0}; cannot shrink it")
+    ends = {"running": "step_limit"}
+    if steps is not None and (o.steps != steps or
+                              ends.get(o.outcome, o.outcome) != ends.get(outcome, outcome)):
+        raise TraceError(f"the run does not replay: its decisions end in {o.outcome} "
+                         f"after {o.steps} steps, not in {outcome} after {steps}; "
+                         "cannot shrink it")
     return s.run()
 
 

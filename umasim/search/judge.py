@@ -1,0 +1,148 @@
+"""What "fails the same way" means, once for every search: the shrinker
+(`umasim shrink`, the fuzzer's last step), the explorers' artefacts and
+the properties' tests all compare Failures made here.
+
+A run is judged by its scenario's expectations (with none, it is expected
+to complete), by the invariant checker at its end, and -- for a scenario
+in the shape the fuzzer generates (no [expect] table, every thread run
+once) -- by the fuzzing properties (umasim.search.properties), checked
+after every step.  `Judge` is the engine's observer that does all that;
+`failure_signature` turns what it saw into a Failure, or None when the
+run ended as expected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from umasim.errors import InvariantViolation
+from umasim.model.scenario import Scenario
+from umasim.model.sim import RunResult, Sim
+from umasim.views.report import expectation_failures
+
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_NUM = re.compile(r"\b\d+\b")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """How a run failed.  Two runs fail the same way when their Failures
+    are equal (see failure_signature)."""
+    outcome: str
+    detail: tuple[str, ...]
+    expectations: tuple[str, ...]
+
+    def describe(self) -> str:
+        what = self.outcome
+        if self.outcome == "panic" and self.detail:
+            what += f" ({self.detail[0]})"
+        elif self.outcome == "deadlock":
+            what += " (asleep on " + (", ".join(self.detail) or "nothing") + ")"
+        return what + "; not as expected: " + ", ".join(self.expectations)
+
+
+_NUM = re.compile(r"\b\d+\b")
+
+
+def normalise_panic(message: str | None) -> str:
+    """A panic message with every hex number (addresses) made 0x..."""
+    return _HEX.sub("0x...", message or "")
+
+
+def failing_expectations(scn: Scenario, sim: Sim, outcome: str) -> list[str]:
+    """The kinds of the scenario's expectations the run did not meet
+    (report.expectation_failures): "outcome", "asleep", "panic",
+    "console:TEXT", "zone.NAME.FIELD", "events.KIND"; with no expectations
+    at all, a run is expected to complete."""
+    result = RunResult(outcome, sim.steps, [], sim.panic)
+    return [kind for kind, _ in expectation_failures(scn, sim, result)]
+
+
+def failure_signature(scn: Scenario, sim: Sim, outcome: str | None = None,
+                      verdict=None) -> Failure | None:
+    """How a finished run failed, or None when it ended as its scenario
+    expects (nothing to shrink).  Two runs fail the same way when:
+
+    - their outcome kind is the same (completed, deadlock, panic,
+      step_limit);
+    - for a panic, the panic message is the same once every hex number is
+      replaced (addresses move when the program changes);
+    - for a deadlock, the set of wait messages of the scenario's threads
+      left asleep is the same (kernel threads do not count);
+    - the same kinds of the scenario's expectations fail
+      (failing_expectations: the outcome, asleep, panic, each console
+      line, each zone figure, each event count);
+    - the invariant checker objects to the final state, or does not, the
+      same way (its message with every number replaced): explorers report
+      runs that end "completed" with items lost or duplicated;
+    - the same fuzzing property fails (`verdict`, when the properties
+      judged the run), with the same message once every number is
+      replaced.
+    """
+    outcome = outcome or sim.outcome
+    kinds = failing_expectations(scn, sim, outcome)
+    if verdict is not None and not verdict.ok:
+        kinds = list(kinds) + [f"property.{verdict.kind}"]
+        if verdict.kind not in ("panic", "deadlock"):
+            return Failure(outcome, (_NUM.sub("N", _HEX.sub("0x...", verdict.message)),),
+                           tuple(sorted(kinds)))
+    violation = None
+    if outcome != "panic":
+        try:
+            sim.check()
+        except InvariantViolation as e:
+            violation = _NUM.sub("N", _HEX.sub("0x...", str(e)))
+            kinds = list(kinds) + ["check"]
+    if not kinds:
+        return None
+    if violation is not None:
+        return Failure(outcome, (violation,), tuple(sorted(kinds)))
+    if outcome == "panic":
+        detail: tuple[str, ...] = (normalise_panic(sim.panic),)
+    elif outcome == "deadlock":
+        detail = tuple(sorted({t.wmesg or "" for t in sim.threads
+                               if not t.kernel and t.state == "asleep"}))
+    else:
+        detail = ()
+    return Failure(outcome, detail, tuple(sorted(kinds)))
+
+
+def properties_apply(scn: Scenario) -> bool:
+    """Whether the fuzzing properties judge runs of this scenario: it has
+    no expectations of its own and every thread runs its ops once (the
+    shape of the fuzzer's cases and their artefacts)."""
+    return not scn.expect and all(t["repeat"] == 1 for t in scn.threads)
+
+
+class Judge:
+    """The engine's observer that judges a run: with the properties (see
+    properties_apply) after every step, and at the end `failure` is the
+    run's Failure, or None when it ended as expected."""
+
+    def __init__(self, scenario: Scenario, schedule, properties: bool | None = None,
+                 every_step: bool = True):
+        from umasim.search.properties import Case, PropertyChecker
+        self.scenario = scenario
+        if properties is None:
+            properties = properties_apply(scenario)
+        self.checker = PropertyChecker(Case(scenario, schedule), every_step) \
+            if properties else None
+        self.every_step = bool(self.checker is not None and every_step)
+        self.level = "full" if self.checker is not None else "off"
+        self.failure: Failure | None = None
+        self.verdict = None
+
+    def start(self, run) -> None:
+        if self.checker is not None:
+            self.checker.start(run)
+
+    def step(self, run) -> bool:
+        return self.checker.step(run)
+
+    def end(self, run) -> None:
+        if self.checker is not None:
+            from umasim.search.properties import _verdict
+            self.checker.end(run)
+            self.verdict = _verdict(self.checker, run.sim, False)
+        self.failure = failure_signature(self.scenario, run.sim, run.outcome, self.verdict)
