@@ -5,11 +5,29 @@ import re
 
 import pytest
 
+import umasim
 from umasim import ScheduleError, Sim
 
 
 def raises(exc, msg):
-    return pytest.raises(exc, match="^" + re.escape(msg) + "$")
+    """The builtin exception with exactly this message -- which is also a
+    umasim.Error (a ValueError is an InvalidArgument, a TypeError a
+    WrongType): checked on every refusal of this file."""
+    return _Both(exc, msg)
+
+
+class _Both:
+    def __init__(self, exc, msg):
+        self.cm = pytest.raises(exc, match="^" + re.escape(msg) + "$")
+
+    def __enter__(self):
+        self.info = self.cm.__enter__()
+        return self.info
+
+    def __exit__(self, *exc_info):
+        done = self.cm.__exit__(*exc_info)
+        assert isinstance(self.info.value, umasim.Error), type(self.info.value)
+        return done
 
 
 @pytest.mark.parametrize("kw, exc, msg", [
@@ -59,8 +77,11 @@ def test_bad_ops(ops, exc, msg):
     ({"repeat": -1}, ValueError, "repeat must not be negative, not -1"),
     ({"cpu": 2}, ValueError, "vCPU 2 does not exist (this simulation has 2)"),
     ({"cpu": -1}, ValueError, "cpu must not be negative, not -1"),
-    ({"name": "a b"}, ValueError, "bad thread name 'a b' (1 to 31 printable characters, no spaces)"),
-    ({"name": ""}, ValueError, "bad thread name '' (1 to 31 printable characters, no spaces)"),
+    ({"name": "a b"}, ValueError, "bad thread name 'a b' (a letter or _, then letters, digits, _ . or -; 31 characters at most)"),
+    ({"name": ""}, ValueError, "bad thread name '' (a letter or _, then letters, digits, _ . or -; 31 characters at most)"),
+    ({"name": "kernel"}, ValueError, 'thread "kernel" already exists (a kernel thread\'s name)'),
+    ({"name": "b" * 32}, ValueError, f"bad thread name {'b' * 32!r} (a letter or _, then "
+     "letters, digits, _ . or -; 31 characters at most)"),
     ({"name": 3}, TypeError, "a thread name is a string, not int"),
     ({"name": "softclock"}, ValueError, 'thread "softclock" already exists'),
 ])

@@ -17,8 +17,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from umasim.bindings import NAME_MAX, OP_FLAGS
+from typing import Callable
+
+from umasim.bindings import NAME_MAX, OPCODES, OP_FLAGS
 from umasim.errors import InvalidArgument, WrongType
+from umasim.model import zones
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TEMPLATE = "{i}"
@@ -199,3 +202,92 @@ def expand(word: str | int, iteration: int) -> str | int:
         return word
     out = word.replace(TEMPLATE, str(iteration))
     return int(out) if out.isdigit() else out
+
+
+# ---- names ---------------------------------------------------------------------
+
+THREAD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+ZONE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Names the kernel's own threads and contexts take.
+RESERVED_THREADS = ("softclock", "pagedaemon", "kernel")
+
+
+def check_thread_name(name) -> str:
+    """A thread's name: a letter or _, then letters, digits, _ . or -, at
+    most NAME_MAX characters, and not a kernel thread's."""
+    if not isinstance(name, str):
+        raise WrongType(f"a thread name is a string, not {type(name).__name__}")
+    if not THREAD_NAME.fullmatch(name) or len(name) > NAME_MAX:
+        raise InvalidArgument(f"bad thread name {name!r} (a letter or _, then letters, "
+                              f"digits, _ . or -; {NAME_MAX} characters at most)")
+    if name in RESERVED_THREADS:
+        raise InvalidArgument(f'thread "{name}" already exists (a kernel thread\'s name)')
+    return name
+
+
+def check_zone_name(name) -> str:
+    """A zone's name: a letter or _, then letters, digits or _, at most
+    NAME_MAX characters ("{i}" stands for the iteration in programs)."""
+    if not isinstance(name, str):
+        raise WrongType(f"a zone is named by a string, not {type(name).__name__}")
+    probe = name.replace(TEMPLATE, "0")
+    if not ZONE_NAME.fullmatch(name.replace(TEMPLATE, "i")) or len(probe) > NAME_MAX:
+        raise InvalidArgument(f"bad zone name {name!r}")
+    return name
+
+
+# ---- compiling ----------------------------------------------------------------
+
+class _Unroll(Exception):
+    pass
+
+
+Resolver = Callable[[str, "str | int | None"], int]
+
+
+def compile_ops(parsed: list[ParsedOp], repeat: int, resolve: Resolver) -> list[tuple]:
+    """The core's form of a program: (code, a, a_stride, b, b_stride, c,
+    flags) per op.  `resolve(kind, name)` gives the core's id of a zone,
+    mutex, channel or variable.  Operands with "{i}" become base + stride *
+    i, or the program is unrolled when their ids do not follow such a
+    line."""
+    try:
+        return [_compile_op(op, repeat, None, resolve) for op in parsed]
+    except _Unroll:
+        return [_compile_op(op, repeat, i, resolve) for i in range(repeat) for op in parsed]
+
+
+def _compile_op(op: ParsedOp, repeat: int, it: int | None, resolve: Resolver) -> tuple:
+    spec = SPECS[op.name]
+    vals: list[tuple[int, int]] = []
+    kinds = [k.rstrip("?") for k in spec.operands]
+    for kind, word in zip(kinds, op.operands):
+        vals.append(_operand(kind, word, repeat, it, resolve))
+    if op.output is not None:
+        vals.append(_operand("var", op.output, repeat, it, resolve))
+    flags = sum(FLAG_BITS[f] for f in op.flags)
+    if op.name == "zcreate":
+        size = op.keywords["size"]
+        if not size.isdigit() or not 1 <= int(size) <= 1 << 24:
+            raise InvalidArgument(f"size must be 1 to {1 << 24}, not {size}")
+        vals.append((int(size), 0))
+        vals.append((zones.parse_align(op.keywords.get("align", "ptr")), 0))
+        flags = zones.parse_flags(op.keywords.get("flags", ""))
+    elif op.name == "zsecond":
+        vals.append((resolve("zone", op.keywords["master"]), 0))
+    while len(vals) < 3:
+        vals.append((0, 0))
+    return (OPCODES[op.name], vals[0][0], vals[0][1], vals[1][0], vals[1][1],
+            vals[2][0], flags)
+
+
+def _operand(kind: str, word, repeat: int, it: int | None, resolve: Resolver) -> tuple[int, int]:
+    if word is None:
+        return (resolve(kind, None), 0)
+    if it is not None or isinstance(word, int) or TEMPLATE not in word:
+        return (resolve(kind, expand(word, it or 0)), 0)
+    values = [resolve(kind, expand(word, i)) for i in range(max(repeat, 1))]
+    stride = values[1] - values[0] if len(values) > 1 else 0
+    if any(values[i] != values[0] + stride * i for i in range(len(values))):
+        raise _Unroll()
+    return (values[0], stride)

@@ -312,8 +312,10 @@ class _Validator:
             if "name" not in z:
                 raise self.err(f"zone[{i}]", "needs a name")
             name = self.str_(f"zone[{i}].name", z["name"])
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,30}", name):
-                raise self.err(f"zone[{i}].name", f"bad zone name {name!r}")
+            try:
+                program.check_zone_name(name)
+            except (ValueError, TypeError) as e:
+                raise self.err(f"zone[{i}].name", str(e)) from None
             if name in names:
                 raise self.err(f"zone[{i}].name", f'zone "{name}" is declared twice')
             names.append(name)
@@ -393,9 +395,11 @@ class _Validator:
             if "name" not in t:
                 raise self.err(where, "needs a name")
             name = self.str_(f"{where}.name", t["name"])
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,30}", name):
-                raise self.err(f"{where}.name", f"bad thread name {name!r}")
-            if name in names or name in ("softclock", "pagedaemon", "kernel"):
+            try:
+                program.check_thread_name(name)
+            except (ValueError, TypeError) as e:
+                raise self.err(f"{where}.name", str(e)) from None
+            if name in names:
                 raise self.err(f"{where}.name", f'thread "{name}" exists already')
             names.append(name)
             cpu = self.int_(f"{where}.cpu", t.get("cpu", 0), 0)

@@ -133,7 +133,7 @@ class Thread:
 
     @property
     def info(self) -> ThreadInfo:
-        return self._sim._thread_info(self.tid)
+        return self._sim.thread_info(self.tid)
 
     @property
     def state(self) -> str:
@@ -209,12 +209,9 @@ class Sim:
 
     def spawn(self, name: str, cpu: int = 0, ops: Sequence[str] = (), repeat: int = 1) -> Thread:
         """Creates a thread on vCPU `cpu` that runs `ops`, `repeat` times."""
-        if not isinstance(name, str):
-            raise WrongType(f"a thread name is a string, not {type(name).__name__}")
-        if not name or len(name) > 31 or not name.isprintable() or " " in name:
-            raise InvalidArgument(f"bad thread name {name!r} (1 to 31 printable characters, no spaces)")
-        if name in self._tids:
+        if isinstance(name, str) and name in self._tids:
             raise InvalidArgument(f'thread "{name}" already exists')
+        program.check_thread_name(name)
         cpu = _int(cpu, "cpu")
         if cpu >= self.cpus:
             raise InvalidArgument(f"vCPU {cpu} does not exist (this simulation has {self.cpus})")
@@ -228,7 +225,7 @@ class Sim:
                 parsed.append(program.parse_op(text))
             except (ValueError, TypeError) as e:
                 raise type(e)(f"ops[{i}]: {e}") from None
-        cops = self._compile(parsed, repeat)
+        cops = program.compile_ops(parsed, repeat, self._resolve)
         unrolled = bool(cops) and len(cops) != len(parsed)
         tid = self._core.spawn(name, cpu, cops, 1 if unrolled else repeat)
         self._recipe.append((self._core.ndecisions(), "spawn",
@@ -237,45 +234,11 @@ class Sim:
         self._tids[name] = tid
         return Thread(self, name, tid)
 
-    def _compile(self, parsed: list[program.ParsedOp], repeat: int) -> list[tuple]:
-        """Resolves names; operands with "{i}" become base + stride * i, or
-        the program is unrolled when they do not follow such a line."""
-        try:
-            return [self._compile_op(op, repeat, None) for op in parsed]
-        except _Unroll:
-            return [self._compile_op(op, repeat, i) for i in range(repeat) for op in parsed]
-
-    def _compile_op(self, op: program.ParsedOp, repeat: int, it: int | None) -> tuple:
-        spec = program.SPECS[op.name]
-        vals: list[tuple[int, int]] = []
-        kinds = [k.rstrip("?") for k in spec.operands]
-        for kind, word in zip(kinds, op.operands):
-            vals.append(self._operand(kind, word, repeat, it))
-        if op.output is not None:
-            vals.append(self._operand("var", op.output, repeat, it))
-        flags = self._op_flags(op)
-        if op.name == "zcreate":
-            size = _int(int(op.keywords["size"]) if op.keywords["size"].isdigit()
-                        else op.keywords["size"], "size", 1, 1 << 24)
-            vals.append((size, 0))
-            vals.append((zones.parse_align(op.keywords.get("align", "ptr")), 0))
-            flags = zones.parse_flags(op.keywords.get("flags", ""))
-        elif op.name == "zsecond":
-            vals.append((self._zone_slot(op.keywords["master"]), 0))
-        while len(vals) < 3:
-            vals.append((0, 0))
-        return (OPCODES[op.name], vals[0][0], vals[0][1], vals[1][0], vals[1][1],
-                vals[2][0], flags)
-
-    def _op_flags(self, op: program.ParsedOp) -> int:
-        return sum(program.FLAG_BITS[f] for f in op.flags)
-
     def _zone_slot(self, name: str) -> int:
         if not isinstance(name, str):
             raise WrongType(f"a zone is named by a string, not {type(name).__name__}")
         if name not in self._zones:
-            if not name or len(name) > 31 or not program._NAME.match(name.replace("{i}", "i")):
-                raise InvalidArgument(f"bad zone name {name!r}")
+            program.check_zone_name(name)
             self._zones[name] = self._core.zone_slot(name)
         return self._zones[name]
 
@@ -389,19 +352,9 @@ class Sim:
         if message is not None:
             raise InvariantViolation(message)
 
-    def _operand(self, kind: str, word: str | int, repeat: int, it: int | None) -> tuple[int, int]:
-        if word is None:
-            return (self._resolve(kind, None), 0)
-        if it is not None or isinstance(word, int) or program.TEMPLATE not in word:
-            w = program.expand(word, it or 0)
-            return (self._resolve(kind, w), 0)
-        values = [self._resolve(kind, program.expand(word, i)) for i in range(max(repeat, 1))]
-        stride = values[1] - values[0] if len(values) > 1 else 0
-        if any(values[i] != values[0] + stride * i for i in range(len(values))):
-            raise _Unroll()
-        return (values[0], stride)
-
     def _resolve(self, kind: str, w: str | int | None) -> int:
+        """The core's id of an operand: a zone slot, a mutex, a channel or
+        a variable (created on first use), or a number as it is."""
         if kind == "zone":
             return -1 if w is None else self._zone_slot(str(w))
         if kind == "int":
@@ -543,6 +496,10 @@ class Sim:
         return self._core.decisions(start)
 
     # ---- inspection ---------------------------------------------------
+
+    def thread_info(self, tid: int) -> ThreadInfo:
+        """Thread `tid` as it stands now."""
+        return self._thread_info(tid)
 
     def _thread_info(self, tid: int) -> ThreadInfo:
         i = self._core.thread(tid)
@@ -703,27 +660,27 @@ class Sim:
     def snapshot(self) -> "Snapshot":
         """The whole state of this simulation, to go back to with restore()."""
         return Snapshot(self, self._core.snapshot(),
-                        tuple(self._names), dict(self._mtx), dict(self._chan),
-                        dict(self._vars), tuple(self._var_names), list(self._recipe),
-                        dict(self._zones))
+                        _Tables(list(self._names), dict(self._mtx), dict(self._chan),
+                                dict(self._vars), list(self._var_names), dict(self._zones),
+                                list(self._recipe)))
+
+    def _set_tables(self, tb: "_Tables") -> None:
+        self._names, self._mtx, self._chan = tb.names, tb.mtx, tb.chan
+        self._tids = {n: i for i, n in enumerate(self._names)}
+        self._vars, self._var_names = tb.vars, tb.var_names
+        self._zones, self._recipe = tb.zones, tb.recipe
 
     def restore(self, snap: "Snapshot") -> None:
         """Puts this simulation back in the state `snap` recorded (in place:
         a snapshot belongs to the Sim it was taken of)."""
         if not isinstance(snap, Snapshot):
             raise WrongType(f"restore() takes a Snapshot, not {type(snap).__name__}")
-        if snap._sim() is not self:
+        if not snap.taken_of(self):
             raise InvalidArgument("this snapshot was taken of another simulation")
-        self._core.restore(snap._ptr)
+        self._core.restore(snap.core_state)
         # The snapshot's own name tables: a later snapshot may name threads
         # and variables that an earlier restore dropped or replaced.
-        self._names = list(snap._names)
-        self._tids = {n: i for i, n in enumerate(self._names)}
-        self._mtx, self._chan = dict(snap._mtx), dict(snap._chan)
-        self._vars = dict(snap._vars)
-        self._zones = dict(snap._zones)
-        self._var_names = list(snap._var_names)
-        self._recipe = list(snap._recipe)
+        self._set_tables(snap.tables.copy())
 
     def reset(self) -> None:
         """Back to the state right after this Sim was created (explorers
@@ -766,19 +723,36 @@ class Sim:
         return twin
 
 
-class _Unroll(Exception):
-    pass
+@dataclass
+class _Tables:
+    """What the Python side of a Sim knows by name: threads, mutexes,
+    channels, variables and zones, and the recipe that rebuilds it."""
+    names: list[str] = field(default_factory=list)
+    mtx: dict[str, int] = field(default_factory=dict)
+    chan: dict[str, int] = field(default_factory=dict)
+    vars: dict[str, int] = field(default_factory=dict)
+    var_names: list[str] = field(default_factory=list)
+    zones: dict[str, int] = field(default_factory=dict)
+    recipe: list = field(default_factory=list)
+
+    def copy(self) -> "_Tables":
+        return _Tables(list(self.names), dict(self.mtx), dict(self.chan), dict(self.vars),
+                       list(self.var_names), dict(self.zones), list(self.recipe))
 
 
 class Snapshot:
-    """A saved state of one Sim (see Sim.snapshot)."""
+    """A saved state of one Sim (see Sim.snapshot): the core's copy and the
+    Sim's name tables as they were."""
 
-    __slots__ = ("_sim", "_ptr", "_names", "_mtx", "_chan", "_vars", "_var_names", "_recipe",
-                 "_zones")
+    __slots__ = ("_sim", "core_state", "tables")
 
-    def __init__(self, sim, ptr, names, mtx, chan, vars_, var_names, recipe, zones_):
+    def __init__(self, sim: "Sim", core_state: CoreSnapshot, tables: _Tables):
         # A weak reference: the Sim keeps its boot snapshot, and a cycle
         # would hold every Sim (and its arena) until the cyclic GC ran.
-        self._sim, self._ptr, self._names = weakref.ref(sim), ptr, names
-        self._mtx, self._chan, self._vars, self._var_names = mtx, chan, vars_, var_names
-        self._recipe, self._zones = recipe, zones_
+        self._sim = weakref.ref(sim)
+        self.core_state = core_state
+        self.tables = tables
+
+    def taken_of(self, sim: "Sim") -> bool:
+        """Whether this snapshot was taken of `sim`."""
+        return self._sim() is sim

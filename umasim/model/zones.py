@@ -169,6 +169,16 @@ class Zone:
         raise InvalidArgument(f"zone {self.name} no longer exists")
 
     @property
+    def sim(self):
+        """The Sim this zone belongs to."""
+        return self._sim
+
+    @property
+    def keg(self) -> int:
+        """The address of the zone's keg (zones that share a keg share it)."""
+        return self._info().keg
+
+    @property
     def addr(self) -> int:
         return self._info().addr
 

@@ -169,9 +169,9 @@ def _held(sim: Sim) -> dict[int, str]:
 
 def _keg_zones(zone: Zone) -> list[Zone]:
     """The zones of the simulation that share `zone`'s keg (itself first)."""
-    keg = zone._info().keg
-    others = [z for n, z in zone._sim.zones.items()
-              if n != zone.name and z._info().keg == keg]
+    keg = zone.keg
+    others = [z for n, z in zone.sim.zones.items()
+              if n != zone.name and z.keg == keg]
     return [zone] + others
 
 
@@ -189,7 +189,7 @@ def _cache_locations(z: Zone) -> dict[int, tuple[int, str]]:
 def item_locations(zone: Zone) -> list[ItemLocation]:
     """Every item of the zone's keg, slab by slab (partial, free, full
     slabs, in the keg's list order), and where it is now."""
-    sim = zone._sim
+    sim = zone.sim
     g = zone.geometry
     slabs = zone.slabs
     free_in_slab = set(zone.items("slab"))
