@@ -92,7 +92,7 @@ from umasim.search.properties import DEFAULT_MAX_STEPS, Case
 
 PROFILE_ENV = "UMASIM_HYPOTHESIS_PROFILE"
 CI_EXAMPLES = 200
-# The CI budget of a bug hunt (tests/test_bug_switches.py): derandomized
+# The CI budget of a bug hunt (tests/tools/test_bug_switches.py): derandomized
 # like the profile, it stops at the first failure, so only a bug that
 # random cases rarely reach uses much of it.
 CI_HUNT_EXAMPLES = 8000

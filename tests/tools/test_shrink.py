@@ -27,7 +27,7 @@ from umasim.model.scenario import from_dict, load
 from umasim.search.shrink import (Failure, failure_signature, normalise_panic, shrink_trace,
                            sizes_of)
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def write_trace(tmp_path: Path, d: dict, name: str = "orig") -> tuple[Path, object]:

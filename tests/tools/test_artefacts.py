@@ -17,7 +17,7 @@ from umasim.views.report import run_scenario
 from umasim.model.scenario import from_dict, load, loads
 from umasim.search.shrink import failure_signature
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 # A leak (x is never freed) among other work, under a random schedule
 # with migrations: the failure is the zone figure expected.

@@ -368,7 +368,7 @@ def test_checker_counts_leaked_items_and_items_of_destroyed_secondary_zones():
     assert sim.run().outcome == "completed"
     assert sim.event_counts()["leak"] == 1
     sim.check()
-    scn = load(Path(__file__).parent.parent / "scenarios" / "bug_stale_cache.toml")
+    scn = load(Path(__file__).parents[2] / "scenarios" / "bug_stale_cache.toml")
     lost = scn.build()
     lost.run(**scn.run_args())
     with pytest.raises(InvariantViolation, match="items in its slabs"):

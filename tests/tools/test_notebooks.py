@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = ["01_tour.ipynb", "02_migration_race.ipynb", "03_zonelimit.ipynb",
             "04_memory_pressure.ipynb", "05_fuzzing.ipynb"]

@@ -19,7 +19,7 @@ from umasim.search.strategies import (BENCH_KNOBS, DEFAULT_KNOBS, Knobs, cases, 
 
 from conftest import assert_keeps_properties  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def few(n: int):

@@ -16,7 +16,7 @@ the second zfree_race of a free and then a slow-path free on the old vCPU
 at the end of each run (their failures, a deadlock and conservation, show
 there), which costs half as much.  With random seeds and 4000 examples,
 wakeup_one was found for 1 seed in 4 and stale_cache for 2 in 4.  The
-explorers find stale_cache sooner (tests/test_explore.py).
+explorers find stale_cache sooner (tests/tools/test_explore.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Golden traces and timelines: every shipped scenario (and the built-in
 default) gives, byte for byte, the trace and the timeline stored in
-tests/golden/.  scripts/regen-golden rewrites them, in a commit that changes
+tests/tools/golden/.  scripts/regen-golden rewrites them, in a commit that changes
 traces on purpose and says why."""
 
 import contextlib
@@ -11,7 +11,7 @@ import pytest
 
 from umasim.cli import main
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 GOLDEN = pathlib.Path(__file__).resolve().parent / "golden"
 CASES = [("default", None)] + [(p.stem, p) for p in sorted((ROOT / "scenarios").glob("*.toml"))]
 

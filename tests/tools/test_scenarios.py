@@ -21,7 +21,7 @@ from umasim import cli
 from umasim.model.scenario import load
 from umasim.model.sim import KNOWN_BUGS
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 SCENARIOS = sorted(SCENARIO_DIR.glob("*.toml"))
 SEED_LINES = 2950          # the seed's uma_core.c is about this long
 ids = [p.stem for p in SCENARIOS]
