@@ -18,10 +18,14 @@ from umasim.errors import (Error, InvariantViolation, ScheduleError, ScenarioErr
                            SimPanicked, TraceError)
 from umasim.model.sim import Event, RunResult, Sim, Snapshot, Thread, ThreadInfo
 from umasim.model.zones import Zone
+from umasim.model.schedule import Schedule
+from umasim.model.scenario import Scenario, load, loads
+from umasim.engine import Observer, Run, execute
 
 __version__ = "0.1.0"
 
 __all__ = ["Sim", "Snapshot", "Thread", "ThreadInfo", "Event", "RunResult", "Zone",
+           "Schedule", "Scenario", "load", "loads", "execute", "Run", "Observer",
            "Error", "SimPanicked", "InvariantViolation", "ScheduleError", "ScenarioError",
            "SimBusy", "TraceError", "__version__"]
 
