@@ -1,4 +1,4 @@
-"""Test configuration: the Hypothesis settings profile (issue 6).
+"""Test configuration: the Hypothesis settings profile.
 
 UMASIM_HYPOTHESIS_PROFILE names it (ci, dev or deep, registered in
 umasim.strategies); without it: ci when CI=true, dev otherwise.  ci is

@@ -1,4 +1,4 @@
-"""digest() (design.md, "Digest"): equal states give equal digests in every
+"""digest() (docs/design.md, "Digest"): equal states give equal digests in every
 process, whatever the trace level; every change of state changes it; what
 is not state (the logs, stacks, a thread's program) does not."""
 

@@ -1,4 +1,4 @@
-"""Snapshots (design.md, "Snapshots"): snapshot/restore in place, reset to
+"""Snapshots (docs/design.md, "Snapshots"): snapshot/restore in place, reset to
 the post-creation state, fork, and their corner cases (other Sims, threads
 and names made after a snapshot, panics, restoring a later snapshot after
 an earlier one)."""

@@ -1,4 +1,4 @@
-"""The simulated VM (design.md, "VM" and "Memory and addresses"): physical
+"""The simulated VM (docs/design.md, "VM" and "Memory and addresses"): physical
 pages and kmem_map as two separate limits, vmwait and its wake-up
 threshold, M_NOWAIT failures, the vm_fail / vm_free_pages faults, the
 optional pagedaemon, the events they leave, and the addresses pages get."""

@@ -1,5 +1,5 @@
-"""The known-bug switches (csrc/kern/bugs.def) against the fuzz properties
-(issue 6, item 4): Hypothesis, derandomized as in the CI profile, with
+"""The known-bug switches (csrc/kern/bugs.def) against the fuzz properties:
+Hypothesis, derandomized as in the CI profile, with
 nothing but the switch and the knobs for its kind of case
 (strategies.knobs_for_bug) -- no @example, no seed -- finds a case that
 breaks a property and shrinks it; the failure written as a scenario file

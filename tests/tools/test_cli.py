@@ -1,4 +1,4 @@
-"""The `umasim` command (design.md, "Command line"): `run` with and without
+"""The `umasim` command (docs/design.md, "Command line"): `run` with and without
 a scenario, its human and JSON reports, expectations and exit statuses
 (0 as expected, 1 not, 2 bad input), `--seed`, and `stats`."""
 

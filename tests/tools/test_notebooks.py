@@ -1,4 +1,4 @@
-"""The notebooks in notebooks/ (issue 7) run from top to bottom, in a fresh
+"""The notebooks in notebooks/ run from top to bottom, in a fresh
 Jupyter kernel, without raising; each within its time budget.
 
 They need the `notebooks` extra (matplotlib, nbclient, nbformat, ipykernel),

@@ -241,7 +241,7 @@ def test_an_item_held_twice_or_held_and_free_is_reported(monkeypatch):
 
 def test_a_failing_property_in_pytest_writes_its_artefacts(tmp_path, monkeypatch):
     """A property failure under pytest writes the scenario and trace and
-    names the replay command (issue 6: every failure, from pytest too)."""
+    names the replay command."""
     from umasim.views import artefacts
     from umasim.views import trace
     monkeypatch.setattr(artefacts, "DEFAULT_DIR", tmp_path)

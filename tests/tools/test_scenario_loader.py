@@ -1,4 +1,4 @@
-"""The scenario loader (design.md, "Scenario files"): every default is
+"""The scenario loader (docs/design.md, "Scenario files"): every default is
 filled in, and every error names the file, the line, and the field or op
 with indexes from 0 -- `s.toml:9: thread[1].ops[3]: unknown zone "mbf"`."""
 

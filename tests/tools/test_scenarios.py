@@ -1,9 +1,9 @@
-"""The shipped scenario library (scenarios/*.toml, issue 5 item 5).
+"""The shipped scenario library (scenarios/*.toml).
 
 Every file runs through the command line as a user would run it, meets
 its own [expect] table (exit status 0), and writes a trace that
 `umasim replay` reproduces digest for digest.  Every file says in a header
-comment what it shows and which seed lines are involved, and pins its
+comment what it shows and which FreeBSD 7 uma_core.c lines are involved, and pins its
 behaviour with more than an outcome; every known-bug switch has a
 scenario of its own."""
 
@@ -23,7 +23,7 @@ from umasim.model.sim import KNOWN_BUGS
 
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 SCENARIOS = sorted(SCENARIO_DIR.glob("*.toml"))
-SEED_LINES = 2950          # the seed's uma_core.c is about this long
+FREEBSD_LINES = 2950       # FreeBSD 7's uma_core.c is about this long
 ids = [p.stem for p in SCENARIOS]
 
 
@@ -66,7 +66,7 @@ def test_scenario_has_a_header_citing_freebsd_lines(path):
     first = re.search(r"FreeBSD 7(?:'s)? (?:`?sys/vm/)?uma_core\.c`? lines? (\d{2,4})", text)
     assert first, f"{path.name}: the header cites no FreeBSD 7 uma_core.c line"
     cited = [int(n) for n in re.findall(r"\blines?\s+(\d{2,4})", text)]
-    assert all(1 <= n <= SEED_LINES for n in cited), cited
+    assert all(1 <= n <= FREEBSD_LINES for n in cited), cited
     # the functions involved are named, as in FreeBSD's code
     assert re.search(r"\b(uma|zone|slab|keg|bucket|cache|hash|page|kmem)_[a-z_]+", text)
     stale = re.search(r"\bseed lines?\b|\bthe seed\b|uma-facts|design\.md|\bissue \d", text)

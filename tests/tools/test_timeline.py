@@ -1,4 +1,4 @@
-"""Timelines (design.md, "Traces and replay"): a trace as Chrome Trace Event
+"""Timelines (docs/design.md, "Traces and replay"): a trace as Chrome Trace Event
 JSON -- one track per vCPU, a slice per step named by thread and
 operation, instants for lock contention, sleeps, wakeups, migrations, page
 exhaustion and panics, counters for free pages and cached items."""

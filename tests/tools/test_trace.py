@@ -1,4 +1,4 @@
-"""Traces and replay (design.md, "Traces and replay"): a JSON Lines trace
+"""Traces and replay (docs/design.md, "Traces and replay"): a JSON Lines trace
 stands alone (its header carries the whole normalised scenario, bug
 switches included), decisions are stored compactly, digests come every N
 steps and at the end, the same run gives the same bytes in every process,

@@ -1,11 +1,11 @@
 """Branches of the port (csrc/vm/uma_core.c) that neither the scenario
-library nor the other tests reach (issue 5 item 6; docs/coverage.md).
+library nor the other tests reach (docs/coverage.md).
 
 `scripts/coverage` measures line and branch coverage of uma_core.c over
 the scenarios and the whole test suite; each test here takes the port down
-a path that was missing, and pins what the seed does there.  Seed line
-numbers are those of shared/seed/000_550d4aabe342dfa1.txt.  Races are
-driven one step at a time: a thread is stopped where the seed drops a lock,
+a path that was missing, and pins what FreeBSD 7 does there.  Line
+numbers are FreeBSD 7's uma_core.c's.  Races are
+driven one step at a time: a thread is stopped where FreeBSD 7 drops a lock,
 and another runs meanwhile.
 """
 
@@ -71,7 +71,7 @@ def kinds(sim: Sim, kind: str) -> list:
 # ---- uma_zone_slab: the uk_recurse test of internal zones -------------------
 
 def test_zones_zone_may_recurse_while_it_refills():
-    """uma_zone_slab (seed lines 1965-1967): an internal keg in slab_zalloc
+    """uma_zone_slab (FreeBSD 7 uma_core.c lines 1965-1967): an internal keg in slab_zalloc
     (uk_recurse != 0) refuses other allocations, except for "UMA Zones",
     "UMA Slabs" and "UMA RCntSlabs".  Thread a's zcreate needs a new slab
     of "UMA Zones"; while slab_zalloc has the lock dropped, thread b's
@@ -98,7 +98,7 @@ def test_zones_zone_may_recurse_while_it_refills():
 
 @pytest.mark.parametrize("refcnt", [False, True], ids=["slabzone", "slabrefzone"])
 def test_slab_header_zone_may_recurse_while_it_refills(refcnt):
-    """The same exemption for the OFFPAGE header zones (seed line 1966):
+    """The same exemption for the OFFPAGE header zones (FreeBSD 7 uma_core.c line 1966):
     thread a's allocation from a 4 KB OFFPAGE zone needs a header, and
     "UMA Slabs" (or "UMA RCntSlabs" for a REFCNT keg) a new page; while its
     slab_zalloc is unlocked, thread b's allocation needs a header too and
@@ -123,7 +123,7 @@ def test_slab_header_zone_may_recurse_while_it_refills(refcnt):
 # ---- slab header allocation failures (boot pages used up, no free page) ----
 
 def test_offpage_header_allocation_failure_under_m_nowait():
-    """slab_zalloc (seed lines 795-801): an OFFPAGE keg's header comes from
+    """slab_zalloc (FreeBSD 7 uma_core.c lines 795-801): an OFFPAGE keg's header comes from
     "UMA Slabs"; when that allocation fails the slab is given up before any
     page is asked for.  Two boot pages are all UMA's boot needs, so the
     header zone's next page comes from the VM, which has none left."""
@@ -143,7 +143,7 @@ def test_offpage_header_allocation_failure_under_m_nowait():
 # ---- zone_timeout / hash_alloc: the bigger table cannot be had ------------
 
 def test_hash_expansion_waits_when_malloc_fails():
-    """zone_timeout (seed lines 392-437) asks hash_alloc for a table twice
+    """zone_timeout (FreeBSD 7 uma_core.c lines 392-437) asks hash_alloc for a table twice
     the size, from malloc(9) with M_NOWAIT (lines 459-462).  With no free
     page the "512" kmemzone has nothing to give: hash_alloc returns 0
     (line 475) and the keg keeps its 32 chains (the `if (ret)` at line
@@ -163,7 +163,7 @@ def test_hash_expansion_waits_when_malloc_fails():
 # ---- bucket_drain, bucket_cache_drain, zone_drain ---------------------------
 
 def test_reclaim_drains_full_buckets_of_a_malloc_zone():
-    """bucket_drain (seed lines 556-590) of a UMA_ZONE_MALLOC zone looks each
+    """bucket_drain (FreeBSD 7 uma_core.c lines 556-590) of a UMA_ZONE_MALLOC zone looks each
     item's slab up again with vtoslab (lines 569-570, 586-587), and
     uma_zfree_internal takes the slab from udata (lines 2448-2449) instead
     of computing it; zone_drain (lines 679-764) then gives the malloc
@@ -185,7 +185,7 @@ def test_reclaim_drains_full_buckets_of_a_malloc_zone():
 @pytest.mark.parametrize("md", [False, True], ids=["page_alloc", "md_small_alloc"])
 def test_destroying_a_refcnt_zone_frees_its_slabs(md):
     """A REFCNT keg's items go back through the refcnt free list
-    (uma_zfree_internal, seed lines 2470-2472), and zone_drain resets its
+    (uma_zfree_internal, FreeBSD 7 uma_core.c lines 2470-2472), and zone_drain resets its
     pages' object (lines 741-754): kmem_object for page_alloc's
     UMA_SLAB_KMEM pages, NULL for the direct map's UMA_SLAB_PRIV ones."""
     sim = Sim(cpus=1, md_small_alloc=md)
@@ -203,7 +203,7 @@ def test_destroying_a_refcnt_zone_frees_its_slabs(md):
     (100, [], [(0, 32), (0, 32)]),
 ])
 def test_drain_frees_the_zones_empty_buckets_too(allocs, full, free):
-    """bucket_cache_drain (seed lines 644-665) frees the buckets of the
+    """bucket_cache_drain (FreeBSD 7 uma_core.c lines 644-665) frees the buckets of the
     zone's free list after draining its full ones (lines 660-664).  An
     empty alloc bucket goes on that list when uma_zalloc_arg trades it for
     a full bucket of the zone (lines 1894-1912): 100 frees leave full
@@ -225,7 +225,7 @@ def test_drain_frees_the_zones_empty_buckets_too(allocs, full, free):
 
 @pytest.mark.parametrize("invariants", [True, False])
 def test_zdestroy_drains_caches_and_runs_the_keg_fini(invariants):
-    """zone_drain (seed lines 733-737) runs the keg's fini on every item of
+    """zone_drain (FreeBSD 7 uma_core.c lines 733-737) runs the keg's fini on every item of
     each slab it frees; bucket_drain clears the bucket's slots only under
     INVARIANTS (lines 575-579)."""
     sim = Sim(cpus=1, invariants=invariants)
@@ -243,7 +243,7 @@ def test_zdestroy_drains_caches_and_runs_the_keg_fini(invariants):
 
 def test_zone_drain_unhashes_slabs_deep_in_their_chain():
     """zone_drain removes each free slab of a HASH keg from its chain
-    (UMA_HASH_REMOVE, seed line 722), an SLIST_REMOVE that walks the chain
+    (UMA_HASH_REMOVE, FreeBSD 7 uma_core.c line 722), an SLIST_REMOVE that walks the chain
     when the slab is not its head.  70 single-page slabs in 32 chains: the
     limit makes the keg FULL, so the frees go straight to the slabs, newest
     first, and the oldest slab -- deepest in its chain -- is freed last and
@@ -259,7 +259,7 @@ def test_zone_drain_unhashes_slabs_deep_in_their_chain():
 
 def test_slab_free_events_only_at_the_full_trace_level():
     """UMA_EVENT records nothing below the "full" trace level: zone_drain's
-    slab_free event is the simulator's, not the seed's."""
+    slab_free event is the simulator's, not FreeBSD 7's."""
     sim = Sim(cpus=1, trace="decisions")
     z = sim.zcreate("z", 256)
     sim.spawn("a", ops=["prealloc z 30", "drain z"])
@@ -272,7 +272,7 @@ def test_slab_free_events_only_at_the_full_trace_level():
 @pytest.mark.parametrize("flag, md", [("refcnt", False), ("refcnt", True), ("malloc", False)],
                          ids=["refcnt", "refcnt-md_small_alloc", "malloc"])
 def test_init_failure_on_a_malloc_or_refcnt_keg_resets_the_page_object(flag, md):
-    """slab_zalloc's unwinding (seed lines 856-884) points the slab's pages
+    """slab_zalloc's unwinding (FreeBSD 7 uma_core.c lines 856-884) points the slab's pages
     back at their object, for the kegs whose pages lead to their slab
     (MALLOC, REFCNT; lines 863-876): kmem_object for UMA_SLAB_KMEM pages,
     none for the direct map's UMA_SLAB_PRIV ones (md_small_alloc).  (Items
@@ -289,7 +289,7 @@ def test_init_failure_on_a_malloc_or_refcnt_keg_resets_the_page_object(flag, md)
 # ---- obj_alloc: multi-page slabs from a private object ---------------------
 
 def test_set_obj_on_a_multi_page_keg():
-    """uma_zone_set_obj (seed lines 2584-2616) sizes the object in slabs
+    """uma_zone_set_obj (FreeBSD 7 uma_core.c lines 2584-2616) sizes the object in slabs
     (count / uk_ipers pages, lines 2591-2594), but a slab of 8 KB items is
     two pages: 3 items get a 3-page object.  obj_alloc (lines 970-1016)
     maps the first slab's two pages (retkva set by the first, line 1007);
@@ -308,7 +308,7 @@ def test_set_obj_on_a_multi_page_keg():
 
 
 def test_obj_alloc_fails_on_its_first_page():
-    """obj_alloc with no free page at all: nothing to unwind (seed line
+    """obj_alloc with no free page at all: nothing to unwind (FreeBSD 7 uma_core.c line
     991, pages == startpages)."""
     sim = Sim(cpus=1)
     pv = sim.zcreate("pv", 256)
@@ -319,7 +319,7 @@ def test_obj_alloc_fails_on_its_first_page():
 
 def test_set_obj_without_address_space():
     """uma_zone_set_obj returns 0 when kmem_alloc_nofault finds no room for
-    the pages (seed lines 2596-2599); the keg keeps its back end."""
+    the pages (FreeBSD 7 uma_core.c lines 2596-2599); the keg keeps its back end."""
     sim = Sim(cpus=1, kmem_pages=16)
     pv = sim.zcreate("pv", 256)
     sim.spawn("a", ops=["setobj pv 10000", "alloc pv -> x"])
@@ -331,7 +331,7 @@ def test_set_obj_without_address_space():
 # ---- keg_ctor, zone_ctor, zone_large_init ----------------------------------
 
 def test_mtxclass_zone():
-    """keg_ctor (seed lines 1251-1254): UMA_ZONE_MTXCLASS gives the keg
+    """keg_ctor (FreeBSD 7 uma_core.c lines 1251-1254): UMA_ZONE_MTXCLASS gives the keg
     lock a lock class of its own; the zone works as any other."""
     sim = Sim(cpus=1)
     z = sim.zcreate("m", 128, flags=["mtxclass"])
@@ -342,7 +342,7 @@ def test_mtxclass_zone():
 
 @pytest.mark.parametrize("invariants", [True, False])
 def test_large_cacheonly_zone(invariants):
-    """zone_large_init (seed lines 1140-1165) asserts that a UMA_ZONE_VM
+    """zone_large_init (FreeBSD 7 uma_core.c lines 1140-1165) asserts that a UMA_ZONE_VM
     (cache-only) keg fits a page (lines 1148-1149); without INVARIANTS the
     keg is made OFFPAGE|HASH like any other large keg, and its allocations
     ask for buckets with M_NOVM (uma_zalloc_bucket, lines 2082-2083, and
@@ -359,7 +359,7 @@ def test_large_cacheonly_zone(invariants):
 
 
 def test_cacheonly_zone_buckets_never_ask_the_vm():
-    """A UMA_ZONE_VM zone's buckets are allocated with M_NOVM (seed lines
+    """A UMA_ZONE_VM zone's buckets are allocated with M_NOVM (FreeBSD 7 uma_core.c lines
     2082-2083 and 2387-2388): bucket zones give what they hold, and never
     a new page.  Here the bucket zones hold nothing, so no bucket: every
     allocation and free goes to the keg directly."""
@@ -374,7 +374,7 @@ def test_cacheonly_zone_buckets_never_ask_the_vm():
 
 @pytest.mark.parametrize("invariants", [True, False])
 def test_two_secondary_zones_on_one_keg(invariants):
-    """zone_ctor (seed lines 1343-1360) appends a secondary zone after the
+    """zone_ctor (FreeBSD 7 uma_core.c lines 1343-1360) appends a secondary zone after the
     last zone of the keg, walking past the first secondary (line 1354)."""
     sim = Sim(cpus=1, invariants=invariants)
     sim.zcreate("m", 256)
@@ -389,7 +389,7 @@ def test_two_secondary_zones_on_one_keg(invariants):
 
 def test_zone_init_on_every_item_of_a_bucket():
     """uma_zalloc_bucket runs the zone's init on each new item of the
-    bucket with the zone unlocked (seed lines 2126-2151); when every init
+    bucket with the zone unlocked (FreeBSD 7 uma_core.c lines 2126-2151); when every init
     succeeds the whole bucket goes on the full list."""
     sim = Sim(cpus=1)
     sim.zcreate("z", 256, zinit="zero", zfini="zero")
@@ -400,7 +400,7 @@ def test_zone_init_on_every_item_of_a_bucket():
 
 def test_zone_init_failure_in_a_bucket_without_invariants():
     """A bucket's failed zone inits: the rest of the items go back to their
-    slabs; only INVARIANTS clears their slots (seed lines 2138-2149)."""
+    slabs; only INVARIANTS clears their slots (FreeBSD 7 uma_core.c lines 2138-2149)."""
     sim = Sim(cpus=1, invariants=False)
     z = sim.zcreate("z", 256, zinit="fail 3")
     sim.spawn("a", ops=["alloc z -> x", "alloc z -> y", "alloc z -> w"])
@@ -412,7 +412,7 @@ def test_zone_init_failure_in_a_bucket_without_invariants():
 def test_zone_init_in_uma_zalloc_internal(zinit):
     """With buckets disabled (free pages under v_free_min), uma_zalloc_arg
     takes one item straight from the keg: uma_zalloc_internal runs the
-    zone's init on it (seed lines 2213-2218)."""
+    zone's init on it (FreeBSD 7 uma_core.c lines 2213-2218)."""
     sim = Sim(cpus=1, pages=8, free_min=4)
     sim.zcreate("z", 256, zinit=zinit)
     sim.spawn("a", ops=["kmem_alloc 20480 -> pin", "timeout", "alloc z -> x"])
@@ -428,7 +428,7 @@ def test_zone_init_in_uma_zalloc_internal(zinit):
 # ---- uma_zone_set_max, uma_zone_set_zinit/zfini, uma_prealloc --------------
 
 def test_set_max_on_a_multi_page_keg():
-    """uma_zone_set_max (seed lines 2500-2515) counts pages: for a
+    """uma_zone_set_max (FreeBSD 7 uma_core.c lines 2500-2515) counts pages: for a
     multi-page keg, nitems slabs of uk_ppera pages (line 2507)."""
     sim = Sim(cpus=1)
     big = sim.zcreate("big", 8192, max=3)
@@ -439,7 +439,7 @@ def test_set_max_on_a_multi_page_keg():
 
 
 def test_zone_zinit_and_zfini_without_invariants():
-    """uma_zone_set_zinit / _zfini (seed lines 2541-2561) assert an empty
+    """uma_zone_set_zinit / _zfini (FreeBSD 7 uma_core.c lines 2541-2561) assert an empty
     keg only under INVARIANTS."""
     sim = Sim(cpus=1, invariants=False)
     sim.zcreate("z", 256, zinit="zero", zfini="zero")
@@ -448,7 +448,7 @@ def test_zone_zinit_and_zfini_without_invariants():
 
 
 def test_prealloc_rounds_up_to_whole_slabs():
-    """uma_prealloc (seed lines 2620-2637): 16 items of a 15-to-a-slab keg
+    """uma_prealloc (FreeBSD 7 uma_core.c lines 2620-2637): 16 items of a 15-to-a-slab keg
     take two slabs (lines 2628-2630)."""
     sim = Sim(cpus=1)
     z = sim.zcreate("z", 256)
@@ -458,7 +458,7 @@ def test_prealloc_rounds_up_to_whole_slabs():
 
 
 def test_refcnt_of_an_item_of_a_malloc_flagged_zone_panics():
-    """uma_find_refcnt (seed lines 2641-2657) finds a MALLOC keg's slab
+    """uma_find_refcnt (FreeBSD 7 uma_core.c lines 2641-2657) finds a MALLOC keg's slab
     through vtoslab, but the slab's keg is not REFCNT: the KASSERT at
     lines 2651-2652 fires on its second half."""
     sim = Sim(cpus=1)
@@ -488,7 +488,7 @@ def loaded(cpus: int = 2) -> Sim:
 
 
 def test_sysctl_vm_zone_stats_of_every_kind_of_zone():
-    """sysctl_vm_zone_count and sysctl_vm_zone_stats (seed lines
+    """sysctl_vm_zone_count and sysctl_vm_zone_stats (FreeBSD 7 uma_core.c lines
     2828-2932), run by a program: the stream is the one Sim.zone_stats()
     builds without locks."""
     sim = loaded()
@@ -501,7 +501,7 @@ def test_sysctl_vm_zone_stats_of_every_kind_of_zone():
 def test_sysctl_vm_zone_stats_restarts_when_zones_appear():
     """sysctl_vm_zone_stats counts the zones, drops uma_mtx to malloc the
     buffer (M_WAITOK), and counts again: a zone made meanwhile sends it
-    back to the start with a bigger buffer (seed lines 2866-2880)."""
+    back to the start with a bigger buffer (FreeBSD 7 uma_core.c lines 2866-2880)."""
     sim = Sim(cpus=2)
     sim.spawn("a", ops=["sysctl"])
     sim.spawn("b", ops=["zcreate zb size=64"])
@@ -519,7 +519,7 @@ def test_sysctl_vm_zone_stats_restarts_when_zones_appear():
 
 
 def test_show_uma_prints_what_sim_show_uma_computes():
-    """DDB's "show uma" (db_show_uma, seed lines 2979-3009; the show_uma
+    """DDB's "show uma" (db_show_uma, FreeBSD 7 uma_core.c lines 2979-3009; the show_uma
     operation runs it) and uma_zone_sumstat (lines 2796-2824): the same
     table as Sim.show_uma(), which reads the zones without running the
     port."""
@@ -549,7 +549,7 @@ def test_print_stats_prints_every_zone():
 
 def race_for_the_hash_zone(second_ops: list[str]) -> Sim:
     """Thread a's zcreate of a HASH zone stops inside the first slab_zalloc
-    of "UMA Hash"; thread b then creates another HASH zone (seed lines
+    of "UMA Hash"; thread b then creates another HASH zone (FreeBSD 7 uma_core.c lines
     1965-1967 refuse b's table: hash_alloc returns 0, line 475, and
     keg_ctor, line 1300, goes on without one) and runs `second_ops`."""
     sim = Sim(cpus=1)
@@ -567,7 +567,7 @@ def race_for_the_hash_zone(second_ops: list[str]) -> Sim:
 
 
 def test_a_hash_zone_without_table_is_destroyed_cleanly():
-    """keg_dtor's hash_free (seed lines 533-542) returns at once for the
+    """keg_dtor's hash_free (FreeBSD 7 uma_core.c lines 533-542) returns at once for the
     missing table (line 535)."""
     sim = race_for_the_hash_zone(["zdestroy hb"])
     assert run_all(sim) == "completed"
@@ -575,7 +575,7 @@ def test_a_hash_zone_without_table_is_destroyed_cleanly():
 
 
 def test_a_hash_zone_without_table_panics_at_its_first_slab():
-    """slab_zalloc would insert the slab through the NULL table (seed line
+    """slab_zalloc would insert the slab through the NULL table (FreeBSD 7 uma_core.c line
     889); the port panics (docs/deviations.md; the scenario
     hash_alloc_race_no_table.toml shows the same)."""
     sim = race_for_the_hash_zone(["alloc hb -> x"])

@@ -1,5 +1,5 @@
-"""Keg geometry (issue 4, item 2): every item size from 1 to 8192, at several
-alignments and flag sets, against an independent computation of the seed's
+"""Keg geometry: every item size from 1 to 8192, at several
+alignments and flag sets, against an independent computation of FreeBSD 7's
 formulas (uma_core.c: zone_small_init, zone_large_init, keg_ctor's uk_pgoff,
 uma_startup's uma_max_ipers loop) with amd64's constants.
 
@@ -13,7 +13,7 @@ import pytest
 
 from umasim import Sim
 
-# ---- amd64 constants (uma-facts.md sections 1.3, 2.1) -----------------------
+# ---- amd64 constants of FreeBSD 7 (sys/vm/uma_int.h, amd64's param.h) --------
 PAGE = 4096                 # UMA_SLAB_SIZE = PAGE_SIZE
 SLAB_HEAD = 48              # sizeof(struct uma_slab_head)
 SLAB = 56                   # sizeof(struct uma_slab)
@@ -100,7 +100,8 @@ def seed_geometry(size: int, align: int, flags: frozenset[str],
 
 
 # ---- the reference itself, against figures worked out by hand ---------------
-# uma-facts.md section 2.3's table (ordinary zone, UMA_ALIGN_PTR).
+# The geometry of an ordinary zone (UMA_ALIGN_PTR) on FreeBSD 7 amd64, worked out
+# by hand from keg_ctor, zone_small_init and zone_large_init.
 HAND_TABLE = {
     #  size: (rsize, ipers, ppera, pgoff, offpage)
     16: (16, 168, 1, 2696, False),
@@ -218,7 +219,7 @@ def test_zone_creation_does_not_leak():
 
 def test_offpage_overflow_panics_at_the_first_slab():
     """A creator's OFFPAGE on 16-byte items keeps the in-page ipers (168),
-    more than an off-page header from "UMA Slabs" has room for (9): the seed
+    more than an off-page header from "UMA Slabs" has room for (9): FreeBSD 7
     would write past it; the port panics at the first slab allocation."""
     s = Sim(cpus=2)
     z = s.zcreate("tiny", 16, flags=["offpage"])
@@ -251,7 +252,7 @@ def test_offpage_header_boundary(size, ipers, fits):
 
 # ---- UMA's own zones --------------------------------------------------------
 def internal_zones(ncpus: int) -> dict[str, int]:
-    """Item sizes of uma-facts.md section 2.3 (amd64)."""
+    """Item sizes of UMA's internal zones on FreeBSD 7 amd64 (uma_startup)."""
     bucket_hdr, ptr, uma_keg, uma_zone, uma_cache = 24, 8, 216, 152, 32
     z = {f"{n} Bucket": bucket_hdr + n * ptr for n in (16, 32, 64, 128)}
     z["UMA Slabs"] = UMA_MAX_IPERS * FRITM + SLAB
@@ -280,7 +281,7 @@ def test_internal_zones(ncpus):
         assert set(g.flags) == {"internal"}, name
         assert zs[name].uz_count == 0, name       # zone_ctor returns early: no caches
         assert not zs[name].stats["secondary"]
-    # uma-facts.md section 2.3's figures for the internal zones
+    # The internal zones' figures on FreeBSD 7 amd64, worked out by hand
     pinned = {"16 Bucket": (25, 3840), "32 Bucket": (14, 3928),
               "64 Bucket": (7, 3984), "128 Bucket": (3, 4016),
               "UMA Slabs": (29, 3808), "UMA RCntSlabs": (29, 3808),
@@ -310,10 +311,10 @@ def test_malloc_zones_are_malloc_kegs():
 
 
 def test_align_cache_is_uma_set_align_at_boot():
-    """[sim] align_cache (design.md) calls uma_set_align(): zones created
+    """[sim] align_cache (docs/design.md) calls uma_set_align(): zones created
     with align "cache" take that mask instead of the default 16-1, other
     alignments are unchanged, and "cache" itself leaves the default (the
-    seed's uma_set_align ignores UMA_ALIGN_CACHE)."""
+    FreeBSD 7's uma_set_align ignores UMA_ALIGN_CACHE)."""
     from umasim import Sim
     assert Sim(align_cache=63).zcreate("c", 100, align="cache").geometry.align == 63
     assert Sim(align_cache=63).zcreate("c", 100, align="cache").geometry.rsize == 128

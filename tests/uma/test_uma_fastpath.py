@@ -1,4 +1,4 @@
-"""uma_zalloc_arg / uma_zfree_arg, one mechanism per test (issue 4, item 8):
+"""uma_zalloc_arg / uma_zfree_arg, one mechanism per test:
 the per-CPU fast paths, the bucket swaps, refilling from the zone's
 full-bucket list, uz_count's growth, the uz_fills limit, and migration
 between critical_exit() and ZONE_LOCK() in both slow paths.
@@ -200,7 +200,7 @@ def test_alloc_refills_from_the_zones_full_bucket_list():
     assert "zalloc_bucket_alloc" not in points and "slab_zalloc_unlocked" not in points
     assert not {"bucket_alloc", "slab_alloc", "page_alloc"} & set(kinds(ev))
     assert z.full_buckets == []
-    # the free bucket (1 item) was not swapped in: the seed swaps only when
+    # the free bucket (1 item) was not swapped in: FreeBSD 7 swaps only when
     # there is an alloc bucket, and vCPU 1 had none
     assert cache(z, 1) == (31, 1)
     assert z.uz_count == count and z.pages == pages

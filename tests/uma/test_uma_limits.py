@@ -1,5 +1,5 @@
-"""A keg at its page limit (uma_zone_set_max), one mechanism per test
-(issue 4, item 8): allocators sleeping in "zonelimit" and every one of them
+"""A keg at its page limit (uma_zone_set_max), one mechanism per test:
+allocators sleeping in "zonelimit" and every one of them
 woken by a free; frees bypassing the per-CPU caches while the keg is FULL;
 and the zonelimit deadlock with free items stranded in another vCPU's
 buckets.

@@ -1,6 +1,6 @@
-"""UMA against the simulated VM (issue 4, item 8: the VM-facing half).
+"""UMA against the simulated VM.
 
-One behaviour test per mechanism of the seed's uma_core.c that touches
+One behaviour test per mechanism of FreeBSD 7's uma_core.c that touches
 pages or kmem_map: page exhaustion under M_NOWAIT and M_WAITOK, the
 kmem_map-too-small panic, bucket_enable() and uma_timeout, hash_alloc /
 hash_expand, uma_zone_set_obj / obj_alloc, private allocf / freef,

@@ -1,4 +1,4 @@
-"""UMA zones beyond the fast path (issue 4, item 8): secondary zones on a
+"""UMA zones beyond the fast path: secondary zones on a
 shared keg, REFCNT zones, uma_zdestroy of a zone still in use, the failure
 paths of ctor, init and zinit, and the INVARIANTS checks (duplicate free,
 wrong zone, trash and mtrash).  Every test runs an explicit program under
@@ -58,7 +58,7 @@ def test_secondary_zone_shares_the_keg_and_vmstat_counts_its_free_items_once():
         [page_no(e.a) for e in evs(sim, "slab_free", ev)]
     assert len(evs(sim, "page_free", ev)) == 1       # slab 3 was all s's
     assert m.pages == 2 and m.keg_free == 14
-    assert "secondary" in m.flags                     # the seed never clears it here
+    assert "secondary" in m.flags                     # FreeBSD 7 never clears it here
     rm = row(sim, "m")
     assert (rm.used, rm.free) == (1, 15 + 14)
     assert drive(sim) == "completed"
@@ -351,7 +351,7 @@ def test_mtrash_without_use_after_free_is_quiet():
 
 
 def test_checker_counts_leaked_items_and_items_of_destroyed_secondary_zones():
-    """Storing over a held variable leaks its item (design.md: it stays
+    """Storing over a held variable leaks its item (docs/design.md: it stays
     allocated, and is reported); an item held from a destroyed secondary
     zone still belongs to the surviving keg.  Conservation holds for both,
     while an item that really went missing (the stale_cache bug's lost

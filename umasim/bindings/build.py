@@ -1,7 +1,7 @@
 """Out-of-line API-mode CFFI build of the simulator core (``umasim._core``).
 
 setup.py names this file in ``cffi_modules``; every C source under csrc/
-that makes up the simulated kernel (and, later, the UMA port) is compiled
+that makes up the simulated kernel and the UMA port is compiled
 into the one extension module.  All C symbols are hidden except what CFFI
 itself exports (the module's init function), so nothing in the core can
 bind to, or be bound by, a libc or Python symbol of the same name.

@@ -1,15 +1,17 @@
-"""Parsing of program operations (design.md, "Programs").
+"""Parsing of program operations (docs/design.md, "Programs").
 
 Each operation is one string.  parse_op() turns it into a ParsedOp whose
 operands are still names or numbers, possibly templated with "{i}" (the
-iteration of the thread's `repeat`).  Sim resolves names to the ids of
-simulator objects when the thread is spawned.
+iteration of the thread's `repeat`).  compile_ops() turns parsed ops into
+the core's form when a Sim spawns the thread, the Sim resolving names to
+the ids of simulator objects.
 
 Each op is described by a spec: a tuple of operand kinds.  Kinds:
   "mtx"  a mutex name          "chan" a wait-channel name
   "var"  a variable name       "int"  a non-negative integer
   "int?" an optional integer (0 when left out)
-Later subsystems register their operations with register_op().
+Every operation of the core (csrc/kern/ops.def) has its spec below; the
+bindings read the operation codes from C.
 """
 
 from __future__ import annotations

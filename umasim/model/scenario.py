@@ -1,4 +1,4 @@
-"""Scenario files (design.md, "Scenario files"): strict loading of TOML,
+"""Scenario files (docs/design.md, "Scenario files"): strict loading of TOML,
 every default filled in, and building the Sim a scenario describes.
 
 Every error names the file, the line where one can be found, and the

@@ -145,9 +145,9 @@ class Thread:
 
 
 class Sim:
-    """A simulated machine: vCPUs, threads, virtual time (and later VM, UMA).
+    """A simulated machine: vCPUs, threads, virtual time, the VM and UMA.
 
-    Keyword arguments are those of design.md; `trace` picks how much the
+    Keyword arguments are those of docs/design.md; `trace` picks how much the
     run records ("full": every event; "decisions": decisions only; "off").
     """
 
@@ -248,7 +248,7 @@ class Sim:
                 ctor=None, dtor=None, init=None, fini=None, zinit=None, zfini=None,
                 allocf=None, freef=None) -> Zone:
         """uma_zcreate() now, outside the schedule (as a scenario's [[zone]]).
-        Callbacks are the built-in behaviours of design.md."""
+        Callbacks are the built-in behaviours of docs/design.md."""
         size = _int(size, "size", 1, 1 << 24)
         mask = zones.parse_align(align)
         bits = zones.parse_flags(flags)
@@ -416,7 +416,7 @@ class Sim:
 
         policy: sequential (default), roundrobin, random, pct, or script
         (implied by `steps` or `decisions`).  `steps` is the human form
-        ("a", "b@1"), `decisions` the machine form of design.md.
+        ("a", "b@1"), `decisions` the machine form of docs/design.md.
         """
         if steps is not None and decisions is not None:
             raise InvalidArgument("give steps or decisions, not both")

@@ -36,7 +36,7 @@ def flag_names(bits: int) -> list[str]:
 
 
 def parse_align(value) -> int:
-    """An alignment: a name of design.md or a mask (2**k - 1)."""
+    """An alignment: a name of docs/design.md or a mask (2**k - 1)."""
     if isinstance(value, bool):
         raise WrongType("align must be a name or a mask, not a bool")
     if isinstance(value, int):

@@ -12,7 +12,7 @@ written), 2 for bad arguments.
 
 --bug NAME turns on a known-bug switch and narrows the cases to what that
 bug needs (strategies.knobs_for_bug).  --seed seeds Hypothesis (job j of
---jobs uses seed + j); without it the seed is drawn and printed, so any
+--jobs uses seed + j); without it FreeBSD 7 is drawn and printed, so any
 run can be repeated.  --fast checks the invariants at the end of each run
 only (one C call per run) instead of after every step.  No example
 database is used: a run is repeated by its seed, and a failure by its

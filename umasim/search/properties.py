@@ -1,4 +1,4 @@
-"""The fuzzing properties (issue 6): what must hold for *any* program and
+"""The fuzzing properties: what must hold for *any* program and
 schedule, checked on one run of one generated case.
 
 A `Case` is a whole simulation -- machine, zones, per-thread programs and a
@@ -20,7 +20,7 @@ failing case can be written as a scenario file and a trace.
   stats        at the end of a completed run whose kernel threads are
                idle (a run completes when the scenario's threads are done,
                even with the pagedaemon half-way through uma_reclaim),
-               `vmstat -z` adds up (uma-facts.md section 4): for every
+               `vmstat -z` adds up (as libmemstat computes it): for every
                zone of the case, USED is
                the number of its items held by variables (plus, for a zone
                that other zones' zinit attach to, items attached: then only

@@ -1,5 +1,5 @@
 """`umasim shrink TRACE [-o FILE]`: a smaller program and schedule that
-fail the same way (design.md, "Command line").
+fail the same way (docs/design.md, "Command line").
 
 No Hypothesis here: a deterministic, greedy delta-debugging loop over the
 scenario of the trace, scripted with the trace's decisions.  Each pass

@@ -1,5 +1,5 @@
-"""A Hypothesis RuleBasedStateMachine that drives one Sim interactively
-(issue 6): threads are spawned as the machine goes, each with one
+"""A Hypothesis RuleBasedStateMachine that drives one Sim interactively:
+threads are spawned as the machine goes, each with one
 operation (alloc, free, drain, reclaim, setmax, vm_free_pages, vm_fail)
 or a short generated program; steps are taken one at a time with a
 decision in machine form, threads are migrated between steps.  After

@@ -1,4 +1,4 @@
-"""Hypothesis strategies for umasim (issue 6): simulation configurations,
+"""Hypothesis strategies for umasim: simulation configurations,
 zones, per-thread programs that are valid by construction, and schedules
 in machine form -- put together as `cases()`, which draws a whole
 `umasim.properties.Case` (a scenario dict, see Case.to_scenario).
@@ -53,11 +53,11 @@ and they are not what fuzzing looks for):
     zero_init the keg's init), and a secondary zone of a trash keg has
     trash ctor and dtor too.
 
-Schedules.  The machine form (design.md, "Schedules") is a list of small
+Schedules.  The machine form (docs/design.md, "Schedules") is a list of small
 ints: 0 is the default decision and the list may end early (then
 sequential).  Three forms are drawn (mixed: one of them per case):
   points  (gap, decision) pairs whose gaps count stops at UMA's own
-          preemption points (properties.UMA_POINTS: the seed's race
+          preemption points (properties.UMA_POINTS: FreeBSD 7's race
           windows, callbacks, fine and stale-window points) -- Case.triggers;
           small gaps likelier.  A migration between critical_exit and
           ZONE_LOCK is then one or two stops away instead of dozens of

@@ -1,7 +1,7 @@
 """Failure artefacts: every failure found by pytest, `umasim fuzz`,
 `umasim explore` or `umasim shrink` is written as a scenario file (with the
 failing schedule as decisions) plus its trace, and the exact `umasim
-replay` command is printed (design.md; issue: failure artefacts).  Default
+replay` command is printed (docs/design.md).  Default
 directory: .umasim/failures/.
 
     art = write_failure(scn, sim.decisions, label="fuzz")

@@ -23,7 +23,7 @@ class Report:
         return not self.failures
 
     def to_json(self) -> dict[str, Any]:
-        """The one JSON object of `umasim run --json` (design.md)."""
+        """The one JSON object of `umasim run --json` (docs/design.md)."""
         sim, r = self.sim, self.result
         threads = []
         for t in sim.threads:

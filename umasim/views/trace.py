@@ -1,4 +1,4 @@
-"""Traces: JSON Lines that stand alone (design.md, "Traces and replay").
+"""Traces: JSON Lines that stand alone (docs/design.md, "Traces and replay").
 
     {"trace": "umasim", "version": 1, "umasim": ..., "level": ...,
      "digest_every": K, "scenario": {...the whole normalised scenario...},
