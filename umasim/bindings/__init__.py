@@ -67,6 +67,7 @@ EXPLORERS = {"random": _lib.UMASIM_EXPLORE_RANDOM, "pct": _lib.UMASIM_EXPLORE_PC
              "bounded": _lib.UMASIM_EXPLORE_BOUNDED}
 
 # Limits.
+PAGE_SIZE: int = CONSTS["PAGE_SIZE"]
 MAXCPU: int = CONSTS["UMASIM_MAXCPU"]
 MAXTHREADS: int = CONSTS["UMASIM_MAXTHREADS"]
 MAXZONES: int = CONSTS["UMASIM_MAXZONES"]
@@ -542,6 +543,23 @@ class Core:
                    if _lib.umasim_explore_point_covered(self._s, i)]
         return ExploreSummary(res.runs, res.failures, classes, covered, res.points_total,
                               bool(res.exhausted), res.steps_hint, res.distinct_states)
+
+
+_BOOT_ZONES: tuple[str, ...] | None = None
+
+
+def boot_zone_names() -> tuple[str, ...]:
+    """The zones UMA and malloc(9) create at boot (UMA's internal zones,
+    the bucket zones, malloc's size classes), read from a booted
+    simulation the first time they are asked for."""
+    global _BOOT_ZONES
+    if _BOOT_ZONES is None:
+        core = Core(cpus=1, pages=0, kmem_pages=1024, free_min=0, boot_pages=48,
+                    md_small_alloc=False, pagedaemon=False, ticks_per_step=1,
+                    granularity="coarse", invariants=True, bugs=0, seed=0, trace="off",
+                    align_cache=-1)
+        _BOOT_ZONES = tuple(z.name for z in core.zones())
+    return _BOOT_ZONES
 
 
 def bench_switch_ns(rounds: int) -> float:

@@ -24,7 +24,8 @@ from umasim.errors import ScenarioError, ScheduleError
 from umasim.model import program
 from umasim.model import zones
 from umasim.model.schedule import TABLE_DEFAULTS, Schedule
-from umasim.bindings import EVENT_KINDS, KNOWN_BUGS, MAXCPU, PCT_MAXDEPTH, POLICIES
+from umasim.bindings import (EVENT_KINDS, KNOWN_BUGS, MAXCPU, PAGE_SIZE, PCT_MAXDEPTH, POLICIES,
+                             boot_zone_names)
 from umasim.model.sim import Sim
 
 SIM_DEFAULTS: dict[str, Any] = {
@@ -347,7 +348,7 @@ class _Validator:
         else:
             if "size" not in z:
                 raise self.err(where, "needs a size (or a master)")
-            limit = simcfg["kmem_pages"] * 4096
+            limit = simcfg["kmem_pages"] * PAGE_SIZE
             out["size"] = self.int_(f"{where}.size", z["size"], 1, limit)
             align = z.get("align", "ptr")
             try:
@@ -448,14 +449,14 @@ class _Validator:
             raise self.err(where, f'unknown zone "{p.keywords.get("master")}"')
         if p.name == "zcreate":
             size = p.keywords["size"]
-            if not size.isdigit() or not 1 <= int(size) <= simcfg["kmem_pages"] * 4096:
+            if not size.isdigit() or not 1 <= int(size) <= simcfg["kmem_pages"] * PAGE_SIZE:
                 raise self.err(where, f"size={size} is not 1 to the size of kmem_map")
             try:
                 zones.parse_align(p.keywords.get("align", "ptr"))
                 zones.parse_flags(p.keywords.get("flags", ""))
             except (ValueError, TypeError) as e:
                 raise self.err(where, str(e)) from None
-        limit = simcfg["kmem_pages"] * 4096
+        limit = simcfg["kmem_pages"] * PAGE_SIZE
         if p.name in ("malloc", "malloc_large", "kmem_alloc"):
             n = p.operands[0]
             if isinstance(n, int) and not 1 <= n <= limit:
@@ -557,9 +558,8 @@ class _Validator:
 
 
 def _internal_zone(name: str) -> bool:
-    return name in ("UMA Kegs", "UMA Zones", "UMA Slabs", "UMA RCntSlabs", "UMA Hash",
-                    "16 Bucket", "32 Bucket", "64 Bucket", "128 Bucket") or \
-        name in ("16", "32", "64", "128", "256", "512", "1024", "2048", "4096")
+    """A zone UMA or malloc(9) creates at boot (expectations may name it)."""
+    return name in boot_zone_names()
 
 
 def _expansions(word: str, repeat: int) -> list[str]:

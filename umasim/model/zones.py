@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import struct
 
-from umasim.bindings import (ALIGNS, CB_KINDS, CB_SLOTS, FLAG_NAMES, ZFLAG_FULL, ZONE_FLAGS,
-                             ZONE_STATS)
+from umasim.bindings import (ALIGNS, CB_KINDS, CB_SLOTS, FLAG_NAMES, PAGE_SIZE, ZFLAG_FULL,
+                             ZONE_FLAGS, ZONE_STATS)
 from umasim.errors import InvalidArgument, WrongType
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def parse_align(value) -> int:
         mask = int(value, 0)
     else:
         raise InvalidArgument(f"bad align {value!r} (one of {', '.join(ALIGNS)}, or a mask like 15)")
-    if mask < 0 or mask >= 4096 or (mask & (mask + 1)) != 0:
+    if mask < 0 or mask >= PAGE_SIZE or (mask & (mask + 1)) != 0:
         raise InvalidArgument(f"align mask {mask} is not 2**k - 1 below a page")
     return mask
 

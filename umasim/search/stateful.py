@@ -33,7 +33,7 @@ from umasim.search.strategies import (Knobs, decode_programs, raw_programs, sim_
 # The machine's own knobs: every kind of op, small machines, no bugs.
 MACHINE_KNOBS = Knobs(max_threads=1, max_ops=6, max_zones=2, cpus=(2, 1, 3, 4),
                       pages=(64, 16, 256))
-MAX_THREADS = 60            # spawned threads per run (the core allows 256)
+MAX_THREADS = 60            # spawned threads per run (well below bindings.MAXTHREADS)
 END_STEPS = 20_000
 
 
