@@ -26,7 +26,9 @@ def test_list_bugs(capsys):
 
 
 @pytest.mark.parametrize("argv", [["--bug", "nope"], ["--examples", "x"], ["--jobs"],
-                                  ["--examples", "0"], ["--jobs", "0"], ["--seed", "-1"]])
+                                  ["--examples", "0"], ["--jobs", "0"], ["--seed", "-1"],
+                                  ["--max-time", "0"], ["--max-time", "-3"],
+                                  ["--max-time", "soon"], ["--db", "d", "--no-db"]])
 def test_bad_arguments_exit_2(capsys, argv):
     code, _, err = run(capsys, *argv)
     assert code == 2 and "umasim: error:" in err
@@ -84,3 +86,28 @@ def test_json_failure_record(capsys, tmp_path):
     assert f["kind"] == "panic" and "Freeing a non free bucket" in f["message"]
     assert f["replay"] == f"umasim replay {f['trace']}"
     assert f["size"]["threads"] <= 3
+
+
+def test_a_seeded_run_keeps_no_database_unless_asked(capsys, tmp_path, monkeypatch):
+    """--seed: reproducible and independent, so no example database is read
+    or written (not even the default .umasim/hypothesis/); --db DIR puts a
+    found failure there, for the next run to try first."""
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "--examples", "10", "--seed", "3", "--json")
+    assert code == 0 and json.loads(out)["database"] is None
+    assert not (tmp_path / ".umasim" / "hypothesis").exists()
+    code, out, _ = run(capsys, "--bug", "full_bypass", "--examples", "300", "--seed", "1",
+                       "--db", "examples", "--out", "failures", "--json")
+    assert code == 1 and json.loads(out)["database"] == "examples"
+    assert any((tmp_path / "examples").rglob("*"))
+    code, out, _ = run(capsys, "--examples", "5", "--json")
+    assert json.loads(out)["database"] == ".umasim/hypothesis"
+
+
+def test_max_time_lifts_the_example_count(capsys):
+    """--max-time alone: no count of examples bounds the search (the budget
+    in seconds does; how many examples fit is not asserted)."""
+    code, out, _ = run(capsys, "--max-time", "0.5", "--seed", "4", "--json", "--fast")
+    res = json.loads(out)
+    assert code == 0 and res["max_time"] == 0.5 and res["examples"] >= 1
+

@@ -1,7 +1,7 @@
 """`umasim fuzz`: the properties over generated programs and schedules.
 
-    umasim fuzz [--examples N] [--seed N] [--bug NAME] [--jobs N] [--out DIR]
-                [--fast] [--json]
+    umasim fuzz [--examples N] [--max-time S] [--seed N] [--bug NAME] [--jobs N]
+                [--out DIR] [--db DIR | --no-db] [--fast] [--json]
     umasim fuzz --list-bugs
 
 Exit status: 0 when no example failed, 1 when one did (artefacts
@@ -14,7 +14,9 @@ import json
 import sys
 
 from umasim.model.sim import KNOWN_BUGS
-from umasim.search.fuzz import Failure, run_fuzz, write_artefacts
+from umasim.search.fuzz import DEFAULT_DB, SHRINK_EXTRA, Failure, run_fuzz, write_artefacts
+
+UNBOUNDED_EXAMPLES = 10**9
 
 
 def add_command(subparsers) -> None:
@@ -24,8 +26,15 @@ def add_command(subparsers) -> None:
         "that Hypothesis generates; shrinks a failure and writes it as a scenario and a "
         "trace.  Exit status 0: nothing failed; 1: a failure (artefacts written); 2: bad "
         "arguments.")
-    f.add_argument("--examples", type=int, default=200, metavar="N",
-                   help="generated cases in all (default 200)")
+    f.add_argument("--examples", type=int, default=None, metavar="N",
+                   help="generated cases in all (default 200; with --max-time, no limit)")
+    f.add_argument("--max-time", type=float, default=None, metavar="S",
+                   help="search for at most S seconds (shrinking a find may take "
+                   f"{SHRINK_EXTRA:.0f} s more); not reproducible, unlike --examples")
+    db = f.add_mutually_exclusive_group()
+    db.add_argument("--db", metavar="DIR", help="Hypothesis's example database "
+                    f"(default {DEFAULT_DB}/, not used with --seed unless given)")
+    db.add_argument("--no-db", action="store_true", help="no example database")
     f.add_argument("--seed", type=int, metavar="N",
                    help="Hypothesis seed (job j uses N + j); default: drawn and printed")
     f.add_argument("--bug", choices=sorted(KNOWN_BUGS), metavar="NAME",
@@ -47,8 +56,18 @@ def cmd_fuzz(args) -> int:
         for name in KNOWN_BUGS:
             print(name)
         return 0
+    if args.examples is None:
+        args.examples = UNBOUNDED_EXAMPLES if args.max_time is not None else 200
     if args.examples < 1:
         raise ValueError("--examples must be at least 1")
+    if args.max_time is not None and not args.max_time > 0:
+        raise ValueError(f"--max-time must be a positive number of seconds, not "
+                         f"{args.max_time:g}")
+    # A seeded run is reproducible and independent: no database unless asked.
+    if args.no_db or (args.seed is not None and args.db is None):
+        db = None
+    else:
+        db = args.db if args.db is not None else DEFAULT_DB
     if args.jobs < 1:
         raise ValueError("--jobs must be at least 1")
     try:
@@ -58,7 +77,8 @@ def cmd_fuzz(args) -> int:
               file=sys.stderr)
         return 2
     res = run_fuzz(args.examples, args.seed, args.bug, args.jobs, not args.fast,
-                   progress=not args.json and sys.stderr.isatty())
+                   progress=not args.json and sys.stderr.isatty(), max_time=args.max_time,
+                   db=db)
     for f in res.failures:
         res.artefacts.append(write_artefacts(f, args.out))
     if args.json:
@@ -66,6 +86,7 @@ def cmd_fuzz(args) -> int:
                "examples_per_s": round(res.examples_per_s, 1), "seed": res.seeds[0],
                "seeds": res.seeds, "jobs": len(res.seeds), "bug": res.bug,
                "every_step": not args.fast, "failed": bool(res.failures),
+               "max_time": args.max_time, "database": None if db is None else str(db),
                "failures": [_failure_json(f, a) for f, a in zip(res.failures, res.artefacts)]}
         print(json.dumps(out, sort_keys=True))
     else:
@@ -74,6 +95,8 @@ def cmd_fuzz(args) -> int:
               f"({res.examples_per_s:.0f}/s), seed {res.seeds[0]}"
               + (f" (jobs {len(res.seeds)}: seeds {res.seeds[0]}..{res.seeds[-1]})"
                  if len(res.seeds) > 1 else ""))
+        if db is not None:
+            print(f"example database: {db}")
         if not res.failures:
             print("no property failed")
         for f, a in zip(res.failures, res.artefacts):

@@ -38,6 +38,17 @@ class _Found(AssertionError):
     """A property failed (raised inside the Hypothesis test)."""
 
 
+class _OutOfTime(BaseException):
+    """The time budget ran out (a BaseException: Hypothesis passes it on
+    instead of taking it for a failure)."""
+
+
+# Where `umasim fuzz` keeps Hypothesis's example database by default.
+DEFAULT_DB = Path(".umasim") / "hypothesis"
+# How much longer than --max-time shrinking a find may take.
+SHRINK_EXTRA = 60.0
+
+
 @dataclass
 class Failure:
     case: object                 # properties.Case, as generated (maybe trigger form)
@@ -79,7 +90,8 @@ def strategy_for(bug: str | None = None):
 
 def find_failure(strategy, examples: int, *, seed: int | None = None,
                  derandomize: bool = False, every_step: bool = True, parent=None,
-                 on_example=None, targets: bool = True, tidy: bool = True):
+                 on_example=None, targets: bool = True, tidy: bool = True,
+                 database=None, max_time: float | None = None):
     """Runs the properties on up to `examples` generated cases.  Returns
     None, or (case, verdict, runs) for the shrunk failing case, `runs` the
     number of cases run in all (shrinking included).  `parent` is the
@@ -87,7 +99,10 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
     and seed override it.  The shrunk case is the one Hypothesis replays
     last; with `tidy`, umasim's own shrinker (shrink_case) then takes out
     what Hypothesis's shrinker leaves where two things must go together,
-    and the case comes back in machine form."""
+    and the case comes back in machine form.  `database`: Hypothesis's
+    example database (None: none).  `max_time`: seconds of search, after
+    which no new example starts (shrinking a find may take SHRINK_EXTRA
+    seconds more); not reproducible, unlike a count of examples."""
     from hypothesis import HealthCheck, Phase, given, settings, target
     from hypothesis import seed as hseed
 
@@ -95,15 +110,23 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
 
     last: dict = {}
     runs = [0]
+    stop_at = None if max_time is None else time.monotonic() + max_time
     s = settings(parent if parent is not None else settings.default,
-                 max_examples=examples, derandomize=derandomize, database=None,
+                 max_examples=examples, derandomize=derandomize, database=database,
                  deadline=None, report_multiple_bugs=False, print_blob=False,
-                 phases=[Phase.explicit, Phase.generate, Phase.target, Phase.shrink],
+                 # With a database, its examples (failures of earlier runs)
+                 # are tried first.
+                 phases=([Phase.explicit] + ([Phase.reuse] if database is not None else [])
+                         + [Phase.generate, Phase.target, Phase.shrink]),
                  suppress_health_check=list(HealthCheck))
 
     @s
     @given(strategy)
     def prop(case):
+        if stop_at is not None:
+            now = time.monotonic()
+            if now > stop_at + (SHRINK_EXTRA if "case" in last else 0.0):
+                raise _OutOfTime()
         runs[0] += 1
         v = check_case(case, every_step=every_step)
         if on_example is not None:
@@ -118,9 +141,14 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
             raise _Found(f"{v.kind}: {v.message}")
 
     if seed is not None and not derandomize:
-        prop = hseed(seed)(prop)
+        if database is None or not _seed_keeping_database(seed):
+            # @seed turns Hypothesis's database off.
+            prop = hseed(seed)(prop)
     try:
         prop()
+    except _OutOfTime:
+        if "case" not in last:
+            return None
     except Exception:
         if "case" not in last:
             raise
@@ -130,6 +158,21 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
     if tidy:
         case, verdict = shrink_case(case, verdict, every_step=every_step)
     return case, verdict, runs[0]
+
+
+def _seed_keeping_database(seed: int) -> bool:
+    """Seeds Hypothesis without @seed, which would turn the example database
+    off: the generator that Hypothesis draws each test's random seed from
+    is seeded instead.  False when this Hypothesis has no such generator
+    (the caller then uses @seed, without the database)."""
+    import random
+
+    from hypothesis import core
+    local = getattr(core, "threadlocal", None)
+    if local is None or not hasattr(local, "_hypothesis_global_random"):
+        return False
+    setattr(local, "_hypothesis_global_random", random.Random(seed))
+    return True
 
 
 def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
@@ -153,7 +196,7 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
 # ---- processes ---------------------------------------------------------------
 
 def _worker(job: int, seed: int, examples: int, bug: str | None, every_step: bool,
-            counts, results) -> None:
+            counts, results, db: str | None = None, max_time: float | None = None) -> None:
     """One process of --jobs: its share of the examples under its seed.
     The first job to find a failure stops the others."""
     import contextlib
@@ -164,7 +207,8 @@ def _worker(job: int, seed: int, examples: int, bug: str | None, every_step: boo
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             found = find_failure(strategy_for(bug), examples, seed=seed,
-                                 every_step=every_step, on_example=tick)
+                                 every_step=every_step, on_example=tick,
+                                 database=_database(db), max_time=max_time)
     except BaseException as e:  # noqa: BLE001 -- reported by the parent
         results.put((job, "error", f"{type(e).__name__}: {e}"))
         return
@@ -175,14 +219,26 @@ def _worker(job: int, seed: int, examples: int, bug: str | None, every_step: boo
         results.put((job, "failed", (case, verdict)))
 
 
+def _database(path):
+    if path is None:
+        return None
+    from hypothesis.database import DirectoryBasedExampleDatabase
+    return DirectoryBasedExampleDatabase(str(path))
+
+
 def run_fuzz(examples: int = 200, seed: int | None = None, bug: str | None = None,
-             jobs: int = 1, every_step: bool = True, progress: bool = True) -> FuzzResult:
+             jobs: int = 1, every_step: bool = True, progress: bool = True,
+             max_time: float | None = None, db: str | Path | None = None) -> FuzzResult:
     """Fuzzes with `jobs` processes (one: this process), job j seeded
-    seed + j; returns what failed (not yet written as artefacts)."""
+    seed + j; returns what failed (not yet written as artefacts).
+    `max_time` bounds the search in seconds; `db` is the directory of
+    Hypothesis's example database (None: no database)."""
     if examples < 1:
         raise ValueError("--examples must be at least 1")
     if jobs < 1:
         raise ValueError("--jobs must be at least 1")
+    if max_time is not None and not max_time > 0:
+        raise ValueError(f"--max-time must be a positive number of seconds, not {max_time}")
     if bug is not None and bug not in KNOWN_BUGS:
         raise ValueError(f"unknown bug {bug!r} (known: {', '.join(KNOWN_BUGS)})")
     if seed is None:
@@ -202,11 +258,13 @@ def run_fuzz(examples: int = 200, seed: int | None = None, bug: str | None = Non
                 if bar is not None and done <= examples:
                     bar.update(1)
             found = find_failure(strategy_for(bug), examples, seed=seeds[0],
-                                 every_step=every_step, on_example=tick)
+                                 every_step=every_step, on_example=tick,
+                                 database=_database(db), max_time=max_time)
             if found is not None:
                 failures.append(Failure(found[0], found[1], 0, seeds[0]))
         else:
-            done = _run_jobs(shares, seeds, bug, every_step, bar, failures)
+            done = _run_jobs(shares, seeds, bug, every_step, bar, failures,
+                             None if db is None else str(db), max_time)
     finally:
         if bar is not None:
             bar.close()
@@ -214,13 +272,13 @@ def run_fuzz(examples: int = 200, seed: int | None = None, bug: str | None = Non
     return FuzzResult(min(done, examples), secs, seeds, bug, failures)
 
 
-def _run_jobs(shares, seeds, bug, every_step, bar, failures) -> int:
+def _run_jobs(shares, seeds, bug, every_step, bar, failures, db=None, max_time=None) -> int:
     import multiprocessing as mp
     ctx = mp.get_context("spawn")
     counts = ctx.Array("l", len(shares), lock=False)
     results = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(j, seeds[j], shares[j], bug, every_step,
-                                               counts, results), daemon=True)
+                                               counts, results, db, max_time), daemon=True)
              for j in range(len(shares))]
     for p in procs:
         p.start()
