@@ -111,6 +111,17 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
     last: dict = {}
     runs = [0]
     stop_at = None if max_time is None else time.monotonic() + max_time
+    if stop_at is not None:
+        # The budget is checked after each example (in on_example, so that
+        # the test function -- whose source seeds a derandomized search --
+        # stays as it is).
+        counted = on_example
+
+        def on_example():
+            if counted is not None:
+                counted()
+            if time.monotonic() > stop_at + (SHRINK_EXTRA if "case" in last else 0.0):
+                raise _OutOfTime()
     s = settings(parent if parent is not None else settings.default,
                  max_examples=examples, derandomize=derandomize, database=database,
                  deadline=None, report_multiple_bugs=False, print_blob=False,
@@ -123,10 +134,6 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
     @s
     @given(strategy)
     def prop(case):
-        if stop_at is not None:
-            now = time.monotonic()
-            if now > stop_at + (SHRINK_EXTRA if "case" in last else 0.0):
-                raise _OutOfTime()
         runs[0] += 1
         v = check_case(case, every_step=every_step)
         if on_example is not None:
