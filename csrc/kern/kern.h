@@ -146,11 +146,9 @@ struct kpolicy {
 	int		then_kind;
 	/* PCT */
 	int		depth;
-	int64_t		hint;
 	int64_t		prio[UMASIM_MAXTHREADS];
 	int64_t		change[16];
 	int64_t		pct_steps;
-	int64_t		next_prio;
 };
 
 struct sim {
@@ -179,9 +177,7 @@ struct sim {
 	struct ctx	sched_ctx;	/* the host side of the step loop */
 	int		in_run;		/* inside umasim_run() */
 	uint64_t	run_limit;	/* nsteps at which the run stops */
-	int		next_tid;	/* chosen at a stop by the thread itself */
 	struct kpolicy	pol;
-	int		preempted;	/* this step preempts the default */
 
 	/* timers: next tick at which a timed sleep or a callout is due */
 	int64_t		next_timer;

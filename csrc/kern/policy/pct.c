@@ -22,7 +22,6 @@ pct_init(struct sim *s, const struct umasim_policy *p)
 	if (!(p->migrate >= 0.0 && p->migrate <= 1.0))
 		return (UMASIM_E_INVAL);
 	pol->depth = p->depth;
-	pol->hint = p->steps_hint;
 	for (i = 0; i < p->depth - 1; i++)
 		pol->change[i] = 1 + (int64_t)rng_below(pol->rng,
 		    (uint64_t)p->steps_hint);
@@ -63,5 +62,5 @@ pct_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 }
 
 const struct policy_ops policy_pct = {
-	"pct", pct_init, pct_choose
+	pct_init, pct_choose
 };

@@ -17,7 +17,6 @@ struct sim;
 struct umasim_policy;
 
 struct policy_ops {
-	const char	*name;
 	int		(*init)(struct sim *s, const struct umasim_policy *p);
 	int		(*choose)(struct sim *s, const int32_t *run, int n,
 			    int def, int *mig);

@@ -31,5 +31,5 @@ random_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 }
 
 const struct policy_ops policy_random = {
-	"random", random_init, random_choose
+	random_init, random_choose
 };

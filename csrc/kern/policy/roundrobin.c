@@ -28,5 +28,5 @@ roundrobin_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 }
 
 const struct policy_ops policy_roundrobin = {
-	"roundrobin", roundrobin_init, roundrobin_choose
+	roundrobin_init, roundrobin_choose
 };

@@ -75,5 +75,5 @@ script_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 }
 
 const struct policy_ops policy_script = {
-	"script", script_init, script_choose
+	script_init, script_choose
 };
