@@ -87,15 +87,15 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
-	s->cfg = *cfg;
+	s->st.cfg = *cfg;
 	s->sim_id = __atomic_add_fetch(&sim_ids, 1, __ATOMIC_RELAXED);
-	s->ncpus = cfg->cpus;
-	s->maxid = cfg->cpus - 1;
-	s->trace_level = cfg->trace_level;
-	s->lastrun = -1;
-	s->next_timer = INT64_MAX;
+	s->st.ncpus = cfg->cpus;
+	s->st.maxid = cfg->cpus - 1;
+	s->st.trace_level = cfg->trace_level;
+	s->st.lastrun = -1;
+	s->st.next_timer = INT64_MAX;
 	for (i = 0; i < UMASIM_MAXCPU; i++)
-		s->cpu_crit[i] = -1;
+		s->st.cpu_crit[i] = -1;
 	kstack_guard_install();
 	cursim = s;
 	if (vm_attach(s, err, errlen) != 0) {
@@ -110,7 +110,7 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 		return (NULL);
 	}
 	if (uma_sim_attach(s) != 0) {
-		snprintf(err, errlen, "UMA did not boot: %s", s->panicmsg);
+		snprintf(err, errlen, "UMA did not boot: %s", s->st.panicmsg);
 		umasim_free(s);
 		return (NULL);
 	}
@@ -169,7 +169,7 @@ umasim_mtx_new(struct sim *s, const char *name)
 
 	API_ENTER(s);
 	/* Mutexes never move once threads may hold them: grow only early. */
-	if (s->nmtx >= UMASIM_MAXNAMES) {
+	if (s->st.nmtx >= UMASIM_MAXNAMES) {
 		API_LEAVE(s);
 		return (UMASIM_E_TOOMANY);
 	}
@@ -181,7 +181,7 @@ umasim_mtx_new(struct sim *s, const char *name)
 			return (UMASIM_E_NOMEM);
 		}
 	}
-	id = s->nmtx++;
+	id = s->st.nmtx++;
 	snprintf(s->umtx_name[id], KERN_NAMELEN, "%s", name);
 	mtx_init(&s->umtx[id], s->umtx_name[id], NULL, MTX_DEF);
 	API_LEAVE(s);
@@ -194,7 +194,7 @@ umasim_chan_new(struct sim *s, const char *name)
 	int id;
 
 	API_ENTER(s);
-	if (s->nchan >= UMASIM_MAXNAMES) {
+	if (s->st.nchan >= UMASIM_MAXNAMES) {
 		API_LEAVE(s);
 		return (UMASIM_E_TOOMANY);
 	}
@@ -206,7 +206,7 @@ umasim_chan_new(struct sim *s, const char *name)
 			return (UMASIM_E_NOMEM);
 		}
 	}
-	id = s->nchan++;
+	id = s->st.nchan++;
 	snprintf(s->chan_name[id], KERN_NAMELEN, "%s", name);
 	API_LEAVE(s);
 	return (id);
@@ -218,7 +218,7 @@ umasim_var_new(struct sim *s, const char *name)
 	int64_t id, cap;
 
 	API_ENTER(s);
-	if (s->nvars == s->capvars) {
+	if (s->st.nvars == s->capvars) {
 		cap = s->capvars != 0 ? s->capvars * 2 : 64;
 		if (grow_array((void **)&s->vars, (size_t)cap,
 		    sizeof(struct kvar)) != 0 ||
@@ -229,7 +229,7 @@ umasim_var_new(struct sim *s, const char *name)
 		}
 		s->capvars = cap;
 	}
-	id = s->nvars++;
+	id = s->st.nvars++;
 	memset(&s->vars[id], 0, sizeof(struct kvar));
 	snprintf(s->var_names[id], KERN_NAMELEN, "%s", name);
 	API_LEAVE(s);
@@ -245,7 +245,7 @@ umasim_spawn(struct sim *s, const char *name, int cpu,
 	int i;
 
 	API_ENTER(s);
-	if (cpu < 0 || cpu >= s->ncpus || nops < 0 || repeat < 0) {
+	if (cpu < 0 || cpu >= s->st.ncpus || nops < 0 || repeat < 0) {
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
@@ -255,7 +255,7 @@ umasim_spawn(struct sim *s, const char *name, int cpu,
 			return (UMASIM_E_INVAL);
 		}
 	}
-	if (s->nthreads >= UMASIM_MAXTHREADS) {
+	if (s->st.nthreads >= UMASIM_MAXTHREADS) {
 		API_LEAVE(s);
 		return (UMASIM_E_TOOMANY);
 	}
@@ -340,28 +340,28 @@ int
 umasim_outcome(struct sim *s)
 {
 
-	return (s->outcome);
+	return (s->st.outcome);
 }
 
 const char *
 umasim_panic_msg(struct sim *s)
 {
 
-	return (s->panicked ? s->panicmsg : NULL);
+	return (s->st.panicked ? s->st.panicmsg : NULL);
 }
 
 const char *
 umasim_error_msg(struct sim *s)
 {
 
-	return (s->errmsg);
+	return (s->st.errmsg);
 }
 
 int
 umasim_nthreads(struct sim *s)
 {
 
-	return (s->nthreads);
+	return (s->st.nthreads);
 }
 
 int
@@ -369,7 +369,7 @@ umasim_thread_info(struct sim *s, int tid, struct umasim_thread_info *out)
 {
 	const struct kthread *td;
 
-	if (tid < 0 || tid >= s->nthreads)
+	if (tid < 0 || tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
 	td = &s->threads[tid];
 	memset(out, 0, sizeof(*out));
@@ -455,7 +455,7 @@ umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
     uint64_t *item)
 {
 
-	if (vid < 0 || vid >= s->nvars)
+	if (vid < 0 || vid >= s->st.nvars)
 		return (UMASIM_E_INVAL);
 	*state = s->vars[vid].v_state;
 	*zone = s->vars[vid].v_zone;
@@ -467,7 +467,7 @@ void
 umasim_set_digest_interval(struct sim *s, uint64_t every)
 {
 
-	s->digest_every = every;
+	s->st.digest_every = every;
 }
 
 size_t
@@ -528,14 +528,14 @@ int64_t
 umasim_ticks(struct sim *s)
 {
 
-	return (s->now);
+	return (s->st.now);
 }
 
 uint64_t
 umasim_steps(struct sim *s)
 {
 
-	return (s->nsteps);
+	return (s->st.nsteps);
 }
 
 void
@@ -543,7 +543,7 @@ umasim_set_trace_level(struct sim *s, int level)
 {
 
 	if (level >= UMASIM_TRACE_OFF && level <= UMASIM_TRACE_FULL)
-		s->trace_level = level;
+		s->st.trace_level = level;
 }
 
 int

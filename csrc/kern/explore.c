@@ -96,14 +96,15 @@ classify(struct sim *s, struct explore_state *e,
 	checkfail = 0;
 	rep.ok = 1;
 	rep.message[0] = '\0';
-	if (p->check && !s->panicked)
+	if (p->check && !s->st.panicked)
 		checkfail = umasim_check(s, &rep) != 0;
-	failed = s->outcome != p->expect_outcome || checkfail;
-	if (p->expect_panic[0] != '\0' && s->panicked &&
-	    strstr(s->panicmsg, p->expect_panic) == NULL)
+	failed = s->st.outcome != p->expect_outcome || checkfail;
+	if (p->expect_panic[0] != '\0' && s->st.panicked &&
+	    strstr(s->st.panicmsg, p->expect_panic) == NULL)
 		failed = 1;
-	msg = checkfail ? rep.message : s->panicked ? s->panicmsg : "";
-	h = strhash(msg) ^ ((uint64_t)s->outcome << 56) ^ (uint64_t)checkfail;
+	msg = checkfail ? rep.message : s->st.panicked ? s->st.panicmsg : "";
+	h = strhash(msg) ^ ((uint64_t)s->st.outcome << 56) ^
+	    (uint64_t)checkfail;
 	if (p->states) {
 		if (e->nstates == e->capstates) {
 			e->capstates = e->capstates ? e->capstates * 2 : 256;
@@ -124,7 +125,7 @@ classify(struct sim *s, struct explore_state *e,
 	k = &e->classes[e->nclasses++];
 	memset(k, 0, sizeof(*k));
 	k->c.key = h;
-	k->c.outcome = s->outcome;
+	k->c.outcome = s->st.outcome;
 	k->c.failed = failed;
 	k->c.check_failed = checkfail;
 	k->c.first_run = run;
@@ -206,8 +207,8 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	}
 	e = s->explore;
 	explore_reset(e);
-	trace_level = s->trace_level;
-	s->trace_level = UMASIM_TRACE_OFF;
+	trace_level = s->st.trace_level;
+	s->st.trace_level = UMASIM_TRACE_OFF;
 	s->cover = e->cover;
 	s->brlog_on = p->kind == UMASIM_EXPLORE_BOUNDED;
 	memset(&pol, 0, sizeof(pol));
@@ -290,7 +291,7 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	}
 	s->cover = NULL;
 	s->brlog_on = 0;
-	s->trace_level = trace_level;
+	s->st.trace_level = trace_level;
 	snapshot_restore(s, start);
 	API_LEAVE(s);
 	return (r);

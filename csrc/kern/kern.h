@@ -151,7 +151,16 @@ struct kpolicy {
 	int64_t		pct_steps;
 };
 
-struct sim {
+/*
+ * The simulated state: what a simulation's future depends on, but for the
+ * thread table and the memory that hangs off struct sim (mutexes,
+ * variables, the VM's tables and arena, thread stacks), which a snapshot
+ * copies region by region (snapshot.c).  A snapshot copies this struct
+ * whole.  The pointers in it (into struct sim, the arena, the VM's tables)
+ * stay valid for the simulation's life, so a copy is only ever restored
+ * into the simulation it was taken from.
+ */
+struct simstate {
 	struct umasim_config cfg;
 	int		ncpus;
 	int		maxid;
@@ -161,23 +170,17 @@ struct sim {
 	int		panicked;
 	char		panicmsg[KERN_PANICLEN];
 	char		errmsg[KERN_PANICLEN];
-	int		busy;
-	uint64_t	sim_id;		/* unique in the process: snapshots check it */
 	int		script_error;
-	jmp_buf		host_jmp;	/* panics outside any thread land here */
-	int		host_jmp_armed;
 	int		nlive;		/* user threads not finished */
 	uint64_t	sleepseq;
 
-	/* threads and scheduling (the thread table itself is last) */
+	/* threads and scheduling (the thread table is in struct sim) */
 	int		nthreads;
 	struct kthread	*curthread;
 	int		lastrun;	/* tid the default decision continues */
 	int		cpu_crit[UMASIM_MAXCPU];	/* tid inside a critical section, or -1 */
-	struct ctx	sched_ctx;	/* the host side of the step loop */
 	int		in_run;		/* inside umasim_run() */
 	uint64_t	run_limit;	/* nsteps at which the run stops */
-	struct kpolicy	pol;
 
 	/* timers: next tick at which a timed sleep or a callout is due */
 	int64_t		next_timer;
@@ -186,48 +189,75 @@ struct sim {
 	uint64_t	callout_seq;
 	int		softclock_chan;	/* wait channel of softclock */
 
-	/* program-visible objects, by id */
+	/* program-visible objects, by id (their tables are host memory) */
 	int		nmtx;
-	struct mtx	*umtx;
-	char		(*umtx_name)[KERN_NAMELEN];
 	int		nchan;
-	char		*chans;		/* a byte each: its address is the wait channel */
-	char		(*chan_name)[KERN_NAMELEN];
-	int64_t		nvars, capvars;
-	struct kvar	*vars;
-	char		(*var_names)[KERN_NAMELEN];
-
-	/* subsystems' digest walks */
-	digest_fn_t	*digesters[8];
-	int		ndigesters;
+	int64_t		nvars;
 
 	/* UMA's globals, in the simulated bss (csrc/vm/uma_core.c) */
 	void		*uma;
 	void		*kmem;		/* malloc(9)'s kmemzones (kern_malloc.c) */
 	void		*umasim;	/* the simulator's UMA tables (vm/uma_sim.c) */
 
+	/* what is recorded (a restore brings back the snapshot's settings) */
+	int		trace_level;
+	uint64_t	digest_every;	/* record a digest every this many steps */
+
+	struct vmstate	vm;
+
+	struct kpolicy	pol;		/* the run's policy (policy/) */
+};
+
+/* The thread table is copied by snapshots in chunks of this many threads. */
+#define	KERN_THREAD_CHUNK	32
+
+/*
+ * A simulation: its simulated state, then the host's state -- what
+ * belongs to the process driving it, never restored by a snapshot.
+ */
+struct sim {
+	struct simstate	st;
+
+	/* ---- the host's state ---- */
+	uint64_t	sim_id;		/* unique in the process: snapshots check it */
+	int		busy;		/* a host thread is inside the C API */
+	struct ctx	sched_ctx;	/* the host side of the step loop */
+	jmp_buf		host_jmp;	/* panics outside any thread land here */
+	int		host_jmp_armed;
+
+	/* subsystems' digest walks */
+	digest_fn_t	*digesters[8];
+	int		ndigesters;
+
+	/* tables of the program-visible objects (contents: simulated) */
+	struct mtx	*umtx;
+	char		(*umtx_name)[KERN_NAMELEN];
+	char		*chans;		/* a byte each: its address is the wait channel */
+	char		(*chan_name)[KERN_NAMELEN];
+	int64_t		capvars;
+	struct kvar	*vars;
+	char		(*var_names)[KERN_NAMELEN];
+
 	/* the arena (VM); none yet until the VM is attached */
 	char		*arena;
 	size_t		arena_len;
 
-	/* output */
-	int		trace_level;
+	/* output (a restore puts back the counts, keeps the buffers) */
 	struct kevlog	ev;
 	struct kconsole	con;
 	uint32_t	*dec;
 	size_t		ndec, capdec;
-	uint64_t	digest_every;	/* record a digest every this many steps */
-	uint8_t		*cover;		/* explorers: points stopped at */
-	struct brlog {
-		uint16_t n, def;	/* runnable threads, default's index */
-	}		*brlog;		/* explorers: each step's choices */
-	size_t		nbrlog, capbrlog;
-	int		brlog_on;
-	struct explore_state *explore;
 	struct umasim_digest_rec *dg;
 	size_t		ndg, capdg;
 
-	struct vmstate	vm;
+	/* explorers */
+	uint8_t		*cover;		/* points stopped at */
+	struct brlog {
+		uint16_t n, def;	/* runnable threads, default's index */
+	}		*brlog;		/* each step's choices */
+	size_t		nbrlog, capbrlog;
+	int		brlog_on;
+	struct explore_state *explore;
 
 	/* kernel work for the host (hostcall.c); never live across calls */
 	struct kthread	hostcall;
@@ -244,9 +274,21 @@ struct sim {
 	struct umasim_op **oppool;
 	size_t		noppool, capoppool;
 
-	/* Last, so a snapshot copies only the threads in use. */
+	/*
+	 * The thread table: simulated state, copied by snapshots in chunks
+	 * (sim_thread_chunk()) up to the last thread in use.  A thread's
+	 * td_stack is its slot's stack, the same for the simulation's life.
+	 */
 	struct kthread	threads[UMASIM_MAXTHREADS];
 };
+
+/* The threads from tid c * KERN_THREAD_CHUNK on. */
+static inline struct kthread *
+sim_thread_chunk(struct sim *s, int c)
+{
+
+	return (&s->threads[c * KERN_THREAD_CHUNK]);
+}
 
 extern __thread struct sim *cursim;
 
@@ -280,14 +322,14 @@ static inline struct kthread *
 kern_curthread(void)
 {
 
-	return (cursim->curthread);
+	return (cursim->st.curthread);
 }
 
 static inline void
 sched_act(void)
 {
 
-	cursim->curthread->td_acts++;
+	cursim->st.curthread->td_acts++;
 }
 
 int	sched_step_host(struct sim *s, int tid);

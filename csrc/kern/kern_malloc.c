@@ -32,7 +32,7 @@ struct kmem_globals {
 	u_int8_t	kmemsize[KMEM_ZSIZE + 1];
 };
 
-#define	KG		((struct kmem_globals *)cursim->kmem)
+#define	KG		((struct kmem_globals *)cursim->st.kmem)
 #define	kmemzones	(KG->kmemzones)
 #define	kmemsize	(KG->kmemsize)
 
@@ -136,7 +136,7 @@ kmeminit(void)
 {
 	int i, indx;
 
-	cursim->kmem = vm_bss_alloc(sizeof(struct kmem_globals));
+	cursim->st.kmem = vm_bss_alloc(sizeof(struct kmem_globals));
 	bzero(KG, sizeof(struct kmem_globals));
 	memcpy(kmemzones, kmemzones_init, sizeof(kmemzones_init));
 

@@ -70,7 +70,7 @@ struct uma_globals {
 	uint8_t		ug_bucket_size[BUCKET_ZONES];
 };
 
-#define	UG		((struct uma_globals *)cursim->uma)
+#define	UG		((struct uma_globals *)cursim->st.uma)
 #define	masterkeg	(UG->ug_masterkeg)
 #define	masterzone_k	(UG->ug_masterzone_k)
 #define	masterzone_z	(UG->ug_masterzone_z)
@@ -93,7 +93,7 @@ struct uma_globals {
 #define	bucket_size	(UG->ug_bucket_size)
 
 #define	UMA_TIMEOUT	20		/* seconds between uma_timeout runs */
-#define	UMA_MD_SMALL_ALLOC	(cursim->cfg.md_small_alloc)
+#define	UMA_MD_SMALL_ALLOC	(cursim->st.cfg.md_small_alloc)
 
 static MALLOC_DEFINE(M_UMAHASH, "UMAHash", "UMA Hash Buckets");
 
@@ -1190,7 +1190,7 @@ uma_startup(void *bootmem, int boot_pages)
 	u_int objsize, totsize, wsize;
 	int i;
 
-	cursim->uma = vm_bss_alloc(sizeof(struct uma_globals));
+	cursim->st.uma = vm_bss_alloc(sizeof(struct uma_globals));
 	bzero(UG, sizeof(struct uma_globals));
 	uma_align_cache = 16 - 1;
 	bucketdisable = 1;

@@ -381,10 +381,10 @@ umasim_uma_globals(struct sim *s, struct umasim_uma_info *out)
 	out->booted = uma_sim_booted();
 	out->max_ipers = uma_sim_max_ipers(0);
 	out->max_ipers_ref = uma_sim_max_ipers(1);
-	out->free_pages = s->vm.cnt.v_free_count;
-	out->free_min = s->vm.cnt.v_free_min;
-	out->wired_pages = s->vm.cnt.v_wire_count;
-	out->kmem_used = s->vm.kmem_used;
-	out->kmem_pages = s->vm.kmem_pages;
+	out->free_pages = s->st.vm.cnt.v_free_count;
+	out->free_min = s->st.vm.cnt.v_free_min;
+	out->wired_pages = s->st.vm.cnt.v_wire_count;
+	out->kmem_used = s->st.vm.kmem_used;
+	out->kmem_pages = s->st.vm.kmem_pages;
 	return (0);
 }

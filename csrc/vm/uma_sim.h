@@ -20,7 +20,7 @@
 
 /* A trace event; 'p' is a pointer shown as its display address. */
 #define	UMA_EVENT(kind, p, b) do {					\
-	if (cursim->trace_level >= UMASIM_TRACE_FULL)			\
+	if (cursim->st.trace_level >= UMASIM_TRACE_FULL)		\
 		ev_record(cursim, (kind), (int64_t)kern_canon(cursim, (p)),\
 		    (int64_t)(b));					\
 } while (0)
@@ -34,7 +34,7 @@
  * it a bit and a name in csrc/kern/bugs.def, test UMA_BUG(BUG_YOURS) at
  * the place it changes, and write a scenario that shows it.
  */
-#define	UMA_BUG(b)		((cursim->cfg.bugs & (b)) != 0)
+#define	UMA_BUG(b)		((cursim->st.cfg.bugs & (b)) != 0)
 
 /*
  * stale_cache: keep the per-CPU cache pointer from before dropping the

@@ -50,7 +50,7 @@ struct umasim_tables {
 	struct zreg	ut_zones[UMASIM_MAXZONES];
 };
 
-#define	UT	((struct umasim_tables *)cursim->umasim)
+#define	UT	((struct umasim_tables *)cursim->st.umasim)
 
 /* A zone whose structures may be read: live and not half-way destroyed. */
 #define	ZR_USABLE(zr)	((zr)->zr_state == ZR_LIVE && !(zr)->zr_dying)

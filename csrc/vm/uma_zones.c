@@ -18,7 +18,7 @@ void
 uma_sim_tables_init(void)
 {
 
-	cursim->umasim = vm_bss_alloc(sizeof(struct umasim_tables));
+	cursim->st.umasim = vm_bss_alloc(sizeof(struct umasim_tables));
 	bzero(UT, sizeof(struct umasim_tables));
 }
 

@@ -14,7 +14,7 @@
 static int
 pct_init(struct sim *s, const struct umasim_policy *p)
 {
-	struct kpolicy *pol = &s->pol;
+	struct kpolicy *pol = &s->st.pol;
 	int i;
 
 	if (p->depth < 1 || p->depth > PCT_MAXDEPTH || p->steps_hint < 1)
@@ -31,7 +31,7 @@ pct_init(struct sim *s, const struct umasim_policy *p)
 static int
 pct_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 {
-	struct kpolicy *pol = &s->pol;
+	struct kpolicy *pol = &s->st.pol;
 	int64_t best;
 	int i, idx;
 
@@ -43,8 +43,8 @@ pct_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 	if (n > 1) {
 		pol->pct_steps++;
 		for (i = 0; i < pol->depth - 1; i++)
-			if (pol->change[i] == pol->pct_steps && s->lastrun >= 0)
-				pol->prio[s->lastrun] = pol->depth - 1 - i;
+			if (pol->change[i] == pol->pct_steps && s->st.lastrun >= 0)
+				pol->prio[s->st.lastrun] = pol->depth - 1 - i;
 	}
 	idx = 0;
 	best = -1;
@@ -55,9 +55,9 @@ pct_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 		}
 	}
 	*mig = -1;
-	if (pol->migrate > 0.0 && s->ncpus > 1 &&
+	if (pol->migrate > 0.0 && s->st.ncpus > 1 &&
 	    rng_unit(pol->rng) < pol->migrate)
-		*mig = (int)rng_below(pol->rng, (uint64_t)s->ncpus);
+		*mig = (int)rng_below(pol->rng, (uint64_t)s->st.ncpus);
 	return (idx);
 }
 

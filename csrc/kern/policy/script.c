@@ -14,7 +14,7 @@
 static int
 script_init(struct sim *s, const struct umasim_policy *p)
 {
-	struct kpolicy *pol = &s->pol;
+	struct kpolicy *pol = &s->st.pol;
 	const struct policy_ops *then;
 
 	pol->dec = p->decisions;
@@ -32,7 +32,7 @@ script_init(struct sim *s, const struct umasim_policy *p)
 static int
 script_human(struct sim *s, const int32_t *run, int n, int *mig)
 {
-	struct kpolicy *pol = &s->pol;
+	struct kpolicy *pol = &s->st.pol;
 	int tid, cpu, i;
 
 	tid = pol->stid[pol->spos];
@@ -44,7 +44,7 @@ script_human(struct sim *s, const int32_t *run, int n, int *mig)
 			return (i);
 		}
 	}
-	snprintf(s->errmsg, sizeof(s->errmsg),
+	snprintf(s->st.errmsg, sizeof(s->st.errmsg),
 	    "schedule step %zu: thread %s cannot run now", pol->spos,
 	    s->threads[tid].td_name);
 	return (-1);
@@ -53,7 +53,7 @@ script_human(struct sim *s, const int32_t *run, int n, int *mig)
 static int
 script_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 {
-	struct kpolicy *pol = &s->pol;
+	struct kpolicy *pol = &s->st.pol;
 	uint32_t d, k, q;
 
 	*mig = -1;
@@ -66,7 +66,7 @@ script_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 		k = d - 1;
 		q = k / (uint32_t)n;
 		if (q > 0)
-			*mig = (int)((q - 1) % (uint32_t)s->ncpus);
+			*mig = (int)((q - 1) % (uint32_t)s->st.ncpus);
 		return ((int)(k % (uint32_t)n));
 	}
 	if (pol->then_kind == UMASIM_POL_SEQUENTIAL)
