@@ -135,20 +135,21 @@ struct kconsole {
 	size_t		n, ncap;
 };
 
+/*
+ * The policy of a run (policy/): what every policy shares, set by
+ * policy_init(); the rest is the policy's own, in 'priv', which only its
+ * file reads (policy/policy.h: POLICY_PRIV).
+ */
+#define	KPOLICY_PRIVSIZE	2304
+
 struct kpolicy {
 	int		kind;
 	uint64_t	rng[4];
 	double		migrate;
-	const uint32_t	*dec;
-	size_t		ndec, dpos;
-	const int32_t	*stid, *scpu;
-	size_t		nscript, spos;
-	int		then_kind;
-	/* PCT */
-	int		depth;
-	int64_t		prio[UMASIM_MAXTHREADS];
-	int64_t		change[16];
-	int64_t		pct_steps;
+	union {
+		uint64_t	align;
+		char		bytes[KPOLICY_PRIVSIZE];
+	}		priv;
 };
 
 /*
