@@ -280,6 +280,16 @@ sched_stop(struct sim *s, struct kthread *td)
 		ctx_switch(&td->td_ctx, &next->td_ctx);
 }
 
+/* The current thread stops at point 'pt'. */
+static inline void
+stop_at(struct sim *s, struct kthread *td, int pt)
+{
+
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	sched_stop(s, td);
+}
+
 void
 sched_point(int pt)
 {
@@ -288,9 +298,7 @@ sched_point(int pt)
 
 	if (td->td_acts == td->td_stop_acts || td->td_nopoints)
 		return;		/* back to back with the last stop: one point */
-	td->td_point = pt;
-	td->td_stop_acts = td->td_acts;
-	sched_stop(s, td);
+	stop_at(s, td, pt);
 }
 
 /*
@@ -306,9 +314,7 @@ sched_fine_point(int pt)
 
 	if (s->st.cfg.granularity != UMASIM_GRAN_FINE || td->td_nopoints)
 		return;
-	td->td_point = pt;
-	td->td_stop_acts = td->td_acts;
-	sched_stop(s, td);
+	stop_at(s, td, pt);
 }
 
 /* A point that stops whatever the granularity (bug switches' windows). */
@@ -320,9 +326,7 @@ sched_fine_point_always(int pt)
 
 	if (td->td_nopoints)
 		return;
-	td->td_point = pt;
-	td->td_stop_acts = td->td_acts;
-	sched_stop(s, td);
+	stop_at(s, td, pt);
 }
 
 /*
@@ -339,9 +343,7 @@ sched_block(struct kthread *td, int pt)
 	if (td->td_nopoints)
 		panic("%s blocked where it may not (%s)", td->td_name,
 		    td->td_wmesg != NULL ? td->td_wmesg : "mutex");
-	td->td_point = pt;
-	td->td_stop_acts = td->td_acts;
-	sched_stop(s, td);
+	stop_at(s, td, pt);
 }
 
 void
