@@ -1,7 +1,32 @@
 /*
- * The simulator's C interface (umasim_api.h): every entry point sets the
- * thread-local current simulation and refuses a simulation that another
- * host thread is driving at the same moment.
+ * The simulator's C interface (umasim_api.h).
+ *
+ * The busy guard (API_ENTER, kern.h): every entry point that changes a
+ * simulation or walks its simulated memory sets the thread-local current
+ * simulation and refuses a simulation that another host thread is inside
+ * at the same moment: it returns UMASIM_E_BUSY (umasim_snapshot: NULL;
+ * the setters that return nothing -- umasim_clear_log,
+ * umasim_set_digest_interval, umasim_set_trace_level -- do nothing).
+ * Guarded: the constructors of mutexes, channels, variables, threads and
+ * zones (umasim_*_new, umasim_spawn, umasim_zone_callback, umasim_zcreate,
+ * umasim_zdestroy), umasim_step, umasim_migrate, umasim_run,
+ * umasim_runnable, umasim_thread_info, umasim_var_info, the setters,
+ * umasim_snapshot, umasim_restore, umasim_explore, umasim_explore_class,
+ * umasim_check and UMA's inspectors (umasim_zone_state,
+ * umasim_nzone_slots, umasim_zones, umasim_zone_by_slot,
+ * umasim_zone_caches, umasim_zone_buckets, umasim_zone_slabs,
+ * umasim_zone_items, umasim_zone_stats, umasim_uma_globals).
+ *
+ * Not guarded, and only meaningful while no other host thread drives the
+ * simulation: the readers of one field or of a log buffer
+ * (umasim_outcome, umasim_panic_msg, umasim_error_msg, umasim_nthreads,
+ * umasim_ticks, umasim_steps, umasim_nevents, umasim_events,
+ * umasim_nconsole, umasim_console_line, umasim_ndecisions,
+ * umasim_decisions, umasim_ndigests, umasim_digests,
+ * umasim_explore_decisions, umasim_explore_point_covered), umasim_digest
+ * (a value, with no room for an error), and umasim_free, whose caller
+ * must be the simulation's last user.  The tables of points, operations,
+ * event kinds and bugs belong to no simulation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,8 +389,8 @@ umasim_nthreads(struct sim *s)
 	return (s->st.nthreads);
 }
 
-int
-umasim_thread_info(struct sim *s, int tid, struct umasim_thread_info *out)
+static int
+thread_info_unlocked(struct sim *s, int tid, struct umasim_thread_info *out)
 {
 	const struct kthread *td;
 
@@ -397,6 +422,17 @@ umasim_thread_info(struct sim *s, int tid, struct umasim_thread_info *out)
 	} else if (td->td_state == UMASIM_TS_WAITVAR)
 		out->var = td->td_waitvar;
 	return (0);
+}
+
+int
+umasim_thread_info(struct sim *s, int tid, struct umasim_thread_info *out)
+{
+	int r;
+
+	API_ENTER(s);
+	r = thread_info_unlocked(s, tid, out);
+	API_LEAVE(s);
+	return (r);
 }
 
 size_t
@@ -445,13 +481,15 @@ void
 umasim_clear_log(struct sim *s)
 {
 
+	API_ENTER_VOID(s);
 	s->ev.n = 0;
 	s->ndec = 0;
 	s->ndg = 0;
+	API_LEAVE(s);
 }
 
-int
-umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
+static int
+var_info_unlocked(struct sim *s, int64_t vid, int *state, int *zone,
     uint64_t *item)
 {
 
@@ -463,11 +501,25 @@ umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
 	return (0);
 }
 
+int
+umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
+    uint64_t *item)
+{
+	int r;
+
+	API_ENTER(s);
+	r = var_info_unlocked(s, vid, state, zone, item);
+	API_LEAVE(s);
+	return (r);
+}
+
 void
 umasim_set_digest_interval(struct sim *s, uint64_t every)
 {
 
+	API_ENTER_VOID(s);
 	s->st.digest_every = every;
+	API_LEAVE(s);
 }
 
 size_t
@@ -542,8 +594,10 @@ void
 umasim_set_trace_level(struct sim *s, int level)
 {
 
+	API_ENTER_VOID(s);
 	if (level >= UMASIM_TRACE_OFF && level <= UMASIM_TRACE_FULL)
 		s->st.trace_level = level;
+	API_LEAVE(s);
 }
 
 int
@@ -607,9 +661,7 @@ umasim_snapshot(struct sim *s)
 {
 	struct snapshot *sn;
 
-	if (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE))
-		return (NULL);
-	cursim = s;
+	API_ENTER_RET(s, (NULL));
 	sn = snapshot_take(s);
 	API_LEAVE(s);
 	return (sn);

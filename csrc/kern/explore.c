@@ -36,8 +36,6 @@ struct explore_state {
 	size_t		nstates, capstates;
 };
 
-int	umasim_check(struct sim *s, struct umasim_check_report *rep);
-
 static void
 explore_reset(struct explore_state *e)
 {
@@ -100,7 +98,7 @@ classify(struct sim *s, struct explore_state *e,
 	rep.ok = 1;
 	rep.message[0] = '\0';
 	if (p->check && !s->st.panicked)
-		checkfail = umasim_check(s, &rep) != 0;
+		checkfail = uma_check(s, &rep) != 0;
 	failed = s->st.outcome != p->expect_outcome || checkfail;
 	if (p->expect_panic[0] != '\0' && s->st.panicked &&
 	    strstr(s->st.panicmsg, p->expect_panic) == NULL)
@@ -253,14 +251,25 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	return (r);
 }
 
-int
-umasim_explore_class(struct sim *s, int i, struct umasim_explore_class *out)
+static int
+explore_class_unlocked(struct sim *s, int i, struct umasim_explore_class *out)
 {
 
 	if (s->explore == NULL || i < 0 || i >= s->explore->nclasses)
 		return (UMASIM_E_INVAL);
 	*out = s->explore->classes[i].c;
 	return (0);
+}
+
+int
+umasim_explore_class(struct sim *s, int i, struct umasim_explore_class *out)
+{
+	int r;
+
+	API_ENTER(s);
+	r = explore_class_unlocked(s, i, out);
+	API_LEAVE(s);
+	return (r);
 }
 
 const uint32_t *

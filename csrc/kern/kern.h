@@ -294,14 +294,18 @@ sim_thread_chunk(struct sim *s, int c)
 extern __thread struct sim *cursim;
 
 /*
- * Every entry point of the C API makes its simulation current on this
- * host thread, and refuses one that another host thread is driving.
+ * The busy guard (api.c): an entry point of the C API makes its
+ * simulation current on this host thread, and refuses one that another
+ * host thread is driving -- UMASIM_E_BUSY, or nothing done for one that
+ * returns nothing (API_ENTER_VOID).
  */
-#define	API_ENTER(s) do {						\
+#define	API_ENTER_RET(s, ret) do {					\
 	if (__atomic_exchange_n(&(s)->busy, 1, __ATOMIC_ACQUIRE))	\
-		return (UMASIM_E_BUSY);					\
+		return ret;						\
 	cursim = (s);							\
 } while (0)
+#define	API_ENTER(s)		API_ENTER_RET(s, (UMASIM_E_BUSY))
+#define	API_ENTER_VOID(s)	API_ENTER_RET(s, )
 #define	API_LEAVE(s)	__atomic_store_n(&(s)->busy, 0, __ATOMIC_RELEASE)
 
 /* sched.c */
@@ -418,6 +422,7 @@ extern const char *const op_names[OPC_COUNT];
 /* the UMA port's hooks (csrc/vm/) */
 int	uma_sim_attach(struct sim *s);
 void	uma_digest(struct digest *d, const struct sim *s);
+int	uma_check(struct sim *s, struct umasim_check_report *rep);
 
 /* explore.c */
 void	explore_free(struct sim *s);

@@ -355,8 +355,9 @@ check_conservation(struct check *c)
 	return (0);
 }
 
+/* umasim_check() of a simulation already entered (explorers). */
 int
-umasim_check(struct sim *s, struct umasim_check_report *rep)
+uma_check(struct sim *s, struct umasim_check_report *rep)
 {
 	struct check c;
 	uma_keg_t k;
@@ -388,4 +389,15 @@ umasim_check(struct sim *s, struct umasim_check_report *rep)
 		r = check_conservation(&c);
 	free(c.items);
 	return (rep->ok ? 0 : 1);
+}
+
+int
+umasim_check(struct sim *s, struct umasim_check_report *rep)
+{
+	int r;
+
+	API_ENTER(s);
+	r = uma_check(s, rep);
+	API_LEAVE(s);
+	return (r);
 }
