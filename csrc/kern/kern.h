@@ -197,7 +197,7 @@ struct simstate {
 
 	/* UMA's globals, in the simulated bss (csrc/vm/uma_core.c) */
 	void		*uma;
-	void		*kmem;		/* malloc(9)'s kmemzones (kern_malloc.c) */
+	void		*kmem;		/* malloc(9)'s kmemzones (vm/kern_malloc.c) */
 	void		*umasim;	/* the simulator's UMA tables (vm/uma_sim.c) */
 
 	/* what is recorded (a restore brings back the snapshot's settings) */

@@ -1,7 +1,7 @@
 /*
  * A minimal single-threaded kernel for a native build of the UMA port:
  * the same csrc/vm/uma_core.c, uma_dbg.c, uma_sim.c (VM objects, sbuf,
- * the boot) and csrc/kern/kern_malloc.c, vm.c and mutex.c, linked against
+ * the boot) and csrc/vm/kern_malloc.c, vm.c and mutex.c, linked against
  * this file instead of the simulated kernel's scheduler.  bench/uma.py
  * builds it (with native_bench.c) into a shared object of its own, all
  * symbols hidden but umasim_native_bench, as the baseline the simulator

@@ -8,9 +8,9 @@
 #include "../sys/param.h"
 #include "../sys/systm.h"
 #include "../sys/malloc.h"
-#include "../vm/uma.h"
-#include "../vm/uma_int.h"
-#include "../vm/uma_dbg.h"
+#include "uma.h"
+#include "uma_int.h"
+#include "uma_dbg.h"
 
 #define	KMEM_ZSHIFT	4
 #define	KMEM_ZBASE	16
