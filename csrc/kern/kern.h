@@ -56,7 +56,7 @@ struct kstack;
 struct mtx;
 struct sim;
 
-/* What a program variable holds (design.md, "Programs"). */
+/* What a program variable holds (docs/design.md, "Programs"). */
 enum var_state { VAR_UNSET, VAR_HELD, VAR_NULL, VAR_FREED };
 
 struct kvar {

@@ -1,6 +1,6 @@
 /*
  * panic, printf and KASSERT for the port.  INVARIANTS is a property of
- * each simulation (design.md): compiled in, switched at run time, so
+ * each simulation (docs/design.md): compiled in, switched at run time, so
  * KASSERT and the uma_dbg checks cost one flag test when it is off.
  */
 #ifndef _SYS_SYSTM_H_

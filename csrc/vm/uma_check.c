@@ -11,7 +11,7 @@
  * operation: every item of a scenario's zone is in exactly one place --
  * held by a variable, attached to another item, in a per-CPU bucket, in a
  * zone bucket, free in its slab, or leaked (a program stored a new item
- * over a variable that held one: design.md says it stays allocated) --
+ * over a variable that held one: it stays allocated, docs/design.md) --
  * and each zone's allocations minus frees (per-CPU counters included)
  * equal the items out in its name.
  */

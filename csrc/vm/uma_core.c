@@ -32,7 +32,7 @@
  * simulated kernel.
  *
  * Every function of the original is here, with its name, its structures
- * and its control flow, so that each branch of the seed can be found and
+ * and its control flow, so that each branch of the original can be found and
  * watched in the simulator.  The differences, all listed in
  * docs/deviations.md, are of three kinds:
  *

@@ -177,7 +177,7 @@ struct uma_zone {
 #define	UMA_ZFLAG_FULL		0x40000000
 #define	UMA_ZFLAG_CACHEONLY	0x80000000
 
-/* amd64 sizes (uma-facts.md, section 2.1). */
+/* The sizes of these structures in FreeBSD 7 on amd64. */
 _Static_assert(sizeof(struct uma_slab_head) == 48, "uma_slab_head");
 _Static_assert(sizeof(struct uma_slab) == 56, "uma_slab");
 _Static_assert(sizeof(struct uma_slab_refcnt) == 56, "uma_slab_refcnt");

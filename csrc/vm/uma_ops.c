@@ -1,5 +1,6 @@
 /*
- * The UMA and malloc(9) operations of programs (design.md, "Programs").
+ * The UMA and malloc(9) operations of programs (docs/design.md,
+ * "Programs").
  * The interpreter guards every variable state so that no program can make
  * the port touch memory it does not own: an unset variable makes a free
  * wait for its producer; a null one frees nothing; a freed one goes to

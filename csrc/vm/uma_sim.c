@@ -1,8 +1,8 @@
 /*
  * The simulator's side of the port: the VM interfaces uma_core.c calls
  * (objects, pages, pmap, amd64's direct-map allocator), sbuf and sysctl
- * output, the checks that turn the seed's memory corruption into panics,
- * and UMA's boot on a new simulation.
+ * output, the checks that turn the original's memory corruption into
+ * panics, and UMA's boot on a new simulation.
  */
 
 #include "../sys/param.h"
@@ -190,7 +190,7 @@ strlcpy(char *dst, const char *src, size_t siz)
 	return (n);
 }
 
-/* ---- where the seed would corrupt memory, panic instead ------------------- */
+/* ---- where FreeBSD 7 would corrupt memory, panic instead ---------------- */
 
 /*
  * An OFFPAGE header from slabzone (or slabrefzone) has room for

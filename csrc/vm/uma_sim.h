@@ -1,7 +1,7 @@
 /*
  * What the simulator adds to the port, and nothing more: preemption
  * points, trace events, the known-bug switches, display addresses, and
- * the checks that turn the seed's memory corruption into clean panics.
+ * the checks that turn FreeBSD 7's memory corruption into clean panics.
  * None of these changes what the allocator does.
  */
 #ifndef _VM_UMA_SIM_H_
@@ -29,7 +29,7 @@
 #define	UMA_ADDR(p)		((uintmax_t)kern_canon(cursim, (p)))
 
 /*
- * Known-bug switches (design.md; docs/bugs.md).  Each re-creates a real
+ * Known-bug switches (docs/design.md; docs/bugs.md).  Each re-creates a real
  * allocator bug where the port tests UMA_BUG(its bit).  To add one: give
  * it a bit and a name in csrc/kern/bugs.def, test UMA_BUG(BUG_YOURS) at
  * the place it changes, and write a scenario that shows it.

@@ -1,7 +1,7 @@
 /*
  * The simulator's tables beside UMA, in the simulated bss: the zones a
  * scenario or program names (by slot), and the built-in behaviours of
- * their callbacks (design.md, "Zone callbacks").
+ * their callbacks (docs/design.md, "Zone callbacks").
  */
 #ifndef _VM_UMA_SIM_TABLES_H_
 #define	_VM_UMA_SIM_TABLES_H_
