@@ -299,7 +299,7 @@ extern __thread struct sim *cursim;
  * host thread is driving -- UMASIM_E_BUSY, or nothing done for one that
  * returns nothing (API_ENTER_VOID).
  */
-#define	API_ENTER_RET(s, ret) do {					\
+#define	API_ENTER_RET(s, ret) do {				\
 	if (__atomic_exchange_n(&(s)->busy, 1, __ATOMIC_ACQUIRE))	\
 		return ret;						\
 	cursim = (s);							\

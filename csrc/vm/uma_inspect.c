@@ -164,8 +164,8 @@ umasim_zone_by_slot(struct sim *s, int slot, struct umasim_zone_info *out)
 }
 
 static int
-zone_caches_unlocked(struct sim *s, uint64_t zone, struct umasim_cache_info *out,
-    int max)
+zone_caches_unlocked(struct sim *s, uint64_t zone,
+    struct umasim_cache_info *out, int max)
 {
 	uma_zone_t z;
 	uma_cache_t c;
