@@ -169,23 +169,23 @@ struct simstate {
 	uint64_t	nsteps;
 	int		outcome;	/* UMASIM_OUT_* of the last run */
 	int		panicked;
-	char		panicmsg[KERN_PANICLEN];
-	char		errmsg[KERN_PANICLEN];
 	int		script_error;
 	int		nlive;		/* user threads not finished */
 	uint64_t	sleepseq;
 
 	/* threads and scheduling (the thread table is in struct sim) */
 	int		nthreads;
-	struct kthread	*curthread;
 	int		lastrun;	/* tid the default decision continues */
-	int		cpu_crit[UMASIM_MAXCPU];	/* tid inside a critical section, or -1 */
+	struct kthread	*curthread;
 	int		in_run;		/* inside umasim_run() */
 	uint64_t	run_limit;	/* nsteps at which the run stops */
 
+	/* what is recorded (a restore brings back the snapshot's settings) */
+	int		trace_level;
+	uint64_t	digest_every;	/* record a digest every this many steps */
+
 	/* timers: next tick at which a timed sleep or a callout is due */
 	int64_t		next_timer;
-	struct callout	*callouts[KERN_MAXCALLOUT];
 	int		ncallouts;
 	uint64_t	callout_seq;
 	int		softclock_chan;	/* wait channel of softclock */
@@ -200,9 +200,10 @@ struct simstate {
 	void		*kmem;		/* malloc(9)'s kmemzones (vm/kern_malloc.c) */
 	void		*umasim;	/* the simulator's UMA tables (vm/uma_sim.c) */
 
-	/* what is recorded (a restore brings back the snapshot's settings) */
-	int		trace_level;
-	uint64_t	digest_every;	/* record a digest every this many steps */
+	int		cpu_crit[UMASIM_MAXCPU];	/* tid inside a critical section, or -1 */
+	struct callout	*callouts[KERN_MAXCALLOUT];
+	char		panicmsg[KERN_PANICLEN];
+	char		errmsg[KERN_PANICLEN];
 
 	struct vmstate	vm;
 
@@ -222,6 +223,10 @@ struct sim {
 	/* ---- the host's state ---- */
 	uint64_t	sim_id;		/* unique in the process: snapshots check it */
 	int		busy;		/* a host thread is inside the C API */
+	uint32_t	*dec;		/* the decisions (output) */
+	size_t		ndec, capdec;
+	uint8_t		*cover;		/* explorers: points stopped at */
+	int		brlog_on;	/* explorers: log each step's choices */
 	struct ctx	sched_ctx;	/* the host side of the step loop */
 	jmp_buf		host_jmp;	/* panics outside any thread land here */
 	int		host_jmp_armed;
@@ -246,18 +251,14 @@ struct sim {
 	/* output (a restore puts back the counts, keeps the buffers) */
 	struct kevlog	ev;
 	struct kconsole	con;
-	uint32_t	*dec;
-	size_t		ndec, capdec;
 	struct umasim_digest_rec *dg;
 	size_t		ndg, capdg;
 
 	/* explorers */
-	uint8_t		*cover;		/* points stopped at */
 	struct brlog {
 		uint16_t n, def;	/* runnable threads, default's index */
 	}		*brlog;		/* each step's choices */
 	size_t		nbrlog, capbrlog;
-	int		brlog_on;
 	struct explore_state *explore;
 
 	/* kernel work for the host (hostcall.c); never live across calls */
