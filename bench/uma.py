@@ -67,7 +67,7 @@ NATIVE_SOURCES = [
     "csrc/vm/uma_core.c",
     "csrc/vm/uma_dbg.c",
     "csrc/vm/uma_sim.c",
-    "csrc/kern/kern_malloc.c",
+    "csrc/vm/kern_malloc.c",
     "csrc/kern/vm.c",
     "csrc/kern/mutex.c",
 ]

@@ -1,7 +1,32 @@
 /*
- * The simulator's C interface (umasim_api.h): every entry point sets the
- * thread-local current simulation and refuses a simulation that another
- * host thread is driving at the same moment.
+ * The simulator's C interface (umasim_api.h).
+ *
+ * The busy guard (API_ENTER, kern.h): every entry point that changes a
+ * simulation or walks its simulated memory sets the thread-local current
+ * simulation and refuses a simulation that another host thread is inside
+ * at the same moment: it returns UMASIM_E_BUSY (umasim_snapshot: NULL;
+ * the setters that return nothing -- umasim_clear_log,
+ * umasim_set_digest_interval, umasim_set_trace_level -- do nothing).
+ * Guarded: the constructors of mutexes, channels, variables, threads and
+ * zones (umasim_*_new, umasim_spawn, umasim_zone_callback, umasim_zcreate,
+ * umasim_zdestroy), umasim_step, umasim_migrate, umasim_run,
+ * umasim_runnable, umasim_thread_info, umasim_var_info, the setters,
+ * umasim_snapshot, umasim_restore, umasim_explore, umasim_explore_class,
+ * umasim_check and UMA's inspectors (umasim_zone_state,
+ * umasim_nzone_slots, umasim_zones, umasim_zone_by_slot,
+ * umasim_zone_caches, umasim_zone_buckets, umasim_zone_slabs,
+ * umasim_zone_items, umasim_zone_stats, umasim_uma_globals).
+ *
+ * Not guarded, and only meaningful while no other host thread drives the
+ * simulation: the readers of one field or of a log buffer
+ * (umasim_outcome, umasim_panic_msg, umasim_error_msg, umasim_nthreads,
+ * umasim_ticks, umasim_steps, umasim_nevents, umasim_events,
+ * umasim_nconsole, umasim_console_line, umasim_ndecisions,
+ * umasim_decisions, umasim_ndigests, umasim_digests,
+ * umasim_explore_decisions, umasim_explore_point_covered), umasim_digest
+ * (a value, with no room for an error), and umasim_free, whose caller
+ * must be the simulation's last user.  The tables of points, operations,
+ * event kinds and bugs belong to no simulation.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,15 +112,15 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
-	s->cfg = *cfg;
+	s->st.cfg = *cfg;
 	s->sim_id = __atomic_add_fetch(&sim_ids, 1, __ATOMIC_RELAXED);
-	s->ncpus = cfg->cpus;
-	s->maxid = cfg->cpus - 1;
-	s->trace_level = cfg->trace_level;
-	s->lastrun = -1;
-	s->next_timer = INT64_MAX;
+	s->st.ncpus = cfg->cpus;
+	s->st.maxid = cfg->cpus - 1;
+	s->st.trace_level = cfg->trace_level;
+	s->st.lastrun = -1;
+	s->st.next_timer = INT64_MAX;
 	for (i = 0; i < UMASIM_MAXCPU; i++)
-		s->cpu_crit[i] = -1;
+		s->st.cpu_crit[i] = -1;
 	kstack_guard_install();
 	cursim = s;
 	if (vm_attach(s, err, errlen) != 0) {
@@ -110,7 +135,7 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 		return (NULL);
 	}
 	if (uma_sim_attach(s) != 0) {
-		snprintf(err, errlen, "UMA did not boot: %s", s->panicmsg);
+		snprintf(err, errlen, "UMA did not boot: %s", s->st.panicmsg);
 		umasim_free(s);
 		return (NULL);
 	}
@@ -169,7 +194,7 @@ umasim_mtx_new(struct sim *s, const char *name)
 
 	API_ENTER(s);
 	/* Mutexes never move once threads may hold them: grow only early. */
-	if (s->nmtx >= UMASIM_MAXNAMES) {
+	if (s->st.nmtx >= UMASIM_MAXNAMES) {
 		API_LEAVE(s);
 		return (UMASIM_E_TOOMANY);
 	}
@@ -181,7 +206,7 @@ umasim_mtx_new(struct sim *s, const char *name)
 			return (UMASIM_E_NOMEM);
 		}
 	}
-	id = s->nmtx++;
+	id = s->st.nmtx++;
 	snprintf(s->umtx_name[id], KERN_NAMELEN, "%s", name);
 	mtx_init(&s->umtx[id], s->umtx_name[id], NULL, MTX_DEF);
 	API_LEAVE(s);
@@ -194,7 +219,7 @@ umasim_chan_new(struct sim *s, const char *name)
 	int id;
 
 	API_ENTER(s);
-	if (s->nchan >= UMASIM_MAXNAMES) {
+	if (s->st.nchan >= UMASIM_MAXNAMES) {
 		API_LEAVE(s);
 		return (UMASIM_E_TOOMANY);
 	}
@@ -206,7 +231,7 @@ umasim_chan_new(struct sim *s, const char *name)
 			return (UMASIM_E_NOMEM);
 		}
 	}
-	id = s->nchan++;
+	id = s->st.nchan++;
 	snprintf(s->chan_name[id], KERN_NAMELEN, "%s", name);
 	API_LEAVE(s);
 	return (id);
@@ -218,7 +243,7 @@ umasim_var_new(struct sim *s, const char *name)
 	int64_t id, cap;
 
 	API_ENTER(s);
-	if (s->nvars == s->capvars) {
+	if (s->st.nvars == s->capvars) {
 		cap = s->capvars != 0 ? s->capvars * 2 : 64;
 		if (grow_array((void **)&s->vars, (size_t)cap,
 		    sizeof(struct kvar)) != 0 ||
@@ -229,7 +254,7 @@ umasim_var_new(struct sim *s, const char *name)
 		}
 		s->capvars = cap;
 	}
-	id = s->nvars++;
+	id = s->st.nvars++;
 	memset(&s->vars[id], 0, sizeof(struct kvar));
 	snprintf(s->var_names[id], KERN_NAMELEN, "%s", name);
 	API_LEAVE(s);
@@ -245,7 +270,7 @@ umasim_spawn(struct sim *s, const char *name, int cpu,
 	int i;
 
 	API_ENTER(s);
-	if (cpu < 0 || cpu >= s->ncpus || nops < 0 || repeat < 0) {
+	if (cpu < 0 || cpu >= s->st.ncpus || nops < 0 || repeat < 0) {
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
@@ -255,7 +280,7 @@ umasim_spawn(struct sim *s, const char *name, int cpu,
 			return (UMASIM_E_INVAL);
 		}
 	}
-	if (s->nthreads >= UMASIM_MAXTHREADS) {
+	if (s->st.nthreads >= UMASIM_MAXTHREADS) {
 		API_LEAVE(s);
 		return (UMASIM_E_TOOMANY);
 	}
@@ -352,36 +377,36 @@ int
 umasim_outcome(struct sim *s)
 {
 
-	return (s->outcome);
+	return (s->st.outcome);
 }
 
 const char *
 umasim_panic_msg(struct sim *s)
 {
 
-	return (s->panicked ? s->panicmsg : NULL);
+	return (s->st.panicked ? s->st.panicmsg : NULL);
 }
 
 const char *
 umasim_error_msg(struct sim *s)
 {
 
-	return (s->errmsg);
+	return (s->st.errmsg);
 }
 
 int
 umasim_nthreads(struct sim *s)
 {
 
-	return (s->nthreads);
+	return (s->st.nthreads);
 }
 
-int
-umasim_thread_info(struct sim *s, int tid, struct umasim_thread_info *out)
+static int
+thread_info_unlocked(struct sim *s, int tid, struct umasim_thread_info *out)
 {
 	const struct kthread *td;
 
-	if (tid < 0 || tid >= s->nthreads)
+	if (tid < 0 || tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
 	td = &s->threads[tid];
 	memset(out, 0, sizeof(*out));
@@ -409,6 +434,17 @@ umasim_thread_info(struct sim *s, int tid, struct umasim_thread_info *out)
 	} else if (td->td_state == UMASIM_TS_WAITVAR)
 		out->var = td->td_waitvar;
 	return (0);
+}
+
+int
+umasim_thread_info(struct sim *s, int tid, struct umasim_thread_info *out)
+{
+	int r;
+
+	API_ENTER(s);
+	r = thread_info_unlocked(s, tid, out);
+	API_LEAVE(s);
+	return (r);
 }
 
 size_t
@@ -457,17 +493,19 @@ void
 umasim_clear_log(struct sim *s)
 {
 
+	API_ENTER_VOID(s);
 	s->ev.n = 0;
 	s->ndec = 0;
 	s->ndg = 0;
+	API_LEAVE(s);
 }
 
-int
-umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
+static int
+var_info_unlocked(struct sim *s, int64_t vid, int *state, int *zone,
     uint64_t *item)
 {
 
-	if (vid < 0 || vid >= s->nvars)
+	if (vid < 0 || vid >= s->st.nvars)
 		return (UMASIM_E_INVAL);
 	*state = s->vars[vid].v_state;
 	*zone = s->vars[vid].v_zone;
@@ -475,11 +513,25 @@ umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
 	return (0);
 }
 
+int
+umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
+    uint64_t *item)
+{
+	int r;
+
+	API_ENTER(s);
+	r = var_info_unlocked(s, vid, state, zone, item);
+	API_LEAVE(s);
+	return (r);
+}
+
 void
 umasim_set_digest_interval(struct sim *s, uint64_t every)
 {
 
-	s->digest_every = every;
+	API_ENTER_VOID(s);
+	s->st.digest_every = every;
+	API_LEAVE(s);
 }
 
 size_t
@@ -540,22 +592,24 @@ int64_t
 umasim_ticks(struct sim *s)
 {
 
-	return (s->now);
+	return (s->st.now);
 }
 
 uint64_t
 umasim_steps(struct sim *s)
 {
 
-	return (s->nsteps);
+	return (s->st.nsteps);
 }
 
 void
 umasim_set_trace_level(struct sim *s, int level)
 {
 
+	API_ENTER_VOID(s);
 	if (level >= UMASIM_TRACE_OFF && level <= UMASIM_TRACE_FULL)
-		s->trace_level = level;
+		s->st.trace_level = level;
+	API_LEAVE(s);
 }
 
 int
@@ -619,9 +673,7 @@ umasim_snapshot(struct sim *s)
 {
 	struct snapshot *sn;
 
-	if (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE))
-		return (NULL);
-	cursim = s;
+	API_ENTER_RET(s, (NULL));
 	sn = snapshot_take(s);
 	API_LEAVE(s);
 	return (sn);

@@ -22,11 +22,11 @@ callout_remove(struct sim *s, struct callout *c)
 {
 	int i;
 
-	for (i = 0; i < s->ncallouts; i++) {
-		if (s->callouts[i] == c) {
-			memmove(&s->callouts[i], &s->callouts[i + 1],
-			    (size_t)(s->ncallouts - i - 1) * sizeof(c));
-			s->ncallouts--;
+	for (i = 0; i < s->st.ncallouts; i++) {
+		if (s->st.callouts[i] == c) {
+			memmove(&s->st.callouts[i], &s->st.callouts[i + 1],
+			    (size_t)(s->st.ncallouts - i - 1) * sizeof(c));
+			s->st.ncallouts--;
 			break;
 		}
 	}
@@ -40,16 +40,16 @@ callout_reset(struct callout *c, int to_ticks, void (*func)(void *), void *arg)
 
 	if (c->c_pending)
 		callout_remove(s, c);
-	if (s->ncallouts >= KERN_MAXCALLOUT)
+	if (s->st.ncallouts >= KERN_MAXCALLOUT)
 		panic("callout_reset: too many callouts");
 	if (to_ticks <= 0)
 		to_ticks = 1;
 	c->c_func = func;
 	c->c_arg = arg;
-	c->c_time = s->now + to_ticks;
-	c->c_seq = ++s->callout_seq;
+	c->c_time = s->st.now + to_ticks;
+	c->c_seq = ++s->st.callout_seq;
 	c->c_pending = 1;
-	s->callouts[s->ncallouts++] = c;
+	s->st.callouts[s->st.ncallouts++] = c;
 	sched_timer_add(s, c->c_time);
 }
 
@@ -71,9 +71,9 @@ callout_first_due(const struct sim *s)
 	int i;
 
 	best = NULL;
-	for (i = 0; i < s->ncallouts; i++) {
-		c = s->callouts[i];
-		if (c->c_time > s->now)
+	for (i = 0; i < s->st.ncallouts; i++) {
+		c = s->st.callouts[i];
+		if (c->c_time > s->st.now)
 			continue;
 		if (best == NULL || c->c_time < best->c_time ||
 		    (c->c_time == best->c_time && c->c_seq < best->c_seq))
@@ -96,10 +96,10 @@ callout_next_after(const struct sim *s)
 	int i;
 
 	next = INT64_MAX;
-	for (i = 0; i < s->ncallouts; i++)
-		if (s->callouts[i]->c_time > s->now &&
-		    s->callouts[i]->c_time < next)
-			next = s->callouts[i]->c_time;
+	for (i = 0; i < s->st.ncallouts; i++)
+		if (s->st.callouts[i]->c_time > s->st.now &&
+		    s->st.callouts[i]->c_time < next)
+			next = s->st.callouts[i]->c_time;
 	return (next);
 }
 
@@ -113,7 +113,7 @@ softclock_main(struct kthread *td)
 
 	for (;;) {
 		if (!callout_due(s)) {
-			sleep_internal(td, &s->softclock_chan, NULL, 0,
+			sleep_internal(td, &s->st.softclock_chan, NULL, 0,
 			    "softclock", 0);
 			continue;
 		}
@@ -142,7 +142,7 @@ softclock_create(struct sim *s)
 	if (td == NULL)
 		return (-1);
 	td->td_state = UMASIM_TS_SLEEPING;
-	td->td_wchan = &s->softclock_chan;
+	td->td_wchan = &s->st.softclock_chan;
 	td->td_wmesg = "softclock";
 	return (0);
 }
@@ -151,5 +151,5 @@ void
 softclock_wake(struct sim *s)
 {
 
-	wakeup_internal(s, &s->softclock_chan, 0);
+	wakeup_internal(s, &s->st.softclock_chan, 0);
 }

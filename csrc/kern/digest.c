@@ -32,10 +32,10 @@ static uint64_t
 canon_sim_field(const struct sim *s, const void *p)
 {
 	const void *tags[] = {
-		&s->softclock_chan, &s->vm.cnt.v_free_count,
-		&s->vm.pagedaemon_chan, &s->vm.kmem_map_tag,
-		&s->vm.kernel_map_tag, &s->vm.kmem_object_tag,
-		&s->vm.kernel_object_tag,
+		&s->st.softclock_chan, &s->st.vm.cnt.v_free_count,
+		&s->st.vm.pagedaemon_chan, &s->st.vm.kmem_map_tag,
+		&s->st.vm.kernel_map_tag, &s->st.vm.kmem_object_tag,
+		&s->st.vm.kernel_object_tag,
 	};
 	size_t i;
 
@@ -61,10 +61,10 @@ kern_canon(const struct sim *s, const void *p)
 		return (a);
 	if (within(p, s, sizeof(*s)))
 		return (canon_sim_field(s, p));
-	if (s->chans != NULL && within(p, s->chans, (size_t)s->nchan))
+	if (s->chans != NULL && within(p, s->chans, (size_t)s->st.nchan))
 		return (CANON_CHAN + (uint64_t)((const char *)p - s->chans));
 	if (s->umtx != NULL &&
-	    within(p, s->umtx, (size_t)s->nmtx * sizeof(struct mtx)))
+	    within(p, s->umtx, (size_t)s->st.nmtx * sizeof(struct mtx)))
 		return (CANON_MTX + (uint64_t)((const char *)p -
 		    (const char *)s->umtx));
 	return (CANON_UNKNOWN);
@@ -77,15 +77,15 @@ kern_chan_name(const struct sim *s, const void *p)
 
 	if (p == NULL)
 		return (NULL);
-	if (p == (const void *)&s->softclock_chan)
+	if (p == (const void *)&s->st.softclock_chan)
 		return ("softclock");
-	if (p == (const void *)&s->vm.cnt.v_free_count)
+	if (p == (const void *)&s->st.vm.cnt.v_free_count)
 		return ("&cnt.v_free_count");
-	if (p == (const void *)&s->vm.pagedaemon_chan)
+	if (p == (const void *)&s->st.vm.pagedaemon_chan)
 		return ("pagedaemon");
-	if (s->chans != NULL && within(p, s->chans, (size_t)s->nchan))
+	if (s->chans != NULL && within(p, s->chans, (size_t)s->st.nchan))
 		return (s->chan_name[(const char *)p - s->chans]);
-	for (i = 0; i < s->nthreads; i++)
+	for (i = 0; i < s->st.nthreads; i++)
 		if (p == (const void *)&s->threads[i])
 			return (s->threads[i].td_name);
 	return (NULL);
@@ -159,33 +159,33 @@ digest_kernel(struct digest *d, const struct sim *s)
 	const struct mtx *m;
 	int i;
 
-	dg_u64(d, (uint64_t)s->ncpus);
-	dg_u64(d, (uint64_t)s->now);
-	dg_u64(d, s->nsteps);
-	dg_u64(d, (uint64_t)s->panicked);
-	dg_str(d, s->panicked ? s->panicmsg : "");
-	dg_u64(d, (uint64_t)s->lastrun);
-	dg_u64(d, s->sleepseq);
-	for (i = 0; i < s->ncpus; i++)
-		dg_u64(d, (uint64_t)s->cpu_crit[i]);
-	dg_u64(d, (uint64_t)s->nthreads);
-	for (i = 0; i < s->nthreads; i++)
+	dg_u64(d, (uint64_t)s->st.ncpus);
+	dg_u64(d, (uint64_t)s->st.now);
+	dg_u64(d, s->st.nsteps);
+	dg_u64(d, (uint64_t)s->st.panicked);
+	dg_str(d, s->st.panicked ? s->st.panicmsg : "");
+	dg_u64(d, (uint64_t)s->st.lastrun);
+	dg_u64(d, s->st.sleepseq);
+	for (i = 0; i < s->st.ncpus; i++)
+		dg_u64(d, (uint64_t)s->st.cpu_crit[i]);
+	dg_u64(d, (uint64_t)s->st.nthreads);
+	for (i = 0; i < s->st.nthreads; i++)
 		digest_thread(d, s, &s->threads[i]);
-	dg_u64(d, (uint64_t)s->nmtx);
-	for (i = 0; i < s->nmtx; i++) {
+	dg_u64(d, (uint64_t)s->st.nmtx);
+	for (i = 0; i < s->st.nmtx; i++) {
 		m = &s->umtx[i];
 		dg_u64(d, (uint64_t)mtx_owner_tid(m));
 		dg_u64(d, m->mtx_lock & MTX_FLAGMASK);
 		dg_u64(d, m->mtx_recurse);
 	}
-	dg_u64(d, (uint64_t)s->ncallouts);
-	for (i = 0; i < s->ncallouts; i++) {
-		dg_ptr(d, s, s->callouts[i]);
-		dg_u64(d, (uint64_t)s->callouts[i]->c_time);
-		dg_u64(d, s->callouts[i]->c_seq);
+	dg_u64(d, (uint64_t)s->st.ncallouts);
+	for (i = 0; i < s->st.ncallouts; i++) {
+		dg_ptr(d, s, s->st.callouts[i]);
+		dg_u64(d, (uint64_t)s->st.callouts[i]->c_time);
+		dg_u64(d, s->st.callouts[i]->c_seq);
 	}
-	dg_u64(d, (uint64_t)s->nvars);
-	for (i = 0; i < s->nvars; i++) {
+	dg_u64(d, (uint64_t)s->st.nvars);
+	for (i = 0; i < s->st.nvars; i++) {
 		dg_u64(d, (uint64_t)s->vars[i].v_state);
 		dg_u64(d, (uint64_t)s->vars[i].v_zone);
 		dg_u64(d, s->vars[i].v_item);

@@ -30,13 +30,13 @@ void
 ev_record(struct sim *s, int kind, int64_t a, int64_t b)
 {
 	struct umasim_event *e;
-	struct kthread *td = s->curthread;
+	struct kthread *td = s->st.curthread;
 
 	if (grow((void **)&s->ev.e, &s->ev.cap, s->ev.n + 1, sizeof(*e)) != 0)
 		return;		/* out of host memory: the log is cut */
 	e = &s->ev.e[s->ev.n++];
-	e->step = s->nsteps;
-	e->tick = s->now;
+	e->step = s->st.nsteps;
+	e->tick = s->st.now;
 	e->kind = kind;
 	e->tid = td != NULL ? td->td_tid : -1;
 	e->cpu = td != NULL ? td->td_cpu : -1;
@@ -69,7 +69,7 @@ dec_grow(struct sim *s)
 	    sizeof(*s->dec)));
 }
 
-/* A digest of the state after s->nsteps steps, for traces. */
+/* A digest of the state after s->st.nsteps steps, for traces. */
 void
 digest_record(struct sim *s)
 {
@@ -78,7 +78,7 @@ digest_record(struct sim *s)
 	if (grow((void **)&s->dg, &s->capdg, s->ndg + 1, sizeof(*r)) != 0)
 		return;
 	r = &s->dg[s->ndg++];
-	r->step = s->nsteps;
+	r->step = s->st.nsteps;
 	r->digest = digest_sim(s);
 }
 

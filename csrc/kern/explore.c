@@ -1,27 +1,24 @@
 /*
  * Explorers: many runs of one simulation, each from the same snapshot,
- * inside one C call (design.md, "Schedules": an explorer is not a
- * policy).
+ * inside one C call (docs/design.md, "Schedules": an explorer is not a
+ * policy).  Each explorer, one file each under explorer/, chooses the
+ * policy of every run:
  *
- *  random   each run under the random policy, seeded seed + run index;
- *  pct      each run under PCT of depth d, seeded likewise; steps_hint 0
- *           means: estimate the run length from a first sequential run, as
- *           shuttle's pct.rs does;
- *  bounded  every schedule with at most k preemptions (thread choices
- *           other than the default), depth first: a run's tail past its
- *           forced prefix is the default schedule, and each step there
- *           offers its other runnable threads as new prefixes.
+ *  random   the random policy (explorer/random.c);
+ *  pct      PCT of depth d (explorer/pct.c);
+ *  bounded  every schedule with at most k preemptions
+ *           (explorer/bounded.c).
  *
  * A run fails when its outcome is not the expected one, or when the
  * invariant checker objects at its end.  Runs are grouped into classes by
  * (outcome, panic or checker message); the first run of each class keeps
  * its decisions, so the host can write a trace of it.
- */
-#include <stdio.h>
+ */#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kern.h"
+#include "explorer/explorer.h"
 #include "policy/policy.h"
 
 #define	EXPLORE_MAXCLASSES	64
@@ -31,35 +28,21 @@ struct explore_class {
 	uint32_t	*dec;
 };
 
-struct explore_item {
-	uint32_t	*prefix;
-	size_t		len;
-	int		preempts;
-};
-
 struct explore_state {
 	struct explore_class classes[EXPLORE_MAXCLASSES];
 	int		nclasses;
 	uint8_t		cover[PT_COUNT];
-	struct explore_item *stack;
-	size_t		nstack, capstack;
 	uint64_t	*states;	/* distinct final digests (sorted at the end) */
 	size_t		nstates, capstates;
 };
-
-int	umasim_check(struct sim *s, struct umasim_check_report *rep);
 
 static void
 explore_reset(struct explore_state *e)
 {
 	int i;
-	size_t j;
 
 	for (i = 0; i < e->nclasses; i++)
 		free(e->classes[i].dec);
-	for (j = 0; j < e->nstack; j++)
-		free(e->stack[j].prefix);
-	free(e->stack);
 	free(e->states);
 	memset(e, 0, sizeof(*e));
 }
@@ -82,6 +65,24 @@ strhash(const char *p)
 	return (h);
 }
 
+/* Room for one more final state; on failure the old buffer is kept. */
+static int
+states_room(struct explore_state *e)
+{
+	size_t cap;
+	uint64_t *n;
+
+	if (e->nstates < e->capstates)
+		return (0);
+	cap = e->capstates ? e->capstates * 2 : 256;
+	n = realloc(e->states, cap * sizeof(*e->states));
+	if (n == NULL)
+		return (-1);
+	e->states = n;
+	e->capstates = cap;
+	return (0);
+}
+
 /* Records one finished run; returns 1 if it failed. */
 static int
 classify(struct sim *s, struct explore_state *e,
@@ -96,23 +97,17 @@ classify(struct sim *s, struct explore_state *e,
 	checkfail = 0;
 	rep.ok = 1;
 	rep.message[0] = '\0';
-	if (p->check && !s->panicked)
-		checkfail = umasim_check(s, &rep) != 0;
-	failed = s->outcome != p->expect_outcome || checkfail;
-	if (p->expect_panic[0] != '\0' && s->panicked &&
-	    strstr(s->panicmsg, p->expect_panic) == NULL)
+	if (p->check && !s->st.panicked)
+		checkfail = uma_check(s, &rep) != 0;
+	failed = s->st.outcome != p->expect_outcome || checkfail;
+	if (p->expect_panic[0] != '\0' && s->st.panicked &&
+	    strstr(s->st.panicmsg, p->expect_panic) == NULL)
 		failed = 1;
-	msg = checkfail ? rep.message : s->panicked ? s->panicmsg : "";
-	h = strhash(msg) ^ ((uint64_t)s->outcome << 56) ^ (uint64_t)checkfail;
-	if (p->states) {
-		if (e->nstates == e->capstates) {
-			e->capstates = e->capstates ? e->capstates * 2 : 256;
-			e->states = realloc(e->states,
-			    e->capstates * sizeof(*e->states));
-		}
-		if (e->states != NULL)
-			e->states[e->nstates++] = digest_sim(s);
-	}
+	msg = checkfail ? rep.message : s->st.panicked ? s->st.panicmsg : "";
+	h = strhash(msg) ^ ((uint64_t)s->st.outcome << 56) ^
+	    (uint64_t)checkfail;
+	if (p->states && states_room(e) == 0)
+		e->states[e->nstates++] = digest_sim(s);
 	for (i = 0; i < e->nclasses; i++) {
 		if (e->classes[i].c.key == h) {
 			e->classes[i].c.count++;
@@ -124,7 +119,7 @@ classify(struct sim *s, struct explore_state *e,
 	k = &e->classes[e->nclasses++];
 	memset(k, 0, sizeof(*k));
 	k->c.key = h;
-	k->c.outcome = s->outcome;
+	k->c.outcome = s->st.outcome;
 	k->c.failed = failed;
 	k->c.check_failed = checkfail;
 	k->c.first_run = run;
@@ -136,34 +131,6 @@ classify(struct sim *s, struct explore_state *e,
 	if (k->dec != NULL && k->c.ndecisions > 0)
 		memcpy(k->dec, s->dec + dec0, k->c.ndecisions * sizeof(uint32_t));
 	return (failed);
-}
-
-static int
-push(struct explore_state *e, const uint32_t *dec, size_t len, uint32_t last,
-    int preempts)
-{
-	struct explore_item *it;
-
-	if (e->nstack == e->capstack) {
-		size_t cap = e->capstack ? e->capstack * 2 : 64;
-		void *n = realloc(e->stack, cap * sizeof(*e->stack));
-
-		if (n == NULL)
-			return (-1);
-		e->stack = n;
-		e->capstack = cap;
-	}
-	it = &e->stack[e->nstack];
-	it->prefix = malloc((len + 1) * sizeof(uint32_t));
-	if (it->prefix == NULL)
-		return (-1);
-	if (len > 0)
-		memcpy(it->prefix, dec, len * sizeof(uint32_t));
-	it->prefix[len] = last;
-	it->len = len + 1;
-	it->preempts = preempts;
-	e->nstack++;
-	return (0);
 }
 
 /* One run from the snapshot under the given policy. */
@@ -186,18 +153,54 @@ one_run(struct sim *s, const struct snapshot *start,
 }
 
 int
+explore_run(struct explorer *x, const struct umasim_policy *pol,
+    uint64_t run, size_t *dec0)
+{
+	int r;
+
+	r = one_run(x->s, x->start, pol, x->p->max_steps, dec0);
+	if (r == 0) {
+		x->res->failures += classify(x->s, x->s->explore, x->p, *dec0,
+		    run);
+		x->res->runs++;
+	}
+	return (r);
+}
+
+static const struct explorer_ops *
+explorer_lookup(int kind)
+{
+
+	switch (kind) {
+	case UMASIM_EXPLORE_RANDOM:
+		return (&explorer_random);
+	case UMASIM_EXPLORE_PCT:
+		return (&explorer_pct);
+	case UMASIM_EXPLORE_BOUNDED:
+		return (&explorer_bounded);
+	}
+	return (NULL);
+}
+
+int
 umasim_explore(struct sim *s, const struct snapshot *start,
     const struct umasim_explore_params *p, struct umasim_explore_result *res)
 {
+	const struct explorer_ops *ops;
+	struct explorer x;
 	struct explore_state *e;
 	struct umasim_policy pol;
-	struct explore_item it;
-	size_t dec0, i, j;
+	size_t dec0, i;
 	uint64_t run;
 	int r, trace_level;
 
 	API_ENTER(s);
 	memset(res, 0, sizeof(*res));
+	ops = explorer_lookup(p->kind);
+	if (ops == NULL) {
+		API_LEAVE(s);
+		return (UMASIM_E_INVAL);
+	}
 	if (s->explore == NULL)
 		s->explore = calloc(1, sizeof(*s->explore));
 	if (s->explore == NULL) {
@@ -206,77 +209,29 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	}
 	e = s->explore;
 	explore_reset(e);
-	trace_level = s->trace_level;
-	s->trace_level = UMASIM_TRACE_OFF;
+	trace_level = s->st.trace_level;
+	s->st.trace_level = UMASIM_TRACE_OFF;
 	s->cover = e->cover;
-	s->brlog_on = p->kind == UMASIM_EXPLORE_BOUNDED;
-	memset(&pol, 0, sizeof(pol));
-	r = 0;
+	s->brlog_on = 0;
 	res->steps_hint = p->steps_hint;
-	if (p->kind == UMASIM_EXPLORE_PCT && p->steps_hint == 0) {
-		/* Estimate the run length: a first, sequential run. */
-		pol.kind = UMASIM_POL_SEQUENTIAL;
-		r = one_run(s, start, &pol, p->max_steps, &dec0);
-		if (r == 0) {
-			res->failures += classify(s, e, p, dec0, 0);
-			res->runs++;
-			res->steps_hint = (int64_t)(s->ndec - dec0);
-			if (res->steps_hint < 1)
-				res->steps_hint = 1;
-		}
-	}
-	if (p->kind == UMASIM_EXPLORE_BOUNDED && push(e, NULL, 0, 0, 0) == 0)
-		e->stack[0].len = 0;	/* the empty prefix: the default run */
+	x.s = s;
+	x.start = start;
+	x.p = p;
+	x.res = res;
+	x.priv = NULL;
+	r = ops->start != NULL ? ops->start(&x) : 0;
 	for (run = res->runs; r == 0 && run < p->runs; run++) {
 		memset(&pol, 0, sizeof(pol));
-		if (p->kind == UMASIM_EXPLORE_RANDOM) {
-			pol.kind = UMASIM_POL_RANDOM;
-			pol.seed = p->seed + run;
-			pol.migrate = p->migrate;
-		} else if (p->kind == UMASIM_EXPLORE_PCT) {
-			pol.kind = UMASIM_POL_PCT;
-			pol.seed = p->seed + run;
-			pol.migrate = p->migrate;
-			pol.depth = p->depth;
-			pol.steps_hint = res->steps_hint;
-		} else {
-			if (e->nstack == 0) {
-				res->exhausted = 1;
-				break;
-			}
-			it = e->stack[--e->nstack];
-			pol.kind = UMASIM_POL_SCRIPT;
-			pol.decisions = it.prefix;
-			pol.ndecisions = it.len;
-			pol.then_kind = UMASIM_POL_SEQUENTIAL;
-		}
-		r = one_run(s, start, &pol, p->max_steps, &dec0);
-		if (r != 0) {
-			if (p->kind == UMASIM_EXPLORE_BOUNDED)
-				free(it.prefix);
+		if (ops->next(&x, run, &pol) != 0) {
+			res->exhausted = 1;
 			break;
 		}
-		res->failures += classify(s, e, p, dec0, run);
-		res->runs++;
-		if (p->kind == UMASIM_EXPLORE_BOUNDED) {
-			/* Branch past the forced prefix, if preemptions are left. */
-			if (it.preempts < p->bound) {
-				for (i = s->nbrlog; i-- > it.len;) {
-					for (j = 0; j < s->brlog[i].n; j++) {
-						if (j == s->brlog[i].def)
-							continue;
-						if (push(e, s->dec + dec0, i,
-						    (uint32_t)(1 + j),
-						    it.preempts + 1) != 0)
-							break;
-					}
-				}
-			}
-			free(it.prefix);
-		}
+		r = explore_run(&x, &pol, run, &dec0);
+		if (ops->done != NULL)
+			ops->done(&x, r, dec0);
 	}
-	if (p->kind == UMASIM_EXPLORE_BOUNDED && e->nstack == 0)
-		res->exhausted = 1;
+	if (ops->finish != NULL)
+		ops->finish(&x);
 	for (i = 0; i < PT_COUNT; i++)
 		res->points_covered += e->cover[i] != 0;
 	res->points_total = PT_COUNT;
@@ -290,20 +245,31 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	}
 	s->cover = NULL;
 	s->brlog_on = 0;
-	s->trace_level = trace_level;
+	s->st.trace_level = trace_level;
 	snapshot_restore(s, start);
 	API_LEAVE(s);
 	return (r);
 }
 
-int
-umasim_explore_class(struct sim *s, int i, struct umasim_explore_class *out)
+static int
+explore_class_unlocked(struct sim *s, int i, struct umasim_explore_class *out)
 {
 
 	if (s->explore == NULL || i < 0 || i >= s->explore->nclasses)
 		return (UMASIM_E_INVAL);
 	*out = s->explore->classes[i].c;
 	return (0);
+}
+
+int
+umasim_explore_class(struct sim *s, int i, struct umasim_explore_class *out)
+{
+	int r;
+
+	API_ENTER(s);
+	r = explore_class_unlocked(s, i, out);
+	API_LEAVE(s);
+	return (r);
 }
 
 const uint32_t *

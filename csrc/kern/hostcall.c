@@ -21,7 +21,7 @@ hostcall_entry(void *arg)
 	if (td->td_critnest != 0 || td->td_nlocks != 0)
 		panic("kernel call returned holding %d locks, critnest %d",
 		    td->td_nlocks, td->td_critnest);
-	s->curthread = NULL;
+	s->st.curthread = NULL;
 	ctx_switch(&td->td_ctx, &s->sched_ctx);
 }
 
@@ -30,7 +30,7 @@ kern_hostcall(struct sim *s, void (*fn)(void *), void *arg)
 {
 	struct kthread *td = &s->hostcall;
 
-	if (s->panicked)
+	if (s->st.panicked)
 		return (UMASIM_E_PANICKED);
 	if (s->hostcall_stack == NULL)
 		s->hostcall_stack = kstack_alloc();
@@ -51,10 +51,10 @@ kern_hostcall(struct sim *s, void (*fn)(void *), void *arg)
 	s->hostcall_arg = arg;
 	ctx_make(&td->td_ctx, td->td_stack->ks_base, td->td_stack->ks_size,
 	    hostcall_entry, td);
-	s->curthread = td;
+	s->st.curthread = td;
 	ctx_switch(&s->sched_ctx, &td->td_ctx);
-	s->curthread = NULL;
-	if (s->panicked)
+	s->st.curthread = NULL;
+	if (s->st.panicked)
 		return (UMASIM_E_PANICKED);
 	return (0);
 }

@@ -56,7 +56,7 @@ struct kstack;
 struct mtx;
 struct sim;
 
-/* What a program variable holds (design.md, "Programs"). */
+/* What a program variable holds (docs/design.md, "Programs"). */
 enum var_state { VAR_UNSET, VAR_HELD, VAR_NULL, VAR_FREED };
 
 struct kvar {
@@ -135,25 +135,33 @@ struct kconsole {
 	size_t		n, ncap;
 };
 
+/*
+ * The policy of a run (policy/): what every policy shares, set by
+ * policy_init(); the rest is the policy's own, in 'priv', which only its
+ * file reads (policy/policy.h: POLICY_PRIV).
+ */
+#define	KPOLICY_PRIVSIZE	2304
+
 struct kpolicy {
 	int		kind;
 	uint64_t	rng[4];
 	double		migrate;
-	const uint32_t	*dec;
-	size_t		ndec, dpos;
-	const int32_t	*stid, *scpu;
-	size_t		nscript, spos;
-	int		then_kind;
-	/* PCT */
-	int		depth;
-	int64_t		hint;
-	int64_t		prio[UMASIM_MAXTHREADS];
-	int64_t		change[16];
-	int64_t		pct_steps;
-	int64_t		next_prio;
+	union {
+		uint64_t	align;
+		char		bytes[KPOLICY_PRIVSIZE];
+	}		priv;
 };
 
-struct sim {
+/*
+ * The simulated state: what a simulation's future depends on, but for the
+ * thread table and the memory that hangs off struct sim (mutexes,
+ * variables, the VM's tables and arena, thread stacks), which a snapshot
+ * copies region by region (snapshot.c).  A snapshot copies this struct
+ * whole.  The pointers in it (into struct sim, the arena, the VM's tables)
+ * stay valid for the simulation's life, so a copy is only ever restored
+ * into the simulation it was taken from.
+ */
+struct simstate {
 	struct umasim_config cfg;
 	int		ncpus;
 	int		maxid;
@@ -161,77 +169,97 @@ struct sim {
 	uint64_t	nsteps;
 	int		outcome;	/* UMASIM_OUT_* of the last run */
 	int		panicked;
-	char		panicmsg[KERN_PANICLEN];
-	char		errmsg[KERN_PANICLEN];
-	int		busy;
-	uint64_t	sim_id;		/* unique in the process: snapshots check it */
 	int		script_error;
-	jmp_buf		host_jmp;	/* panics outside any thread land here */
-	int		host_jmp_armed;
 	int		nlive;		/* user threads not finished */
 	uint64_t	sleepseq;
 
-	/* threads and scheduling (the thread table itself is last) */
+	/* threads and scheduling (the thread table is in struct sim) */
 	int		nthreads;
-	struct kthread	*curthread;
 	int		lastrun;	/* tid the default decision continues */
-	int		cpu_crit[UMASIM_MAXCPU];	/* tid inside a critical section, or -1 */
-	struct ctx	sched_ctx;	/* the host side of the step loop */
+	struct kthread	*curthread;
 	int		in_run;		/* inside umasim_run() */
 	uint64_t	run_limit;	/* nsteps at which the run stops */
-	int		next_tid;	/* chosen at a stop by the thread itself */
-	struct kpolicy	pol;
-	int		preempted;	/* this step preempts the default */
+
+	/* what is recorded (a restore brings back the snapshot's settings) */
+	int		trace_level;
+	uint64_t	digest_every;	/* record a digest every this many steps */
 
 	/* timers: next tick at which a timed sleep or a callout is due */
 	int64_t		next_timer;
-	struct callout	*callouts[KERN_MAXCALLOUT];
 	int		ncallouts;
 	uint64_t	callout_seq;
 	int		softclock_chan;	/* wait channel of softclock */
 
-	/* program-visible objects, by id */
+	/* program-visible objects, by id (their tables are host memory) */
 	int		nmtx;
-	struct mtx	*umtx;
-	char		(*umtx_name)[KERN_NAMELEN];
 	int		nchan;
-	char		*chans;		/* a byte each: its address is the wait channel */
-	char		(*chan_name)[KERN_NAMELEN];
-	int64_t		nvars, capvars;
-	struct kvar	*vars;
-	char		(*var_names)[KERN_NAMELEN];
+	int64_t		nvars;
+
+	/* UMA's globals, in the simulated bss (csrc/vm/uma_core.c) */
+	void		*uma;
+	void		*kmem;		/* malloc(9)'s kmemzones (vm/kern_malloc.c) */
+	void		*umasim;	/* the simulator's UMA tables (vm/uma_sim.c) */
+
+	int		cpu_crit[UMASIM_MAXCPU];	/* tid inside a critical section, or -1 */
+	struct callout	*callouts[KERN_MAXCALLOUT];
+	char		panicmsg[KERN_PANICLEN];
+	char		errmsg[KERN_PANICLEN];
+
+	struct vmstate	vm;
+
+	struct kpolicy	pol;		/* the run's policy (policy/) */
+};
+
+/* The thread table is copied by snapshots in chunks of this many threads. */
+#define	KERN_THREAD_CHUNK	32
+
+/*
+ * A simulation: its simulated state, then the host's state -- what
+ * belongs to the process driving it, never restored by a snapshot.
+ */
+struct sim {
+	struct simstate	st;
+
+	/* ---- the host's state ---- */
+	uint64_t	sim_id;		/* unique in the process: snapshots check it */
+	int		busy;		/* a host thread is inside the C API */
+	uint32_t	*dec;		/* the decisions (output) */
+	size_t		ndec, capdec;
+	uint8_t		*cover;		/* explorers: points stopped at */
+	int		brlog_on;	/* explorers: log each step's choices */
+	struct ctx	sched_ctx;	/* the host side of the step loop */
+	jmp_buf		host_jmp;	/* panics outside any thread land here */
+	int		host_jmp_armed;
 
 	/* subsystems' digest walks */
 	digest_fn_t	*digesters[8];
 	int		ndigesters;
 
-	/* UMA's globals, in the simulated bss (csrc/vm/uma_core.c) */
-	void		*uma;
-	void		*kmem;		/* malloc(9)'s kmemzones (kern_malloc.c) */
-	void		*umasim;	/* the simulator's UMA tables (vm/uma_sim.c) */
+	/* tables of the program-visible objects (contents: simulated) */
+	struct mtx	*umtx;
+	char		(*umtx_name)[KERN_NAMELEN];
+	char		*chans;		/* a byte each: its address is the wait channel */
+	char		(*chan_name)[KERN_NAMELEN];
+	int64_t		capvars;
+	struct kvar	*vars;
+	char		(*var_names)[KERN_NAMELEN];
 
 	/* the arena (VM); none yet until the VM is attached */
 	char		*arena;
 	size_t		arena_len;
 
-	/* output */
-	int		trace_level;
+	/* output (a restore puts back the counts, keeps the buffers) */
 	struct kevlog	ev;
 	struct kconsole	con;
-	uint32_t	*dec;
-	size_t		ndec, capdec;
-	uint64_t	digest_every;	/* record a digest every this many steps */
-	uint8_t		*cover;		/* explorers: points stopped at */
-	struct brlog {
-		uint16_t n, def;	/* runnable threads, default's index */
-	}		*brlog;		/* explorers: each step's choices */
-	size_t		nbrlog, capbrlog;
-	int		brlog_on;
-	struct explore_state *explore;
 	struct umasim_digest_rec *dg;
 	size_t		ndg, capdg;
 
-	struct vmstate	vm;
+	/* explorers */
+	struct brlog {
+		uint16_t n, def;	/* runnable threads, default's index */
+	}		*brlog;		/* each step's choices */
+	size_t		nbrlog, capbrlog;
+	struct explore_state *explore;
 
 	/* kernel work for the host (hostcall.c); never live across calls */
 	struct kthread	hostcall;
@@ -248,21 +276,37 @@ struct sim {
 	struct umasim_op **oppool;
 	size_t		noppool, capoppool;
 
-	/* Last, so a snapshot copies only the threads in use. */
+	/*
+	 * The thread table: simulated state, copied by snapshots in chunks
+	 * (sim_thread_chunk()) up to the last thread in use.  A thread's
+	 * td_stack is its slot's stack, the same for the simulation's life.
+	 */
 	struct kthread	threads[UMASIM_MAXTHREADS];
 };
+
+/* The threads from tid c * KERN_THREAD_CHUNK on. */
+static inline struct kthread *
+sim_thread_chunk(struct sim *s, int c)
+{
+
+	return (&s->threads[c * KERN_THREAD_CHUNK]);
+}
 
 extern __thread struct sim *cursim;
 
 /*
- * Every entry point of the C API makes its simulation current on this
- * host thread, and refuses one that another host thread is driving.
+ * The busy guard (api.c): an entry point of the C API makes its
+ * simulation current on this host thread, and refuses one that another
+ * host thread is driving -- UMASIM_E_BUSY, or nothing done for one that
+ * returns nothing (API_ENTER_VOID).
  */
-#define	API_ENTER(s) do {						\
+#define	API_ENTER_RET(s, ret) do {				\
 	if (__atomic_exchange_n(&(s)->busy, 1, __ATOMIC_ACQUIRE))	\
-		return (UMASIM_E_BUSY);					\
+		return ret;						\
 	cursim = (s);							\
 } while (0)
+#define	API_ENTER(s)		API_ENTER_RET(s, (UMASIM_E_BUSY))
+#define	API_ENTER_VOID(s)	API_ENTER_RET(s, )
 #define	API_LEAVE(s)	__atomic_store_n(&(s)->busy, 0, __ATOMIC_RELEASE)
 
 /* sched.c */
@@ -284,14 +328,14 @@ static inline struct kthread *
 kern_curthread(void)
 {
 
-	return (cursim->curthread);
+	return (cursim->st.curthread);
 }
 
 static inline void
 sched_act(void)
 {
 
-	cursim->curthread->td_acts++;
+	cursim->st.curthread->td_acts++;
 }
 
 int	sched_step_host(struct sim *s, int tid);
@@ -379,6 +423,7 @@ extern const char *const op_names[OPC_COUNT];
 /* the UMA port's hooks (csrc/vm/) */
 int	uma_sim_attach(struct sim *s);
 void	uma_digest(struct digest *d, const struct sim *s);
+int	uma_check(struct sim *s, struct umasim_check_report *rep);
 
 /* explore.c */
 void	explore_free(struct sim *s);

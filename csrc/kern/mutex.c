@@ -23,7 +23,7 @@ int
 mtx_owned(struct mtx *m)
 {
 
-	return (mtx_owner_tid(m) == cursim->curthread->td_tid);
+	return (mtx_owner_tid(m) == cursim->st.curthread->td_tid);
 }
 
 void
@@ -42,10 +42,10 @@ mtx_destroy(struct mtx *m)
 {
 
 	if (mtx_owner_tid(m) >= 0 &&
-	    (cursim->curthread == NULL || !mtx_owned(m)))
+	    (cursim->st.curthread == NULL || !mtx_owned(m)))
 		panic("mtx_destroy: mutex %s is owned", m->lock_object.lo_name);
 	if (mtx_owner_tid(m) >= 0)
-		cursim->curthread->td_nlocks--;
+		cursim->st.curthread->td_nlocks--;
 	m->mtx_lock = MTX_DESTROYED;
 	m->lock_object.lo_flags &= ~LO_INITIALIZED;
 }
@@ -54,7 +54,7 @@ void
 mtx_lock_nopoint(struct mtx *m)
 {
 	struct sim *s = cursim;
-	struct kthread *td = s->curthread;
+	struct kthread *td = s->st.curthread;
 	int owner;
 
 	if (m->mtx_lock == MTX_DESTROYED)
@@ -70,7 +70,7 @@ mtx_lock_nopoint(struct mtx *m)
 		return;
 	}
 	while ((owner = mtx_owner_tid(m)) >= 0) {
-		if (s->trace_level >= UMASIM_TRACE_FULL)
+		if (s->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(s, EVK_LOCK_CONTENDED, (int64_t)kern_canon(s, m),
 			    owner);
 		m->mtx_lock |= MTX_CONTESTED;
@@ -97,7 +97,7 @@ void
 mtx_unlock_nopoint(struct mtx *m)
 {
 	struct sim *s = cursim;
-	struct kthread *td = s->curthread, *w;
+	struct kthread *td = s->st.curthread, *w;
 	uintptr_t contested;
 	int i;
 
@@ -114,7 +114,7 @@ mtx_unlock_nopoint(struct mtx *m)
 	td->td_nlocks--;
 	if (!contested)
 		return;
-	for (i = 0; i < s->nthreads; i++) {
+	for (i = 0; i < s->st.nthreads; i++) {
 		w = &s->threads[i];
 		if (w->td_state == UMASIM_TS_BLOCKED && w->td_blocked == m)
 			sched_wake_thread(s, w);
@@ -135,7 +135,7 @@ mtx_assert(struct mtx *m, int what)
 	struct sim *s = cursim;
 	int owned;
 
-	if (!s->cfg.invariants)
+	if (!s->st.cfg.invariants)
 		return;
 	owned = mtx_owned(m);
 	if ((what & MA_OWNED) && !owned)

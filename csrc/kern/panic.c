@@ -14,25 +14,25 @@ kern_panic_finish(struct sim *s, struct kthread *td)
 {
 	char line[KERN_PANICLEN + 8];
 
-	s->panicked = 1;
-	s->outcome = UMASIM_OUT_PANIC;
-	snprintf(line, sizeof(line), "panic: %s", s->panicmsg);
+	s->st.panicked = 1;
+	s->st.outcome = UMASIM_OUT_PANIC;
+	snprintf(line, sizeof(line), "panic: %s", s->st.panicmsg);
 	console_append(s, line);
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PANIC, (int64_t)(s->con.n - 1), 0);
 	if (td == NULL) {
 		if (s->host_jmp_armed)
 			longjmp(s->host_jmp, 1);
 		fprintf(stderr, "umasim: panic outside a thread: %s\n",
-		    s->panicmsg);
+		    s->st.panicmsg);
 		abort();
 	}
 	td->td_state = UMASIM_TS_PANICKED;
 	td->td_point = PT_PANIC;
 	if (!td->td_kernel)
-		s->nlive--;
-	s->curthread = NULL;
-	s->in_run = 0;
+		s->st.nlive--;
+	s->st.curthread = NULL;
+	s->st.in_run = 0;
 	ctx_switch(&td->td_ctx, &s->sched_ctx);
 	abort();		/* never resumed */
 }
@@ -45,17 +45,17 @@ panic(const char *fmt, ...)
 	size_t n;
 
 	va_start(ap, fmt);
-	vsnprintf(s->panicmsg, sizeof(s->panicmsg), fmt, ap);
+	vsnprintf(s->st.panicmsg, sizeof(s->st.panicmsg), fmt, ap);
 	va_end(ap);
 	/*
 	 * Several of UMA's messages end in "\n" ("Duplicate free of item
 	 * ...\n"); panic(9) adds its own, so, as with printf, the message is
 	 * one console line without it.
 	 */
-	n = strlen(s->panicmsg);
-	while (n > 0 && s->panicmsg[n - 1] == '\n')
-		s->panicmsg[--n] = '\0';
-	kern_panic_finish(s, s->curthread);
+	n = strlen(s->st.panicmsg);
+	while (n > 0 && s->st.panicmsg[n - 1] == '\n')
+		s->st.panicmsg[--n] = '\0';
+	kern_panic_finish(s, s->st.curthread);
 }
 
 int
@@ -70,7 +70,7 @@ kern_vprintf(const char *fmt, va_list ap)
 	if (n > 0 && line[strlen(line) - 1] == '\n')
 		line[strlen(line) - 1] = '\0';
 	console_append(s, line);
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_CONSOLE, (int64_t)(s->con.n - 1), 0);
 	return (n);
 }

@@ -155,7 +155,7 @@ var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
 	v->v_zone = zone;
 	v->v_item = item != NULL ? vm_display(s, item) : 0;
 	v->v_size = size;
-	for (i = 0; i < s->nthreads; i++) {
+	for (i = 0; i < s->st.nthreads; i++) {
 		w = &s->threads[i];
 		if (w->td_state == UMASIM_TS_WAITVAR && w->td_waitvar == vid)
 			sched_wake_thread(s, w);
@@ -226,12 +226,12 @@ program_main(struct kthread *td)
 		for (td->td_pc = 0; td->td_pc < p->p_nops; td->td_pc++) {
 			op = &p->p_ops[td->td_pc];
 			sched_point(op_point[op->code]);
-			if (s->trace_level >= UMASIM_TRACE_FULL)
+			if (s->st.trace_level >= UMASIM_TRACE_FULL)
 				ev_record(s, EVK_OP_BEGIN, op->code, td->td_pc);
 			td->td_busy = 1;
 			op_handler[op->code](td, op);
 			td->td_busy = 0;
-			if (s->trace_level >= UMASIM_TRACE_FULL)
+			if (s->st.trace_level >= UMASIM_TRACE_FULL)
 				ev_record(s, EVK_OP_END, op->code, td->td_pc);
 			td->td_acts++;
 		}

@@ -33,7 +33,7 @@ thread_runnable(const struct sim *s, const struct kthread *td)
 
 	if (td->td_state != UMASIM_TS_RUNNABLE)
 		return (0);
-	owner = s->cpu_crit[td->td_cpu];
+	owner = s->st.cpu_crit[td->td_cpu];
 	return (owner < 0 || owner == td->td_tid);
 }
 
@@ -42,7 +42,7 @@ runnable_list(const struct sim *s, int32_t *out)
 {
 	int i, n;
 
-	for (i = n = 0; i < s->nthreads; i++)
+	for (i = n = 0; i < s->st.nthreads; i++)
 		if (thread_runnable(s, &s->threads[i]))
 			out[n++] = i;
 	return (n);
@@ -53,9 +53,10 @@ default_index(const struct sim *s, const int32_t *run, int n)
 {
 	int i;
 
-	if (s->lastrun >= 0 && thread_runnable(s, &s->threads[s->lastrun]))
+	if (s->st.lastrun >= 0 &&
+	    thread_runnable(s, &s->threads[s->st.lastrun]))
 		for (i = 0; i < n; i++)
-			if (run[i] == s->lastrun)
+			if (run[i] == s->st.lastrun)
 				return (i);
 	return (0);
 }
@@ -68,19 +69,19 @@ static int
 migrate_allowed(const struct sim *s, const struct kthread *td, int cpu)
 {
 
-	if (cpu < 0 || cpu >= s->ncpus || cpu == td->td_cpu)
+	if (cpu < 0 || cpu >= s->st.ncpus || cpu == td->td_cpu)
 		return (0);
 	if (td->td_critnest != 0)
 		return (0);
-	return (s->cpu_crit[cpu] < 0);
+	return (s->st.cpu_crit[cpu] < 0);
 }
 
 void
 sched_timer_add(struct sim *s, int64_t when)
 {
 
-	if (when < s->next_timer)
-		s->next_timer = when;
+	if (when < s->st.next_timer)
+		s->st.next_timer = when;
 }
 
 static void
@@ -93,7 +94,7 @@ timers_fire(struct sim *s)
 		softclock_wake(s);
 	if (callout_next_after(s) < next)
 		next = callout_next_after(s);
-	s->next_timer = next;
+	s->st.next_timer = next;
 }
 
 /* Bookkeeping at the end of every step. */
@@ -101,12 +102,12 @@ static inline void
 step_end(struct sim *s, struct kthread *td)
 {
 
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_STEP, td->td_point, td->td_state);
 	if (s->cover != NULL)
 		s->cover[td->td_point] = 1;
-	s->now += s->cfg.ticks_per_step;
-	if (s->now >= s->next_timer)
+	s->st.now += s->st.cfg.ticks_per_step;
+	if (s->st.now >= s->st.next_timer)
 		timers_fire(s);
 }
 
@@ -124,8 +125,8 @@ time_jump(struct sim *s)
 		return (0);
 	if (callout_next_after(s) < next)
 		next = callout_next_after(s);
-	if (next > s->now)
-		s->now = next;
+	if (next > s->st.now)
+		s->st.now = next;
 	timers_fire(s);
 	return (1);
 }
@@ -144,22 +145,22 @@ sched_choose(struct sim *s)
 	c.tid = -1;
 	c.mig = -1;
 	for (;;) {
-		if (s->panicked) {
-			s->outcome = UMASIM_OUT_PANIC;
+		if (s->st.panicked) {
+			s->st.outcome = UMASIM_OUT_PANIC;
 			return (c);
 		}
-		if (s->nlive == 0) {
-			s->outcome = UMASIM_OUT_COMPLETED;
+		if (s->st.nlive == 0) {
+			s->st.outcome = UMASIM_OUT_COMPLETED;
 			return (c);
 		}
 		c.n = runnable_list(s, run);
 		/* A deadlock is one whatever the step limit says. */
 		if (c.n == 0 && sleep_next_timeout(s) == INT64_MAX) {
-			s->outcome = UMASIM_OUT_DEADLOCK;
+			s->st.outcome = UMASIM_OUT_DEADLOCK;
 			return (c);
 		}
-		if (s->nsteps >= s->run_limit) {
-			s->outcome = UMASIM_OUT_STEP_LIMIT;
+		if (s->st.nsteps >= s->st.run_limit) {
+			s->st.outcome = UMASIM_OUT_STEP_LIMIT;
 			return (c);
 		}
 		if (c.n > 0)
@@ -170,8 +171,8 @@ sched_choose(struct sim *s)
 	c.deftid = run[c.def];
 	idx = policy_choose(s, run, c.n, c.def, &c.mig);
 	if (idx < 0) {
-		s->outcome = UMASIM_OUT_RUNNING;
-		s->script_error = 1;
+		s->st.outcome = UMASIM_OUT_RUNNING;
+		s->st.script_error = 1;
 		return (c);
 	}
 	c.idx = idx;
@@ -189,13 +190,13 @@ static inline void
 step_begin(struct sim *s, struct kthread *td, uint32_t d)
 {
 
-	if (__builtin_expect(s->digest_every != 0, 0) && s->nsteps != 0 &&
-	    s->nsteps % s->digest_every == 0)
+	if (__builtin_expect(s->st.digest_every != 0, 0) && s->st.nsteps != 0 &&
+	    s->st.nsteps % s->st.digest_every == 0)
 		digest_record(s);
 	dec_append(s, d);
-	s->nsteps++;
-	s->lastrun = td->td_tid;
-	s->curthread = td;
+	s->st.nsteps++;
+	s->st.lastrun = td->td_tid;
+	s->st.curthread = td;
 	td->td_migrate_to = -1;
 }
 
@@ -217,12 +218,12 @@ sched_begin(struct sim *s, struct choice *c)
 		d = 1 + (uint32_t)c->idx +
 		    (uint32_t)c->n * (uint32_t)(c->mig >= 0 ? c->mig + 1 : 0);
 	step_begin(s, td, d);
-	if (d != 0 && s->trace_level >= UMASIM_TRACE_FULL)
+	if (d != 0 && s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PREEMPTION, d, c->deftid);
 	if (c->mig >= 0) {
 		from = td->td_cpu;
 		td->td_cpu = c->mig;
-		if (s->trace_level >= UMASIM_TRACE_FULL)
+		if (s->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(s, EVK_MIGRATION, from, c->mig);
 	}
 }
@@ -239,8 +240,9 @@ static inline int
 sequential_continues(const struct sim *s, const struct kthread *td)
 {
 
-	return (!s->panicked && s->nlive != 0 && s->nsteps < s->run_limit &&
-	    s->lastrun == td->td_tid && td->td_migrate_to < 0 &&
+	return (!s->st.panicked && s->st.nlive != 0 &&
+	    s->st.nsteps < s->st.run_limit &&
+	    s->st.lastrun == td->td_tid && td->td_migrate_to < 0 &&
 	    !s->brlog_on && thread_runnable(s, td));
 }
 
@@ -255,19 +257,20 @@ sched_stop(struct sim *s, struct kthread *td)
 	struct choice c;
 
 	step_end(s, td);
-	if (!s->in_run) {
-		s->curthread = NULL;
+	if (!s->st.in_run) {
+		s->st.curthread = NULL;
 		ctx_switch(&td->td_ctx, &s->sched_ctx);
 		return;
 	}
-	if (s->pol.kind == UMASIM_POL_SEQUENTIAL && sequential_continues(s, td)) {
+	if (s->st.pol.kind == UMASIM_POL_SEQUENTIAL &&
+	    sequential_continues(s, td)) {
 		/* What sched_choose() would decide, without the list. */
 		step_begin(s, td, 0);
 		return;
 	}
 	c = sched_choose(s);
 	if (c.tid < 0) {
-		s->curthread = NULL;
+		s->st.curthread = NULL;
 		ctx_switch(&td->td_ctx, &s->sched_ctx);
 		return;
 	}
@@ -277,17 +280,25 @@ sched_stop(struct sim *s, struct kthread *td)
 		ctx_switch(&td->td_ctx, &next->td_ctx);
 }
 
+/* The current thread stops at point 'pt'. */
+static inline void
+stop_at(struct sim *s, struct kthread *td, int pt)
+{
+
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	sched_stop(s, td);
+}
+
 void
 sched_point(int pt)
 {
 	struct sim *s = cursim;
-	struct kthread *td = s->curthread;
+	struct kthread *td = s->st.curthread;
 
 	if (td->td_acts == td->td_stop_acts || td->td_nopoints)
 		return;		/* back to back with the last stop: one point */
-	td->td_point = pt;
-	td->td_stop_acts = td->td_acts;
-	sched_stop(s, td);
+	stop_at(s, td, pt);
 }
 
 /*
@@ -299,13 +310,11 @@ void
 sched_fine_point(int pt)
 {
 	struct sim *s = cursim;
-	struct kthread *td = s->curthread;
+	struct kthread *td = s->st.curthread;
 
-	if (s->cfg.granularity != UMASIM_GRAN_FINE || td->td_nopoints)
+	if (s->st.cfg.granularity != UMASIM_GRAN_FINE || td->td_nopoints)
 		return;
-	td->td_point = pt;
-	td->td_stop_acts = td->td_acts;
-	sched_stop(s, td);
+	stop_at(s, td, pt);
 }
 
 /* A point that stops whatever the granularity (bug switches' windows). */
@@ -313,13 +322,11 @@ void
 sched_fine_point_always(int pt)
 {
 	struct sim *s = cursim;
-	struct kthread *td = s->curthread;
+	struct kthread *td = s->st.curthread;
 
 	if (td->td_nopoints)
 		return;
-	td->td_point = pt;
-	td->td_stop_acts = td->td_acts;
-	sched_stop(s, td);
+	stop_at(s, td, pt);
 }
 
 /*
@@ -336,9 +343,7 @@ sched_block(struct kthread *td, int pt)
 	if (td->td_nopoints)
 		panic("%s blocked where it may not (%s)", td->td_name,
 		    td->td_wmesg != NULL ? td->td_wmesg : "mutex");
-	td->td_point = pt;
-	td->td_stop_acts = td->td_acts;
-	sched_stop(s, td);
+	stop_at(s, td, pt);
 }
 
 void
@@ -365,7 +370,7 @@ thread_exit(struct sim *s, struct kthread *td)
 	td->td_state = UMASIM_TS_FINISHED;
 	td->td_point = PT_EXIT;
 	if (!td->td_kernel)
-		s->nlive--;
+		s->st.nlive--;
 	sched_stop(s, td);
 	/* Never resumed. */
 	panic("finished thread %s resumed", td->td_name);
@@ -386,16 +391,16 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 {
 	struct kthread *td;
 
-	if (s->nthreads >= UMASIM_MAXTHREADS)
+	if (s->st.nthreads >= UMASIM_MAXTHREADS)
 		return (NULL);
-	td = &s->threads[s->nthreads];
+	td = &s->threads[s->st.nthreads];
 	memset(td, 0, sizeof(*td));
-	if (s->slot_stack[s->nthreads] == NULL)
-		s->slot_stack[s->nthreads] = kstack_alloc();
-	td->td_stack = s->slot_stack[s->nthreads];
+	if (s->slot_stack[s->st.nthreads] == NULL)
+		s->slot_stack[s->st.nthreads] = kstack_alloc();
+	td->td_stack = s->slot_stack[s->st.nthreads];
 	if (td->td_stack == NULL)
 		return (NULL);
-	td->td_tid = s->nthreads++;
+	td->td_tid = s->st.nthreads++;
 	snprintf(td->td_name, sizeof(td->td_name), "%s", name);
 	td->td_cpu = cpu;
 	td->td_kernel = kernel;
@@ -408,7 +413,7 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 	ctx_make(&td->td_ctx, td->td_stack->ks_base, td->td_stack->ks_size,
 	    thread_entry, td);
 	if (!kernel)
-		s->nlive++;
+		s->st.nlive++;
 	return (td);
 }
 
@@ -416,11 +421,11 @@ void
 critical_enter(void)
 {
 	struct sim *s = cursim;
-	struct kthread *td = s->curthread;
+	struct kthread *td = s->st.curthread;
 
 	sched_point(PT_CRITICAL_ENTER);
 	if (td->td_critnest++ == 0)
-		s->cpu_crit[td->td_cpu] = td->td_tid;
+		s->st.cpu_crit[td->td_cpu] = td->td_tid;
 	td->td_acts++;
 }
 
@@ -428,13 +433,13 @@ void
 critical_exit(void)
 {
 	struct sim *s = cursim;
-	struct kthread *td = s->curthread;
+	struct kthread *td = s->st.curthread;
 
 	sched_point(PT_CRITICAL_EXIT);
 	if (td->td_critnest <= 0)
 		panic("critical_exit: td_critnest == 0");
 	if (--td->td_critnest == 0)
-		s->cpu_crit[td->td_cpu] = -1;
+		s->st.cpu_crit[td->td_cpu] = -1;
 	td->td_acts++;
 }
 
@@ -446,7 +451,7 @@ void
 sched_overflow(struct sim *s, struct kthread *td)
 {
 
-	snprintf(s->panicmsg, sizeof(s->panicmsg),
+	snprintf(s->st.panicmsg, sizeof(s->st.panicmsg),
 	    "stack overflow in thread %s", td->td_name);
 	kern_panic_finish(s, td);
 }
@@ -477,7 +482,7 @@ why_not_runnable(const struct sim *s, const struct kthread *td, char *buf,
 		break;
 	default:
 		snprintf(buf, len, "vCPU %d is held in a critical section by %s",
-		    td->td_cpu, s->threads[s->cpu_crit[td->td_cpu]].td_name);
+		    td->td_cpu, s->threads[s->st.cpu_crit[td->td_cpu]].td_name);
 		break;
 	}
 	return (buf);
@@ -493,16 +498,16 @@ sched_step_host(struct sim *s, int tid)
 	char why[160];
 	int i;
 
-	if (s->panicked)
+	if (s->st.panicked)
 		return (UMASIM_E_PANICKED);
-	if (tid >= s->nthreads)
+	if (tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
 	c.n = runnable_list(s, run);
 	if (c.n == 0 && time_jump(s))
 		c.n = runnable_list(s, run);
 	if (c.n == 0) {
-		snprintf(s->errmsg, sizeof(s->errmsg),
-		    "no thread can run (%s)", s->nlive == 0 ?
+		snprintf(s->st.errmsg, sizeof(s->st.errmsg),
+		    "no thread can run (%s)", s->st.nlive == 0 ?
 		    "all threads finished" : "deadlock");
 		return (UMASIM_E_NOTRUNNABLE);
 	}
@@ -516,7 +521,7 @@ sched_step_host(struct sim *s, int tid)
 		if (run[i] == tid)
 			c.idx = i;
 	if (c.idx < 0) {
-		snprintf(s->errmsg, sizeof(s->errmsg),
+		snprintf(s->st.errmsg, sizeof(s->st.errmsg),
 		    "thread %s is not runnable: %s", td->td_name,
 		    why_not_runnable(s, td, why, sizeof(why)));
 		return (UMASIM_E_NOTRUNNABLE);
@@ -524,10 +529,10 @@ sched_step_host(struct sim *s, int tid)
 	c.tid = tid;
 	c.mig = td->td_migrate_to;
 	sched_begin(s, &c);
-	s->in_run = 0;
+	s->st.in_run = 0;
 	ctx_switch(&s->sched_ctx, &td->td_ctx);
-	if (s->panicked)
-		s->outcome = UMASIM_OUT_PANIC;
+	if (s->st.panicked)
+		s->st.outcome = UMASIM_OUT_PANIC;
 	return (td->td_point);
 }
 
@@ -536,22 +541,22 @@ sched_run_host(struct sim *s, uint64_t max_steps)
 {
 	struct choice c;
 
-	if (s->panicked)
+	if (s->st.panicked)
 		return (UMASIM_E_PANICKED);
-	s->script_error = 0;
-	s->run_limit = max_steps > UINT64_MAX - s->nsteps ? UINT64_MAX :
-	    s->nsteps + max_steps;
-	s->in_run = 1;
+	s->st.script_error = 0;
+	s->st.run_limit = max_steps > UINT64_MAX - s->st.nsteps ? UINT64_MAX :
+	    s->st.nsteps + max_steps;
+	s->st.in_run = 1;
 	c = sched_choose(s);
 	if (c.tid >= 0) {
 		sched_begin(s, &c);
 		ctx_switch(&s->sched_ctx, &s->threads[c.tid].td_ctx);
 	}
-	s->in_run = 0;
-	s->curthread = NULL;
-	if (s->script_error)
+	s->st.in_run = 0;
+	s->st.curthread = NULL;
+	if (s->st.script_error)
 		return (UMASIM_E_SCRIPT);
-	return (s->outcome);
+	return (s->st.outcome);
 }
 
 int
@@ -559,13 +564,13 @@ sched_migrate_host(struct sim *s, int tid, int cpu)
 {
 	struct kthread *td;
 
-	if (tid < 0 || tid >= s->nthreads)
+	if (tid < 0 || tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
-	if (cpu < 0 || cpu >= s->ncpus)
+	if (cpu < 0 || cpu >= s->st.ncpus)
 		return (UMASIM_E_INVAL);
 	td = &s->threads[tid];
 	if (td->td_critnest != 0) {
-		snprintf(s->errmsg, sizeof(s->errmsg),
+		snprintf(s->st.errmsg, sizeof(s->st.errmsg),
 		    "thread %s is inside a critical section and cannot migrate",
 		    td->td_name);
 		return (UMASIM_E_NOTRUNNABLE);

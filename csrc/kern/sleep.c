@@ -24,13 +24,13 @@ sleep_internal(struct kthread *td, const void *chan, struct mtx *m, int pri,
 	td->td_wchan = chan;
 	td->td_wmesg = wmesg;
 	td->td_timedout = 0;
-	td->td_sleepseq = ++s->sleepseq;
+	td->td_sleepseq = ++s->st.sleepseq;
 	td->td_timo_at = -1;
 	if (timo > 0) {
-		td->td_timo_at = s->now + timo;
+		td->td_timo_at = s->st.now + timo;
 		sched_timer_add(s, td->td_timo_at);
 	}
-	if (s->trace_level >= UMASIM_TRACE_FULL && !td->td_kernel)
+	if (s->st.trace_level >= UMASIM_TRACE_FULL && !td->td_kernel)
 		ev_record(s, EVK_SLEEP, (int64_t)kern_canon(s, chan), timo);
 	if (m != NULL)
 		mtx_unlock_nopoint(m);
@@ -45,10 +45,10 @@ sleep_internal(struct kthread *td, const void *chan, struct mtx *m, int pri,
 int
 msleep(const void *chan, struct mtx *m, int pri, const char *wmesg, int timo)
 {
-	struct kthread *td = cursim->curthread;
+	struct kthread *td = cursim->st.curthread;
 
 	sched_point(PT_MSLEEP);
-	if (m != NULL && cursim->cfg.invariants)
+	if (m != NULL && cursim->st.cfg.invariants)
 		mtx_assert(m, MA_OWNED);
 	return (sleep_internal(td, chan, m, pri, wmesg, timo));
 }
@@ -62,7 +62,7 @@ wakeup_internal(struct sim *s, const void *chan, int one)
 
 	first = NULL;
 	n = 0;
-	for (i = 0; i < s->nthreads; i++) {
+	for (i = 0; i < s->st.nthreads; i++) {
 		td = &s->threads[i];
 		if (td->td_state != UMASIM_TS_SLEEPING || td->td_wchan != chan)
 			continue;
@@ -89,9 +89,9 @@ wakeup_common(const void *chan, int one, int pt)
 
 	sched_point(pt);
 	n = wakeup_internal(s, chan, one);
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_WAKEUP, (int64_t)kern_canon(s, chan), n);
-	s->curthread->td_acts++;
+	s->st.curthread->td_acts++;
 }
 
 void
@@ -120,22 +120,22 @@ sleep_wakeup_timers(struct sim *s)
 	int i;
 
 	next = INT64_MAX;
-	for (i = 0; i < s->nthreads; i++) {
+	for (i = 0; i < s->st.nthreads; i++) {
 		td = &s->threads[i];
 		if (td->td_state != UMASIM_TS_SLEEPING || td->td_timo_at < 0)
 			continue;
-		if (td->td_timo_at <= s->now) {
+		if (td->td_timo_at <= s->st.now) {
 			/*
 			 * A timeout is the sleeper's event, not that of
 			 * whichever thread happened to stop last (which
 			 * would depend on how the host split the run).
 			 */
-			if (s->trace_level >= UMASIM_TRACE_FULL) {
-				cur = s->curthread;
-				s->curthread = td;
+			if (s->st.trace_level >= UMASIM_TRACE_FULL) {
+				cur = s->st.curthread;
+				s->st.curthread = td;
 				ev_record(s, EVK_WAKEUP,
 				    (int64_t)kern_canon(s, td->td_wchan), -1);
-				s->curthread = cur;
+				s->st.curthread = cur;
 			}
 			sched_wake_thread(s, td);
 			td->td_timedout = 1;
@@ -153,7 +153,7 @@ sleep_next_timeout(const struct sim *s)
 	int i;
 
 	next = INT64_MAX;
-	for (i = 0; i < s->nthreads; i++) {
+	for (i = 0; i < s->st.nthreads; i++) {
 		td = &s->threads[i];
 		if (td->td_state == UMASIM_TS_SLEEPING && td->td_timo_at >= 0 &&
 		    td->td_timo_at < next)

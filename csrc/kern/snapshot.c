@@ -1,8 +1,10 @@
 /*
  * Snapshots: a copy of everything a simulation's future depends on -- the
- * kernel state (struct sim up to its last thread), user mutexes and
- * variables, the VM's maps and page table, the arena pages in use, the used
- * part of every live thread's stack, and the logs -- restored in place.
+ * simulated state of struct sim (struct simstate, then the thread table up
+ * to its last thread in chunks: a fixed set of regions, never the host's
+ * part of struct sim), user mutexes and variables, the VM's maps and page
+ * table, the arena pages in use, the used part of every live thread's
+ * stack, and the logs -- restored in place.
  *
  * Restoring in place is what makes it cheap and sound: thread stacks hold
  * absolute addresses (into themselves, the arena and struct sim), so a
@@ -26,8 +28,8 @@ struct snap_stack {
 
 struct snapshot {
 	uint64_t	sn_owner;	/* struct sim's sim_id */
-	size_t		sn_simlen;
-	char		*sn_sim;
+	int		sn_nthreads;
+	char		*sn_sim;	/* struct simstate, the threads */
 	struct mtx	*sn_umtx;
 	struct kvar	*sn_vars;
 	char		*sn_names;	/* names of mutexes, channels, variables */
@@ -94,9 +96,9 @@ static char *
 names_copy(struct sim *s, const char *from)
 {
 	struct { char *tab; size_t len; } part[3] = {
-		{ (char *)s->umtx_name, (size_t)s->nmtx * KERN_NAMELEN },
-		{ (char *)s->chan_name, (size_t)s->nchan * KERN_NAMELEN },
-		{ (char *)s->var_names, (size_t)s->nvars * KERN_NAMELEN },
+		{ (char *)s->umtx_name, (size_t)s->st.nmtx * KERN_NAMELEN },
+		{ (char *)s->chan_name, (size_t)s->st.nchan * KERN_NAMELEN },
+		{ (char *)s->var_names, (size_t)s->st.nvars * KERN_NAMELEN },
 	};
 	char *buf = NULL;
 	size_t off;
@@ -138,7 +140,7 @@ thread_has_future(const struct kthread *td)
 static int
 page_full(const struct sim *s, int64_t i)
 {
-	const struct vmstate *vm = &s->vm;
+	const struct vmstate *vm = &s->st.vm;
 
 	if (i < (vm->bss_used + PAGE_MASK) / PAGE_SIZE)
 		return (1);
@@ -157,7 +159,7 @@ pages_in_use(const struct sim *s, int64_t *idx)
 	int64_t i, n;
 
 	n = 0;
-	for (i = 0; i < s->vm.npages; i++) {
+	for (i = 0; i < s->st.vm.npages; i++) {
 		if (!page_full(s, i))
 			continue;
 		if (idx != NULL)
@@ -165,6 +167,36 @@ pages_in_use(const struct sim *s, int64_t *idx)
 		n++;
 	}
 	return (n);
+}
+
+/*
+ * The simulated state in struct sim: struct simstate, then the thread
+ * table up to its last thread in use, chunk by chunk.  Without 'to', puts
+ * a copy into 'buf'; with it, copies 'buf' back.
+ */
+static void
+state_copy(struct sim *s, char *buf, int nthreads, int to)
+{
+	size_t len;
+	int t, n;
+
+	if (to)
+		memcpy(&s->st, buf, sizeof(s->st));
+	else
+		memcpy(buf, &s->st, sizeof(s->st));
+	buf += sizeof(s->st);
+	for (t = 0; t < nthreads; t += KERN_THREAD_CHUNK) {
+		n = nthreads - t < KERN_THREAD_CHUNK ? nthreads - t :
+		    KERN_THREAD_CHUNK;
+		len = (size_t)n * sizeof(struct kthread);
+		if (to)
+			memcpy(sim_thread_chunk(s, t / KERN_THREAD_CHUNK), buf,
+			    len);
+		else
+			memcpy(buf, sim_thread_chunk(s, t / KERN_THREAD_CHUNK),
+			    len);
+		buf += len;
+	}
 }
 
 void
@@ -196,7 +228,7 @@ struct snapshot *
 snapshot_take(struct sim *s)
 {
 	struct snapshot *sn;
-	const struct vmstate *vm = &s->vm;
+	const struct vmstate *vm = &s->st.vm;
 	size_t total, off, len;
 	int64_t i;
 	int t, n;
@@ -205,11 +237,14 @@ snapshot_take(struct sim *s)
 	if (sn == NULL)
 		return (NULL);
 	sn->sn_owner = s->sim_id;
-	sn->sn_simlen = offsetof(struct sim, threads) +
-	    (size_t)s->nthreads * sizeof(struct kthread);
-	sn->sn_sim = dup_mem(s, sn->sn_simlen);
-	sn->sn_umtx = dup_mem(s->umtx, (size_t)s->nmtx * sizeof(struct mtx));
-	sn->sn_vars = dup_mem(s->vars, (size_t)s->nvars * sizeof(struct kvar));
+	sn->sn_nthreads = s->st.nthreads;
+	sn->sn_sim = malloc(sizeof(s->st) +
+	    (size_t)sn->sn_nthreads * sizeof(struct kthread));
+	if (sn->sn_sim != NULL)
+		state_copy(s, sn->sn_sim, sn->sn_nthreads, 0);
+	sn->sn_umtx = dup_mem(s->umtx, (size_t)s->st.nmtx * sizeof(struct mtx));
+	sn->sn_vars = dup_mem(s->vars,
+	    (size_t)s->st.nvars * sizeof(struct kvar));
 	sn->sn_names = names_copy(s, NULL);
 	sn->sn_kmem_map = dup_mem(vm->kmem_map, (size_t)vm->kmem_pages);
 	sn->sn_dmap_map = dup_mem(vm->dmap_map, (size_t)vm->dmap_pages);
@@ -229,10 +264,10 @@ snapshot_take(struct sim *s)
 		for (i = 0; i < vm->boot_pages; i++)
 			memcpy(sn->sn_boothead + i * BOOT_HEAD,
 			    s->arena + (vm->boot_base + i) * PAGE_SIZE, BOOT_HEAD);
-	sn->sn_stacks = calloc((size_t)s->nthreads + 1,
+	sn->sn_stacks = calloc((size_t)s->st.nthreads + 1,
 	    sizeof(struct snap_stack));
 	total = 0;
-	for (t = 0; t < s->nthreads; t++) {
+	for (t = 0; t < s->st.nthreads; t++) {
 		if (!thread_has_future(&s->threads[t]))
 			continue;
 		stack_live(&s->threads[t], &off, &len);
@@ -242,7 +277,7 @@ snapshot_take(struct sim *s)
 	if (sn->sn_stacks != NULL && sn->sn_stackdata != NULL) {
 		total = 0;
 		n = 0;
-		for (t = 0; t < s->nthreads; t++) {
+		for (t = 0; t < s->st.nthreads; t++) {
 			if (!thread_has_future(&s->threads[t]))
 				continue;
 			stack_live(&s->threads[t], &off, &len);
@@ -280,153 +315,30 @@ snapshot_take(struct sim *s)
 	return (sn);
 }
 
-/* Fields of struct sim that belong to the host, not to the simulated state. */
-struct hostpart {
-	uint64_t	sim_id;
-	struct mtx	*umtx;
-	char		(*umtx_name)[KERN_NAMELEN];
-	char		*chans;
-	char		(*chan_name)[KERN_NAMELEN];
-	struct kvar	*vars;
-	char		(*var_names)[KERN_NAMELEN];
-	int64_t		capvars;
-	struct kevlog	ev;
-	struct kconsole	con;
-	uint32_t	*dec;
-	size_t		capdec;
-	struct umasim_digest_rec *dg;
-	size_t		ndg, capdg;
-	uint8_t		*kmem_map, *dmap_map;
-	struct vm_pgent	*pgtab;
-	void		(*reclaim_hook)(void);
-	char		*arena;
-	size_t		arena_len;
-	struct umasim_op **oppool;
-	size_t		noppool, capoppool;
-	struct ctx	sched_ctx;
-	uint8_t		*cover;
-	struct brlog	*brlog;
-	size_t		nbrlog, capbrlog;
-	int		brlog_on;
-	struct explore_state *explore;
-	struct kstack	*hostcall_stack;
-	int		busy;
-};
-
-static void
-hostpart_save(const struct sim *s, struct hostpart *h)
-{
-
-	h->sim_id = s->sim_id;
-	h->umtx = s->umtx;
-	h->umtx_name = s->umtx_name;
-	h->chans = s->chans;
-	h->chan_name = s->chan_name;
-	h->vars = s->vars;
-	h->var_names = s->var_names;
-	h->capvars = s->capvars;
-	h->ev = s->ev;
-	h->con = s->con;
-	h->dec = s->dec;
-	h->capdec = s->capdec;
-	h->dg = s->dg;
-	h->ndg = s->ndg;
-	h->capdg = s->capdg;
-	h->kmem_map = s->vm.kmem_map;
-	h->dmap_map = s->vm.dmap_map;
-	h->pgtab = s->vm.pgtab;
-	h->reclaim_hook = s->vm.reclaim_hook;
-	h->arena = s->arena;
-	h->arena_len = s->arena_len;
-	h->oppool = s->oppool;
-	h->noppool = s->noppool;
-	h->capoppool = s->capoppool;
-	h->sched_ctx = s->sched_ctx;
-	h->cover = s->cover;
-	h->brlog = s->brlog;
-	h->nbrlog = s->nbrlog;
-	h->capbrlog = s->capbrlog;
-	h->brlog_on = s->brlog_on;
-	h->explore = s->explore;
-	h->hostcall_stack = s->hostcall_stack;
-	h->busy = s->busy;
-}
-
-static void
-hostpart_load(struct sim *s, const struct hostpart *h)
-{
-
-	s->sim_id = h->sim_id;
-	s->umtx = h->umtx;
-	s->umtx_name = h->umtx_name;
-	s->chans = h->chans;
-	s->chan_name = h->chan_name;
-	s->vars = h->vars;
-	s->var_names = h->var_names;
-	s->capvars = h->capvars;
-	s->ev.e = h->ev.e;
-	s->ev.cap = h->ev.cap;
-	s->con.buf = h->con.buf;
-	s->con.cap = h->con.cap;
-	s->con.off = h->con.off;
-	s->con.ncap = h->con.ncap;
-	s->dec = h->dec;
-	s->capdec = h->capdec;
-	s->dg = h->dg;
-	s->capdg = h->capdg;
-	/* Digests recorded past the restored step belong to another future. */
-	s->ndg = h->ndg;
-	while (s->ndg > 0 && s->dg[s->ndg - 1].step > s->nsteps)
-		s->ndg--;
-	s->vm.kmem_map = h->kmem_map;
-	s->vm.dmap_map = h->dmap_map;
-	s->vm.pgtab = h->pgtab;
-	s->vm.reclaim_hook = h->reclaim_hook;
-	s->arena = h->arena;
-	s->arena_len = h->arena_len;
-	s->oppool = h->oppool;
-	s->noppool = h->noppool;
-	s->capoppool = h->capoppool;
-	s->sched_ctx = h->sched_ctx;
-	s->cover = h->cover;
-	s->brlog = h->brlog;
-	s->nbrlog = h->nbrlog;
-	s->capbrlog = h->capbrlog;
-	s->brlog_on = h->brlog_on;
-	s->explore = h->explore;
-	s->hostcall_stack = h->hostcall_stack;
-	s->busy = h->busy;
-}
-
 int
 snapshot_restore(struct sim *s, const struct snapshot *sn)
 {
-	struct kstack *slots[UMASIM_MAXTHREADS];
-	struct hostpart h;
 	const struct snap_stack *st;
 	int64_t i;
 	int t;
 
 	if (sn->sn_owner != s->sim_id)
 		return (UMASIM_E_INVAL);
-	/* The logs only ever grow, so their buffers are big enough. */
-	hostpart_save(s, &h);
-	memcpy(slots, s->slot_stack, sizeof(slots));
-	memcpy(s, sn->sn_sim, sn->sn_simlen);
-	hostpart_load(s, &h);
-	memcpy(s->slot_stack, slots, sizeof(slots));
-	for (t = 0; t < s->nthreads; t++)
-		s->threads[t].td_stack = slots[t];
+	state_copy(s, sn->sn_sim, sn->sn_nthreads, 1);
+	/* Digests recorded past the restored step belong to another future. */
+	while (s->ndg > 0 && s->dg[s->ndg - 1].step > s->st.nsteps)
+		s->ndg--;
 
-	put_mem(s->umtx, sn->sn_umtx, (size_t)s->nmtx * sizeof(struct mtx));
-	put_mem(s->vars, sn->sn_vars, (size_t)s->nvars * sizeof(struct kvar));
+	put_mem(s->umtx, sn->sn_umtx, (size_t)s->st.nmtx * sizeof(struct mtx));
+	put_mem(s->vars, sn->sn_vars,
+	    (size_t)s->st.nvars * sizeof(struct kvar));
 	(void)names_copy(s, sn->sn_names);
-	memcpy(s->vm.kmem_map, sn->sn_kmem_map, (size_t)s->vm.kmem_pages);
-	memcpy(s->vm.dmap_map, sn->sn_dmap_map, (size_t)s->vm.dmap_pages);
-	memcpy(s->vm.pgtab, sn->sn_pgtab,
-	    (size_t)s->vm.npages * sizeof(struct vm_pgent));
-	for (i = 0; i < s->vm.boot_pages; i++)
-		memcpy(s->arena + (s->vm.boot_base + i) * PAGE_SIZE,
+	memcpy(s->st.vm.kmem_map, sn->sn_kmem_map, (size_t)s->st.vm.kmem_pages);
+	memcpy(s->st.vm.dmap_map, sn->sn_dmap_map, (size_t)s->st.vm.dmap_pages);
+	memcpy(s->st.vm.pgtab, sn->sn_pgtab,
+	    (size_t)s->st.vm.npages * sizeof(struct vm_pgent));
+	for (i = 0; i < s->st.vm.boot_pages; i++)
+		memcpy(s->arena + (s->st.vm.boot_base + i) * PAGE_SIZE,
 		    sn->sn_boothead + i * BOOT_HEAD, BOOT_HEAD);
 	for (i = 0; i < sn->sn_npages; i++)
 		memcpy(s->arena + sn->sn_pageidx[i] * PAGE_SIZE,
@@ -437,6 +349,7 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 		memcpy(s->threads[st->tid].td_stack->ks_base + st->off,
 		    sn->sn_stackdata + st->data, st->len);
 	}
+	/* The logs only ever grow, so their buffers are big enough. */
 	put_mem(s->ev.e, sn->sn_ev, sn->sn_nev * sizeof(struct umasim_event));
 	s->ev.n = sn->sn_nev;
 	put_mem(s->con.buf, sn->sn_conbuf, sn->sn_conlen);
@@ -445,7 +358,7 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 	s->con.n = sn->sn_ncon;
 	put_mem(s->dec, sn->sn_dec, sn->sn_ndec * sizeof(uint32_t));
 	s->ndec = sn->sn_ndec;
-	s->curthread = NULL;
-	s->in_run = 0;
+	s->st.curthread = NULL;
+	s->st.in_run = 0;
 	return (0);
 }

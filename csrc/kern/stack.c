@@ -151,7 +151,7 @@ kstack_segv(int sig, siginfo_t *si, void *uc)
 	struct sim *s = cursim;
 	struct kthread *td;
 
-	if (s != NULL && (td = s->curthread) != NULL &&
+	if (s != NULL && (td = s->st.curthread) != NULL &&
 	    td->td_stack != NULL && kstack_in_guard(td->td_stack, si->si_addr)) {
 #ifdef UMASIM_ASAN
 		/*

@@ -11,7 +11,7 @@
 #include "kern.h"
 #include "vm.h"
 
-#define	VM_CHAN(s)	((const void *)&(s)->vm.cnt.v_free_count)
+#define	VM_CHAN(s)	((const void *)&(s)->st.vm.cnt.v_free_count)
 
 /* Reserves the arena: page-aligned, base aligned to VM_ARENA_ALIGN. */
 static char *
@@ -70,7 +70,7 @@ arena_get(size_t len)
 static void
 arena_put(struct sim *s)
 {
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 	int pooled = 0;
 
 	memset(s->arena, 0, (size_t)vm->kmem_base * PAGE_SIZE);
@@ -93,8 +93,8 @@ arena_put(struct sim *s)
 int
 vm_attach(struct sim *s, char *err, size_t errlen)
 {
-	struct vmstate *vm = &s->vm;
-	const struct umasim_config *c = &s->cfg;
+	struct vmstate *vm = &s->st.vm;
+	const struct umasim_config *c = &s->st.cfg;
 
 	vm->boot_base = VM_BSS_PAGES;
 	vm->boot_pages = c->boot_pages;
@@ -127,9 +127,9 @@ vm_detach(struct sim *s)
 	if (s->arena != NULL)
 		arena_put(s);
 	s->arena = NULL;
-	free(s->vm.kmem_map);
-	free(s->vm.dmap_map);
-	free(s->vm.pgtab);
+	free(s->st.vm.kmem_map);
+	free(s->st.vm.dmap_map);
+	free(s->st.vm.pgtab);
 }
 
 uint64_t
@@ -163,8 +163,8 @@ vm_boot_pages(int64_t *count)
 {
 	struct sim *s = cursim;
 
-	*count = s->vm.boot_pages;
-	return (page_addr(s, s->vm.boot_base));
+	*count = s->st.vm.boot_pages;
+	return (page_addr(s, s->st.vm.boot_base));
 }
 
 /* A boot page went into use (startup_alloc): snapshots copy it whole. */
@@ -173,7 +173,7 @@ vm_boot_page_taken(void *page)
 {
 	struct sim *s = cursim;
 
-	s->vm.pgtab[page_index(s, (uintptr_t)page)].pe_mapped = 1;
+	s->st.vm.pgtab[page_index(s, (uintptr_t)page)].pe_mapped = 1;
 }
 
 /* Static storage of the simulated kernel, handed out in boot order. */
@@ -184,10 +184,10 @@ vm_bss_alloc(size_t size)
 	void *p;
 
 	size = (size + 63) & ~(size_t)63;
-	if (s->vm.bss_used + (int64_t)size > VM_BSS_PAGES * PAGE_SIZE)
+	if (s->st.vm.bss_used + (int64_t)size > VM_BSS_PAGES * PAGE_SIZE)
 		panic("vm_bss_alloc: the simulated bss is full");
-	p = s->arena + s->vm.bss_used;
-	s->vm.bss_used += (int64_t)size;
+	p = s->arena + s->st.vm.bss_used;
+	s->st.vm.bss_used += (int64_t)size;
 	return (p);
 }
 
@@ -196,7 +196,7 @@ vm_bss_alloc(size_t size)
 static void
 pagedaemon_wakeup(struct sim *s)
 {
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 
 	if (vm->pagedaemon_tid < 0 || vm->pagedaemon_wanted)
 		return;
@@ -208,7 +208,7 @@ pagedaemon_wakeup(struct sim *s)
 static void
 vm_free_wakeup(struct sim *s)
 {
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 	int64_t thresh;
 	int n;
 
@@ -217,7 +217,7 @@ vm_free_wakeup(struct sim *s)
 		vm->pages_needed = 0;
 		/* b: how many woke, as for wakeup(9) */
 		n = wakeup_internal(s, VM_CHAN(s), 0);
-		if (n > 0 && s->trace_level >= UMASIM_TRACE_FULL)
+		if (n > 0 && s->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(s, EVK_WAKEUP, (int64_t)kern_canon(s,
 			    VM_CHAN(s)), n);
 	}
@@ -231,7 +231,7 @@ int
 vm_phys_take(int64_t n, int flags)
 {
 	struct sim *s = cursim;
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 
 	(void)flags;
 	if (vm->fail_next > 0) {
@@ -252,8 +252,8 @@ vm_phys_release(int64_t n)
 {
 	struct sim *s = cursim;
 
-	s->vm.cnt.v_free_count += n;
-	s->vm.cnt.v_wire_count -= n;
+	s->st.vm.cnt.v_free_count += n;
+	s->st.vm.cnt.v_wire_count -= n;
 	vm_free_wakeup(s);
 }
 
@@ -264,9 +264,9 @@ vm_phys_release(int64_t n)
 static void
 vm_wait(struct sim *s, int injected)
 {
-	struct kthread *td = s->curthread;
+	struct kthread *td = s->st.curthread;
 
-	s->vm.pages_needed = 1;
+	s->st.vm.pages_needed = 1;
 	pagedaemon_wakeup(s);
 	sleep_internal(td, VM_CHAN(s), NULL, 0, "vmwait", injected ? 1 : 0);
 }
@@ -275,7 +275,7 @@ static void
 page_fail_event(struct sim *s, int64_t n, int flags)
 {
 
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PAGE_FAIL, n, flags);
 }
 
@@ -299,7 +299,7 @@ kva_find(const struct vmstate *vm, int64_t n)
 static void
 kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
 {
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 	int64_t i;
 
 	for (i = 0; i < n; i++) {
@@ -317,7 +317,7 @@ void *
 kmem_malloc(void *map, size_t size, int flags)
 {
 	struct sim *s = cursim;
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 	int64_t n, first;
 	int injected;
 	char *p;
@@ -351,8 +351,8 @@ kmem_malloc(void *map, size_t size, int flags)
 	 * would otherwise depend on history a snapshot restore discards.
 	 */
 	memset(p, 0, (size_t)n * PAGE_SIZE);
-	s->curthread->td_acts++;
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	s->st.curthread->td_acts++;
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PAGE_ALLOC, (int64_t)vm_display(s, p), n);
 	return (p);
 }
@@ -361,7 +361,7 @@ void
 kmem_free(void *map, void *addr, size_t size)
 {
 	struct sim *s = cursim;
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 	int64_t n, first, i;
 
 	(void)map;
@@ -377,10 +377,10 @@ kmem_free(void *map, void *addr, size_t size)
 			panic("kmem_free: page %#llx is not allocated",
 			    (unsigned long long)vm_display(s,
 			    page_addr(s, vm->kmem_base + first + i)));
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PAGE_FREE, (int64_t)vm_display(s, addr), n);
 	kva_mark(s, first, n, 0);
-	s->curthread->td_acts++;
+	s->st.curthread->td_acts++;
 	vm_phys_release(n);
 }
 
@@ -393,11 +393,11 @@ kmem_alloc_nofault(void *map, size_t size)
 
 	(void)map;
 	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
-	first = kva_find(&s->vm, n);
+	first = kva_find(&s->st.vm, n);
 	if (first < 0)
 		return (NULL);
 	kva_mark(s, first, n, 1);
-	return (page_addr(s, s->vm.kmem_base + first));
+	return (page_addr(s, s->st.vm.kmem_base + first));
 }
 
 /* ---- the direct map (md_small_alloc) ------------------------------------ */
@@ -406,7 +406,7 @@ void *
 vm_small_alloc(int flags)
 {
 	struct sim *s = cursim;
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 	int64_t i;
 	int injected;
 	char *p;
@@ -432,8 +432,8 @@ vm_small_alloc(int flags)
 	vm->pgtab[vm->dmap_base + i].pe_mapped = 1;
 	p = page_addr(s, vm->dmap_base + i);
 	memset(p, 0, PAGE_SIZE);
-	s->curthread->td_acts++;
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	s->st.curthread->td_acts++;
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PAGE_ALLOC, (int64_t)vm_display(s, p), 1);
 	return (p);
 }
@@ -442,7 +442,7 @@ void
 vm_small_free(void *addr)
 {
 	struct sim *s = cursim;
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 	int64_t i;
 
 	sched_point(PT_PAGE_FREE);
@@ -451,11 +451,11 @@ vm_small_free(void *addr)
 	    i >= vm->dmap_pages || !vm->dmap_map[i])
 		panic("vm_small_free: %#llx is not an allocated direct-map page",
 		    (unsigned long long)vm_display(s, addr));
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PAGE_FREE, (int64_t)vm_display(s, addr), 1);
 	vm->dmap_map[i] = 0;
 	memset(&vm->pgtab[vm->dmap_base + i], 0, sizeof(struct vm_pgent));
-	s->curthread->td_acts++;
+	s->st.curthread->td_acts++;
 	vm_phys_release(1);
 }
 
@@ -466,7 +466,7 @@ vtoslab(uintptr_t va)
 {
 	struct sim *s = cursim;
 
-	return (s->vm.pgtab[page_index(s, va)].pe_slab);
+	return (s->st.vm.pgtab[page_index(s, va)].pe_slab);
 }
 
 void
@@ -474,7 +474,7 @@ vsetslab(uintptr_t va, void *slab)
 {
 	struct sim *s = cursim;
 
-	s->vm.pgtab[page_index(s, va)].pe_slab = slab;
+	s->st.vm.pgtab[page_index(s, va)].pe_slab = slab;
 }
 
 void
@@ -483,8 +483,8 @@ vsetobj(uintptr_t va, void *obj)
 	struct sim *s = cursim;
 
 	/* As FreeBSD's: the page stops being a slab page (PG_SLAB cleared). */
-	s->vm.pgtab[page_index(s, va)].pe_object = obj;
-	s->vm.pgtab[page_index(s, va)].pe_slab = NULL;
+	s->st.vm.pgtab[page_index(s, va)].pe_object = obj;
+	s->st.vm.pgtab[page_index(s, va)].pe_slab = NULL;
 }
 
 /* ---- faults (program operations) ----------------------------------------- */
@@ -492,14 +492,14 @@ vsetobj(uintptr_t va, void *obj)
 void
 vm_set_free_pages(struct sim *s, int64_t n)
 {
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 	int64_t old = vm->cnt.v_free_count;
 
 	/* The direct map has no room for pages beyond the configured ones. */
 	if (vm->dmap_pages > 0 && n > vm->dmap_pages - vm->cnt.v_wire_count)
 		n = vm->dmap_pages - vm->cnt.v_wire_count;
 	vm->cnt.v_free_count = n;
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_FAULT, 0, n);
 	if (n > old)
 		vm_free_wakeup(s);
@@ -511,8 +511,8 @@ void
 vm_set_fail(struct sim *s, int64_t n)
 {
 
-	s->vm.fail_next = n;
-	if (s->trace_level >= UMASIM_TRACE_FULL)
+	s->st.vm.fail_next = n;
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_FAULT, 1, n);
 }
 
@@ -520,7 +520,7 @@ void
 vm_set_reclaim_hook(struct sim *s, void (*hook)(void))
 {
 
-	s->vm.reclaim_hook = hook;
+	s->st.vm.reclaim_hook = hook;
 }
 
 /* ---- the pagedaemon -------------------------------------------------------- */
@@ -529,7 +529,7 @@ static void
 pagedaemon_main(struct kthread *td)
 {
 	struct sim *s = cursim;
-	struct vmstate *vm = &s->vm;
+	struct vmstate *vm = &s->st.vm;
 
 	for (;;) {
 		if (!vm->pagedaemon_wanted) {
@@ -564,9 +564,9 @@ vm_pagedaemon_create(struct sim *s)
 	if (td == NULL)
 		return (-1);
 	td->td_state = UMASIM_TS_SLEEPING;
-	td->td_wchan = &s->vm.pagedaemon_chan;
+	td->td_wchan = &s->st.vm.pagedaemon_chan;
 	td->td_wmesg = "psleep";
-	s->vm.pagedaemon_tid = td->td_tid;
+	s->st.vm.pagedaemon_tid = td->td_tid;
 	return (0);
 }
 
@@ -575,7 +575,7 @@ vm_pagedaemon_create(struct sim *s)
 void
 vm_digest(struct digest *d, const struct sim *s)
 {
-	const struct vmstate *vm = &s->vm;
+	const struct vmstate *vm = &s->st.vm;
 	int64_t i;
 
 	dg_u64(d, (uint64_t)vm->cnt.v_free_count);

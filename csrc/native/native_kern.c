@@ -1,7 +1,7 @@
 /*
  * A minimal single-threaded kernel for a native build of the UMA port:
  * the same csrc/vm/uma_core.c, uma_dbg.c, uma_sim.c (VM objects, sbuf,
- * the boot) and csrc/kern/kern_malloc.c, vm.c and mutex.c, linked against
+ * the boot) and csrc/vm/kern_malloc.c, vm.c and mutex.c, linked against
  * this file instead of the simulated kernel's scheduler.  bench/uma.py
  * builds it (with native_bench.c) into a shared object of its own, all
  * symbols hidden but umasim_native_bench, as the baseline the simulator
@@ -40,8 +40,8 @@ native_thread_init(struct sim *s)
 	td->td_timo_at = -1;
 	td->td_waitvar = -1;
 	td->td_nopoints = 1;
-	s->nthreads = 1;
-	s->curthread = td;
+	s->st.nthreads = 1;
+	s->st.curthread = td;
 }
 
 struct sim *
@@ -55,14 +55,14 @@ native_sim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
-	s->cfg = *cfg;
-	s->ncpus = cfg->cpus;
-	s->maxid = cfg->cpus - 1;
-	s->trace_level = UMASIM_TRACE_OFF;
-	s->lastrun = -1;
-	s->next_timer = INT64_MAX;
+	s->st.cfg = *cfg;
+	s->st.ncpus = cfg->cpus;
+	s->st.maxid = cfg->cpus - 1;
+	s->st.trace_level = UMASIM_TRACE_OFF;
+	s->st.lastrun = -1;
+	s->st.next_timer = INT64_MAX;
 	for (i = 0; i < UMASIM_MAXCPU; i++)
-		s->cpu_crit[i] = -1;
+		s->st.cpu_crit[i] = -1;
 	cursim = s;
 	native_thread_init(s);
 	if (vm_attach(s, err, errlen) != 0) {
@@ -71,7 +71,7 @@ native_sim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 	}
 	/* uma_startup, kmeminit, uma_startup3: the simulator's own boot. */
 	if (uma_sim_attach(s) != 0) {
-		snprintf(err, errlen, "UMA did not boot: %s", s->panicmsg);
+		snprintf(err, errlen, "UMA did not boot: %s", s->st.panicmsg);
 		native_sim_free(s);
 		return (NULL);
 	}
@@ -98,7 +98,7 @@ int
 kern_hostcall(struct sim *s, void (*fn)(void *), void *arg)
 {
 
-	if (s->panicked)
+	if (s->st.panicked)
 		return (UMASIM_E_PANICKED);
 	if (s->host_jmp_armed) {
 		fn(arg);
@@ -108,7 +108,7 @@ kern_hostcall(struct sim *s, void (*fn)(void *), void *arg)
 	if (setjmp(s->host_jmp) == 0)
 		fn(arg);
 	s->host_jmp_armed = 0;
-	return (s->panicked ? UMASIM_E_PANICKED : 0);
+	return (s->st.panicked ? UMASIM_E_PANICKED : 0);
 }
 
 /* The simulator's zone tables (uma_zones.c) are not part of this build. */
@@ -155,7 +155,7 @@ sched_fine_point_always(int pt)
 void
 critical_enter(void)
 {
-	struct kthread *td = cursim->curthread;
+	struct kthread *td = cursim->st.curthread;
 
 	td->td_critnest++;
 }
@@ -163,7 +163,7 @@ critical_enter(void)
 void
 critical_exit(void)
 {
-	struct kthread *td = cursim->curthread;
+	struct kthread *td = cursim->st.curthread;
 
 	if (td->td_critnest <= 0)
 		panic("critical_exit: td_critnest == 0");
@@ -255,7 +255,7 @@ callout_reset(struct callout *c, int to_ticks, void (*func)(void *), void *arg)
 
 	c->c_func = func;
 	c->c_arg = arg;
-	c->c_time = cursim->now + (to_ticks > 0 ? to_ticks : 1);
+	c->c_time = cursim->st.now + (to_ticks > 0 ? to_ticks : 1);
 	c->c_pending = 1;
 }
 
@@ -268,10 +268,10 @@ panic(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(s->panicmsg, sizeof(s->panicmsg), fmt, ap);
+	vsnprintf(s->st.panicmsg, sizeof(s->st.panicmsg), fmt, ap);
 	va_end(ap);
-	s->panicked = 1;
-	fprintf(stderr, "umasim native: panic: %s\n", s->panicmsg);
+	s->st.panicked = 1;
+	fprintf(stderr, "umasim native: panic: %s\n", s->st.panicmsg);
 	if (s->host_jmp_armed)
 		longjmp(s->host_jmp, 1);
 	abort();

@@ -7,6 +7,6 @@
 
 #include "../kern/kern.h"
 
-#define	cnt		(cursim->vm.cnt)
+#define	cnt		(cursim->st.vm.cnt)
 
 #endif /* !_SYS_VMMETER_H_ */

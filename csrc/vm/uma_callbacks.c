@@ -1,5 +1,5 @@
 /*
- * Built-in zone callbacks (design.md, "Zone callbacks"): every ctor, dtor,
+ * Built-in zone callbacks (docs/design.md, "Zone callbacks"): every ctor, dtor,
  * init, fini, zinit, zfini, allocf and freef a scenario can choose.
  *
  * UMA calls a callback with the item and its size only, not the zone, so

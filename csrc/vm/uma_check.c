@@ -11,7 +11,7 @@
  * operation: every item of a scenario's zone is in exactly one place --
  * held by a variable, attached to another item, in a per-CPU bucket, in a
  * zone bucket, free in its slab, or leaked (a program stored a new item
- * over a variable that held one: design.md says it stays allocated) --
+ * over a variable that held one: it stays allocated, docs/design.md) --
  * and each zone's allocations minus frees (per-CPU counters included)
  * equal the items out in its name.
  */
@@ -149,7 +149,7 @@ static int
 cpu_busy(const struct sim *s, int cpu)
 {
 
-	return (s->cpu_crit[cpu] >= 0);
+	return (s->st.cpu_crit[cpu] >= 0);
 }
 
 static int
@@ -187,7 +187,7 @@ check_keg(struct check *c, uma_keg_t k)
 				return (-1);
 		if (k->uk_flags & UMA_ZFLAG_INTERNAL)
 			continue;
-		for (cpu = 0; cpu < s->ncpus; cpu++) {
+		for (cpu = 0; cpu < s->st.ncpus; cpu++) {
 			if (cpu_busy(s, cpu))
 				continue;
 			if (z->uz_cpu[cpu].uc_allocbucket != NULL &&
@@ -207,7 +207,7 @@ quiescent(const struct sim *s)
 {
 	int i;
 
-	for (i = 0; i < s->nthreads; i++)
+	for (i = 0; i < s->st.nthreads; i++)
 		if (s->threads[i].td_busy)
 			return (0);
 	return (1);
@@ -246,7 +246,7 @@ attached_count(int target)
 		k = z->uz_keg;
 		if (zr->zr_cb[CB_ZINIT].cb_kind == CBK_ATTACH &&
 		    zr->zr_cb[CB_ZINIT].cb_target == target) {
-			for (cpu = 0; cpu < s->ncpus; cpu++) {
+			for (cpu = 0; cpu < s->st.ncpus; cpu++) {
 				b = z->uz_cpu[cpu].uc_allocbucket;
 				for (l = 0; l < 2; l++, b =
 				    z->uz_cpu[cpu].uc_freebucket)
@@ -259,7 +259,7 @@ attached_count(int target)
 				for (j = 0; j < b->ub_cnt; j++)
 					n += attached_item(b->ub_bucket[j]) !=
 					    NULL;
-			for (j = 0; j < s->nvars; j++)
+			for (j = 0; j < s->st.nvars; j++)
 				if (s->vars[j].v_state == VAR_HELD &&
 				    s->vars[j].v_zone == i)
 					n += attached_item(var_item(s,
@@ -298,13 +298,13 @@ check_conservation(struct check *c)
 		z = zr->zr_zone;
 		k = z->uz_keg;
 		held = zr->zr_leaked;
-		for (j = 0; j < s->nvars; j++)
+		for (j = 0; j < s->st.nvars; j++)
 			if (s->vars[j].v_state == VAR_HELD &&
 			    s->vars[j].v_zone == i)
 				held++;
 		attached = attached_count(i);
 		out = (int64_t)z->uz_allocs - (int64_t)z->uz_frees;
-		for (cpu = 0; cpu < s->ncpus; cpu++)
+		for (cpu = 0; cpu < s->st.ncpus; cpu++)
 			out += (int64_t)z->uz_cpu[cpu].uc_allocs -
 			    (int64_t)z->uz_cpu[cpu].uc_frees;
 		if (out != held + attached)
@@ -319,7 +319,7 @@ check_conservation(struct check *c)
 		held = 0;
 		attached = 0;
 		LIST_FOREACH(z, &k->uk_zones, uz_link) {
-			for (cpu = 0; cpu < s->ncpus; cpu++) {
+			for (cpu = 0; cpu < s->st.ncpus; cpu++) {
 				if ((b = z->uz_cpu[cpu].uc_allocbucket) != NULL)
 					cached += b->ub_cnt;
 				if ((b = z->uz_cpu[cpu].uc_freebucket) != NULL)
@@ -338,7 +338,7 @@ check_conservation(struct check *c)
 		for (j = 0; j < UT->ut_nzones; j++)
 			if (UT->ut_zones[j].zr_keg == k)
 				held += UT->ut_zones[j].zr_leaked;
-		for (j = 0; j < s->nvars; j++) {
+		for (j = 0; j < s->st.nvars; j++) {
 			if (s->vars[j].v_state != VAR_HELD ||
 			    s->vars[j].v_zone < 0 ||
 			    UT->ut_zones[s->vars[j].v_zone].zr_keg != k)
@@ -355,8 +355,9 @@ check_conservation(struct check *c)
 	return (0);
 }
 
+/* umasim_check() of a simulation already entered (explorers). */
 int
-umasim_check(struct sim *s, struct umasim_check_report *rep)
+uma_check(struct sim *s, struct umasim_check_report *rep)
 {
 	struct check c;
 	uma_keg_t k;
@@ -368,7 +369,7 @@ umasim_check(struct sim *s, struct umasim_check_report *rep)
 	c.rep = rep;
 	rep->ok = 1;
 	rep->message[0] = '\0';
-	if (s->uma == NULL)
+	if (s->st.uma == NULL)
 		return (0);
 	r = 0;
 	for (k = uma_sim_first_keg(); k != NULL && r == 0;
@@ -388,4 +389,15 @@ umasim_check(struct sim *s, struct umasim_check_report *rep)
 		r = check_conservation(&c);
 	free(c.items);
 	return (rep->ok ? 0 : 1);
+}
+
+int
+umasim_check(struct sim *s, struct umasim_check_report *rep)
+{
+	int r;
+
+	API_ENTER(s);
+	r = uma_check(s, rep);
+	API_LEAVE(s);
+	return (r);
 }

@@ -1,10 +1,38 @@
 /*-
+ * Copyright (c) 2002, 2003, 2004, 2005 Jeffrey Roberson <jeff@FreeBSD.org>
+ * Copyright (c) 2004, 2005 Bosko Milekic <bmilekic@FreeBSD.org>
+ * Copyright (c) 2004-2006 Robert N. M. Watson
+ * All rights reserved.
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions
+ * are met:
+ * 1. Redistributions of source code must retain the above copyright
+ *    notice unmodified, this list of conditions, and the following
+ *    disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright
+ *    notice, this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE AUTHOR ``AS IS'' AND ANY EXPRESS OR
+ * IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE IMPLIED WARRANTIES
+ * OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE DISCLAIMED.
+ * IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR ANY DIRECT, INDIRECT,
+ * INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL DAMAGES (INCLUDING, BUT
+ * NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR SERVICES; LOSS OF USE,
+ * DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER CAUSED AND ON ANY
+ * THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY, OR TORT
+ * (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE OF
+ * THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
+ */
+
+/*
  * The UMA zone allocator of FreeBSD 7 (sys/vm/uma_core.c, by Jeffrey
  * Roberson, Bosko Milekic and Robert Watson), ported onto umasim's
  * simulated kernel.
  *
  * Every function of the original is here, with its name, its structures
- * and its control flow, so that each branch of the seed can be found and
+ * and its control flow, so that each branch of the original can be found and
  * watched in the simulator.  The differences, all listed in
  * docs/deviations.md, are of three kinds:
  *
@@ -70,7 +98,7 @@ struct uma_globals {
 	uint8_t		ug_bucket_size[BUCKET_ZONES];
 };
 
-#define	UG		((struct uma_globals *)cursim->uma)
+#define	UG		((struct uma_globals *)cursim->st.uma)
 #define	masterkeg	(UG->ug_masterkeg)
 #define	masterzone_k	(UG->ug_masterzone_k)
 #define	masterzone_z	(UG->ug_masterzone_z)
@@ -93,7 +121,7 @@ struct uma_globals {
 #define	bucket_size	(UG->ug_bucket_size)
 
 #define	UMA_TIMEOUT	20		/* seconds between uma_timeout runs */
-#define	UMA_MD_SMALL_ALLOC	(cursim->cfg.md_small_alloc)
+#define	UMA_MD_SMALL_ALLOC	(cursim->st.cfg.md_small_alloc)
 
 static MALLOC_DEFINE(M_UMAHASH, "UMAHash", "UMA Hash Buckets");
 
@@ -1190,7 +1218,7 @@ uma_startup(void *bootmem, int boot_pages)
 	u_int objsize, totsize, wsize;
 	int i;
 
-	cursim->uma = vm_bss_alloc(sizeof(struct uma_globals));
+	cursim->st.uma = vm_bss_alloc(sizeof(struct uma_globals));
 	bzero(UG, sizeof(struct uma_globals));
 	uma_align_cache = 16 - 1;
 	bucketdisable = 1;

@@ -131,7 +131,7 @@ dg_zone(struct digest *d, const struct sim *s, uma_keg_t k, uma_zone_t z)
 	dg_u64(d, 0xb1);
 	if (k->uk_flags & UMA_ZFLAG_INTERNAL)
 		return;
-	for (cpu = 0; cpu < s->ncpus; cpu++) {
+	for (cpu = 0; cpu < s->st.ncpus; cpu++) {
 		dg_bucket(d, s, z->uz_cpu[cpu].uc_allocbucket);
 		dg_bucket(d, s, z->uz_cpu[cpu].uc_freebucket);
 		dg_u64(d, z->uz_cpu[cpu].uc_allocs);
@@ -190,13 +190,13 @@ dg_keg(struct digest *d, const struct sim *s, uma_keg_t k)
 void
 uma_digest(struct digest *d, const struct sim *s)
 {
-	struct umasim_tables *ut = s->umasim;
+	struct umasim_tables *ut = s->st.umasim;
 	struct cbspec *cb;
 	uma_keg_t k;
 	uma_slab_t sl;
 	int i, j;
 
-	if (s->uma == NULL || ut == NULL)
+	if (s->st.uma == NULL || ut == NULL)
 		return;
 	dg_u64(d, (uint64_t)uma_sim_bucketdisable());
 	dg_u64(d, (uint64_t)uma_sim_booted());

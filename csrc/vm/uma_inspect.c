@@ -110,8 +110,8 @@ zone_by_addr(uint64_t addr)
 	return (NULL);
 }
 
-int
-umasim_zones(struct sim *s, struct umasim_zone_info *out, int max)
+static int
+zones_unlocked(struct sim *s, struct umasim_zone_info *out, int max)
 {
 	uma_keg_t kz;
 	uma_zone_t z;
@@ -128,7 +128,18 @@ umasim_zones(struct sim *s, struct umasim_zone_info *out, int max)
 }
 
 int
-umasim_zone_by_slot(struct sim *s, int slot, struct umasim_zone_info *out)
+umasim_zones(struct sim *s, struct umasim_zone_info *out, int max)
+{
+	int r;
+
+	API_ENTER(s);
+	r = zones_unlocked(s, out, max);
+	API_LEAVE(s);
+	return (r);
+}
+
+static int
+zone_by_slot_unlocked(struct sim *s, int slot, struct umasim_zone_info *out)
 {
 	uma_zone_t z;
 
@@ -142,8 +153,19 @@ umasim_zone_by_slot(struct sim *s, int slot, struct umasim_zone_info *out)
 }
 
 int
-umasim_zone_caches(struct sim *s, uint64_t zone, struct umasim_cache_info *out,
-    int max)
+umasim_zone_by_slot(struct sim *s, int slot, struct umasim_zone_info *out)
+{
+	int r;
+
+	API_ENTER(s);
+	r = zone_by_slot_unlocked(s, slot, out);
+	API_LEAVE(s);
+	return (r);
+}
+
+static int
+zone_caches_unlocked(struct sim *s, uint64_t zone,
+    struct umasim_cache_info *out, int max)
 {
 	uma_zone_t z;
 	uma_cache_t c;
@@ -173,9 +195,21 @@ umasim_zone_caches(struct sim *s, uint64_t zone, struct umasim_cache_info *out,
 	return (mp_maxid + 1);
 }
 
-/* list: 0 full buckets, 1 free (empty) buckets of the zone. */
 int
-umasim_zone_buckets(struct sim *s, uint64_t zone, int list,
+umasim_zone_caches(struct sim *s, uint64_t zone, struct umasim_cache_info *out,
+    int max)
+{
+	int r;
+
+	API_ENTER(s);
+	r = zone_caches_unlocked(s, zone, out, max);
+	API_LEAVE(s);
+	return (r);
+}
+
+/* list: 0 full buckets, 1 free (empty) buckets of the zone. */
+static int
+zone_buckets_unlocked(struct sim *s, uint64_t zone, int list,
     struct umasim_bucket_info *out, int max)
 {
 	uma_zone_t z;
@@ -199,9 +233,21 @@ umasim_zone_buckets(struct sim *s, uint64_t zone, int list,
 	return (n);
 }
 
-/* list: 0 partial, 1 free, 2 full slabs of the zone's keg. */
 int
-umasim_zone_slabs(struct sim *s, uint64_t zone, int list,
+umasim_zone_buckets(struct sim *s, uint64_t zone, int list,
+    struct umasim_bucket_info *out, int max)
+{
+	int r;
+
+	API_ENTER(s);
+	r = zone_buckets_unlocked(s, zone, list, out, max);
+	API_LEAVE(s);
+	return (r);
+}
+
+/* list: 0 partial, 1 free, 2 full slabs of the zone's keg. */
+static int
+zone_slabs_unlocked(struct sim *s, uint64_t zone, int list,
     struct umasim_slab_info *out, int max)
 {
 	uma_zone_t z;
@@ -226,6 +272,18 @@ umasim_zone_slabs(struct sim *s, uint64_t zone, int list,
 	return (n);
 }
 
+int
+umasim_zone_slabs(struct sim *s, uint64_t zone, int list,
+    struct umasim_slab_info *out, int max)
+{
+	int r;
+
+	API_ENTER(s);
+	r = zone_slabs_unlocked(s, zone, list, out, max);
+	API_LEAVE(s);
+	return (r);
+}
+
 static int
 put_item(uint64_t *out, int n, int max, void *item)
 {
@@ -239,8 +297,8 @@ put_item(uint64_t *out, int n, int max, void *item)
  * Items of a zone by where they are: 0 per-CPU buckets (cpu = -1 for all
  * CPUs), 1 the zone's full buckets, 2 free in the keg's slabs.
  */
-int
-umasim_zone_items(struct sim *s, uint64_t zone, int where, int cpu,
+static int
+zone_items_unlocked(struct sim *s, uint64_t zone, int where, int cpu,
     uint64_t *out, int max)
 {
 	uma_zone_t z;
@@ -294,13 +352,25 @@ umasim_zone_items(struct sim *s, uint64_t zone, int where, int cpu,
 	return (n);
 }
 
+int
+umasim_zone_items(struct sim *s, uint64_t zone, int where, int cpu,
+    uint64_t *out, int max)
+{
+	int r;
+
+	API_ENTER(s);
+	r = zone_items_unlocked(s, zone, where, cpu, out, max);
+	API_LEAVE(s);
+	return (r);
+}
+
 /*
  * The vm.zone_stats stream as the sysctl would produce it now, built
  * without its locks and buffer (see sysctl_vm_zone_stats in uma_core.c,
  * which programs can run with the "sysctl" operation).
  */
-int
-umasim_zone_stats(struct sim *s, void *buf, size_t *len)
+static int
+zone_stats_unlocked(struct sim *s, void *buf, size_t *len)
 {
 	struct uma_stream_header ush;
 	struct uma_type_header uth;
@@ -314,7 +384,7 @@ umasim_zone_stats(struct sim *s, void *buf, size_t *len)
 	int count, i;
 
 	cursim = s;
-	count = umasim_zones(s, NULL, 0);
+	count = zones_unlocked(s, NULL, 0);
 	need = sizeof(ush) + (size_t)count * (sizeof(uth) + sizeof(ups) *
 	    (size_t)(mp_maxid + 1));
 	if (buf == NULL || *len < need) {
@@ -372,7 +442,18 @@ umasim_zone_stats(struct sim *s, void *buf, size_t *len)
 }
 
 int
-umasim_uma_globals(struct sim *s, struct umasim_uma_info *out)
+umasim_zone_stats(struct sim *s, void *buf, size_t *len)
+{
+	int r;
+
+	API_ENTER(s);
+	r = zone_stats_unlocked(s, buf, len);
+	API_LEAVE(s);
+	return (r);
+}
+
+static int
+uma_globals_unlocked(struct sim *s, struct umasim_uma_info *out)
 {
 
 	cursim = s;
@@ -381,10 +462,21 @@ umasim_uma_globals(struct sim *s, struct umasim_uma_info *out)
 	out->booted = uma_sim_booted();
 	out->max_ipers = uma_sim_max_ipers(0);
 	out->max_ipers_ref = uma_sim_max_ipers(1);
-	out->free_pages = s->vm.cnt.v_free_count;
-	out->free_min = s->vm.cnt.v_free_min;
-	out->wired_pages = s->vm.cnt.v_wire_count;
-	out->kmem_used = s->vm.kmem_used;
-	out->kmem_pages = s->vm.kmem_pages;
+	out->free_pages = s->st.vm.cnt.v_free_count;
+	out->free_min = s->st.vm.cnt.v_free_min;
+	out->wired_pages = s->st.vm.cnt.v_wire_count;
+	out->kmem_used = s->st.vm.kmem_used;
+	out->kmem_pages = s->st.vm.kmem_pages;
 	return (0);
+}
+
+int
+umasim_uma_globals(struct sim *s, struct umasim_uma_info *out)
+{
+	int r;
+
+	API_ENTER(s);
+	r = uma_globals_unlocked(s, out);
+	API_LEAVE(s);
+	return (r);
 }

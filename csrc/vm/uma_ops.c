@@ -1,5 +1,6 @@
 /*
- * The UMA and malloc(9) operations of programs (design.md, "Programs").
+ * The UMA and malloc(9) operations of programs (docs/design.md,
+ * "Programs").
  * The interpreter guards every variable state so that no program can make
  * the port touch memory it does not own: an unset variable makes a free
  * wait for its producer; a null one frees nothing; a freed one goes to
@@ -38,7 +39,7 @@ var_store(int64_t vid, void *item, int src, int64_t size)
 		/* The old item stays allocated, held by nobody: counted. */
 		if (v->v_zone >= 0)
 			zreg_get(v->v_zone)->zr_leaked++;
-		if (s->trace_level >= UMASIM_TRACE_FULL)
+		if (s->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(s, EVK_LEAK, (int64_t)v->v_item, vid);
 	}
 	var_set(s, vid, item != NULL ? VAR_HELD : VAR_NULL, src, item, size);
@@ -57,7 +58,7 @@ var_to_free(struct kthread *td, int64_t vid, int to_uma)
 
 	v = var_wait_set(td, vid);
 	if (v->v_state == VAR_NULL) {
-		if (s->trace_level >= UMASIM_TRACE_FULL)
+		if (s->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(s, EVK_NULL_FREE, vid, 0);
 		return (NULL);
 	}

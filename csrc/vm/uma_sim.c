@@ -1,8 +1,8 @@
 /*
  * The simulator's side of the port: the VM interfaces uma_core.c calls
  * (objects, pages, pmap, amd64's direct-map allocator), sbuf and sysctl
- * output, the checks that turn the seed's memory corruption into panics,
- * and UMA's boot on a new simulation.
+ * output, the checks that turn the original's memory corruption into
+ * panics, and UMA's boot on a new simulation.
  */
 
 #include "../sys/param.h"
@@ -54,7 +54,7 @@ vm_page_alloc(vm_object_t object, vm_pindex_t pindex, int req)
 	(void)req;
 	UMA_POINT(PT_OBJ_PAGE_ALLOC);
 	if (pindex >= object->size || !vm_phys_take(1, M_NOWAIT)) {
-		if (cursim->trace_level >= UMASIM_TRACE_FULL)
+		if (cursim->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(cursim, EVK_PAGE_FAIL, 1, M_NOWAIT);
 		return (NULL);
 	}
@@ -84,7 +84,7 @@ pmap_qenter(vm_offset_t va, vm_page_t *m, int count)
 	(void)m;
 	for (i = 0; i < count; i++)
 		bzero((void *)(va + (vm_offset_t)i * PAGE_SIZE), PAGE_SIZE);
-	if (cursim->trace_level >= UMASIM_TRACE_FULL)
+	if (cursim->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(cursim, EVK_PAGE_ALLOC,
 		    (int64_t)kern_canon(cursim, (void *)va), count);
 }
@@ -190,7 +190,7 @@ strlcpy(char *dst, const char *src, size_t siz)
 	return (n);
 }
 
-/* ---- where the seed would corrupt memory, panic instead ------------------- */
+/* ---- where FreeBSD 7 would corrupt memory, panic instead ---------------- */
 
 /*
  * An OFFPAGE header from slabzone (or slabrefzone) has room for
@@ -293,7 +293,7 @@ uma_sim_boot(void *arg)
 	 * MD code's preferred cache alignment ([sim] align_cache); the default
 	 * "cache" (UMA_ALIGN_CACHE) is what uma_set_align() ignores.
 	 */
-	uma_set_align(cursim->cfg.align_cache);
+	uma_set_align(cursim->st.cfg.align_cache);
 	kmeminit();
 	uma_startup3();
 	uma_sim_tables_init();

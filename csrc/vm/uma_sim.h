@@ -1,7 +1,7 @@
 /*
  * What the simulator adds to the port, and nothing more: preemption
  * points, trace events, the known-bug switches, display addresses, and
- * the checks that turn the seed's memory corruption into clean panics.
+ * the checks that turn FreeBSD 7's memory corruption into clean panics.
  * None of these changes what the allocator does.
  */
 #ifndef _VM_UMA_SIM_H_
@@ -20,7 +20,7 @@
 
 /* A trace event; 'p' is a pointer shown as its display address. */
 #define	UMA_EVENT(kind, p, b) do {					\
-	if (cursim->trace_level >= UMASIM_TRACE_FULL)			\
+	if (cursim->st.trace_level >= UMASIM_TRACE_FULL)		\
 		ev_record(cursim, (kind), (int64_t)kern_canon(cursim, (p)),\
 		    (int64_t)(b));					\
 } while (0)
@@ -29,12 +29,12 @@
 #define	UMA_ADDR(p)		((uintmax_t)kern_canon(cursim, (p)))
 
 /*
- * Known-bug switches (design.md; docs/bugs.md).  Each re-creates a real
+ * Known-bug switches (docs/design.md; docs/bugs.md).  Each re-creates a real
  * allocator bug where the port tests UMA_BUG(its bit).  To add one: give
  * it a bit and a name in csrc/kern/bugs.def, test UMA_BUG(BUG_YOURS) at
  * the place it changes, and write a scenario that shows it.
  */
-#define	UMA_BUG(b)		((cursim->cfg.bugs & (b)) != 0)
+#define	UMA_BUG(b)		((cursim->st.cfg.bugs & (b)) != 0)
 
 /*
  * stale_cache: keep the per-CPU cache pointer from before dropping the

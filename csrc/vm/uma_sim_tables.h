@@ -1,7 +1,7 @@
 /*
  * The simulator's tables beside UMA, in the simulated bss: the zones a
  * scenario or program names (by slot), and the built-in behaviours of
- * their callbacks (design.md, "Zone callbacks").
+ * their callbacks (docs/design.md, "Zone callbacks").
  */
 #ifndef _VM_UMA_SIM_TABLES_H_
 #define	_VM_UMA_SIM_TABLES_H_
@@ -50,7 +50,7 @@ struct umasim_tables {
 	struct zreg	ut_zones[UMASIM_MAXZONES];
 };
 
-#define	UT	((struct umasim_tables *)cursim->umasim)
+#define	UT	((struct umasim_tables *)cursim->st.umasim)
 
 /* A zone whose structures may be read: live and not half-way destroyed. */
 #define	ZR_USABLE(zr)	((zr)->zr_state == ZR_LIVE && !(zr)->zr_dying)

@@ -18,7 +18,7 @@ void
 uma_sim_tables_init(void)
 {
 
-	cursim->umasim = vm_bss_alloc(sizeof(struct umasim_tables));
+	cursim->st.umasim = vm_bss_alloc(sizeof(struct umasim_tables));
 	bzero(UT, sizeof(struct umasim_tables));
 }
 
@@ -239,8 +239,8 @@ umasim_zdestroy(struct sim *s, int slot)
 	return (r);
 }
 
-int
-umasim_zone_state(struct sim *s, int slot)
+static int
+zone_state_unlocked(struct sim *s, int slot)
 {
 
 	cursim = s;
@@ -252,9 +252,31 @@ umasim_zone_state(struct sim *s, int slot)
 }
 
 int
-umasim_nzone_slots(struct sim *s)
+umasim_zone_state(struct sim *s, int slot)
+{
+	int r;
+
+	API_ENTER(s);
+	r = zone_state_unlocked(s, slot);
+	API_LEAVE(s);
+	return (r);
+}
+
+static int
+nzone_slots_unlocked(struct sim *s)
 {
 
 	cursim = s;
 	return (UT->ut_nzones);
+}
+
+int
+umasim_nzone_slots(struct sim *s)
+{
+	int r;
+
+	API_ENTER(s);
+	r = nzone_slots_unlocked(s);
+	API_LEAVE(s);
+	return (r);
 }

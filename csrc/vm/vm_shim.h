@@ -10,8 +10,8 @@
 #include "../kern/kern.h"
 
 typedef void *vm_map_t;
-#define	kmem_map	((vm_map_t)&cursim->vm.kmem_map_tag)
-#define	kernel_map	((vm_map_t)&cursim->vm.kernel_map_tag)
+#define	kmem_map	((vm_map_t)&cursim->st.vm.kmem_map_tag)
+#define	kernel_map	((vm_map_t)&cursim->st.vm.kernel_map_tag)
 
 struct vm_object;
 struct vm_page {
@@ -34,8 +34,8 @@ struct vm_object {
 };
 typedef struct vm_object *vm_object_t;
 
-#define	kmem_object	((vm_object_t)&cursim->vm.kmem_object_tag)
-#define	kernel_object	((vm_object_t)&cursim->vm.kernel_object_tag)
+#define	kmem_object	((vm_object_t)&cursim->st.vm.kmem_object_tag)
+#define	kernel_object	((vm_object_t)&cursim->st.vm.kernel_object_tag)
 
 #define	OBJT_DEFAULT		0
 #define	VM_ALLOC_INTERRUPT	1

@@ -11,10 +11,18 @@
 
 #define	PCT_MAXDEPTH	16
 
+struct pct_state {
+	int		depth;
+	int64_t		prio[UMASIM_MAXTHREADS];	/* 0: not seen yet */
+	int64_t		change[PCT_MAXDEPTH];	/* change points, in steps */
+	int64_t		pct_steps;	/* steps with more than one choice */
+};
+POLICY_PRIV_FITS(struct pct_state);
+
 static int
 pct_init(struct sim *s, const struct umasim_policy *p)
 {
-	struct kpolicy *pol = &s->pol;
+	struct pct_state *pol = POLICY_PRIV(s, struct pct_state);
 	int i;
 
 	if (p->depth < 1 || p->depth > PCT_MAXDEPTH || p->steps_hint < 1)
@@ -22,9 +30,8 @@ pct_init(struct sim *s, const struct umasim_policy *p)
 	if (!(p->migrate >= 0.0 && p->migrate <= 1.0))
 		return (UMASIM_E_INVAL);
 	pol->depth = p->depth;
-	pol->hint = p->steps_hint;
 	for (i = 0; i < p->depth - 1; i++)
-		pol->change[i] = 1 + (int64_t)rng_below(pol->rng,
+		pol->change[i] = 1 + (int64_t)rng_below(s->st.pol.rng,
 		    (uint64_t)p->steps_hint);
 	return (0);
 }
@@ -32,7 +39,8 @@ pct_init(struct sim *s, const struct umasim_policy *p)
 static int
 pct_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 {
-	struct kpolicy *pol = &s->pol;
+	struct pct_state *pol = POLICY_PRIV(s, struct pct_state);
+	uint64_t *rng = s->st.pol.rng;
 	int64_t best;
 	int i, idx;
 
@@ -40,12 +48,13 @@ pct_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 	for (i = 0; i < n; i++)		/* initial priorities, above d */
 		if (pol->prio[run[i]] == 0)
 			pol->prio[run[i]] = pol->depth +
-			    (int64_t)(rng_next(pol->rng) >> 2);
+			    (int64_t)(rng_next(rng) >> 2);
 	if (n > 1) {
 		pol->pct_steps++;
 		for (i = 0; i < pol->depth - 1; i++)
-			if (pol->change[i] == pol->pct_steps && s->lastrun >= 0)
-				pol->prio[s->lastrun] = pol->depth - 1 - i;
+			if (pol->change[i] == pol->pct_steps &&
+			    s->st.lastrun >= 0)
+				pol->prio[s->st.lastrun] = pol->depth - 1 - i;
 	}
 	idx = 0;
 	best = -1;
@@ -56,12 +65,12 @@ pct_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 		}
 	}
 	*mig = -1;
-	if (pol->migrate > 0.0 && s->ncpus > 1 &&
-	    rng_unit(pol->rng) < pol->migrate)
-		*mig = (int)rng_below(pol->rng, (uint64_t)s->ncpus);
+	if (s->st.pol.migrate > 0.0 && s->st.ncpus > 1 &&
+	    rng_unit(rng) < s->st.pol.migrate)
+		*mig = (int)rng_below(rng, (uint64_t)s->st.ncpus);
 	return (idx);
 }
 
 const struct policy_ops policy_pct = {
-	"pct", pct_init, pct_choose
+	pct_init, pct_choose
 };

@@ -35,10 +35,10 @@ policy_init(struct sim *s, const struct umasim_policy *p)
 	    (policy_lookup(p->then_kind) == NULL ||
 	    p->then_kind == UMASIM_POL_SCRIPT)))
 		return (UMASIM_E_INVAL);
-	memset(&s->pol, 0, sizeof(s->pol));
-	s->pol.kind = p->kind;
-	rng_seed(s->pol.rng, p->seed);
-	s->pol.migrate = p->migrate;
+	memset(&s->st.pol, 0, sizeof(s->st.pol));
+	s->st.pol.kind = p->kind;
+	rng_seed(s->st.pol.rng, p->seed);
+	s->st.pol.migrate = p->migrate;
 	return (ops->init(s, p));
 }
 
@@ -48,7 +48,7 @@ policy_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 
 	*mig = -1;
 	/* The fast path: sequential continues without a table lookup. */
-	if (s->pol.kind == UMASIM_POL_SEQUENTIAL)
+	if (s->st.pol.kind == UMASIM_POL_SEQUENTIAL)
 		return (def);
-	return (policy_lookup(s->pol.kind)->choose(s, run, n, def, mig));
+	return (policy_lookup(s->st.pol.kind)->choose(s, run, n, def, mig));
 }

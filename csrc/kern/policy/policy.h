@@ -6,7 +6,11 @@
  * choose() gets the runnable threads in tid order and the index of the
  * default choice, and returns the index to run, setting *mig to a vCPU to
  * migrate to first (or -1).  It returns -1 to stop the run with an error in
- * s->errmsg.
+ * s->st.errmsg.
+ *
+ * A policy's own state is private to its file: a struct of its own, kept
+ * in the run's struct kpolicy (kern.h) and reached with POLICY_PRIV.  What
+ * every policy shares (kind, rng, migrate) is set by policy_init().
  */
 #ifndef _KERN_POLICY_H_
 #define	_KERN_POLICY_H_
@@ -17,7 +21,6 @@ struct sim;
 struct umasim_policy;
 
 struct policy_ops {
-	const char	*name;
 	int		(*init)(struct sim *s, const struct umasim_policy *p);
 	int		(*choose)(struct sim *s, const int32_t *run, int n,
 			    int def, int *mig);
@@ -28,6 +31,13 @@ extern const struct policy_ops policy_roundrobin;
 extern const struct policy_ops policy_random;
 extern const struct policy_ops policy_pct;
 extern const struct policy_ops policy_script;
+
+/* The policy's own state, a 'type' that must fit in struct kpolicy. */
+#define	POLICY_PRIV(s, type)						\
+	((type *)(void *)(s)->st.pol.priv.bytes)
+#define	POLICY_PRIV_FITS(type)						\
+	_Static_assert(sizeof(type) <= KPOLICY_PRIVSIZE,		\
+	    #type " does not fit in struct kpolicy")
 
 const struct policy_ops *policy_lookup(int kind);
 int	policy_init(struct sim *s, const struct umasim_policy *p);

@@ -22,14 +22,14 @@ random_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 
 	(void)run;
 	(void)def;
-	idx = n > 1 ? (int)rng_below(s->pol.rng, (uint64_t)n) : 0;
+	idx = n > 1 ? (int)rng_below(s->st.pol.rng, (uint64_t)n) : 0;
 	*mig = -1;
-	if (s->pol.migrate > 0.0 && s->ncpus > 1 &&
-	    rng_unit(s->pol.rng) < s->pol.migrate)
-		*mig = (int)rng_below(s->pol.rng, (uint64_t)s->ncpus);
+	if (s->st.pol.migrate > 0.0 && s->st.ncpus > 1 &&
+	    rng_unit(s->st.pol.rng) < s->st.pol.migrate)
+		*mig = (int)rng_below(s->st.pol.rng, (uint64_t)s->st.ncpus);
 	return (idx);
 }
 
 const struct policy_ops policy_random = {
-	"random", random_init, random_choose
+	random_init, random_choose
 };

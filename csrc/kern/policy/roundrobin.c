@@ -22,11 +22,11 @@ roundrobin_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 	(void)def;
 	*mig = -1;
 	for (i = 0; i < n; i++)
-		if (run[i] > s->lastrun)
+		if (run[i] > s->st.lastrun)
 			return (i);
 	return (0);
 }
 
 const struct policy_ops policy_roundrobin = {
-	"roundrobin", roundrobin_init, roundrobin_choose
+	roundrobin_init, roundrobin_choose
 };

@@ -11,10 +11,19 @@
 #include "../kern.h"
 #include "policy.h"
 
+struct script_state {
+	const uint32_t	*dec;		/* machine form */
+	size_t		ndec, dpos;
+	const int32_t	*stid, *scpu;	/* human form */
+	size_t		nscript, spos;
+	int		then_kind;	/* the policy once the script runs out */
+};
+POLICY_PRIV_FITS(struct script_state);
+
 static int
 script_init(struct sim *s, const struct umasim_policy *p)
 {
-	struct kpolicy *pol = &s->pol;
+	struct script_state *pol = POLICY_PRIV(s, struct script_state);
 	const struct policy_ops *then;
 
 	pol->dec = p->decisions;
@@ -24,15 +33,20 @@ script_init(struct sim *s, const struct umasim_policy *p)
 	pol->nscript = p->script_tids != NULL ? p->nscript : 0;
 	pol->then_kind = p->then_kind;
 	then = policy_lookup(p->then_kind);
+	/*
+	 * PCT needs its own parameters, and its state would share struct
+	 * kpolicy's private part with this policy's: the policies that may
+	 * follow a script keep no private state.
+	 */
 	if (p->then_kind == UMASIM_POL_PCT)
-		return (UMASIM_E_INVAL);	/* needs its own parameters */
+		return (UMASIM_E_INVAL);
 	return (then->init(s, p));
 }
 
 static int
 script_human(struct sim *s, const int32_t *run, int n, int *mig)
 {
-	struct kpolicy *pol = &s->pol;
+	struct script_state *pol = POLICY_PRIV(s, struct script_state);
 	int tid, cpu, i;
 
 	tid = pol->stid[pol->spos];
@@ -44,7 +58,7 @@ script_human(struct sim *s, const int32_t *run, int n, int *mig)
 			return (i);
 		}
 	}
-	snprintf(s->errmsg, sizeof(s->errmsg),
+	snprintf(s->st.errmsg, sizeof(s->st.errmsg),
 	    "schedule step %zu: thread %s cannot run now", pol->spos,
 	    s->threads[tid].td_name);
 	return (-1);
@@ -53,7 +67,7 @@ script_human(struct sim *s, const int32_t *run, int n, int *mig)
 static int
 script_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 {
-	struct kpolicy *pol = &s->pol;
+	struct script_state *pol = POLICY_PRIV(s, struct script_state);
 	uint32_t d, k, q;
 
 	*mig = -1;
@@ -66,7 +80,7 @@ script_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 		k = d - 1;
 		q = k / (uint32_t)n;
 		if (q > 0)
-			*mig = (int)((q - 1) % (uint32_t)s->ncpus);
+			*mig = (int)((q - 1) % (uint32_t)s->st.ncpus);
 		return ((int)(k % (uint32_t)n));
 	}
 	if (pol->then_kind == UMASIM_POL_SEQUENTIAL)
@@ -75,5 +89,5 @@ script_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 }
 
 const struct policy_ops policy_script = {
-	"script", script_init, script_choose
+	script_init, script_choose
 };

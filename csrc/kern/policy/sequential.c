@@ -26,5 +26,5 @@ sequential_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 }
 
 const struct policy_ops policy_sequential = {
-	"sequential", sequential_init, sequential_choose
+	sequential_init, sequential_choose
 };

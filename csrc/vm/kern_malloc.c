@@ -1,4 +1,37 @@
 /*-
+ * Copyright (c) 1987, 1991, 1993
+ *	The Regents of the University of California.
+ * Copyright (c) 2005-2006 Robert N. M. Watson
+ * All rights reserved.
+ *
+ * Redistribution and use in source and binary forms, with or without
+ * modification, are permitted provided that the following conditions
+ * are met:
+ * 1. Redistributions of source code must retain the above copyright
+ *    notice, this list of conditions and the following disclaimer.
+ * 2. Redistributions in binary form must reproduce the above copyright
+ *    notice, this list of conditions and the following disclaimer in the
+ *    documentation and/or other materials provided with the distribution.
+ * 4. Neither the name of the University nor the names of its contributors
+ *    may be used to endorse or promote products derived from this software
+ *    without specific prior written permission.
+ *
+ * THIS SOFTWARE IS PROVIDED BY THE REGENTS AND CONTRIBUTORS ``AS IS'' AND
+ * ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE
+ * IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE
+ * ARE DISCLAIMED.  IN NO EVENT SHALL THE REGENTS OR CONTRIBUTORS BE LIABLE
+ * FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ * DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS
+ * OR SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION)
+ * HOWEVER CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT
+ * LIABILITY, OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY
+ * OUT OF THE USE OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF
+ * SUCH DAMAGE.
+ *
+ *	@(#)kern_malloc.c	8.3 (Berkeley) 1/4/94
+ */
+
+/*
  * malloc(9) and free(9) as FreeBSD 7's kern_malloc.c had them: requests
  * up to a page come from power-of-two UMA_ZONE_MALLOC zones (the
  * kmemzones, "16" to "4096"), larger ones from uma_large_malloc(); free(9)
@@ -8,9 +41,9 @@
 #include "../sys/param.h"
 #include "../sys/systm.h"
 #include "../sys/malloc.h"
-#include "../vm/uma.h"
-#include "../vm/uma_int.h"
-#include "../vm/uma_dbg.h"
+#include "uma.h"
+#include "uma_int.h"
+#include "uma_dbg.h"
 
 #define	KMEM_ZSHIFT	4
 #define	KMEM_ZBASE	16
@@ -32,7 +65,7 @@ struct kmem_globals {
 	u_int8_t	kmemsize[KMEM_ZSIZE + 1];
 };
 
-#define	KG		((struct kmem_globals *)cursim->kmem)
+#define	KG		((struct kmem_globals *)cursim->st.kmem)
 #define	kmemzones	(KG->kmemzones)
 #define	kmemsize	(KG->kmemsize)
 
@@ -136,7 +169,7 @@ kmeminit(void)
 {
 	int i, indx;
 
-	cursim->kmem = vm_bss_alloc(sizeof(struct kmem_globals));
+	cursim->st.kmem = vm_bss_alloc(sizeof(struct kmem_globals));
 	bzero(KG, sizeof(struct kmem_globals));
 	memcpy(kmemzones, kmemzones_init, sizeof(kmemzones_init));
 
