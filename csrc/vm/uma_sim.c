@@ -208,7 +208,7 @@ uma_sim_check_offpage(uma_keg_t keg, uma_slab_t slab)
 	max = uma_sim_max_ipers((keg->uk_flags & UMA_ZONE_REFCNT) != 0);
 	if (keg->uk_ipers > max)
 		panic("umasim: keg %s: %d items per slab do not fit an "
-		    "off-page slab header (room for %u); the seed would "
+		    "off-page slab header (room for %u); FreeBSD 7 would "
 		    "overflow it", LIST_FIRST(&keg->uk_zones)->uz_name,
 		    keg->uk_ipers, max);
 }
@@ -224,7 +224,7 @@ uma_sim_check_hash(uma_keg_t keg)
 
 	if ((keg->uk_flags & UMA_ZONE_HASH) && keg->uk_hash.uh_slab_hash == NULL)
 		panic("umasim: keg %s has no slab hash table (its hash_alloc "
-		    "failed while \"UMA Hash\" was being refilled); the seed "
+		    "failed while \"UMA Hash\" was being refilled); FreeBSD 7 "
 		    "would dereference NULL", LIST_FIRST(&keg->uk_zones)->uz_name);
 }
 
@@ -237,18 +237,18 @@ uma_sim_check_slab(uma_zone_t zone, uma_slab_t slab, void *item)
 
 	if (slab == NULL)
 		panic("umasim: free of %#jx to zone %s: no slab of its keg "
-		    "holds it (the seed would dereference NULL)",
+		    "holds it (FreeBSD 7 would dereference NULL)",
 		    UMA_ADDR(item), zone->uz_name);
 	if (slab->us_keg != keg)
 		panic("umasim: free of %#jx to zone %s: it belongs to another "
-		    "keg (the seed would corrupt that slab)", UMA_ADDR(item),
+		    "keg (FreeBSD 7 would corrupt that slab)", UMA_ADDR(item),
 		    zone->uz_name);
 	data = slab->us_data;
 	if ((u_int8_t *)item < data ||
 	    (u_int8_t *)item >= data + (size_t)keg->uk_ipers * keg->uk_rsize ||
 	    ((u_int8_t *)item - data) % keg->uk_rsize != 0)
 		panic("umasim: free of %#jx to zone %s: not an item boundary "
-		    "(the seed would corrupt the slab)", UMA_ADDR(item),
+		    "(FreeBSD 7 would corrupt the slab)", UMA_ADDR(item),
 		    zone->uz_name);
 }
 
@@ -259,7 +259,7 @@ uma_sim_check_prealloc(uma_zone_t zone, uma_slab_t slab)
 
 	if (slab == NULL)
 		panic("umasim: uma_prealloc(%s): slab_zalloc failed (an init "
-		    "failed); the seed would put NULL on the free list",
+		    "failed); FreeBSD 7 would put NULL on the free list",
 		    zone->uz_name);
 }
 
@@ -269,7 +269,7 @@ uma_sim_check_refcnt(uma_zone_t zone, uma_slabrefcnt_t slabref)
 
 	if (slabref == NULL || !(slabref->us_keg->uk_flags & UMA_ZONE_REFCNT))
 		panic("umasim: uma_find_refcnt(%s): not an item of a REFCNT "
-		    "zone (the seed would dereference garbage)", zone->uz_name);
+		    "zone (FreeBSD 7 would dereference garbage)", zone->uz_name);
 }
 
 /* ---- boot ------------------------------------------------------------------ */
