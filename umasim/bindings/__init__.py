@@ -19,7 +19,7 @@ Neither the FFI object nor the library object leaves this module.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from umasim import _core
 from umasim.errors import (HostMemory, InvalidArgument, NoSuchThread, NotRunnable,
@@ -53,6 +53,7 @@ OUTCOMES = {_lib.UMASIM_OUT_RUNNING: "running", _lib.UMASIM_OUT_COMPLETED: "comp
             _lib.UMASIM_OUT_DEADLOCK: "deadlock", _lib.UMASIM_OUT_PANIC: "panic",
             _lib.UMASIM_OUT_STEP_LIMIT: "step_limit"}
 OUTCOME_CODES = {v: k for k, v in OUTCOMES.items()}
+_EV_STEP = EVENT_KINDS.index("step")
 STATES = {_lib.UMASIM_TS_RUNNABLE: "runnable", _lib.UMASIM_TS_BLOCKED: "blocked",
           _lib.UMASIM_TS_SLEEPING: "asleep", _lib.UMASIM_TS_WAITVAR: "waiting",
           _lib.UMASIM_TS_FINISHED: "finished", _lib.UMASIM_TS_PANICKED: "panicked"}
@@ -151,8 +152,7 @@ def raise_for(code: int, message: str | None = None, panic: str | None = None):
 
 # ---- records ------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class ThreadRecord:
+class ThreadRecord(NamedTuple):
     name: str
     tid: int
     state: str
@@ -172,8 +172,7 @@ class ThreadRecord:
     locks: int
 
 
-@dataclass(frozen=True)
-class ZoneRecord:
+class ZoneRecord(NamedTuple):
     """One zone and its keg, as uma_inspect.c reports them."""
     addr: int
     keg: int
@@ -242,20 +241,26 @@ class ExploreSummary:
 
 # ---- a handle on one simulation -------------------------------------------------
 
-class CoreSnapshot:
-    """A saved state of one simulation (C memory, freed with this object)."""
+class _Scratch:
+    """Buffers a Core reuses on its hot paths (the checker, variables,
+    single scripted steps), made the first time one is needed."""
 
-    __slots__ = ("_ptr",)
+    __slots__ = ("rep", "st", "zn", "it", "pol1", "dec1")
 
-    def __init__(self, ptr):
-        self._ptr = ptr
+    def __init__(self):
+        self.rep = _ffi.new("struct umasim_check_report *")
+        self.st, self.zn, self.it = _ffi.new("int *"), _ffi.new("int *"), _ffi.new("uint64_t *")
+        self.dec1 = _ffi.new("uint32_t[1]")
+        pol = self.pol1 = _ffi.new("struct umasim_policy *")
+        pol.kind, pol.then_kind = _lib.UMASIM_POL_SCRIPT, _lib.UMASIM_POL_SEQUENTIAL
+        pol.decisions, pol.ndecisions = self.dec1, 1
 
 
 class Core:
     """One simulation of the C core.  Methods take and return plain values;
     a negative code of the core is raised as a umasim.Error."""
 
-    __slots__ = ("_s", "_keep", "__weakref__")
+    __slots__ = ("_s", "_keep", "_x", "__weakref__")
 
     def __init__(self, cpus: int, pages: int, kmem_pages: int, free_min: int, boot_pages: int,
                  md_small_alloc: bool, pagedaemon: bool, ticks_per_step: int,
@@ -273,6 +278,12 @@ class Core:
             raise InvalidArgument(_ffi.string(err).decode())
         self._s = _ffi.gc(ptr, _lib.umasim_free)
         self._keep: list = []
+        self._x: _Scratch | None = None
+
+    def _scratch(self) -> _Scratch:
+        if self._x is None:
+            self._x = _Scratch()
+        return self._x
 
     def _check(self, r: int) -> int:
         if r < 0:
@@ -347,6 +358,17 @@ class Core:
             raise ScheduleError("invalid policy parameters")
         return OUTCOMES[self._check(r)]
 
+    def step_decision(self, decision: int) -> str:
+        """One step taking `decision` (machine form), then the default
+        ones: a script of one decision, installed for run_more()."""
+        x = self._scratch()
+        x.dec1[0] = decision
+        self._keep = [x.pol1]
+        r = _lib.umasim_run(self._s, x.pol1, 1)
+        if r < 0:
+            self._check(r)
+        return OUTCOMES[r]
+
     def run_more(self, max_steps: int) -> str:
         """Runs on under the installed policy, as if run() had gone on."""
         return OUTCOMES[self._check(_lib.umasim_run_more(self._s, max_steps))]
@@ -354,7 +376,29 @@ class Core:
     def step(self, tid: int) -> str:
         """One step of thread tid (-1: the default decision); the point it
         stopped at."""
-        return POINTS[self._check(_lib.umasim_step(self._s, tid))]
+        r = _lib.umasim_step(self._s, tid)
+        if r >= 0:
+            return POINTS[r]
+        self._check(r)
+
+    def stepper(self, tids: dict, unknown):
+        """Sim.step, with one Python frame: a function of a thread's name
+        (None: the default decision) that takes one step and returns the
+        point the thread stopped at.  `tids` maps names to tids (kept up to
+        date by its owner, in place); `unknown(name)` raises for a name it
+        lacks."""
+        s, step, points, check = self._s, _lib.umasim_step, POINTS, self._check
+        get = tids.get
+
+        def step_(name: str | None = None) -> str:
+            tid = -1 if name is None else get(name) if type(name) is str else None
+            if tid is None:
+                tid = unknown(name)
+            r = step(s, tid)
+            if r >= 0:
+                return points[r]
+            check(r)
+        return step_
 
     def migrate(self, tid: int, cpu: int) -> None:
         self._check(_lib.umasim_migrate(self._s, tid, cpu))
@@ -392,6 +436,12 @@ class Core:
     def nthreads(self) -> int:
         return _lib.umasim_nthreads(self._s)
 
+    def thread_name(self, tid: int) -> str:
+        i = _ffi.new("struct umasim_thread_info *")
+        if _lib.umasim_thread_info(self._s, tid, i) < 0:
+            raise NoSuchThread("no such thread")
+        return _ffi.string(i.name).decode()
+
     def thread(self, tid: int) -> ThreadRecord:
         i = _ffi.new("struct umasim_thread_info *")
         if _lib.umasim_thread_info(self._s, tid, i) < 0:
@@ -414,6 +464,24 @@ class Core:
         return [(e.step, e.tick, e.kind, e.tid, e.cpu, e.point, _u64(e.a), e.b)
                 for e in (evs[k] for k in range(start, n))]
 
+    def trigger_step(self, decision: int, start: int, points: frozenset) -> tuple[str, int, bool]:
+        """One step taking `decision`, then: the outcome, the number of
+        events now, and whether the step stopped at one of `points`."""
+        outcome = self.step_decision(decision)
+        n = _lib.umasim_nevents(self._s)
+        evs = _lib.umasim_events(self._s)
+        hit = False
+        for k in range(start, n):
+            e = evs[k]
+            if e.kind == _EV_STEP and e.a in points:
+                hit = True
+        return outcome, n, hit
+
+    def step_points(self, start: int, end: int) -> list[int]:
+        """The points of the "step" events among events start..end."""
+        evs = _lib.umasim_events(self._s)
+        return [e.a for e in (evs[k] for k in range(start, end)) if e.kind == _EV_STEP]
+
     def event_kind_counts(self) -> list[int]:
         n = _lib.umasim_nevents(self._s)
         evs = _lib.umasim_events(self._s)
@@ -424,10 +492,10 @@ class Core:
 
     def var_info(self, vid: int) -> tuple[int, int, int] | None:
         """(state, zone slot or VAR_SRC_*, item address) of a variable."""
-        st, zn, it = _ffi.new("int *"), _ffi.new("int *"), _ffi.new("uint64_t *")
-        if _lib.umasim_var_info(self._s, vid, st, zn, it) < 0:
+        x = self._scratch()
+        if _lib.umasim_var_info(self._s, vid, x.st, x.zn, x.it) < 0:
             return None
-        return st[0], zn[0], it[0]
+        return x.st[0], x.zn[0], x.it[0]
 
     def console(self) -> list[str]:
         return [_ffi.string(_lib.umasim_console_line(self._s, i)).decode(errors="replace")
@@ -446,7 +514,7 @@ class Core:
 
     def check(self) -> str | None:
         """The invariant checker: None, or what is wrong."""
-        rep = _ffi.new("struct umasim_check_report *")
+        rep = self._scratch().rep
         if _lib.umasim_check(self._s, rep) != 0:
             return _ffi.string(rep.message).decode()
         return None
@@ -507,17 +575,19 @@ class Core:
                     kmem_used=u.kmem_used, kmem_pages=u.kmem_pages)
 
     # -- copies --
-    def snapshot(self) -> CoreSnapshot:
+    def snapshot(self):
+        """A copy of the simulation's state, opaque, freed with the object."""
         ptr = _lib.umasim_snapshot(self._s)
         if ptr == _ffi.NULL:
             raise HostMemory("cannot take a snapshot (out of host memory, or busy)")
-        return CoreSnapshot(_ffi.gc(ptr, _lib.umasim_snapshot_free))
+        return _ffi.gc(ptr, _lib.umasim_snapshot_free)
 
-    def restore(self, snap: CoreSnapshot) -> None:
-        self._check(_lib.umasim_restore(self._s, snap._ptr))
+    def restore(self, snap) -> None:
+        """Back to the state of snapshot() `snap`, of this simulation."""
+        self._check(_lib.umasim_restore(self._s, snap))
 
     # -- explorers --
-    def explore(self, start: CoreSnapshot, explorer: str, runs: int, seed: int, migrate: float,
+    def explore(self, start, explorer: str, runs: int, seed: int, migrate: float,
                 depth: int, steps_hint: int, bound: int, max_steps: int, expect_outcome: str,
                 expect_panic: str, check: bool, states: bool) -> ExploreSummary:
         """Runs an explorer from `start` inside one C call."""
@@ -528,7 +598,7 @@ class Core:
         p.expect_panic = expect_panic.encode()
         p.check, p.states = check, states
         res = _ffi.new("struct umasim_explore_result *")
-        self._check(_lib.umasim_explore(self._s, start._ptr, p, res))
+        self._check(_lib.umasim_explore(self._s, start, p, res))
         classes = []
         kc = _ffi.new("struct umasim_explore_class *")
         for i in range(res.classes):

@@ -16,10 +16,9 @@ step that did not end the run).
 
 from __future__ import annotations
 
-from umasim.bindings import EVENT_KINDS, POINT_LINES
+from umasim.bindings import POINT_LINES
 from umasim.model.schedule import Schedule
 
-_EV_STEP = EVENT_KINDS.index("step")
 # UMA's own preemption points: those at a line of FreeBSD 7's uma_core.c
 # (the race windows, callbacks, the fine interleaving points).
 UMA_POINTS = frozenset(i for i, line in enumerate(POINT_LINES) if line > 0)
@@ -62,20 +61,14 @@ class TriggerDriver:
 
     def _one(self, sim) -> str:
         d, self.next_decision = self.next_decision, 0
-        outcome = sim.core.run("script", 0, 0.0, 1, 0, [d], None, "sequential", 1)
-        core = sim.core
-        n = core.nevents()
-        stops = sum(1 for e in core.events(self.nev, n) if e[2] == _EV_STEP and e[6] in UMA_POINTS)
-        self.nev = n
-        for _ in range(stops):
-            if self.ti >= len(self.triggers):
-                break
+        outcome, self.nev, stopped = sim.core.trigger_step(d, self.nev, UMA_POINTS)
+        if stopped and self.ti < len(self.triggers):
             if self.due == 0:
                 self.next_decision = self.triggers[self.ti][1]
                 self.ti += 1
                 self.due = self.triggers[self.ti][0] if self.ti < len(self.triggers) else -1
-                break
-            self.due -= 1
+            else:
+                self.due -= 1
         return outcome
 
     def first(self, sim) -> str:

@@ -51,7 +51,6 @@ class Run:
     scenario: Any                 # umasim.model.scenario.Scenario
     schedule: Schedule
     sim: Sim
-    start_digest: str
     level: str
     result: RunResult | None = None
     stopped: bool = False         # an observer stopped it before its end
@@ -94,7 +93,7 @@ def execute(scenario, schedule: Schedule | None = None, observers: Iterable = ()
     lvl = level_for(scenario, observers + [driver], level)
     if sim is None:
         sim = scenario.build_with(trace=lvl)
-    run = Run(scenario, schedule, sim, sim.digest(), lvl, start_steps=sim.steps)
+    run = Run(scenario, schedule, sim, lvl, start_steps=sim.steps)
     if digest_every:
         sim.set_digest_interval(digest_every)
     for o in observers:
@@ -117,10 +116,13 @@ def _stepped(run: Run, driver, stepping: list) -> str:
     """The loop: one step, then every stepping observer, until the run
     ends, the schedule's step limit, or an observer says stop."""
     sim = run.sim
+    steps = sim.core.steps
+    start = run.start_steps
     limit = run.schedule.max_steps
     outcome = driver.first(sim)
+    step = driver.next
     while True:
-        taken = sim.steps - run.start_steps
+        taken = steps() - start
         if taken == 0 and outcome not in ("running", "step_limit"):
             return outcome              # nothing could run at all
         stop = False
@@ -134,4 +136,4 @@ def _stepped(run: Run, driver, stepping: list) -> str:
             return outcome
         if taken >= limit:
             return "step_limit"
-        outcome = driver.next(sim)
+        outcome = step(sim)

@@ -16,6 +16,7 @@ bindings read the operation codes from C.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -39,11 +40,13 @@ class OpSpec:
     exclusive: tuple[tuple[str, ...], ...] = ()   # flags that exclude each other
 
 
-@dataclass
+@dataclass(frozen=True)
 class ParsedOp:
+    """A parsed operation (shared between callers: parse_op caches them,
+    so nothing may change one)."""
     name: str
-    operands: list[str | int]
-    flags: set[str] = field(default_factory=set)
+    operands: tuple[str | int, ...]
+    flags: frozenset[str] = frozenset()
     output: str | None = None
     text: str = ""
     keywords: dict[str, str] = field(default_factory=dict)
@@ -123,6 +126,11 @@ def parse_op(text: str) -> ParsedOp:
     """Parses one operation; raises ValueError with what is wrong."""
     if not isinstance(text, str):
         raise WrongType(f"an operation is a string, not {type(text).__name__}")
+    return _parse_op(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_op(text: str) -> ParsedOp:
     words = text.split()
     if not words:
         raise InvalidArgument("empty operation")
@@ -188,7 +196,7 @@ def parse_op(text: str) -> ParsedOp:
         both = [w for w in group if w in flags]
         if len(both) > 1:
             raise InvalidArgument(f'"{both[0]}" and "{both[1]}" exclude each other')
-    return ParsedOp(name, operands, flags, output, text, keywords)
+    return ParsedOp(name, tuple(operands), frozenset(flags), output, text, keywords)
 
 
 def kind_label(kind: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import operator
 import weakref
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -23,7 +24,7 @@ from umasim.model.zones import Zone
 from umasim.bindings import (DISPLAY_BASE, EVENT_KINDS, GRANULARITIES, KNOWN_BUGS,  # noqa: E402
                              MAXCPU, NAME_MAX, OPCODES, OUTCOMES, PCT_MAXDEPTH, POINT_FUNCS,
                              POINT_LINES, POINTS, POLICIES, STATES, TRACE_LEVELS, VAR_FREED,
-                             VAR_HELD, VAR_NULL, VAR_SOURCES, VAR_UNSET, Core, CoreSnapshot)
+                             VAR_HELD, VAR_NULL, VAR_SOURCES, VAR_UNSET, Core)
 DEFAULT_MAX_STEPS = 1_000_000
 
 
@@ -144,6 +145,24 @@ class Thread:
         return f"<Thread {self.name} tid={self.tid} cpu={i.cpu} {i.describe()}>"
 
 
+class _Stepper:
+    """Sim.step: the first time a Sim's `step` is looked up, the bindings'
+    one-frame stepper is made for that Sim and kept in its __dict__ (Sim.step
+    is the hot path of Python-driven runs).  It refers to the Sim's thread
+    table and core only, not to the Sim: a cycle would keep retired Sims (and
+    their arenas) alive until the cyclic GC ran."""
+
+    def __init__(self, method):
+        self.__doc__ = method.__doc__
+        self.__name__ = method.__name__
+
+    def __get__(self, sim, owner=None):
+        if sim is None:
+            return self
+        fast = sim.__dict__["step"] = sim.make_stepper()
+        return fast
+
+
 class Sim:
     """A simulated machine: vCPUs, threads, virtual time, the VM and UMA.
 
@@ -171,15 +190,13 @@ class Sim:
                 raise InvalidArgument(f"unknown bug switch {b!r} (known: {', '.join(KNOWN_BUGS)})")
             bits |= KNOWN_BUGS[b]
         self._core = Core(
-            cpus=cpus, pages=_int(pages, "pages"), kmem_pages=_int(kmem_pages, "kmem_pages", 1),
-            free_min=_int(free_min, "free_min"), boot_pages=_int(boot_pages, "boot_pages"),
-            md_small_alloc=_bool(md_small_alloc, "md_small_alloc"),
-            pagedaemon=_bool(pagedaemon, "pagedaemon"),
-            ticks_per_step=_int(ticks_per_step, "ticks_per_step"), granularity=granularity,
-            invariants=_bool(invariants, "invariants"), bugs=bits,
-            seed=_int(seed, "seed", 0, 2**64 - 1), trace=trace,
+            cpus, _int(pages, "pages"), _int(kmem_pages, "kmem_pages", 1),
+            _int(free_min, "free_min"), _int(boot_pages, "boot_pages"),
+            _bool(md_small_alloc, "md_small_alloc"), _bool(pagedaemon, "pagedaemon"),
+            _int(ticks_per_step, "ticks_per_step"), granularity,
+            _bool(invariants, "invariants"), bits, _int(seed, "seed", 0, 2**64 - 1), trace,
             # uma_set_align() at boot; "cache" (UMA_ALIGN_CACHE) it ignores.
-            align_cache=zones.parse_align(align_cache))
+            zones.parse_align(align_cache))
         self.config = dict(cpus=cpus, pages=pages, kmem_pages=kmem_pages, free_min=free_min,
                            boot_pages=boot_pages, md_small_alloc=md_small_alloc,
                            pagedaemon=pagedaemon, ticks_per_step=ticks_per_step,
@@ -203,7 +220,7 @@ class Sim:
 
     def _sync_threads(self) -> None:
         for tid in range(len(self._names), self._core.nthreads()):
-            name = self._core.thread(tid).name
+            name = self._core.thread_name(tid)
             self._names.append(name)
             self._tids[name] = tid
 
@@ -385,19 +402,19 @@ class Sim:
         return self._names[tid] if tid < len(self._names) else "kernel"
 
     def _tid(self, name: str) -> int:
-        try:
-            return self._tids[name]
-        except (KeyError, TypeError):
-            if not isinstance(name, str):
-                raise WrongType(f"a thread is named by a string, not {type(name).__name__}") from None
-            raise InvalidArgument(f'unknown thread "{name}"') from None
+        return _thread_id(self._tids, name)
 
     # ---- stepping -----------------------------------------------------
 
+    @_Stepper
     def step(self, name: str | None = None) -> str:
         """Runs one step (of `name`, else the default decision); returns the
         preemption point the thread stopped at."""
-        return self._core.step(-1 if name is None else self._tid(name))
+
+    def make_stepper(self):
+        """A function equal to this Sim's step(), of one Python frame (what
+        `sim.step` gives after its first use)."""
+        return self._core.stepper(self._tids, partial(_thread_id, self._tids))
 
     def migrate(self, name: str, cpu: int) -> None:
         """Migrates `name` to `cpu` as part of its next step."""
@@ -659,16 +676,22 @@ class Sim:
 
     def snapshot(self) -> "Snapshot":
         """The whole state of this simulation, to go back to with restore()."""
+        # The Python side's name tables as they are now (copied again on
+        # restore: the Sim changes its own).
         return Snapshot(self, self._core.snapshot(),
-                        _Tables(list(self._names), dict(self._mtx), dict(self._chan),
-                                dict(self._vars), list(self._var_names), dict(self._zones),
-                                list(self._recipe)))
+                        (tuple(self._names), dict(self._mtx), dict(self._chan),
+                         dict(self._vars), tuple(self._var_names), dict(self._zones),
+                         tuple(self._recipe)))
 
-    def _set_tables(self, tb: "_Tables") -> None:
-        self._names, self._mtx, self._chan = tb.names, tb.mtx, tb.chan
-        self._tids = {n: i for i, n in enumerate(self._names)}
-        self._vars, self._var_names = tb.vars, tb.var_names
-        self._zones, self._recipe = tb.zones, tb.recipe
+    def _set_tables(self, tables: tuple) -> None:
+        names, mtx, chan, vars_, var_names, zones_, recipe = tables
+        before, self._names = self._names, list(names)
+        if before != self._names:
+            # In place: Sim.step's fast path holds this dict.
+            self._tids.clear()
+            self._tids.update({n: i for i, n in enumerate(names)})
+        self._mtx, self._chan, self._vars = dict(mtx), dict(chan), dict(vars_)
+        self._var_names, self._zones, self._recipe = list(var_names), dict(zones_), list(recipe)
 
     def restore(self, snap: "Snapshot") -> None:
         """Puts this simulation back in the state `snap` recorded (in place:
@@ -680,7 +703,7 @@ class Sim:
         self._core.restore(snap.core_state)
         # The snapshot's own name tables: a later snapshot may name threads
         # and variables that an earlier restore dropped or replaced.
-        self._set_tables(snap.tables.copy())
+        self._set_tables(snap.tables)
 
     def reset(self) -> None:
         """Back to the state right after this Sim was created (explorers
@@ -723,21 +746,14 @@ class Sim:
         return twin
 
 
-@dataclass
-class _Tables:
-    """What the Python side of a Sim knows by name: threads, mutexes,
-    channels, variables and zones, and the recipe that rebuilds it."""
-    names: list[str] = field(default_factory=list)
-    mtx: dict[str, int] = field(default_factory=dict)
-    chan: dict[str, int] = field(default_factory=dict)
-    vars: dict[str, int] = field(default_factory=dict)
-    var_names: list[str] = field(default_factory=list)
-    zones: dict[str, int] = field(default_factory=dict)
-    recipe: list = field(default_factory=list)
-
-    def copy(self) -> "_Tables":
-        return _Tables(list(self.names), dict(self.mtx), dict(self.chan), dict(self.vars),
-                       list(self.var_names), dict(self.zones), list(self.recipe))
+def _thread_id(tids: dict[str, int], name) -> int:
+    """The tid of thread `name` in `tids`, or the error that says why not."""
+    try:
+        return tids[name]
+    except (KeyError, TypeError):
+        if not isinstance(name, str):
+            raise WrongType(f"a thread is named by a string, not {type(name).__name__}") from None
+        raise InvalidArgument(f'unknown thread "{name}"') from None
 
 
 class Snapshot:
@@ -746,7 +762,7 @@ class Snapshot:
 
     __slots__ = ("_sim", "core_state", "tables")
 
-    def __init__(self, sim: "Sim", core_state: CoreSnapshot, tables: _Tables):
+    def __init__(self, sim: "Sim", core_state, tables: tuple):
         # A weak reference: the Sim keeps its boot snapshot, and a cycle
         # would hold every Sim (and its arena) until the cyclic GC ran.
         self._sim = weakref.ref(sim)

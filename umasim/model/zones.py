@@ -285,35 +285,24 @@ class VmstatRow:
 def parse_zone_stats(data: bytes) -> list[VmstatRow]:
     """The vm.zone_stats stream, read the way libmemstat's
     memstat_sysctl_uma() reads it."""
-    L, F = ZONE_STATS, ZONE_STATS.fields
+    L = ZONE_STATS
     if len(data) < L.stream_header:
         raise InvalidArgument("zone_stats stream too short")
-
-    def u32(off: int, field: str) -> int:
-        return struct.unpack_from("<I", data, off + F[field])[0]
-
-    def u64(off: int, field: str) -> int:
-        return struct.unpack_from("<Q", data, off + F[field])[0]
-
-    version, maxcpus, count = (u32(0, "ush_version"), u32(0, "ush_maxcpus"),
-                               u32(0, "ush_count"))
+    version, maxcpus, count = _STREAM.unpack_from(data, 0)
     if version != 1:
         raise InvalidArgument(f"zone_stats stream version {version}, expected 1")
     off = L.stream_header
     rows = []
     for _ in range(count):
-        name = data[off + F["uth_name"]:off + F["uth_name"] + L.name_len]
-        size, limit, zflags = u32(off, "uth_size"), u32(off, "uth_limit"), \
-            u32(off, "uth_zone_flags")
-        keg_free, zone_free = u32(off, "uth_keg_free"), u32(off, "uth_zone_free")
-        numallocs, numfrees, fails = u64(off, "uth_allocs"), u64(off, "uth_frees"), \
-            u64(off, "uth_fails")
+        (name, size, limit, keg_free, zone_free, zflags, numallocs, numfrees,
+         fails) = _TYPE.unpack_from(data, off)
         off += L.type_header
         free = 0
         for _c in range(maxcpus):
-            numallocs += u64(off, "ups_allocs")
-            numfrees += u64(off, "ups_frees")
-            free += u64(off, "ups_cache_free")
+            ups_allocs, ups_frees, cache_free = _PERCPU.unpack_from(data, off)
+            numallocs += ups_allocs
+            numfrees += ups_frees
+            free += cache_free
             off += L.percpu
         free += zone_free
         if not zflags & L.secondary:
@@ -321,6 +310,34 @@ def parse_zone_stats(data: bytes) -> list[VmstatRow]:
         rows.append(VmstatRow(name.split(b"\0")[0].decode(), size, limit,
                               numallocs - numfrees, free, numallocs, fails))
     return rows
+
+
+def _record(fields: list[tuple[str, str]]) -> struct.Struct:
+    """A little-endian struct of the named fields, at the offsets the core
+    reports (padding between them skipped), in the order given."""
+    F = ZONE_STATS.fields
+    laid = sorted(fields, key=lambda f: F[f[0]])
+    fmt, at = "<", 0
+    for name, code in laid:
+        gap = F[name] - at
+        if gap < 0:
+            raise RuntimeError(f"zone_stats field {name} overlaps the one before it")
+        fmt += f"{gap}x" if gap else ""
+        fmt += code
+        at = F[name] + struct.calcsize("<" + code)
+    if [n for n, _ in laid] != [n for n, _ in fields]:
+        raise RuntimeError("zone_stats fields are not in the order read here")
+    return struct.Struct(fmt)
+
+
+# The vm.zone_stats records (struct uma_stream_header, uma_type_header,
+# uma_percpu_stat), laid out from the offsets read from the core.
+_STREAM = _record([("ush_version", "I"), ("ush_maxcpus", "I"), ("ush_count", "I")])
+_TYPE = _record([("uth_name", f"{ZONE_STATS.name_len}s"), ("uth_size", "I"),
+                 ("uth_limit", "I"), ("uth_keg_free", "I"), ("uth_zone_free", "I"),
+                 ("uth_zone_flags", "I"), ("uth_allocs", "Q"), ("uth_frees", "Q"),
+                 ("uth_fails", "Q")])
+_PERCPU = _record([("ups_allocs", "Q"), ("ups_frees", "Q"), ("ups_cache_free", "Q")])
 
 
 def format_vmstat(rows: list[VmstatRow]) -> str:

@@ -107,12 +107,13 @@ class TraceWriter:
         self.level = level
 
     def start(self, run) -> None:
+        self.start_digest = run.sim.digest()
         if self.digest_every:
             run.sim.set_digest_interval(self.digest_every)
 
     def end(self, run) -> None:
         write(self.path, report_of(run), self.trace_level, self.digest_every,
-              run.start_digest)
+              self.start_digest)
 
 
 def write(path: str | Path, report: Report, level: str, digest_every: int,
