@@ -311,6 +311,8 @@ int64_t		 umasim_const_value(int i);
  * reads the caller's arrays: they must outlive the pieces.
  */
 int		 umasim_run_more(struct sim *s, uint64_t max_steps);
+/* Simulated memory at a display address, read without changing anything. */
+int		 umasim_mem_read(struct sim *s, uint64_t addr, void *buf, size_t len);
 /* CDEF END */
 
 /* PCT's depth limit (csrc/kern/policy/pct.c). */

@@ -9,8 +9,9 @@
  * umasim_set_digest_interval, umasim_set_trace_level -- do nothing).
  * Guarded: the constructors of mutexes, channels, variables, threads and
  * zones (umasim_*_new, umasim_spawn, umasim_zone_callback, umasim_zcreate,
- * umasim_zdestroy), umasim_step, umasim_migrate, umasim_run,
- * umasim_runnable, umasim_thread_info, umasim_var_info, the setters,
+ * umasim_zdestroy), umasim_step, umasim_migrate, umasim_run, umasim_run_more,
+ * umasim_runnable, umasim_thread_info, umasim_var_info, umasim_mem_read,
+ * the setters,
  * umasim_snapshot, umasim_restore, umasim_explore, umasim_explore_class,
  * umasim_check and UMA's inspectors (umasim_zone_state,
  * umasim_nzone_slots, umasim_zones, umasim_zone_by_slot,
@@ -523,6 +524,31 @@ umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
 	r = var_info_unlocked(s, vid, state, zone, item);
 	API_LEAVE(s);
 	return (r);
+}
+
+/*
+ * Copies len bytes of simulated memory at display address addr (an item's
+ * address, as events and variables give them) into buf, without changing
+ * the simulation.
+ */
+int
+umasim_mem_read(struct sim *s, uint64_t addr, void *buf, size_t len)
+{
+	uint64_t off;
+
+	API_ENTER(s);
+	if (s->arena == NULL || addr < UMASIM_DISPLAY_BASE) {
+		API_LEAVE(s);
+		return (UMASIM_E_INVAL);
+	}
+	off = addr - UMASIM_DISPLAY_BASE;
+	if (off > s->arena_len || len > s->arena_len - off) {
+		API_LEAVE(s);
+		return (UMASIM_E_INVAL);
+	}
+	memcpy(buf, s->arena + off, len);
+	API_LEAVE(s);
+	return (0);
 }
 
 void

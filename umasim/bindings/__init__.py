@@ -121,6 +121,9 @@ ZONE_STATS = StatsLayout(
     {k.split(".", 1)[1]: v for k, v in CONSTS.items() if k.startswith("uma_")})
 
 
+_M64 = 0xFFFFFFFFFFFFFFFF
+
+
 def _u64(x: int) -> int:
     return x & 0xFFFFFFFFFFFFFFFF
 
@@ -371,7 +374,10 @@ class Core:
 
     def run_more(self, max_steps: int) -> str:
         """Runs on under the installed policy, as if run() had gone on."""
-        return OUTCOMES[self._check(_lib.umasim_run_more(self._s, max_steps))]
+        r = _lib.umasim_run_more(self._s, max_steps)
+        if r < 0:
+            self._check(r)
+        return OUTCOMES[r]
 
     def step(self, tid: int) -> str:
         """One step of thread tid (-1: the default decision); the point it
@@ -477,6 +483,19 @@ class Core:
                 hit = True
         return outcome, n, hit
 
+    def new_events(self, start: int) -> tuple[int, list[tuple]]:
+        """How many events the log holds, and those from `start` on as
+        events() gives them (the properties read them after every step)."""
+        n = _lib.umasim_nevents(self._s)
+        if n <= start:
+            return n, []
+        evs = _lib.umasim_events(self._s)
+        out = []
+        for k in range(start, n):
+            e = evs[k]
+            out.append((e.step, e.tick, e.kind, e.tid, e.cpu, e.point, e.a & _M64, e.b))
+        return n, out
+
     def step_points(self, start: int, end: int) -> list[int]:
         """The points of the "step" events among events start..end."""
         evs = _lib.umasim_events(self._s)
@@ -497,6 +516,12 @@ class Core:
             return None
         return x.st[0], x.zn[0], x.it[0]
 
+    def mem_read(self, addr: int, length: int) -> bytes:
+        """`length` bytes of simulated memory at display address `addr`."""
+        buf = _ffi.new("char[]", max(length, 1))
+        self._check(_lib.umasim_mem_read(self._s, addr, buf, length))
+        return _ffi.buffer(buf, length)[:]
+
     def console(self) -> list[str]:
         return [_ffi.string(_lib.umasim_console_line(self._s, i)).decode(errors="replace")
                 for i in range(_lib.umasim_nconsole(self._s))]
@@ -514,7 +539,7 @@ class Core:
 
     def check(self) -> str | None:
         """The invariant checker: None, or what is wrong."""
-        rep = self._scratch().rep
+        rep = (self._x or self._scratch()).rep
         if _lib.umasim_check(self._s, rep) != 0:
             return _ffi.string(rep.message).decode()
         return None

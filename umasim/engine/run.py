@@ -54,6 +54,7 @@ class Run:
     level: str
     result: RunResult | None = None
     stopped: bool = False         # an observer stopped it before its end
+    last: str = "running"         # the core's outcome after the latest step
     start_steps: int = 0
     info: dict = field(default_factory=dict)   # what observers leave for each other
 
@@ -112,19 +113,21 @@ def execute(scenario, schedule: Schedule | None = None, observers: Iterable = ()
     return run
 
 
+_GOING = frozenset(("running", "step_limit"))
+
+
 def _stepped(run: Run, driver, stepping: list) -> str:
     """The loop: one step, then every stepping observer, until the run
-    ends, the schedule's step limit, or an observer says stop."""
+    ends, the schedule's step limit, or an observer says stop.  Each call
+    of a driver takes one step, or ends the run."""
     sim = run.sim
-    steps = sim.core.steps
-    start = run.start_steps
     limit = run.schedule.max_steps
-    outcome = driver.first(sim)
+    outcome = run.last = driver.first(sim)
+    if outcome not in _GOING and sim.steps == run.start_steps:
+        return outcome                  # nothing could run at all
     step = driver.next
+    taken = 1
     while True:
-        taken = steps() - start
-        if taken == 0 and outcome not in ("running", "step_limit"):
-            return outcome              # nothing could run at all
         stop = False
         for o in stepping:
             if o.step(run):
@@ -132,8 +135,9 @@ def _stepped(run: Run, driver, stepping: list) -> str:
         if stop:
             run.stopped = True
             return sim.outcome
-        if outcome not in ("running", "step_limit"):
+        if outcome not in _GOING:
             return outcome
         if taken >= limit:
             return "step_limit"
-        outcome = step(sim)
+        outcome = run.last = step(sim)
+        taken += 1

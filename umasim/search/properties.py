@@ -310,7 +310,7 @@ class PropertyChecker:
 
     def step(self, run) -> bool:
         self.scan(True)
-        if self.failure is not None or self.sim.outcome == "panic":
+        if self.failure is not None or run.last == "panic":
             return True
         return not self.check()
 
@@ -334,12 +334,11 @@ class PropertyChecker:
     def scan(self, track_items: bool) -> None:
         """Reads the events since the last scan: sleeps, FULL tests, and
         (track_items) the addresses each alloc stores."""
-        n = self.core.nevents()
-        if n == self.nev:
+        n, events = self.core.new_events(self.nev)
+        if not events:
             return
         by_pc = self.prog.by_pc
-        for k, (step, _tick, kind, tid, _cpu, _pt, a, b) in enumerate(
-                self.core.events(self.nev, n), self.nev):
+        for k, (step, _tick, kind, tid, _cpu, _pt, a, b) in enumerate(events, self.nev):
             if kind == _EV_STEP:
                 if a in UMA_POINTS:
                     self.uma_stops += 1
