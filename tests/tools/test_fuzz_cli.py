@@ -63,17 +63,17 @@ def test_a_failure_exits_1_with_artefacts_that_replay(capsys, tmp_path):
     code, out, err = run(capsys, "--bug", "full_bypass", "--examples", "300", "--seed", "1",
                          "--out", str(tmp_path))
     assert code == 1, out + err
-    assert "FAILED: deadlock: unexplained deadlock" in out
+    assert "FAILED: liveness: lost wakeup" in out
     replay_line = next(line for line in out.splitlines() if line.strip().startswith("replay:"))
     cmd = replay_line.split("replay:", 1)[1].strip()
     assert cmd.startswith("umasim replay ") and cmd.endswith(".trace")
     path = cmd.split(" ", 2)[2]
     tomls = list(tmp_path.glob("*.toml"))
-    assert len(tomls) == 1 and tomls[0].stem.startswith("fuzz-full_bypass-deadlock")
+    assert len(tomls) == 1 and tomls[0].stem.startswith("fuzz-full_bypass-liveness")
     assert str(tmp_path) in path
     assert main(["replay", path]) == 0
     tr = trace.read(path)
-    assert tr.end["end"] == "deadlock"
+    assert tr.end["end"] in ("deadlock", "step_limit")
     assert tr.header["scenario"]["sim"]["bugs"] == ["full_bypass"]
 
 

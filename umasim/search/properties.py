@@ -62,8 +62,8 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from umasim.bindings import (EVENT_KINDS, VAR_FREED, VAR_HELD, VAR_NULL, VAR_SRC_MALLOC,
-                             ZFLAG_FULL, ZONE_MALLOC)
+from umasim.bindings import (EVENT_KINDS, POINTS, VAR_FREED, VAR_HELD, VAR_NULL,
+                             VAR_SRC_MALLOC, ZFLAG_FULL, ZONE_MALLOC)
 from umasim.engine import execute
 from umasim.engine.drivers import UMA_POINTS
 from umasim.errors import InvalidArgument
@@ -74,7 +74,14 @@ from umasim.model.sim import Sim
 FULL = ZFLAG_FULL
 DEFAULT_MAX_STEPS = 20_000
 # Kinds of failure a Verdict can report.
-KINDS = ("panic", "invariant", "duplicate", "stats", "console", "deadlock", "step_limit")
+KINDS = ("panic", "invariant", "duplicate", "stats", "console", "deadlock", "step_limit",
+         "zero", "liveness", "limit", "accounting", "host_fault")
+# Where slab_zalloc drops the zone lock: between uma_zone_slab's test of
+# uk_maxpages and the update of uk_pages.
+_PT_SLAB_ZALLOC_UNLOCKED = POINTS.index("slab_zalloc_unlocked")
+_EV_SLAB_ALLOC = EVENT_KINDS.index("slab_alloc")
+_EV_WAKEUP = EVENT_KINDS.index("wakeup")
+_EV_PAGE_FREE = EVENT_KINDS.index("page_free")
 
 _EV_STEP = EVENT_KINDS.index("step")
 _EV_OP_END = EVENT_KINDS.index("op_end")
@@ -239,6 +246,11 @@ class _Program:
         self.producer: dict[str, str] = {}
         self.var_zone: dict[str, str | None] = {}
         self.setmax_zones: set[str] = set()
+        # Variables an M_ZERO allocation stores into (with the bytes that
+        # must read zero: None for a zone's item size), and those a "touch"
+        # op writes to.
+        self.zeroed: dict[str, int | None] = {}
+        self.touched: set[str] = set()
         for t in case.threads:
             tid = sim.thread_id(t["name"])
             for pc, text in enumerate(t["ops"]):
@@ -248,10 +260,14 @@ class _Program:
                     self.producer[var] = t["name"]
                     self.var_zone[var] = w[1] if w[0] == "alloc" else None
                     self.by_pc[(tid, pc)] = (w[0], var, self.var_zone[var])
+                    if "zero" in w[1:-2] and w[0] in ("alloc", "malloc"):
+                        self.zeroed[var] = int(w[1]) if w[0] == "malloc" else None
                 elif w[0] in ("free", "free_large"):
                     self.by_pc[(tid, pc)] = ("free", w[1], None)
                 elif w[0] == "setmax":
                     self.setmax_zones.add(w[1])
+                elif w[0] == "touch":
+                    self.touched.add(w[1])
         masters = {z["name"]: z.get("master", z["name"]) for z in case.zones}
         self.keg_of = {n: m for n, m in masters.items()}
         # The keg a setmax changes is its zone's master's.
@@ -295,6 +311,16 @@ class PropertyChecker:
         self.asleep: set[int] = set()           # asleep without a timeout now
         self.max_asleep = 0
         self.failure: tuple[str, str, int | None] | None = None
+        # FreeBSD 7's own liveness hazards seen (not failures).
+        self.hazards: list[str] = []
+        # Frees that read UMA_ZFLAG_FULL set, by thread: (keg, event index,
+        # zonelimit sleepers on that keg then, threads woken on it since).
+        self.full_frees: dict[int, list] = {}
+        self.in_flight: set[int] = set()    # threads inside slab_zalloc now
+        self.in_flight_max = 0          # most threads inside slab_zalloc at once
+        self.kept_pages: dict[str, int] = {}    # a limited keg's pages at the last step
+        self.new_sleeps: list[tuple[int, int]] = []     # (thread, channel) this step
+        self.vmwait_chan: int | None = None
 
     def attach(self, sim: Sim) -> None:
         self.sim = sim
@@ -310,6 +336,8 @@ class PropertyChecker:
 
     def step(self, run) -> bool:
         self.scan(True)
+        if self.failure is None and run.last != "panic":
+            self.check_limits()
         if self.failure is not None or run.last == "panic":
             return True
         return not self.check()
@@ -343,9 +371,17 @@ class PropertyChecker:
                 if a in UMA_POINTS:
                     self.uma_stops += 1
                     self.points_seen.add(a)
+                    if a == _PT_SLAB_ZALLOC_UNLOCKED:
+                        self.in_flight.add(tid)
+                        if len(self.in_flight) > self.in_flight_max:
+                            self.in_flight_max = len(self.in_flight)
                 self.asleep.discard(tid)
+            elif kind == _EV_SLAB_ALLOC:
+                self.in_flight.discard(tid)
             elif kind == _EV_SLEEP:
                 self.last_sleep[tid] = k
+                if track_items:
+                    self.new_sleeps.append((tid, a))
                 if b == 0:                      # no timeout
                     self.asleep.add(tid)
                     if len(self.asleep) > self.max_asleep:
@@ -353,13 +389,23 @@ class PropertyChecker:
             elif kind == _EV_FULL_CHECK:
                 if b == 1:
                     self.last_full[a] = k
+                    if track_items:
+                        self.full_frees[tid] = [a, k, self.sleepers_on(a), 0]
+            elif kind == _EV_WAKEUP:
+                for pending in self.full_frees.values():
+                    if pending[0] == a:
+                        pending[3] += b
             elif kind == _EV_PAGE_FAIL:
                 self.need_pages[tid] = a
+                self.in_flight.discard(tid)
             elif kind == _EV_OP_END:
+                self.in_flight.discard(tid)
                 op = by_pc.get((tid, b))
                 if op is None:
                     continue
                 what, var, zone = op
+                if track_items and tid in self.full_frees:
+                    self.check_full_free(tid, step)
                 if what == "free":
                     st, zn, item = self.var(var)
                     if st == _VAR_FREED and zn >= 0:
@@ -371,6 +417,8 @@ class PropertyChecker:
                 if zone is not None:
                     c = self.allocs.setdefault(zone, [0, 0])
                     c[1 if st == _VAR_NULL else 0] += 1
+                if track_items and st == _VAR_HELD and var in self.prog.zeroed:
+                    self.check_zero(var, item, step)
                 if track_items and st == _VAR_HELD:
                     other = self.held.get(item)
                     if other is not None and other != var:
@@ -378,6 +426,119 @@ class PropertyChecker:
                                   f"and {var} hold it (step {step})", step)
                     self.held[item] = var
         self.nev = n
+
+    # -- oracles true to FreeBSD 7 ------------------------------------------
+
+    def check_zero(self, var: str, item: int, step: int | None = None) -> None:
+        """An M_ZERO allocation's item reads zero, whichever path gave it
+        (per-CPU bucket, zone bucket, keg): uma_zalloc_arg and
+        uma_zalloc_internal bzero the whole item after the ctor."""
+        n = self.prog.zeroed[var]
+        zone = self.prog.var_zone.get(var)
+        if n is None:
+            rec = self.core.zone_by_slot(self.slots[zone])
+            if rec is None:
+                return
+            n = rec.size
+        data = self.core.mem_read(item, n)
+        if data.count(0) != len(data):
+            at = next(i for i, c in enumerate(data) if c)
+            where = f"zone {zone}" if zone else "malloc(9)"
+            self.fail("zero", f"{var}: the {n}-byte item {item:#x} of an M_ZERO alloc from "
+                      f"{where} reads {data[at]:#04x} at byte {at}"
+                      + (f" (step {step})" if step is not None else ""), step)
+
+    def sleepers_on(self, keg: int) -> frozenset[int]:
+        """The threads asleep in "zonelimit" on this keg now."""
+        out = set()
+        for tid in range(self.core.nthreads()):
+            rec = self.core.thread(tid)
+            if rec.state == "asleep" and rec.wmesg == "zonelimit" and rec.wchan == keg:
+                out.add(tid)
+        return frozenset(out)
+
+    def check_full_free(self, tid: int, step: int) -> None:
+        """A free whose unlocked test read UMA_ZFLAG_FULL set goes to
+        uma_zfree_internal, which (under the zone lock) wakes every
+        zonelimit sleeper of the keg -- or finds FULL cleared by another
+        free, which woke them.  So by the end of that free, every thread
+        asleep on the keg when the flag was read has been woken: a lost
+        wakeup is flagged when it happens, not at a final deadlock."""
+        keg, _, sleepers, woken = self.full_frees.pop(tid)
+        if len(sleepers) > woken:
+            still = [self.tid_name.get(t, str(t)) for t in sorted(sleepers & self.sleepers_on(keg))]
+            if still:
+                self.fail("liveness", f"lost wakeup: {self.tid_name.get(tid)}'s free read "
+                          f"UMA_ZFLAG_FULL set on keg {keg:#x} with {len(sleepers)} "
+                          f"thread(s) asleep in zonelimit there, and only {woken} were "
+                          f"woken by the end of it ({', '.join(still)} still asleep; "
+                          f"step {step})", step)
+
+    def check_limits(self) -> None:
+        """uma_zone_slab adds a slab to a limited keg only when its test saw
+        uk_pages below uk_maxpages; the zone lock is dropped in slab_zalloc
+        before uk_pages grows, so k threads between test and update may
+        each add uk_ppera pages: uk_pages <= uk_maxpages - 1 + k * uk_ppera,
+        k the most threads seen inside slab_zalloc at once (from its stop
+        at slab_zalloc_unlocked to its slab_alloc event, a failed page
+        allocation or the end of its op; at least 1).
+        And a thread sleeps in "zonelimit" only on a keg at the limit
+        uma_zone_set_max gave."""
+        k = max(self.in_flight_max, 1)
+        for z in self.case.zones:
+            # (A setmax op may change the limit while a thread is between
+            # test and update: only limits the zone was created with.)
+            if z.get("master") or z.get("max") is None or z["name"] in self.prog.setmax_kegs:
+                continue
+            rec = self.core.zone_by_slot(self.slots[z["name"]])
+            if rec is None:
+                continue
+            grew = rec.pages > self.kept_pages.get(z["name"], 0)
+            self.kept_pages[z["name"]] = rec.pages
+            if not grew or not rec.maxpages:
+                continue            # (a setmax may lower the limit below the pages)
+            bound = rec.maxpages - 1 + k * rec.ppera
+            if rec.pages > bound:
+                self.fail("limit", f"keg of {z['name']}: {rec.pages} pages, more than its "
+                          f"limit of {rec.maxpages} allows ({bound}: {rec.maxpages} - 1 + "
+                          f"{k} thread(s) between uma_zone_slab's test and the page count "
+                          f"times {rec.ppera} pages a slab)")
+                return
+        # A thread that went to sleep in this step: a zonelimit sleep only
+        # on a keg at its limit (msleep drops the zone lock atomically, so
+        # the keg is as the sleeper left it when the step ends).
+        slept, self.new_sleeps = self.new_sleeps, []
+        for tid, chan in slept:
+            if self.core.thread(tid).wmesg != "zonelimit":
+                continue
+            for z in self.case.zones:
+                if z.get("master") or z["name"] in self.prog.setmax_kegs:
+                    continue
+                zr = self.core.zone_by_slot(self.slots[z["name"]])
+                if zr is not None and zr.keg == chan and zr.maxpages \
+                        and zr.pages < zr.maxpages:
+                    self.fail("limit", f"{self.tid_name.get(tid)} went to sleep in zonelimit "
+                              f"on the keg of {z['name']} with {zr.pages} pages, below its "
+                              f"limit of {zr.maxpages}")
+                    return
+
+    def check_buckets(self) -> None:
+        """At a quiescent end, every bucket is held by a per-CPU cache or on
+        a zone's full- or free-bucket list, and every bucket so held is a
+        live item of a bucket zone: the bucket zones' USED is the number of
+        buckets the zones hold (a drain that forgets to free a bucket, or
+        frees one still held, breaks it)."""
+        held = 0
+        for rec in self.core.zones():
+            if rec.internal:
+                continue
+            for (ac, _ae, fc, _fe, _al, _fr) in self.core.zone_caches(rec.addr):
+                held += (ac >= 0) + (fc >= 0)
+            held += rec.full_buckets + rec.free_buckets
+        used = sum(r.used for r in self.sim.vmstat() if r.name.endswith(" Bucket"))
+        if used != held:
+            self.fail("accounting", f"the bucket zones have {used} buckets in use, but the "
+                      f"zones' caches and bucket lists hold {held}")
 
     def check(self) -> bool:
         message = self.core.check()
@@ -405,6 +566,15 @@ class PropertyChecker:
         self.check_held()
         if self.failure is not None:
             return
+        if not self.every_step:
+            # Items of M_ZERO allocations still held and never written to.
+            for var in sorted(set(self.prog.zeroed) - self.prog.touched):
+                if var in self.vid:
+                    st, _, item = self.var(var)
+                    if st == _VAR_HELD:
+                        self.check_zero(var, item)
+                        if self.failure is not None:
+                            return
         if outcome in ("running", "step_limit"):
             self.fail("step_limit", f"no end after {sim.steps} steps (max_steps "
                       f"{self.case.max_steps})")
@@ -412,8 +582,13 @@ class PropertyChecker:
             why = self.explain_deadlock()
             if why:
                 self.fail("deadlock", why)
+            else:
+                self.hazards.append("FreeBSD 7 liveness hazard: every thread left waits "
+                                    "where FreeBSD 7 itself leaves it (see explain_deadlock)")
         elif outcome == "completed" and self.kernel_idle():
             self.check_stats()
+            if self.failure is None:
+                self.check_buckets()
 
     def check_held(self) -> None:
         """No two live variables hold one item; no held item is free (in a
