@@ -63,7 +63,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from umasim.bindings import (EVENT_KINDS, POINTS, VAR_FREED, VAR_HELD, VAR_NULL,
-                             VAR_SRC_MALLOC, ZFLAG_FULL, ZONE_MALLOC)
+                             VAR_SRC_MALLOC, ZFLAG_FULL, ZONE_FLAGS, ZONE_MALLOC,
+                             boot_zone_names)
+
+ZONE_OFFPAGE = ZONE_FLAGS["offpage"]
+# The largest malloc(9) size class (a zone of its own); beyond it,
+# uma_large_malloc.
+MALLOC_MAX = max(int(n) for n in boot_zone_names() if n.isdigit())
 from umasim.engine import execute
 from umasim.engine.drivers import UMA_POINTS
 from umasim.errors import InvalidArgument
@@ -251,6 +257,9 @@ class _Program:
         # op writes to.
         self.zeroed: dict[str, int | None] = {}
         self.touched: set[str] = set()
+        # Variables that hold a large allocation (uma_large_malloc: pages
+        # with a slab header of their own from "UMA Slabs").
+        self.large: set[str] = set()
         for t in case.threads:
             tid = sim.thread_id(t["name"])
             for pc, text in enumerate(t["ops"]):
@@ -260,6 +269,9 @@ class _Program:
                     self.producer[var] = t["name"]
                     self.var_zone[var] = w[1] if w[0] == "alloc" else None
                     self.by_pc[(tid, pc)] = (w[0], var, self.var_zone[var])
+                    if w[0] == "malloc_large" or (w[0] == "malloc" and w[1].isdigit()
+                                                  and int(w[1]) > MALLOC_MAX):
+                        self.large.add(var)
                     if "zero" in w[1:-2] and w[0] in ("alloc", "malloc"):
                         self.zeroed[var] = int(w[1]) if w[0] == "malloc" else None
                 elif w[0] in ("free", "free_large"):
@@ -320,6 +332,7 @@ class PropertyChecker:
         self.in_flight_max = 0          # most threads inside slab_zalloc at once
         self.kept_pages: dict[str, int] = {}    # a limited keg's pages at the last step
         self.new_sleeps: list[tuple[int, int]] = []     # (thread, channel) this step
+        self.page_freed = False                 # a page was freed in this step
         self.vmwait_chan: int | None = None
 
     def attach(self, sim: Sim) -> None:
@@ -338,6 +351,9 @@ class PropertyChecker:
         self.scan(True)
         if self.failure is None and run.last != "panic":
             self.check_limits()
+            if self.page_freed:
+                self.page_freed = False
+                self.check_vmwait()
         if self.failure is not None or run.last == "panic":
             return True
         return not self.check()
@@ -391,6 +407,8 @@ class PropertyChecker:
                     self.last_full[a] = k
                     if track_items:
                         self.full_frees[tid] = [a, k, self.sleepers_on(a), 0]
+            elif kind == _EV_PAGE_FREE:
+                self.page_freed = True
             elif kind == _EV_WAKEUP:
                 for pending in self.full_frees.values():
                     if pending[0] == a:
@@ -522,6 +540,21 @@ class PropertyChecker:
                               f"limit of {zr.maxpages}")
                     return
 
+    def check_vmwait(self) -> None:
+        """After a step that freed pages: once free pages reach max(free_min,
+        1), VM_WAIT's sleepers are woken (vm_page_free_wakeup), so none may
+        still sleep in "vmwait" then -- flagged when it happens."""
+        u = self.core.uma_globals()
+        if u["free_pages"] < max(u["free_min"], 1):
+            return
+        left = [self.tid_name.get(tid, str(tid)) for tid in range(self.core.nthreads())
+                if self.core.thread(tid).wmesg == "vmwait"
+                and self.core.thread(tid).state == "asleep"]
+        if left:
+            self.fail("liveness", f"lost wakeup: {u['free_pages']} pages are free (wake "
+                      f"threshold {max(u['free_min'], 1)}) after a page free, and "
+                      f"{', '.join(left)} still sleep(s) in vmwait")
+
     def check_buckets(self) -> None:
         """At a quiescent end, every bucket is held by a per-CPU cache or on
         a zone's full- or free-bucket list, and every bucket so held is a
@@ -535,10 +568,28 @@ class PropertyChecker:
             for (ac, _ae, fc, _fe, _al, _fr) in self.core.zone_caches(rec.addr):
                 held += (ac >= 0) + (fc >= 0)
             held += rec.full_buckets + rec.free_buckets
-        used = sum(r.used for r in self.sim.vmstat() if r.name.endswith(" Bucket"))
+        rows = {r.name: r for r in self.sim.vmstat()}
+        used = sum(r.used for n, r in rows.items() if n.endswith(" Bucket"))
         if used != held:
             self.fail("accounting", f"the bucket zones have {used} buckets in use, but the "
                       f"zones' caches and bucket lists hold {held}")
+            return
+        # Every slab of an OFFPAGE keg has its header from "UMA Slabs" (or
+        # "UMA RCntSlabs"): as many headers in use as such slabs.
+        slabs, seen = 0, set()
+        for rec in self.core.zones():
+            if rec.keg in seen or rec.name in ("UMA Slabs", "UMA RCntSlabs"):
+                continue
+            seen.add(rec.keg)
+            if rec.flags & ZONE_OFFPAGE:
+                slabs += rec.pages // max(rec.ppera, 1)
+        large = sum(1 for v in self.prog.large if v in self.vid
+                    and self.var(v)[0] == _VAR_HELD)
+        headers = sum(rows[n].used for n in ("UMA Slabs", "UMA RCntSlabs") if n in rows)
+        if headers != slabs + large:
+            self.fail("accounting", f"UMA Slabs and UMA RCntSlabs have {headers} slab headers "
+                      f"in use, but the OFFPAGE kegs have {slabs} slabs and {large} large "
+                      "allocations are held")
 
     def check(self) -> bool:
         message = self.core.check()
