@@ -67,9 +67,13 @@ from umasim.bindings import (EVENT_KINDS, POINTS, VAR_FREED, VAR_HELD, VAR_NULL,
                              boot_zone_names)
 
 ZONE_OFFPAGE = ZONE_FLAGS["offpage"]
-# The largest malloc(9) size class (a zone of its own); beyond it,
-# uma_large_malloc.
-MALLOC_MAX = max(int(n) for n in boot_zone_names() if n.isdigit())
+
+
+def _malloc_max() -> int:
+    """The largest malloc(9) size class (a zone of its own); beyond it,
+    uma_large_malloc.  Read from a booted simulation on first use (not at
+    import: no simulation is made before the caller makes one)."""
+    return max(int(n) for n in boot_zone_names() if n.isdigit())
 from umasim.engine import execute
 from umasim.engine.drivers import UMA_POINTS
 from umasim.errors import InvalidArgument
@@ -270,7 +274,7 @@ class _Program:
                     self.var_zone[var] = w[1] if w[0] == "alloc" else None
                     self.by_pc[(tid, pc)] = (w[0], var, self.var_zone[var])
                     if w[0] == "malloc_large" or (w[0] == "malloc" and w[1].isdigit()
-                                                  and int(w[1]) > MALLOC_MAX):
+                                                  and int(w[1]) > _malloc_max()):
                         self.large.add(var)
                     if "zero" in w[1:-2] and w[0] in ("alloc", "malloc"):
                         self.zeroed[var] = int(w[1]) if w[0] == "malloc" else None
