@@ -108,6 +108,12 @@ kstack_free(struct kstack *ks)
 	}
 	pthread_mutex_unlock(&kstack_pool_lock);
 	if (ks != NULL) {
+		/*
+		 * Frames that never returned (finished, panicked or faulted
+		 * threads) leave redzones in the shadow; memory mapped here
+		 * later (CPython's arenas) would inherit them.
+		 */
+		kstack_unpoison(ks);
 		KSTACK_VG_DEREGISTER(ks);
 		munmap(ks->ks_guard, ks->ks_size + KSTACK_GUARD);
 		free(ks);
