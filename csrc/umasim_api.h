@@ -22,12 +22,14 @@ struct snapshot;
 #define	UMASIM_E_NOMEM		-6
 #define	UMASIM_E_TOOMANY	-7
 #define	UMASIM_E_SCRIPT		-8
+#define	UMASIM_E_FAULTED	-9
 
 #define	UMASIM_OUT_RUNNING	0
 #define	UMASIM_OUT_COMPLETED	1
 #define	UMASIM_OUT_DEADLOCK	2
 #define	UMASIM_OUT_PANIC	3
 #define	UMASIM_OUT_STEP_LIMIT	4
+#define	UMASIM_OUT_HOST_FAULT	5
 
 #define	UMASIM_TS_RUNNABLE	0
 #define	UMASIM_TS_BLOCKED	1
@@ -35,6 +37,13 @@ struct snapshot;
 #define	UMASIM_TS_WAITVAR	3
 #define	UMASIM_TS_FINISHED	4
 #define	UMASIM_TS_PANICKED	5
+#define	UMASIM_TS_FAULTED	6
+
+/* Where a host fault's address lies (struct umasim_host_fault.where). */
+#define	UMASIM_FAULT_ARENA	0	/* in the arena: a display address */
+#define	UMASIM_FAULT_NULL	1	/* below UMASIM_FAULT_NULL_LIMIT: NULL-based */
+#define	UMASIM_FAULT_OUTSIDE	2	/* anywhere else (not shown) */
+#define	UMASIM_FAULT_NULL_LIMIT	65536
 
 #define	UMASIM_POL_SEQUENTIAL	0
 #define	UMASIM_POL_ROUNDROBIN	1
@@ -167,6 +176,24 @@ struct umasim_slab_info {
 struct umasim_uma_info {
 	int		bucketdisable, booted, max_ipers, max_ipers_ref;
 	int64_t		free_pages, free_min, wired_pages, kmem_used, kmem_pages;
+};
+
+/*
+ * A SIGSEGV or SIGBUS raised while a simulated thread ran (outcome
+ * UMASIM_OUT_HOST_FAULT): the thread, the point it last stopped at, the
+ * step, the signal, and the faulting address: a display address in the
+ * arena, the address itself below UMASIM_FAULT_NULL_LIMIT, else 0.
+ */
+struct umasim_host_fault {
+	const char	*thread;	/* its name ("kernel": boot or zone work) */
+	const char	*signame;	/* "SIGSEGV" or "SIGBUS" */
+	const char	*message;	/* all of it, in words */
+	int		tid;
+	int		point;
+	uint64_t	step;
+	int		signo;
+	int		where;
+	uint64_t	addr;
 };
 
 struct umasim_check_report {
@@ -313,6 +340,13 @@ int64_t		 umasim_const_value(int i);
 int		 umasim_run_more(struct sim *s, uint64_t max_steps);
 /* Simulated memory at a display address, read without changing anything. */
 int		 umasim_mem_read(struct sim *s, uint64_t addr, void *buf, size_t len);
+/*
+ * The host fault that ended the simulation: 1 and *out filled in, or 0
+ * when there was none.
+ */
+int		 umasim_host_fault(struct sim *s, struct umasim_host_fault *out);
+/* Non-zero when the process runs under valgrind (RUNNING_ON_VALGRIND). */
+int		 umasim_on_valgrind(void);
 /* CDEF END */
 
 /* PCT's depth limit (csrc/kern/policy/pct.c). */

@@ -15,7 +15,7 @@ is a `umasim.Error`.  The layers underneath are packages of their own:
 """
 
 from umasim.errors import (Error, InvariantViolation, ScheduleError, ScenarioError, SimBusy,
-                           SimPanicked, TraceError)
+                           SimFaulted, SimPanicked, TraceError)
 from umasim.model.sim import Event, RunResult, Sim, Snapshot, Thread, ThreadInfo
 from umasim.model.zones import Zone
 from umasim.model.schedule import Schedule
@@ -26,7 +26,7 @@ __version__ = "0.1.0"
 
 __all__ = ["Sim", "Snapshot", "Thread", "ThreadInfo", "Event", "RunResult", "Zone",
            "Schedule", "Scenario", "load", "loads", "execute", "Run", "Observer",
-           "Error", "SimPanicked", "InvariantViolation", "ScheduleError", "ScenarioError",
+           "Error", "SimPanicked", "SimFaulted", "InvariantViolation", "ScheduleError", "ScenarioError",
            "SimBusy", "TraceError", "__version__"]
 
 

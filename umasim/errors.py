@@ -58,6 +58,13 @@ class SimPanicked(Error, RuntimeError):
     """The simulation panicked; it stays readable but cannot run further."""
 
 
+class SimFaulted(Error, RuntimeError):
+    """A simulated thread raised SIGSEGV or SIGBUS on the host (a wild or
+    NULL pointer in the port): the simulation ended with outcome
+    "host_fault".  Like a panicked one it stays readable (sim.host_fault
+    says where) but cannot run further."""
+
+
 class SimBusy(Error, RuntimeError):
     """Another host thread is driving this simulation right now."""
 

@@ -20,7 +20,8 @@
  *
  * Not guarded, and only meaningful while no other host thread drives the
  * simulation: the readers of one field or of a log buffer
- * (umasim_outcome, umasim_panic_msg, umasim_error_msg, umasim_nthreads,
+ * (umasim_outcome, umasim_panic_msg, umasim_host_fault, umasim_error_msg,
+ * umasim_nthreads,
  * umasim_ticks, umasim_steps, umasim_nevents, umasim_events,
  * umasim_nconsole, umasim_console_line, umasim_ndecisions,
  * umasim_decisions, umasim_ndigests, umasim_digests,
@@ -29,6 +30,7 @@
  * must be the simulation's last user.  The tables of points, operations,
  * event kinds and bugs belong to no simulation.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,7 +387,24 @@ const char *
 umasim_panic_msg(struct sim *s)
 {
 
-	return (s->st.panicked ? s->st.panicmsg : NULL);
+	return (s->st.panicked && !s->st.faulted ? s->st.panicmsg : NULL);
+}
+
+int
+umasim_host_fault(struct sim *s, struct umasim_host_fault *out)
+{
+	const struct kthread *td;
+
+	if (!s->st.faulted)
+		return (0);
+	*out = s->st.fault;
+	td = out->tid >= 0 && out->tid < s->st.nthreads ?
+	    &s->threads[out->tid] : &s->hostcall;
+	out->thread = td->td_name;
+	out->signame = out->signo == SIGSEGV ? "SIGSEGV" :
+	    out->signo == SIGBUS ? "SIGBUS" : "signal";
+	out->message = s->st.panicmsg;
+	return (1);
 }
 
 const char *

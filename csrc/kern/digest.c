@@ -164,6 +164,14 @@ digest_kernel(struct digest *d, const struct sim *s)
 	dg_u64(d, s->st.nsteps);
 	dg_u64(d, (uint64_t)s->st.panicked);
 	dg_str(d, s->st.panicked ? s->st.panicmsg : "");
+	if (s->st.faulted) {		/* nothing for the runs without one */
+		dg_u64(d, (uint64_t)s->st.fault.tid);
+		dg_u64(d, (uint64_t)s->st.fault.point);
+		dg_u64(d, s->st.fault.step);
+		dg_u64(d, (uint64_t)s->st.fault.signo);
+		dg_u64(d, (uint64_t)s->st.fault.where);
+		dg_u64(d, s->st.fault.addr);
+	}
 	dg_u64(d, (uint64_t)s->st.lastrun);
 	dg_u64(d, s->st.sleepseq);
 	for (i = 0; i < s->st.ncpus; i++)

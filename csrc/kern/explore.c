@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "kern.h"
+#include "stack.h"
 #include "explorer/explorer.h"
 #include "policy/policy.h"
 
@@ -149,7 +150,8 @@ one_run(struct sim *s, const struct snapshot *start,
 	if (r != 0)
 		return (r);
 	r = sched_run_host(s, max_steps);
-	return (r < 0 && r != UMASIM_E_PANICKED ? r : 0);
+	return (r < 0 && r != UMASIM_E_PANICKED && r != UMASIM_E_FAULTED ?
+	    r : 0);
 }
 
 int
@@ -195,6 +197,7 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	int r, trace_level;
 
 	API_ENTER(s);
+	kstack_guard_install();	/* this host thread may not have made s */
 	memset(res, 0, sizeof(*res));
 	ops = explorer_lookup(p->kind);
 	if (ops == NULL) {

@@ -31,7 +31,7 @@ kern_hostcall(struct sim *s, void (*fn)(void *), void *arg)
 	struct kthread *td = &s->hostcall;
 
 	if (s->st.panicked)
-		return (UMASIM_E_PANICKED);
+		return (s->st.faulted ? UMASIM_E_FAULTED : UMASIM_E_PANICKED);
 	if (s->hostcall_stack == NULL)
 		s->hostcall_stack = kstack_alloc();
 	if (s->hostcall_stack == NULL)
@@ -52,9 +52,9 @@ kern_hostcall(struct sim *s, void (*fn)(void *), void *arg)
 	ctx_make(&td->td_ctx, td->td_stack->ks_base, td->td_stack->ks_size,
 	    hostcall_entry, td);
 	s->st.curthread = td;
-	ctx_switch(&s->sched_ctx, &td->td_ctx);
+	sched_enter(s, &td->td_ctx);
 	s->st.curthread = NULL;
 	if (s->st.panicked)
-		return (UMASIM_E_PANICKED);
+		return (s->st.faulted ? UMASIM_E_FAULTED : UMASIM_E_PANICKED);
 	return (0);
 }

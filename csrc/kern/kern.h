@@ -169,6 +169,8 @@ struct simstate {
 	uint64_t	nsteps;
 	int		outcome;	/* UMASIM_OUT_* of the last run */
 	int		panicked;
+	int		faulted;	/* a host fault (panicked is set too) */
+	struct umasim_host_fault fault;	/* what it was, when faulted */
 	int		script_error;
 	int		nlive;		/* user threads not finished */
 	uint64_t	sleepseq;
@@ -295,6 +297,23 @@ sim_thread_chunk(struct sim *s, int c)
 extern __thread struct sim *cursim;
 
 /*
+ * Set while this host thread runs a simulated thread's code, i.e. between
+ * the host side's switch to a thread and its return (sched_enter()): the
+ * signal handler of stack.c catches faults only then.
+ */
+extern __thread int kern_on_thread;
+
+/* The host side of the step loop resumes a thread. */
+static inline void
+sched_enter(struct sim *s, struct ctx *to)
+{
+
+	kern_on_thread = 1;
+	ctx_switch(&s->sched_ctx, to);
+	kern_on_thread = 0;
+}
+
+/*
  * The busy guard (api.c): an entry point of the C API makes its
  * simulation current on this host thread, and refuses one that another
  * host thread is driving -- UMASIM_E_BUSY, or nothing done for one that
@@ -316,6 +335,8 @@ void	sched_fine_point_always(int pt);
 void	sched_block(struct kthread *td, int pt);
 void	sched_overflow(struct sim *s, struct kthread *td)
 	    __attribute__((noreturn));
+void	sched_host_fault(struct sim *s, struct kthread *td, int signo,
+	    const void *addr) __attribute__((noreturn));
 void	sched_wake_thread(struct sim *s, struct kthread *td);
 void	sched_timer_add(struct sim *s, int64_t when);
 struct kthread *thread_create(struct sim *s, const char *name, int cpu,
@@ -369,6 +390,8 @@ void	softclock_wake(struct sim *s);
 /* panic.c, console */
 void	panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void	kern_panic_finish(struct sim *s, struct kthread *td)
+	    __attribute__((noreturn));
+void	kern_fault_finish(struct sim *s, struct kthread *td)
 	    __attribute__((noreturn));
 int	kern_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int	kern_vprintf(const char *fmt, va_list ap);

@@ -9,6 +9,23 @@
 
 #include "kern.h"
 
+/*
+ * The thread 'td' ends the simulation: it is abandoned where it is and the
+ * host side of the step loop resumes.
+ */
+static void __attribute__((noreturn))
+kern_abandon(struct sim *s, struct kthread *td, int state)
+{
+
+	td->td_state = state;
+	if (!td->td_kernel)
+		s->st.nlive--;
+	s->st.curthread = NULL;
+	s->st.in_run = 0;
+	ctx_switch(&td->td_ctx, &s->sched_ctx);
+	abort();		/* never resumed */
+}
+
 void
 kern_panic_finish(struct sim *s, struct kthread *td)
 {
@@ -27,14 +44,31 @@ kern_panic_finish(struct sim *s, struct kthread *td)
 		    s->st.panicmsg);
 		abort();
 	}
-	td->td_state = UMASIM_TS_PANICKED;
 	td->td_point = PT_PANIC;
-	if (!td->td_kernel)
-		s->st.nlive--;
-	s->st.curthread = NULL;
-	s->st.in_run = 0;
-	ctx_switch(&td->td_ctx, &s->sched_ctx);
-	abort();		/* never resumed */
+	kern_abandon(s, td, UMASIM_TS_PANICKED);
+}
+
+/*
+ * A host fault (sched_host_fault(), on the signal stack): like a panic,
+ * the simulation stays readable and runs no further, but its outcome is
+ * "host_fault", its thread "faulted" where it last stopped, and its event
+ * "host_fault" carries the address.  s->st.fault and the message
+ * (panicmsg, which umasim_panic_msg() does not return) are set.
+ */
+void
+kern_fault_finish(struct sim *s, struct kthread *td)
+{
+	char line[KERN_PANICLEN + 16];
+
+	s->st.panicked = 1;
+	s->st.faulted = 1;
+	s->st.outcome = UMASIM_OUT_HOST_FAULT;
+	snprintf(line, sizeof(line), "host fault: %s", s->st.panicmsg);
+	console_append(s, line);
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_HOST_FAULT, (int64_t)s->st.fault.addr,
+		    s->st.fault.where);
+	kern_abandon(s, td, UMASIM_TS_FAULTED);
 }
 
 void

@@ -9,6 +9,7 @@
  * Only the end of a run, a manual step or a panic goes back to the host
  * side (sched_ctx).
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "stack.h"
 
 __thread struct sim *cursim;
+__thread int kern_on_thread;
 
 struct choice {
 	int	tid;		/* -1: the run ends (outcome set) */
@@ -146,7 +148,8 @@ sched_choose(struct sim *s)
 	c.mig = -1;
 	for (;;) {
 		if (s->st.panicked) {
-			s->st.outcome = UMASIM_OUT_PANIC;
+			s->st.outcome = s->st.faulted ? UMASIM_OUT_HOST_FAULT :
+			    UMASIM_OUT_PANIC;
 			return (c);
 		}
 		if (s->st.nlive == 0) {
@@ -456,6 +459,54 @@ sched_overflow(struct sim *s, struct kthread *td)
 	kern_panic_finish(s, td);
 }
 
+/*
+ * Called from the SIGSEGV/SIGBUS handler, on the alternate signal stack,
+ * when the running thread faulted outside its guard page: a wild or NULL
+ * pointer in the port (or the simulator).  Records where, and ends the
+ * simulation with outcome "host_fault".  Only what is in the simulation
+ * is recorded: an address outside the arena is a host address, which
+ * would differ from process to process, so only a NULL-based one (below
+ * UMASIM_FAULT_NULL_LIMIT, which no process maps) is kept.
+ */
+void
+sched_host_fault(struct sim *s, struct kthread *td, int signo,
+    const void *addr)
+{
+	struct umasim_host_fault *f = &s->st.fault;
+	const char *pt, *sig;
+	uint64_t canon;
+	char where[96];
+
+	memset(f, 0, sizeof(*f));
+	f->tid = td->td_tid;
+	f->point = td->td_point;
+	f->step = s->st.nsteps;
+	f->signo = signo;
+	if (arena_contains(s, addr, &canon)) {
+		f->where = UMASIM_FAULT_ARENA;
+		f->addr = canon;
+		snprintf(where, sizeof(where), "at 0x%llx, in the arena",
+		    (unsigned long long)canon);
+	} else if ((uintptr_t)addr < UMASIM_FAULT_NULL_LIMIT) {
+		f->where = UMASIM_FAULT_NULL;
+		f->addr = (uint64_t)(uintptr_t)addr;
+		snprintf(where, sizeof(where),
+		    "at 0x%llx, a NULL-based address outside the arena",
+		    (unsigned long long)f->addr);
+	} else {
+		f->where = UMASIM_FAULT_OUTSIDE;
+		f->addr = 0;
+		snprintf(where, sizeof(where), "outside the arena");
+	}
+	pt = umasim_point_name(td->td_point);
+	sig = signo == SIGSEGV ? "SIGSEGV" : signo == SIGBUS ? "SIGBUS" :
+	    "signal";
+	snprintf(s->st.panicmsg, sizeof(s->st.panicmsg),
+	    "%s %s, in thread %s (point %s, step %llu)", sig, where, td->td_name, pt != NULL ? pt : "?",
+	    (unsigned long long)f->step);
+	kern_fault_finish(s, td);
+}
+
 /* ---- the host side ---------------------------------------------------- */
 
 static const char *
@@ -480,6 +531,9 @@ why_not_runnable(const struct sim *s, const struct kthread *td, char *buf,
 	case UMASIM_TS_PANICKED:
 		snprintf(buf, len, "panicked");
 		break;
+	case UMASIM_TS_FAULTED:
+		snprintf(buf, len, "faulted");
+		break;
 	default:
 		snprintf(buf, len, "vCPU %d is held in a critical section by %s",
 		    td->td_cpu, s->threads[s->st.cpu_crit[td->td_cpu]].td_name);
@@ -499,7 +553,7 @@ sched_step_host(struct sim *s, int tid)
 	int i;
 
 	if (s->st.panicked)
-		return (UMASIM_E_PANICKED);
+		return (s->st.faulted ? UMASIM_E_FAULTED : UMASIM_E_PANICKED);
 	if (tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
 	c.n = runnable_list(s, run);
@@ -530,9 +584,10 @@ sched_step_host(struct sim *s, int tid)
 	c.mig = td->td_migrate_to;
 	sched_begin(s, &c);
 	s->st.in_run = 0;
-	ctx_switch(&s->sched_ctx, &td->td_ctx);
+	sched_enter(s, &td->td_ctx);
 	if (s->st.panicked)
-		s->st.outcome = UMASIM_OUT_PANIC;
+		s->st.outcome = s->st.faulted ? UMASIM_OUT_HOST_FAULT :
+		    UMASIM_OUT_PANIC;
 	return (td->td_point);
 }
 
@@ -542,7 +597,7 @@ sched_run_host(struct sim *s, uint64_t max_steps)
 	struct choice c;
 
 	if (s->st.panicked)
-		return (UMASIM_E_PANICKED);
+		return (s->st.faulted ? UMASIM_E_FAULTED : UMASIM_E_PANICKED);
 	s->st.script_error = 0;
 	s->st.run_limit = max_steps > UINT64_MAX - s->st.nsteps ? UINT64_MAX :
 	    s->st.nsteps + max_steps;
@@ -550,7 +605,7 @@ sched_run_host(struct sim *s, uint64_t max_steps)
 	c = sched_choose(s);
 	if (c.tid >= 0) {
 		sched_begin(s, &c);
-		ctx_switch(&s->sched_ctx, &s->threads[c.tid].td_ctx);
+		sched_enter(s, &s->threads[c.tid].td_ctx);
 	}
 	s->st.in_run = 0;
 	s->st.curthread = NULL;

@@ -108,6 +108,12 @@ kstack_free(struct kstack *ks)
 	}
 	pthread_mutex_unlock(&kstack_pool_lock);
 	if (ks != NULL) {
+		/*
+		 * Frames that never returned (finished, panicked or faulted
+		 * threads) leave redzones in the shadow; memory mapped here
+		 * later (CPython's arenas) would inherit them.
+		 */
+		kstack_unpoison(ks);
 		KSTACK_VG_DEREGISTER(ks);
 		munmap(ks->ks_guard, ks->ks_size + KSTACK_GUARD);
 		free(ks);
@@ -133,26 +139,35 @@ kstack_unpoison(const struct kstack *ks)
 #endif
 }
 
-static struct sigaction	kstack_old_segv;
+static struct sigaction	kstack_old_segv, kstack_old_bus;
 static pthread_once_t	kstack_once = PTHREAD_ONCE_INIT;
 static __thread int	kstack_altstack_done;
 static pthread_key_t	kstack_altstack_key;
 static int		kstack_altstack_key_ok;
 
 /*
- * A fault in the guard page of the thread that is running on this host
- * thread: panic that simulation and go back to its scheduler.  Anything
- * else belongs to whoever handled SIGSEGV before us (Python's faulthandler,
- * or the default action).
+ * SIGSEGV and SIGBUS.  A fault while a simulated thread runs on this host
+ * thread (kern_on_thread: between the host side's switch to the thread
+ * and its return) ends that simulation and goes back to its scheduler: a
+ * hit in the thread's guard page is a stack overflow (a panic), anything
+ * else a host fault (outcome "host_fault").  The handler never returns
+ * then: it switches to the host side from the signal stack (SA_NODEFER
+ * leaves the signal unblocked, and the kernel knows the signal stack is
+ * free again by the stack pointer alone).  Any other fault belongs to
+ * whoever handled the signal before us (Python's faulthandler) or gets
+ * the default action, re-raised.
  */
 static void
-kstack_segv(int sig, siginfo_t *si, void *uc)
+kstack_fault(int sig, siginfo_t *si, void *uc)
 {
 	struct sim *s = cursim;
 	struct kthread *td;
+	struct sigaction *old;
 
-	if (s != NULL && (td = s->st.curthread) != NULL &&
-	    td->td_stack != NULL && kstack_in_guard(td->td_stack, si->si_addr)) {
+	if (kern_on_thread && s != NULL && (td = s->st.curthread) != NULL &&
+	    td->td_stack != NULL) {
+		/* A fault while handling this one is not ours. */
+		kern_on_thread = 0;
 #ifdef UMASIM_ASAN
 		/*
 		 * This handler's frames are abandoned on the signal stack,
@@ -165,16 +180,18 @@ kstack_segv(int sig, siginfo_t *si, void *uc)
 		if (sigaltstack(NULL, &cur) == 0 && (cur.ss_flags & SS_ONSTACK))
 			ASAN_UNPOISON_MEMORY_REGION(cur.ss_sp, cur.ss_size);
 #endif
-		sched_overflow(s, td);	/* does not return */
+		if (sig == SIGSEGV && kstack_in_guard(td->td_stack, si->si_addr))
+			sched_overflow(s, td);		/* does not return */
+		sched_host_fault(s, td, sig, si->si_addr); /* nor this */
 	}
-	if (kstack_old_segv.sa_flags & SA_SIGINFO) {
-		if (kstack_old_segv.sa_sigaction != NULL) {
-			kstack_old_segv.sa_sigaction(sig, si, uc);
+	old = sig == SIGBUS ? &kstack_old_bus : &kstack_old_segv;
+	if (old->sa_flags & SA_SIGINFO) {
+		if (old->sa_sigaction != NULL) {
+			old->sa_sigaction(sig, si, uc);
 			return;
 		}
-	} else if (kstack_old_segv.sa_handler != SIG_DFL &&
-	    kstack_old_segv.sa_handler != SIG_IGN) {
-		kstack_old_segv.sa_handler(sig);
+	} else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+		old->sa_handler(sig);
 		return;
 	}
 	/* Default action: re-raise with the default disposition. */
@@ -210,10 +227,11 @@ kstack_install_handler(void)
 	    kstack_altstack_release) == 0;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = kstack_segv;
+	sa.sa_sigaction = kstack_fault;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGSEGV, &sa, &kstack_old_segv);
+	sigaction(SIGBUS, &sa, &kstack_old_bus);
 }
 
 void
@@ -241,4 +259,15 @@ kstack_guard_install(void)
 	}
 	if (kstack_altstack_key_ok)
 		pthread_setspecific(kstack_altstack_key, ss.ss_sp);
+}
+
+int
+umasim_on_valgrind(void)
+{
+
+#ifdef UMASIM_VALGRIND
+	return (RUNNING_ON_VALGRIND != 0);
+#else
+	return (0);
+#endif
 }

@@ -29,9 +29,11 @@ int		 kstack_in_guard(const struct kstack *ks, const void *addr);
 void		 kstack_unpoison(const struct kstack *ks);
 
 /*
- * Installs the SIGSEGV handler that turns a guard-page hit into a panic of
- * the simulation whose thread overflowed, and an alternate signal stack for
- * the calling host thread.  Idempotent; cheap after the first call.
+ * Installs the SIGSEGV and SIGBUS handler that turns a guard-page hit into
+ * a panic of the simulation whose thread overflowed, and any other fault
+ * of a running simulated thread into a host fault of its simulation
+ * (sched_host_fault()), and an alternate signal stack for the calling host
+ * thread.  Idempotent; cheap after the first call.
  */
 void		 kstack_guard_install(void);
 

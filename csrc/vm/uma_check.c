@@ -397,6 +397,17 @@ umasim_check(struct sim *s, struct umasim_check_report *rep)
 	int r;
 
 	API_ENTER(s);
+	if (s->st.faulted) {
+		/*
+		 * A host fault may have left anything half-written, even
+		 * pointers the walk would follow: nothing is checked.
+		 */
+		rep->ok = 1;
+		snprintf(rep->message, sizeof(rep->message),
+		    "not checked: the simulation ended in a host fault");
+		API_LEAVE(s);
+		return (0);
+	}
 	r = uma_check(s, rep);
 	API_LEAVE(s);
 	return (r);

@@ -46,6 +46,12 @@ static const struct uconst consts[] = {
 	C(UMASIM_PCT_MAXDEPTH),
 	{ "UMASIM_NAME_MAX", (int64_t)sizeof(((struct zreg *)0)->zr_name) - 1 },
 	{ "UMASIM_DISPLAY_BASE", (int64_t)UMASIM_DISPLAY_BASE },
+	/* The build: 1 under -DUMASIM_SANITIZE (ASan + UBSan). */
+#ifdef UMASIM_SANITIZE
+	{ "UMASIM_SANITIZE", 1 },
+#else
+	{ "UMASIM_SANITIZE", 0 },
+#endif
 	/* The vm.zone_stats stream (uma.h), as libmemstat reads it. */
 	SIZE(uma_stream_header), SIZE(uma_type_header), SIZE(uma_percpu_stat),
 	OFF(uma_stream_header, ush_version), OFF(uma_stream_header, ush_maxcpus),

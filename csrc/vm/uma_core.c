@@ -488,13 +488,19 @@ bucket_cache_drain(uma_zone_t zone)
 		ZONE_UNLOCK(zone);
 		UMA_POINT(PT_BUCKET_CACHE_DRAIN_UNLOCKED);
 		bucket_drain(zone, bucket);
-		bucket_free(bucket);
+		if (UMA_BUG(BUG_DRAIN_LEAK))
+			;	/* the emptied bucket is lost */
+		else
+			bucket_free(bucket);
 		ZONE_LOCK(zone);
 	}
 
 	while ((bucket = LIST_FIRST(&zone->uz_free_bucket)) != NULL) {
 		LIST_REMOVE(bucket, ub_link);
-		bucket_free(bucket);
+		if (UMA_BUG(BUG_DRAIN_LEAK))
+			;	/* the empty bucket is lost */
+		else
+			bucket_free(bucket);
 	}
 }
 
@@ -1464,7 +1470,9 @@ zalloc_start:
 					return (NULL);
 				}
 			}
-			if (flags & M_ZERO)
+			if (UMA_BUG(BUG_ZERO_BUCKET))
+				;	/* M_ZERO forgotten on the fast path */
+			else if (flags & M_ZERO)
 				bzero(item, zone->uz_keg->uk_size);
 			return (item);
 		} else if (cache->uc_freebucket) {
@@ -1589,8 +1597,9 @@ uma_zone_slab(uma_zone_t zone, int flags)
 		if (flags & M_NOVM)
 			break;
 
-		if (keg->uk_maxpages &&
-		    keg->uk_pages >= keg->uk_maxpages) {
+		if (keg->uk_maxpages && (UMA_BUG(BUG_LIMIT_OVERSHOOT) ?
+		    keg->uk_pages > keg->uk_maxpages :	/* off by one */
+		    keg->uk_pages >= keg->uk_maxpages)) {
 			keg->uk_flags |= UMA_ZFLAG_FULL;
 
 			if (flags & M_NOWAIT)
@@ -1846,7 +1855,8 @@ zfree_restart:
 zfree_start:
 	bucket = cache->uc_freebucket;
 
-	if (bucket) {
+	/* The bug first: its path must not know that bucket is NULL. */
+	if (UMA_BUG(BUG_FREE_NULL_BUCKET) || bucket) {
 		/* Room in the free bucket?  uz_count may be a bit stale. */
 		if (bucket->ub_cnt < bucket->ub_entries) {
 			KASSERT(bucket->ub_bucket[bucket->ub_cnt] == NULL,
@@ -1854,7 +1864,11 @@ zfree_start:
 			UMA_FINE_POINT(PT_FINE_ZFREE_CNT);
 			bucket->ub_bucket[bucket->ub_cnt] = item;
 			bucket->ub_cnt++;
-			cache->uc_frees++;
+			if (UMA_BUG(BUG_STATS_SHARED_KEG))
+				/* counted for the keg's first zone */
+				LIST_FIRST(&keg->uk_zones)->uz_cpu[cpu].uc_frees++;
+			else
+				cache->uc_frees++;
 			critical_exit();
 			return;
 		} else if (cache->uc_allocbucket) {

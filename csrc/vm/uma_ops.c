@@ -67,6 +67,28 @@ var_to_free(struct kthread *td, int64_t vid, int to_uma)
 	return (v);
 }
 
+/*
+ * An item allocated with M_ZERO must be all zero, as its caller relies
+ * on: a console line when it is not (what a caller's own check would
+ * print; nothing in a correct run).
+ */
+static void
+zero_check(struct zreg *zr, const void *item)
+{
+	const unsigned char *p = item;
+	int i, size;
+
+	size = zr->zr_zone->uz_keg->uk_size;
+	for (i = 0; i < size; i++) {
+		if (p[i] != 0) {
+			printf("alloc %s: M_ZERO item %#llx is not zeroed (byte %d "
+			    "is %#x)\n", zr->zr_name,
+			    (unsigned long long)kern_canon(cursim, item), i, p[i]);
+			return;
+		}
+	}
+}
+
 void
 op_alloc(struct kthread *td, const struct umasim_op *op)
 {
@@ -74,6 +96,8 @@ op_alloc(struct kthread *td, const struct umasim_op *op)
 	void *item;
 
 	item = uma_zalloc_arg(zr->zr_zone, NULL, op_wait_flags(op));
+	if (item != NULL && (op->flags & OPF_ZERO))
+		zero_check(zr, item);
 	var_store(op_b(td, op), item, (int)op_a(td, op), 0);
 }
 

@@ -22,7 +22,9 @@ def test_list_bugs(capsys):
     code, out, _ = run(capsys, "--list-bugs")
     assert code == 0
     assert out.splitlines() == list(KNOWN_BUGS)
-    assert set(out.split()) == {"stale_cache", "full_bypass", "wakeup_one", "no_recheck"}
+    assert set(out.split()) == {"stale_cache", "full_bypass", "wakeup_one", "no_recheck",
+                                "zero_bucket", "limit_overshoot", "drain_leak",
+                                "stats_shared_keg", "free_null_bucket"}
 
 
 @pytest.mark.parametrize("argv", [["--bug", "nope"], ["--examples", "x"], ["--jobs"],

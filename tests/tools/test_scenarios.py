@@ -91,7 +91,9 @@ def test_every_known_bug_switch_has_a_scenario():
 
 
 @pytest.mark.parametrize("name", ["bug_wakeup_one", "bug_full_bypass", "bug_no_recheck",
-                                  "bug_stale_cache"])
+                                  "bug_stale_cache", "bug_zero_bucket",
+                                  "bug_limit_overshoot", "bug_drain_leak",
+                                  "bug_stats_shared_keg", "bug_free_null_bucket"])
 def test_bug_scenario_misses_its_expectations_without_the_switch(name, tmp_path, capsys):
     """Each bug scenario shows the switch's doing: the same file with the
     switch taken out does not meet the expectations."""

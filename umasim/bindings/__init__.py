@@ -23,7 +23,7 @@ from typing import NamedTuple, Sequence
 
 from umasim import _core
 from umasim.errors import (HostMemory, InvalidArgument, NoSuchThread, NotRunnable,
-                           ScheduleError, SimBusy, SimPanicked, TooMany)
+                           ScheduleError, SimBusy, SimFaulted, SimPanicked, TooMany)
 
 _ffi, _lib = _core.ffi, _core.lib
 
@@ -51,12 +51,16 @@ CONSTS: dict[str, int] = {_str(_lib.umasim_const_name(i)): _lib.umasim_const_val
 
 OUTCOMES = {_lib.UMASIM_OUT_RUNNING: "running", _lib.UMASIM_OUT_COMPLETED: "completed",
             _lib.UMASIM_OUT_DEADLOCK: "deadlock", _lib.UMASIM_OUT_PANIC: "panic",
-            _lib.UMASIM_OUT_STEP_LIMIT: "step_limit"}
+            _lib.UMASIM_OUT_STEP_LIMIT: "step_limit", _lib.UMASIM_OUT_HOST_FAULT: "host_fault"}
 OUTCOME_CODES = {v: k for k, v in OUTCOMES.items()}
 _EV_STEP = EVENT_KINDS.index("step")
 STATES = {_lib.UMASIM_TS_RUNNABLE: "runnable", _lib.UMASIM_TS_BLOCKED: "blocked",
           _lib.UMASIM_TS_SLEEPING: "asleep", _lib.UMASIM_TS_WAITVAR: "waiting",
-          _lib.UMASIM_TS_FINISHED: "finished", _lib.UMASIM_TS_PANICKED: "panicked"}
+          _lib.UMASIM_TS_FINISHED: "finished", _lib.UMASIM_TS_PANICKED: "panicked",
+          _lib.UMASIM_TS_FAULTED: "faulted"}
+# Where a host fault's address lies (struct umasim_host_fault.where).
+FAULT_WHERE = {_lib.UMASIM_FAULT_ARENA: "arena", _lib.UMASIM_FAULT_NULL: "null",
+               _lib.UMASIM_FAULT_OUTSIDE: "outside"}
 POLICIES = {"sequential": _lib.UMASIM_POL_SEQUENTIAL,
             "roundrobin": _lib.UMASIM_POL_ROUNDROBIN,
             "random": _lib.UMASIM_POL_RANDOM, "pct": _lib.UMASIM_POL_PCT,
@@ -75,6 +79,14 @@ MAXZONES: int = CONSTS["UMASIM_MAXZONES"]
 NAME_MAX: int = CONSTS["UMASIM_NAME_MAX"]
 PCT_MAXDEPTH: int = CONSTS["UMASIM_PCT_MAXDEPTH"]
 DISPLAY_BASE: int = CONSTS["UMASIM_DISPLAY_BASE"] & 0xFFFFFFFFFFFFFFFF
+# The build and the process: an ASan + UBSan build, or valgrind, owns
+# SIGSEGV and SIGBUS, so a host fault may not come back as an outcome.
+SANITIZE: bool = bool(CONSTS["UMASIM_SANITIZE"])
+
+
+def on_valgrind() -> bool:
+    """Whether this process runs under valgrind (RUNNING_ON_VALGRIND)."""
+    return bool(_lib.umasim_on_valgrind())
 
 # UMA_ZONE_* flags, by the names scenarios use, and every uk_flags bit by name.
 ZONE_FLAGS = {name: CONSTS["UMA_ZONE_" + name.upper()]
@@ -132,6 +144,9 @@ def _u64(x: int) -> int:
 
 def raise_for(code: int, message: str | None = None, panic: str | None = None):
     """Raises the umasim.Error that a negative code of the core stands for."""
+    if code == _lib.UMASIM_E_FAULTED:
+        raise SimFaulted(f"the simulation ended in a host fault ({panic}); "
+                         "it can be inspected but not run further")
     if code == _lib.UMASIM_E_PANICKED:
         raise SimPanicked(f"the simulation panicked ({panic}); "
                           "it can be inspected but not run further")
@@ -173,6 +188,18 @@ class ThreadRecord(NamedTuple):
     var: int
     timeout: int | None
     locks: int
+
+
+class HostFault(NamedTuple):
+    """A SIGSEGV or SIGBUS raised while a simulated thread ran."""
+    thread: str         # its name ("kernel": boot or zone work)
+    tid: int
+    point: str          # the point it last stopped at
+    step: int           # the step it faulted in
+    signal: str         # "SIGSEGV" or "SIGBUS"
+    address: int | None  # display address (arena), the address (null), or None
+    where: str          # "arena", "null" (below 64 KiB: NULL-based) or "outside"
+    message: str
 
 
 class ZoneRecord(NamedTuple):
@@ -290,7 +317,9 @@ class Core:
 
     def _check(self, r: int) -> int:
         if r < 0:
-            raise_for(r, _str(_lib.umasim_error_msg(self._s)), self.panic())
+            hf = self.host_fault() if r == _lib.UMASIM_E_FAULTED else None
+            raise_for(r, _str(_lib.umasim_error_msg(self._s)),
+                      hf.message if hf is not None else self.panic())
         return r
 
     # -- objects --
@@ -426,6 +455,16 @@ class Core:
 
     def panic(self) -> str | None:
         return _str(_lib.umasim_panic_msg(self._s))
+
+    def host_fault(self) -> HostFault | None:
+        """The host fault that ended the simulation, or None."""
+        f = _ffi.new("struct umasim_host_fault *")
+        if not _lib.umasim_host_fault(self._s, f):
+            return None
+        where = FAULT_WHERE[f.where]
+        return HostFault(_str(f.thread), f.tid, POINTS[f.point], f.step, _str(f.signame),
+                         _u64(f.addr) if where != "outside" else None, where,
+                         _str(f.message))
 
     def error_message(self) -> str | None:
         return _str(_lib.umasim_error_msg(self._s))

@@ -40,7 +40,7 @@ ZONE_KEYS = ("name", "size", "align", "flags", "max", "master", "ctor", "dtor", 
 THREAD_KEYS = ("name", "cpu", "repeat", "ops")
 EXPECT_KEYS = ("outcome", "asleep", "panic", "console", "zone", "events")
 ZONE_EXPECT_KEYS = ("used", "free", "requests", "fails", "limit", "size")
-OUTCOMES = ("completed", "deadlock", "panic", "step_limit")
+OUTCOMES = ("completed", "deadlock", "panic", "step_limit", "host_fault")
 TOP_KEYS = ("sim", "zone", "thread", "schedule", "expect")
 
 

@@ -24,7 +24,7 @@ from umasim.model.zones import Zone
 from umasim.bindings import (DISPLAY_BASE, EVENT_KINDS, GRANULARITIES, KNOWN_BUGS,  # noqa: E402
                              MAXCPU, NAME_MAX, OPCODES, OUTCOMES, PCT_MAXDEPTH, POINT_FUNCS,
                              POINT_LINES, POINTS, POLICIES, STATES, TRACE_LEVELS, VAR_FREED,
-                             VAR_HELD, VAR_NULL, VAR_SOURCES, VAR_UNSET, Core)
+                             VAR_HELD, VAR_NULL, VAR_SOURCES, VAR_UNSET, Core, HostFault)
 DEFAULT_MAX_STEPS = 1_000_000
 
 
@@ -85,6 +85,7 @@ class RunResult:
     panic: str | None = None
     ticks: int = 0
     waiting: list[str] = field(default_factory=list)
+    host_fault: HostFault | None = None
 
     @property
     def preemptions(self) -> int:
@@ -485,6 +486,8 @@ class Sim:
         res = RunResult(outcome=outcome, steps=self._core.steps() - start_steps,
                         decisions=self._decisions_from(start_decisions), panic=self.panic,
                         ticks=self.ticks)
+        if res.outcome == "host_fault":
+            res.host_fault = self.host_fault
         if res.outcome == "deadlock":
             res.waiting = [f"{t.name}: {t.describe()}" for t in self.threads
                            if not t.kernel and t.state not in ("finished",)]
@@ -654,6 +657,13 @@ class Sim:
     @property
     def panic(self) -> str | None:
         return self._core.panic()
+
+    @property
+    def host_fault(self) -> HostFault | None:
+        """The SIGSEGV or SIGBUS that ended the simulation (outcome
+        "host_fault"): thread, point, step, signal, address and where it
+        lies; None without one."""
+        return self._core.host_fault()
 
     @property
     def outcome(self) -> str:

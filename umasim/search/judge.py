@@ -65,7 +65,9 @@ def failure_signature(scn: Scenario, sim: Sim, outcome: str | None = None,
     expects (nothing to shrink).  Two runs fail the same way when:
 
     - their outcome kind is the same (completed, deadlock, panic,
-      step_limit);
+      step_limit, host_fault);
+    - for a host fault, the signal and where its address lies are the
+      same (and a NULL-based address itself);
     - for a panic, the panic message is the same once every hex number is
       replaced (addresses move when the program changes);
     - for a deadlock, the set of wait messages of the scenario's threads
@@ -84,7 +86,7 @@ def failure_signature(scn: Scenario, sim: Sim, outcome: str | None = None,
     kinds = failing_expectations(scn, sim, outcome)
     if verdict is not None and not verdict.ok:
         kinds = list(kinds) + [f"property.{verdict.kind}"]
-        if verdict.kind not in ("panic", "deadlock"):
+        if verdict.kind not in ("panic", "deadlock", "host_fault"):
             return Failure(outcome, (_NUM.sub("N", _HEX.sub("0x...", verdict.message)),),
                            tuple(sorted(kinds)))
     violation = None
@@ -103,6 +105,12 @@ def failure_signature(scn: Scenario, sim: Sim, outcome: str | None = None,
     elif outcome == "deadlock":
         detail = tuple(sorted({t.wmesg or "" for t in sim.threads
                                if not t.kernel and t.state == "asleep"}))
+    elif outcome == "host_fault" and sim.host_fault is not None:
+        # the signal and where the address lies; a NULL-based one is kept
+        # (it names the field read), an arena address moves with the program
+        hf = sim.host_fault
+        detail = (hf.signal, hf.where,
+                  f"{hf.address:#x}" if hf.where == "null" else "")
     else:
         detail = ()
     return Failure(outcome, detail, tuple(sorted(kinds)))

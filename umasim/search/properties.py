@@ -609,6 +609,9 @@ class PropertyChecker:
         outcome = sim.outcome
         if self.outcome_override:
             outcome = self.outcome_override
+        if outcome == "host_fault":             # SIGSEGV/SIGBUS in a simulated thread
+            self.fail("host_fault", sim.host_fault.message)
+            return
         if outcome == "panic":
             self.fail("panic", str(sim.panic))
             return

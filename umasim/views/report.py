@@ -38,8 +38,14 @@ class Report:
                           "rsize": g.rsize, "ipers": g.ipers, "ppera": g.ppera,
                           "pgoff": g.pgoff, "pages": st["pages"], "flags": list(g.flags),
                           "uz_count": st["uz_count"]})
+        hf = sim.host_fault
+        fault = None if hf is None else {
+            "thread": hf.thread, "tid": hf.tid, "point": hf.point, "step": hf.step,
+            "signal": hf.signal, "where": hf.where, "message": hf.message,
+            "address": None if hf.address is None else f"{hf.address:#x}"}
         return {"outcome": r.outcome, "steps": sim.steps, "ticks": sim.ticks,
-                "panic": sim.panic, "console": sim.console, "threads": threads,
+                "panic": sim.panic, "host_fault": fault, "console": sim.console,
+                "threads": threads,
                 "zones": zones, "events": sim.event_counts(), "digest": sim.digest(),
                 "expectations": {"ok": self.ok, "failures": list(self.failures)}}
 
@@ -50,6 +56,8 @@ class Report:
                f"({r.preemptions} preemptions)"]
         if sim.panic:
             out.append(f"panic: {sim.panic}")
+        if r.outcome == "host_fault" and sim.host_fault is not None:
+            out.append(f"host fault: {sim.host_fault.message}")
         out.append("")
         out.append("threads:")
         for t in sim.threads:

@@ -38,7 +38,8 @@ VERSION = 1
 DEFAULT_DIGEST_EVERY = 1000
 # Event fields that hold addresses, shown in hex.
 _ADDR_A = {"page_alloc", "page_free", "bucket_alloc", "bucket_free", "slab_alloc",
-           "slab_free", "full_check", "sleep", "wakeup", "lock_contended", "leak"}
+           "slab_free", "full_check", "sleep", "wakeup", "lock_contended", "leak",
+           "host_fault"}
 
 
 def compress(decisions: Iterable[int]) -> list[int]:
