@@ -41,6 +41,7 @@ class Report:
         return {"outcome": r.outcome, "steps": sim.steps, "ticks": sim.ticks,
                 "panic": sim.panic, "console": sim.console, "threads": threads,
                 "zones": zones, "events": sim.event_counts(), "digest": sim.digest(),
+                "coverage": sim.coverage().to_json(),
                 "expectations": {"ok": self.ok, "failures": list(self.failures)}}
 
     def to_text(self) -> str:
