@@ -154,18 +154,18 @@ cov_state(int pt, unsigned state)
 {
 	size_t bit = (size_t)pt * COV_NSTATES + (state % COV_NSTATES);
 
-	cursim->st.cov.states[bit / 8] |= (uint8_t)(1u << (bit % 8));
+	cursim->st.cov.states[bit / 64] |= (uint64_t)1 << (bit % 64);
 }
 
 /* Adds the coverage 'c' into win[W_COUNT] and states[] (explore.c). */
 void
-cov_union(uint8_t *win, uint8_t *states, const struct kcover *c)
+cov_union(uint8_t *win, uint64_t *states, const struct kcover *c)
 {
 	size_t i;
 
 	for (i = 0; i < W_COUNT; i++)
 		win[i] |= c->win[i];
-	for (i = 0; i < sizeof(c->states); i++)
+	for (i = 0; i < COV_NWORDS; i++)
 		states[i] |= c->states[i];
 }
 
@@ -181,7 +181,7 @@ uma_points(void)
 }
 
 void
-cov_report(const uint8_t *win, const uint8_t *states,
+cov_report(const uint8_t *win, const uint64_t *states,
     struct umasim_coverage *out)
 {
 	size_t i;
@@ -189,8 +189,8 @@ cov_report(const uint8_t *win, const uint8_t *states,
 	memset(out, 0, sizeof(*out));
 	out->nwindows = W_COUNT;
 	memcpy(out->windows, win, W_COUNT);
-	for (i = 0; i < sizeof(((struct kcover *)0)->states); i++)
-		out->state_pairs += __builtin_popcount(states[i]);
+	for (i = 0; i < COV_NWORDS; i++)
+		out->state_pairs += __builtin_popcountll(states[i]);
 	out->state_pairs_total = (int64_t)uma_points() * COV_NSTATES;
 }
 

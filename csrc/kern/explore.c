@@ -33,7 +33,7 @@ struct explore_state {
 	int		nclasses;
 	uint8_t		cover[PT_COUNT];
 	uint8_t		cov_win[W_COUNT];	/* union of the runs' coverage */
-	uint8_t		cov_states[sizeof(((struct kcover *)0)->states)];
+	uint64_t	cov_states[COV_NWORDS];
 	uint64_t	*states;	/* distinct final digests (sorted at the end) */
 	size_t		nstates, capstates;
 };

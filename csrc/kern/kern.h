@@ -49,11 +49,12 @@ enum window_id {
  */
 #define	COV_NSTATES	128	/* abstract states at a point (cover.c) */
 #define	COV_MAXNEST	8	/* windows one thread can be inside at once */
+#define	COV_NWORDS	((PT_COUNT * COV_NSTATES + 63) / 64)
 
 struct kcover {
 	uint8_t		win[W_COUNT];	/* UMASIM_COV_* flags */
 	int		nopen;		/* windows open over all threads */
-	uint8_t		states[(PT_COUNT * COV_NSTATES + 7) / 8];
+	uint64_t	states[COV_NWORDS];	/* (point, state) pairs seen */
 };
 
 struct kcovwin {
@@ -494,8 +495,8 @@ void	cov_win_close(int w);
 void	cov_touch_slow(struct sim *s, const void *obj);
 void	cov_migrated(struct sim *s, struct kthread *td);
 void	cov_state(int pt, unsigned state);
-void	cov_union(uint8_t *win, uint8_t *states, const struct kcover *c);
-void	cov_report(const uint8_t *win, const uint8_t *states,
+void	cov_union(uint8_t *win, uint64_t *states, const struct kcover *c);
+void	cov_report(const uint8_t *win, const uint64_t *states,
 	    struct umasim_coverage *out);
 
 /*
