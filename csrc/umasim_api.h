@@ -232,6 +232,23 @@ struct umasim_explore_result {
 	int64_t		steps_hint;
 };
 
+/*
+ * Race-window coverage (csrc/kern/cover.c): per window (points.def,
+ * WINDOW), UMASIM_COV_* flags; state pairs: (point, abstract state)
+ * pairs seen, of state_pairs_total.
+ */
+#define	UMASIM_MAXWINDOWS	64
+#define	UMASIM_COV_ENTERED	0x1
+#define	UMASIM_COV_INTERLEAVED	0x2
+#define	UMASIM_COV_MIGRATED	0x4
+
+struct umasim_coverage {
+	int		nwindows;
+	uint8_t		windows[UMASIM_MAXWINDOWS];
+	int64_t		state_pairs;
+	int64_t		state_pairs_total;
+};
+
 struct umasim_explore_class {
 	uint64_t	key;
 	int		outcome;
@@ -321,6 +338,15 @@ int		 umasim_explore_class(struct sim *s, int i,
 		    struct umasim_explore_class *out);
 const uint32_t	*umasim_explore_decisions(struct sim *s, int i);
 int		 umasim_explore_point_covered(struct sim *s, int pt);
+int		 umasim_coverage(struct sim *s, struct umasim_coverage *out);
+int		 umasim_explore_coverage(struct sim *s,
+		    struct umasim_coverage *out);
+int		 umasim_nwindows(void);
+const char	*umasim_window_name(int w);
+int		 umasim_window_point(int w);
+int		 umasim_window_fine(int w);
+const char	*umasim_window_closes(int w);
+const char	*umasim_window_gives_up(int w);
 int		 umasim_nbugs(void);
 const char	*umasim_bug_name(int i);
 uint64_t	 umasim_bug_bit(int i);

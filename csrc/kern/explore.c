@@ -33,6 +33,8 @@ struct explore_state {
 	struct explore_class classes[EXPLORE_MAXCLASSES];
 	int		nclasses;
 	uint8_t		cover[PT_COUNT];
+	uint8_t		cov_win[W_COUNT];	/* union of the runs' coverage */
+	uint64_t	cov_states[COV_NWORDS];
 	uint64_t	*states;	/* distinct final digests (sorted at the end) */
 	size_t		nstates, capstates;
 };
@@ -162,6 +164,8 @@ explore_run(struct explorer *x, const struct umasim_policy *pol,
 
 	r = one_run(x->s, x->start, pol, x->p->max_steps, dec0);
 	if (r == 0) {
+		cov_union(x->s->explore->cov_win, x->s->explore->cov_states,
+		    &x->s->st.cov);
 		x->res->failures += classify(x->s, x->s->explore, x->p, *dec0,
 		    run);
 		x->res->runs++;
@@ -282,6 +286,21 @@ umasim_explore_decisions(struct sim *s, int i)
 	if (s->explore == NULL || i < 0 || i >= s->explore->nclasses)
 		return (NULL);
 	return (s->explore->classes[i].dec);
+}
+
+/* The union of the last exploration's runs' coverage. */
+int
+umasim_explore_coverage(struct sim *s, struct umasim_coverage *out)
+{
+
+	API_ENTER(s);
+	if (s->explore == NULL) {
+		API_LEAVE(s);
+		return (UMASIM_E_INVAL);
+	}
+	cov_report(s->explore->cov_win, s->explore->cov_states, out);
+	API_LEAVE(s);
+	return (0);
 }
 
 int

@@ -32,6 +32,36 @@ enum point_id {
 	PT_COUNT
 };
 
+enum window_id {
+#define	POINT(id, name, func, line)
+#define	WINDOW(id, name, point, fine, closes, gives_up)	W_##id,
+#include "points.def"
+#undef WINDOW
+#undef POINT
+	W_COUNT
+};
+
+/*
+ * Race-window coverage (cover.c; docs/design.md, "Coverage"): what a run
+ * saw, not what its future depends on -- kept in the simulated state so
+ * that a restore brings back the coverage of the snapshot's moment, and
+ * never part of the digest.
+ */
+#define	COV_NSTATES	128	/* abstract states at a point (cover.c) */
+#define	COV_MAXNEST	8	/* windows one thread can be inside at once */
+#define	COV_NWORDS	((PT_COUNT * COV_NSTATES + 63) / 64)
+
+struct kcover {
+	uint8_t		win[W_COUNT];	/* UMASIM_COV_* flags */
+	int		nopen;		/* windows open over all threads */
+	uint64_t	states[COV_NWORDS];	/* (point, state) pairs seen */
+};
+
+struct kcovwin {
+	int		w;		/* enum window_id */
+	const void	*obj;		/* the keg the window is about */
+};
+
 enum op_code {
 #define	OP(id, name, point, handler)	OPC_##id,
 #include "ops.def"
@@ -110,6 +140,9 @@ struct kthread {
 	int		td_pc;
 	int64_t		td_iter;
 	void		(*td_main)(struct kthread *);
+	/* race windows the thread is inside, innermost last (cover.c) */
+	int		td_nwin;
+	struct kcovwin	td_win[COV_MAXNEST];
 	/* machine */
 	struct ctx	td_ctx;
 	struct kstack	*td_stack;
@@ -210,6 +243,8 @@ struct simstate {
 	struct vmstate	vm;
 
 	struct kpolicy	pol;		/* the run's policy (policy/) */
+
+	struct kcover	cov;		/* race-window coverage (cover.c) */
 };
 
 /* The thread table is copied by snapshots in chunks of this many threads. */
@@ -474,6 +509,38 @@ arena_contains(const struct sim *s, const void *p, uint64_t *canon)
 		return (0);
 	*canon = UMASIM_DISPLAY_BASE + (uint64_t)(c - s->arena);
 	return (1);
+}
+
+/* cover.c */
+void	cov_win_open(int w, const void *obj);
+void	cov_win_open_inner(int w);
+void	cov_win_close(int w);
+void	cov_touch_slow(struct sim *s, const void *obj);
+void	cov_migrated(struct sim *s, struct kthread *td);
+void	cov_state(int pt, unsigned state);
+void	cov_union(uint8_t *win, uint64_t *states, const struct kcover *c);
+void	cov_report(const uint8_t *win, const uint64_t *states,
+	    struct umasim_coverage *out);
+
+/*
+ * Another thread than those inside a window on 'obj' acted on it (took
+ * its lock, passed one of its points): those windows are interleaved.
+ */
+static inline void
+cov_touch(const void *obj)
+{
+	struct sim *s = cursim;
+
+	if (__builtin_expect(s->st.cov.nopen != 0, 0))
+		cov_touch_slow(s, obj);
+}
+
+/* Would sched_point() stop the current thread here? */
+static inline int
+sched_point_stops(const struct kthread *td)
+{
+
+	return (td->td_acts != td->td_stop_acts && !td->td_nopoints);
 }
 
 /* rng.c */

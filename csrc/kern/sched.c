@@ -224,6 +224,8 @@ sched_begin(struct sim *s, struct choice *c)
 	if (d != 0 && s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PREEMPTION, d, c->deftid);
 	if (c->mig >= 0) {
+		if (td->td_nwin != 0)
+			cov_migrated(s, td);
 		from = td->td_cpu;
 		td->td_cpu = c->mig;
 		if (s->st.trace_level >= UMASIM_TRACE_FULL)
@@ -299,7 +301,7 @@ sched_point(int pt)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	if (td->td_acts == td->td_stop_acts || td->td_nopoints)
+	if (!sched_point_stops(td))
 		return;		/* back to back with the last stop: one point */
 	stop_at(s, td, pt);
 }

@@ -268,7 +268,10 @@ vm_wait(struct sim *s, int injected)
 
 	s->st.vm.pages_needed = 1;
 	pagedaemon_wakeup(s);
+	/* A race window when UMA sleeps here with the zone unlocked. */
+	cov_win_open_inner(W_VMWAIT);
 	sleep_internal(td, VM_CHAN(s), NULL, 0, "vmwait", injected ? 1 : 0);
+	cov_win_close(W_VMWAIT);
 }
 
 static void

@@ -322,9 +322,11 @@ zone_timeout(uma_zone_t zone)
 
 		newhash = keg->uk_hash;
 		ZONE_UNLOCK(zone);
+		UMA_WINDOW_OPEN(HASH_ALLOC);
 		UMA_POINT(PT_ZONE_TIMEOUT_HASH_ALLOC);
 		ret = hash_alloc(&newhash);
 		ZONE_LOCK(zone);
+		UMA_WINDOW_CLOSE(HASH_ALLOC);
 		if (ret) {
 			if (hash_expand(&keg->uk_hash, &newhash)) {
 				oldhash = keg->uk_hash;
@@ -333,9 +335,11 @@ zone_timeout(uma_zone_t zone)
 				oldhash = newhash;
 
 			ZONE_UNLOCK(zone);
+			UMA_WINDOW_OPEN(HASH_FREE);
 			UMA_POINT(PT_ZONE_TIMEOUT_HASH_FREE);
 			hash_free(&oldhash);
 			ZONE_LOCK(zone);
+			UMA_WINDOW_CLOSE(HASH_FREE);
 		}
 	}
 	ZONE_UNLOCK(zone);
@@ -486,6 +490,7 @@ bucket_cache_drain(uma_zone_t zone)
 	while ((bucket = LIST_FIRST(&zone->uz_full_bucket)) != NULL) {
 		LIST_REMOVE(bucket, ub_link);
 		ZONE_UNLOCK(zone);
+		UMA_WINDOW_OPEN(BUCKET_CACHE_DRAIN);
 		UMA_POINT(PT_BUCKET_CACHE_DRAIN_UNLOCKED);
 		bucket_drain(zone, bucket);
 		if (UMA_BUG(BUG_DRAIN_LEAK))
@@ -493,6 +498,7 @@ bucket_cache_drain(uma_zone_t zone)
 		else
 			bucket_free(bucket);
 		ZONE_LOCK(zone);
+		UMA_WINDOW_CLOSE(BUCKET_CACHE_DRAIN);
 	}
 
 	while ((bucket = LIST_FIRST(&zone->uz_free_bucket)) != NULL) {
@@ -610,12 +616,14 @@ slab_zalloc(uma_zone_t zone, int wait)
 	keg = zone->uz_keg;
 
 	ZONE_UNLOCK(zone);
+	UMA_WINDOW_OPEN(SLAB_ZALLOC);
 	UMA_POINT(PT_SLAB_ZALLOC_UNLOCKED);
 
 	if (keg->uk_flags & UMA_ZONE_OFFPAGE) {
 		slab = uma_zalloc_internal(keg->uk_slabzone, NULL, wait);
 		if (slab == NULL) {
 			ZONE_LOCK(zone);
+			UMA_WINDOW_CLOSE(SLAB_ZALLOC);
 			return NULL;
 		}
 	}
@@ -636,6 +644,7 @@ slab_zalloc(uma_zone_t zone, int wait)
 			uma_zfree_internal(keg->uk_slabzone, slab, NULL,
 			    SKIP_NONE, ZFREE_STATFREE);
 		ZONE_LOCK(zone);
+		UMA_WINDOW_CLOSE(SLAB_ZALLOC);
 		return (NULL);
 	}
 
@@ -704,10 +713,12 @@ slab_zalloc(uma_zone_t zone, int wait)
 			keg->uk_freef(mem, UMA_SLAB_SIZE * keg->uk_ppera,
 			    flags);
 			ZONE_LOCK(zone);
+			UMA_WINDOW_CLOSE(SLAB_ZALLOC);
 			return (NULL);
 		}
 	}
 	ZONE_LOCK(zone);
+	UMA_WINDOW_CLOSE(SLAB_ZALLOC);
 
 	if (keg->uk_flags & UMA_ZONE_HASH)
 		UMA_HASH_INSERT(&keg->uk_hash, slab, mem);
@@ -1436,6 +1447,7 @@ uma_zalloc_arg(uma_zone_t zone, void *udata, int flags)
 	uma_cache_t stale;
 	int cpu;
 
+	UMA_TOUCH(zone->uz_keg);
 zalloc_restart:
 	critical_enter();
 	cpu = curcpu;
@@ -1446,7 +1458,9 @@ zalloc_start:
 
 	if (bucket) {
 		if (bucket->ub_cnt > 0) {
+			UMA_WINDOW_OPEN(FINE_ZALLOC_CNT);
 			UMA_FINE_POINT(PT_FINE_ZALLOC_CNT);
+			UMA_WINDOW_CLOSE(FINE_ZALLOC_CNT);
 			bucket->ub_cnt--;
 			item = bucket->ub_bucket[bucket->ub_cnt];
 			if (INVARIANTS_ON)
@@ -1480,6 +1494,9 @@ zalloc_start:
 			if (cache->uc_freebucket->ub_cnt > 0) {
 				UMA_FINE_POINT(PT_FINE_ZALLOC_SWAP);
 				bucket = cache->uc_freebucket;
+				UMA_WINDOW_OPEN(FINE_ZALLOC_SWAP);
+				UMA_FINE_POINT(PT_FINE_ZALLOC_SWAP_READ);
+				UMA_WINDOW_CLOSE(FINE_ZALLOC_SWAP);
 				cache->uc_freebucket = cache->uc_allocbucket;
 				cache->uc_allocbucket = bucket;
 
@@ -1494,9 +1511,11 @@ zalloc_start:
 	 */
 	UMA_BUG_STALE_SAVE(cache);
 	critical_exit();
+	UMA_WINDOW_OPEN(ZALLOC_RACE);
 	UMA_POINT(PT_ZALLOC_RACE);
 	ZONE_LOCK(zone);
 	critical_enter();
+	UMA_WINDOW_CLOSE(ZALLOC_RACE);
 	cpu = curcpu;
 	cache = &zone->uz_cpu[cpu];
 	UMA_BUG_STALE_USE(cache);
@@ -1604,9 +1623,12 @@ uma_zone_slab(uma_zone_t zone, int flags)
 
 			if (flags & M_NOWAIT)
 				break;
-			else
+			else {
+				UMA_WINDOW_OPEN(ZONELIMIT);
 				msleep(keg, &keg->uk_lock, PVM,
 				    "zonelimit", 0);
+				UMA_WINDOW_CLOSE(ZONELIMIT);
+			}
 			continue;
 		}
 		keg->uk_recurse++;
@@ -1686,9 +1708,11 @@ uma_zalloc_bucket(uma_zone_t zone, int flags)
 			bflags |= M_NOVM;
 
 		ZONE_UNLOCK(zone);
+		UMA_WINDOW_OPEN(ZALLOC_BUCKET_ALLOC);
 		UMA_POINT(PT_ZALLOC_BUCKET_ALLOC);
 		bucket = bucket_alloc(zone->uz_count, bflags);
 		ZONE_LOCK(zone);
+		UMA_WINDOW_CLOSE(ZALLOC_BUCKET_ALLOC);
 	}
 
 	if (bucket == NULL)
@@ -1720,6 +1744,7 @@ uma_zalloc_bucket(uma_zone_t zone, int flags)
 		int i;
 
 		ZONE_UNLOCK(zone);
+		UMA_WINDOW_OPEN(ZALLOC_BUCKET_ZINIT);
 		UMA_POINT(PT_ZALLOC_BUCKET_ZINIT);
 		for (i = saved; i < bucket->ub_cnt; i++) {
 			UMA_POINT(PT_ZINIT_BUCKET);
@@ -1740,6 +1765,7 @@ uma_zalloc_bucket(uma_zone_t zone, int flags)
 			bucket->ub_cnt = i;
 		}
 		ZONE_LOCK(zone);
+		UMA_WINDOW_CLOSE(ZALLOC_BUCKET_ZINIT);
 	}
 
 	zone->uz_fills--;
@@ -1841,9 +1867,18 @@ uma_zfree_arg(uma_zone_t zone, void *item, void *udata)
 	 * Read without the lock: a free that misses a FULL just set goes to
 	 * the cache, and the limit is lifted a little later.
 	 */
-	UMA_POINT(PT_ZFREE_FULL_CHECK);
+	UMA_TOUCH(keg);
 	full = (keg->uk_flags & UMA_ZFLAG_FULL) != 0;
 	UMA_EVENT(EVK_FULL_CHECK, keg, full);
+	/*
+	 * The simulator: the read is an action, and the point stands after
+	 * it, so that a stop separates the read from its use, even on one
+	 * vCPU.
+	 */
+	UMA_SHARED_READ();
+	UMA_WINDOW_OPEN(ZFREE_FULL);
+	UMA_POINT(PT_ZFREE_FULL_CHECK);
+	UMA_WINDOW_CLOSE(ZFREE_FULL);
 	if (full && !UMA_BUG(BUG_FULL_BYPASS))
 		goto zfree_internal;
 
@@ -1861,7 +1896,9 @@ zfree_start:
 		if (bucket->ub_cnt < bucket->ub_entries) {
 			KASSERT(bucket->ub_bucket[bucket->ub_cnt] == NULL,
 			    ("uma_zfree: Freeing to non free bucket index."));
+			UMA_WINDOW_OPEN(FINE_ZFREE_CNT);
 			UMA_FINE_POINT(PT_FINE_ZFREE_CNT);
+			UMA_WINDOW_CLOSE(FINE_ZFREE_CNT);
 			bucket->ub_bucket[bucket->ub_cnt] = item;
 			bucket->ub_cnt++;
 			if (UMA_BUG(BUG_STATS_SHARED_KEG))
@@ -1877,6 +1914,9 @@ zfree_start:
 			    cache->uc_freebucket->ub_cnt) {
 				UMA_FINE_POINT(PT_FINE_ZFREE_SWAP);
 				bucket = cache->uc_freebucket;
+				UMA_WINDOW_OPEN(FINE_ZFREE_SWAP);
+				UMA_FINE_POINT(PT_FINE_ZFREE_SWAP_READ);
+				UMA_WINDOW_CLOSE(FINE_ZFREE_SWAP);
 				cache->uc_freebucket = cache->uc_allocbucket;
 				cache->uc_allocbucket = bucket;
 				goto zfree_start;
@@ -1889,9 +1929,11 @@ zfree_start:
 	 */
 	UMA_BUG_STALE_SAVE(cache);
 	critical_exit();
+	UMA_WINDOW_OPEN(ZFREE_RACE);
 	UMA_POINT(PT_ZFREE_RACE);
 	ZONE_LOCK(zone);
 	critical_enter();
+	UMA_WINDOW_CLOSE(ZFREE_RACE);
 	cpu = curcpu;
 	cache = &zone->uz_cpu[cpu];
 	UMA_BUG_STALE_USE(cache);
@@ -1935,6 +1977,7 @@ zfree_start:
 	critical_exit();
 
 	ZONE_UNLOCK(zone);
+	UMA_WINDOW_OPEN(ZFREE_BUCKET_ALLOC);
 
 	/* A new empty bucket, without sleeping, then start over. */
 	bflags = M_NOWAIT;
@@ -1945,11 +1988,13 @@ zfree_start:
 	bucket = bucket_alloc(zone->uz_count, bflags);
 	if (bucket) {
 		ZONE_LOCK(zone);
+		UMA_WINDOW_CLOSE(ZFREE_BUCKET_ALLOC);
 		LIST_INSERT_HEAD(&zone->uz_free_bucket,
 		    bucket, ub_link);
 		ZONE_UNLOCK(zone);
 		goto zfree_restart;
 	}
+	UMA_WINDOW_CLOSE(ZFREE_BUCKET_ALLOC);
 
 	/* Nothing else worked: straight back to the slab. */
 zfree_internal:
@@ -2323,13 +2368,16 @@ uma_print_zone(uma_zone_t zone)
 	/* Internal zones have no per-CPU caches to print. */
 	if (keg->uk_flags & UMA_ZFLAG_INTERNAL)
 		return;
+	UMA_WINDOW_OPEN(FINE_PRINT_ZONE);
 	for (i = 0; i <= mp_maxid; i++) {
 		if (CPU_ABSENT(i))
 			continue;
 		cache = &zone->uz_cpu[i];
 		printf("CPU %d Cache:\n", i);
 		cache_print(cache);
+		UMA_FINE_POINT(PT_FINE_PRINT_ZONE_CPU);
 	}
+	UMA_WINDOW_CLOSE(FINE_PRINT_ZONE);
 }
 
 /*
@@ -2346,6 +2394,7 @@ uma_zone_sumstat(uma_zone_t z, int *cachefreep, u_int64_t *allocsp,
 
 	allocs = frees = 0;
 	cachefree = 0;
+	cov_win_open(W_FINE_ZONE_SUMSTAT, z->uz_keg);
 	for (cpu = 0; cpu <= mp_maxid; cpu++) {
 		if (CPU_ABSENT(cpu))
 			continue;
@@ -2356,7 +2405,9 @@ uma_zone_sumstat(uma_zone_t z, int *cachefreep, u_int64_t *allocsp,
 			cachefree += cache->uc_freebucket->ub_cnt;
 		allocs += cache->uc_allocs;
 		frees += cache->uc_frees;
+		uma_sim_fine_point(PT_FINE_ZONE_SUMSTAT_CPU, z);
 	}
+	cov_win_close(W_FINE_ZONE_SUMSTAT);
 	allocs += z->uz_allocs;
 	frees += z->uz_frees;
 	if (cachefreep != NULL)
@@ -2484,6 +2535,8 @@ restart:
 			 * they may be swapped meanwhile, never freed, so the
 			 * figures may be slightly off but the pointers hold.
 			 */
+			if (!(kz->uk_flags & UMA_ZFLAG_INTERNAL))
+				cov_win_open(W_FINE_ZONE_STATS, kz);
 			for (i = 0; i < (mp_maxid + 1); i++) {
 				bzero(&ups, sizeof(ups));
 				if (kz->uk_flags & UMA_ZFLAG_INTERNAL)
@@ -2499,6 +2552,7 @@ restart:
 					    cache->uc_freebucket->ub_cnt;
 				ups.ups_allocs = cache->uc_allocs;
 				ups.ups_frees = cache->uc_frees;
+				uma_sim_fine_point(PT_FINE_ZONE_STATS_CPU, z);
 skip:
 				if (sbuf_bcat(&sbuf, &ups, sizeof(ups)) < 0) {
 					ZONE_UNLOCK(z);
@@ -2507,6 +2561,7 @@ skip:
 					goto out;
 				}
 			}
+			cov_win_close(W_FINE_ZONE_STATS);
 			ZONE_UNLOCK(z);
 		}
 	}

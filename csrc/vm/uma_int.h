@@ -210,7 +210,11 @@ hash_sfind(struct uma_hash *hash, u_int8_t *data)
 			    "UMA zone", MTX_DEF | MTX_DUPOK);		\
 	} while (0)
 #define	ZONE_LOCK_FINI(z)	mtx_destroy((z)->uz_lock)
-#define	ZONE_LOCK(z)	mtx_lock((z)->uz_lock)
+/* The simulator: taking the lock is an action on the keg (UMA_TOUCH, uma_sim.h). */
+#define	ZONE_LOCK(z) do {						\
+	mtx_lock((z)->uz_lock);						\
+	UMA_TOUCH((z)->uz_keg);						\
+} while (0)
 #define	ZONE_UNLOCK(z)	mtx_unlock((z)->uz_lock)
 
 /* The machine-dependent direct-map allocator (md_small_alloc). */

@@ -13,10 +13,57 @@
 #include "vm_shim.h"
 #include "uma_int.h"
 
-/* A preemption point (csrc/kern/points.def) in the port. */
-#define	UMA_POINT(pt)		sched_point(pt)
+/*
+ * A preemption point (csrc/kern/points.def) in the port.  Every one
+ * stands in a function with the zone it works on in 'zone': the point is
+ * an action on that zone's keg for race-window coverage (cov_touch), and a
+ * stop there records the pair (point, abstract state of the zone) (cover.c).
+ */
+#define	UMA_POINT(pt)		uma_sim_point((pt), zone)
 /* An interleaving point of granularity "fine", inside the cache paths. */
-#define	UMA_FINE_POINT(pt)	sched_fine_point(pt)
+#define	UMA_FINE_POINT(pt)	uma_sim_fine_point((pt), zone)
+
+/*
+ * Race windows (csrc/kern/points.def, WINDOW): the current thread enters
+ * window W_w on the keg of 'zone', or leaves it.  A window opens where a
+ * protection is given up (or shared state is read unprotected) and closes
+ * where the thread acts again under protection on what it saw.
+ */
+#define	UMA_WINDOW_OPEN(w)	cov_win_open(W_##w, zone->uz_keg)
+#define	UMA_WINDOW_CLOSE(w)	cov_win_close(W_##w)
+/*
+ * An unprotected read of shared state that the code acts on later counts
+ * as an action, so that a point right after it stops (docs/design.md,
+ * "Merging").
+ */
+#define	UMA_SHARED_READ()	sched_act()
+/* Another thread's windows on this keg see an action (cover.c). */
+#define	UMA_TOUCH(keg)		cov_touch(keg)
+
+unsigned uma_sim_cov_state(uma_zone_t zone, int cpu);
+
+static inline void
+uma_sim_point(int pt, uma_zone_t zone)
+{
+	struct kthread *td = kern_curthread();
+
+	cov_touch(zone->uz_keg);
+	if (sched_point_stops(td))
+		cov_state(pt, uma_sim_cov_state(zone, td->td_cpu));
+	sched_point(pt);
+}
+
+static inline void
+uma_sim_fine_point(int pt, uma_zone_t zone)
+{
+	struct kthread *td = kern_curthread();
+
+	if (cursim->st.cfg.granularity != UMASIM_GRAN_FINE || td->td_nopoints)
+		return;
+	cov_touch(zone->uz_keg);
+	cov_state(pt, uma_sim_cov_state(zone, td->td_cpu));
+	sched_fine_point(pt);
+}
 
 /* A trace event; 'p' is a pointer shown as its display address. */
 #define	UMA_EVENT(kind, p, b) do {					\

@@ -32,6 +32,8 @@ def test_bench_uma_json():
     res = json.loads(out.stdout)
     assert res["native_ns"] > 0 and res["sim_ns"] > 0
     assert res["ratio"] == pytest.approx(res["sim_ns"] / res["native_ns"])
-    assert res["steps_per_pair"] == 4
+    # op:alloc, op:free with a stop after the unlocked read of
+    # UMA_ZFLAG_FULL (zfree_full_check), each once a pair, and the merges
+    assert res["steps_per_pair"] == 5
     assert res["params"]["invariants"] is False
     assert len(res["samples"]["native_ns"]) == len(res["samples"]["sim_ns"]) == 1

@@ -15,7 +15,7 @@ from umasim.cli import main
 
 VMSTAT_COLUMNS = ["ITEM", "SIZE", "LIMIT", "USED", "FREE", "REQUESTS", "FAILURES"]
 TOP_KEYS = {"outcome", "steps", "ticks", "panic", "host_fault", "console", "threads", "zones",
-            "events", "digest", "expectations"}
+            "events", "digest", "coverage", "expectations"}
 THREAD_KEYS = {"name", "state", "cpu", "wmesg", "mutex"}
 ZONE_KEYS = {"name", "size", "limit", "used", "free", "requests", "fails", "rsize", "ipers",
              "ppera", "pgoff", "pages", "flags", "uz_count"}

@@ -112,7 +112,7 @@ def test_compact_decisions_round_trip():
 def test_header_carries_the_whole_normalised_scenario(full):
     head = lines(full)[0]
     assert head["trace"] == "umasim"
-    assert head["version"] == tracemod.VERSION == 1
+    assert head["version"] == tracemod.VERSION == 2
     assert head["umasim"] == umasim.__version__
     assert (head["level"], head["digest_every"]) == ("full", EVERY)
     assert head["scenario"] == loads(textwrap.dedent(SCENARIO)).to_dict()
@@ -302,9 +302,17 @@ def test_corrupted_line(full, tmp_path, capsys):
 
 
 def test_wrong_version(full, tmp_path, capsys):
-    t = alter(full, tmp_path, lambda recs: recs[0].update(version=2))
+    t = alter(full, tmp_path, lambda recs: recs[0].update(version=3))
     err = bad(capsys, t)
-    assert "version 2" in err and "version 1" in err
+    assert "version 3" in err and "version 2" in err
+
+
+def test_a_version_1_trace_is_refused_with_status_2_naming_its_version(full, tmp_path, capsys):
+    """Version 1 traces were written before the point after the unlocked
+    read of UMA_ZFLAG_FULL: their steps no longer match."""
+    t = alter(full, tmp_path, lambda recs: recs[0].update(version=1))
+    err = bad(capsys, t)
+    assert "trace format version 1; this umasim reads version 2" in err
 
 
 def test_not_an_umasim_trace(tmp_path, capsys):

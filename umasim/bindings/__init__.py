@@ -4,7 +4,7 @@
 Everything the rest of the package knows of the core comes through here:
 
 - tables read from C at import: preemption points (with their function
-  and FreeBSD 7 line), operation codes, event kinds, known-bug switches,
+  and FreeBSD 7 line), race windows, operation codes, event kinds, known-bug switches,
   and the named constants of csrc/vm/uma_consts.c (zone flags, callback
   slots and behaviours, operation flags, limits, the layout of the
   vm.zone_stats records);
@@ -40,6 +40,16 @@ POINT_FUNCS: tuple[str, ...] = tuple(_str(_lib.umasim_point_func(i))
                                      for i in range(_lib.umasim_npoints()))
 POINT_LINES: tuple[int, ...] = tuple(_lib.umasim_point_line(i)
                                      for i in range(_lib.umasim_npoints()))
+WINDOWS: tuple[str, ...] = tuple(_str(_lib.umasim_window_name(i))
+                                 for i in range(_lib.umasim_nwindows()))
+WINDOW_POINTS: tuple[str, ...] = tuple(POINTS[_lib.umasim_window_point(i)]
+                                       for i in range(_lib.umasim_nwindows()))
+WINDOW_FINE: tuple[bool, ...] = tuple(bool(_lib.umasim_window_fine(i))
+                                      for i in range(_lib.umasim_nwindows()))
+WINDOW_CLOSES: tuple[str, ...] = tuple(_str(_lib.umasim_window_closes(i))
+                                       for i in range(_lib.umasim_nwindows()))
+WINDOW_GIVES_UP: tuple[str, ...] = tuple(_str(_lib.umasim_window_gives_up(i))
+                                         for i in range(_lib.umasim_nwindows()))
 OPCODES: dict[str, int] = {_str(_lib.umasim_op_name(i)): i
                            for i in range(_lib.umasim_nopcodes())}
 EVENT_KINDS: tuple[str, ...] = tuple(_str(_lib.umasim_evkind_name(i))
@@ -246,6 +256,50 @@ def _zone_record(z) -> ZoneRecord:
                       z.hashsize, z.lock_owner, z.slot if z.slot >= 0 else None)
 
 
+class WindowCoverage(NamedTuple):
+    """One race window (csrc/kern/points.def, WINDOW): whether a thread
+    entered it, whether another thread acted on the same keg while one was
+    inside it, and whether a thread migrated while inside it."""
+    name: str
+    entered: bool
+    interleaved: bool
+    migrated: bool
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Race-window and state coverage (csrc/kern/cover.c): of one
+    simulation's history, or the union over an explorer's runs."""
+    windows: tuple[WindowCoverage, ...]
+    state_pairs: int
+    state_pairs_total: int
+
+    @property
+    def windows_interleaved(self) -> int:
+        return sum(1 for w in self.windows if w.interleaved)
+
+    @property
+    def never_reached(self) -> list[str]:
+        """The windows no thread ever entered."""
+        return [w.name for w in self.windows if not w.entered]
+
+    def to_json(self) -> dict:
+        return {"windows": [w._asdict() for w in self.windows],
+                "windows_interleaved": self.windows_interleaved,
+                "windows_total": len(self.windows),
+                "state_pairs": self.state_pairs,
+                "state_pairs_total": self.state_pairs_total,
+                "never_reached": self.never_reached}
+
+
+def _coverage(c) -> Coverage:
+    wins = tuple(WindowCoverage(WINDOWS[i], bool(c.windows[i] & _lib.UMASIM_COV_ENTERED),
+                                bool(c.windows[i] & _lib.UMASIM_COV_INTERLEAVED),
+                                bool(c.windows[i] & _lib.UMASIM_COV_MIGRATED))
+                 for i in range(c.nwindows))
+    return Coverage(wins, c.state_pairs, c.state_pairs_total)
+
+
 @dataclass(frozen=True)
 class ExploreClass:
     outcome: str
@@ -267,6 +321,7 @@ class ExploreSummary:
     exhausted: bool
     steps_hint: int
     distinct_states: int
+    coverage: Coverage
 
 
 # ---- a handle on one simulation -------------------------------------------------
@@ -638,6 +693,13 @@ class Core:
                     free_pages=u.free_pages, free_min=u.free_min, wired_pages=u.wired_pages,
                     kmem_used=u.kmem_used, kmem_pages=u.kmem_pages)
 
+    def coverage(self) -> Coverage:
+        """Race-window and state coverage of the simulation's history
+        (since its creation, or the snapshot it was last restored to)."""
+        cov = _ffi.new("struct umasim_coverage *")
+        self._check(_lib.umasim_coverage(self._s, cov))
+        return _coverage(cov)
+
     # -- copies --
     def snapshot(self):
         """A copy of the simulation's state, opaque, freed with the object."""
@@ -675,8 +737,11 @@ class Core:
                                         kc.count, kc.first_run, dec))
         covered = [POINTS[i] for i in range(len(POINTS))
                    if _lib.umasim_explore_point_covered(self._s, i)]
+        cov = _ffi.new("struct umasim_coverage *")
+        self._check(_lib.umasim_explore_coverage(self._s, cov))
         return ExploreSummary(res.runs, res.failures, classes, covered, res.points_total,
-                              bool(res.exhausted), res.steps_hint, res.distinct_states)
+                              bool(res.exhausted), res.steps_hint, res.distinct_states,
+                              _coverage(cov))
 
 
 _BOOT_ZONES: tuple[str, ...] | None = None

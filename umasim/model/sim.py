@@ -363,6 +363,14 @@ class Sim:
         """UMA's and the VM's global state."""
         return self._core.uma_globals()
 
+    def coverage(self):
+        """Race-window and state coverage (docs/design.md, "Coverage") of
+        this simulation's history: since its creation, or since the moment
+        of the snapshot it was last restored to (reset() clears it).  A
+        `Coverage`: `windows` (name, entered, interleaved, migrated),
+        `state_pairs`, `state_pairs_total`, `never_reached`, `to_json()`."""
+        return self._core.coverage()
+
     def check(self) -> None:
         """The invariant checker: raises InvariantViolation naming the zone,
         the item and what is wrong."""

@@ -50,6 +50,7 @@ class ExploreResult:
     exhausted: bool
     steps_hint: int
     distinct_states: int
+    coverage: object = None         # bindings.Coverage: the union over the runs
     seconds: float = 0.0
     artefacts: list = field(default_factory=list)
 
@@ -71,6 +72,8 @@ class ExploreResult:
                           "trace": str(c.artefact.trace_path) if c.artefact else None,
                           "replay": c.artefact.replay_command if c.artefact else None}
                          for c in self.classes]}
+        if self.coverage is not None:
+            d["coverage"] = self.coverage.to_json()
         if timing:
             d["seconds"] = self.seconds
             d["runs_per_s"] = self.runs_per_s
@@ -109,7 +112,8 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
     classes = [OutcomeClass(c.outcome, c.failed, c.check_failed, c.message, c.count,
                             c.first_run, c.decisions) for c in s.classes]
     return ExploreResult(explorer, s.runs, s.failures, classes, s.points_covered,
-                         s.points_total, s.exhausted, s.steps_hint, s.distinct_states, seconds)
+                         s.points_total, s.exhausted, s.steps_hint, s.distinct_states,
+                         s.coverage, seconds)
 
 
 def write_artefacts(scn: Scenario, result: ExploreResult, out_dir) -> None:
@@ -133,6 +137,12 @@ def format_result(result: ExploreResult) -> str:
                     if result.distinct_states else ""))
     lines.append(f"preemption points covered: {len(result.points_covered)} of "
                  f"{result.points_total}")
+    if result.coverage is not None:
+        cov = result.coverage
+        lines.append(f"race windows interleaved: {cov.windows_interleaved} of "
+                     f"{len(cov.windows)}; (point, state) pairs: {cov.state_pairs}")
+        if cov.never_reached:
+            lines.append("race windows never reached: " + ", ".join(cov.never_reached))
     for c in result.classes:
         mark = "FAIL" if c.failed else "ok"
         msg = f": {c.message}" if c.message else ""

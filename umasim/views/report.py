@@ -47,6 +47,7 @@ class Report:
                 "panic": sim.panic, "host_fault": fault, "console": sim.console,
                 "threads": threads,
                 "zones": zones, "events": sim.event_counts(), "digest": sim.digest(),
+                "coverage": sim.coverage().to_json(),
                 "expectations": {"ok": self.ok, "failures": list(self.failures)}}
 
     def to_text(self) -> str:
