@@ -91,6 +91,7 @@ KINDS = ("panic", "invariant", "duplicate", "stats", "console", "deadlock", "ste
 _PT_SLAB_ZALLOC_UNLOCKED = POINTS.index("slab_zalloc_unlocked")
 _EV_SLAB_ALLOC = EVENT_KINDS.index("slab_alloc")
 _EV_WAKEUP = EVENT_KINDS.index("wakeup")
+_EV_OP_BEGIN = EVENT_KINDS.index("op_begin")
 _EV_PAGE_FREE = EVENT_KINDS.index("page_free")
 
 _EV_STEP = EVENT_KINDS.index("step")
@@ -413,6 +414,15 @@ class PropertyChecker:
                         self.full_frees[tid] = [a, k, self.sleepers_on(a), 0]
             elif kind == _EV_PAGE_FREE:
                 self.page_freed = True
+            elif kind == _EV_OP_BEGIN and track_items:
+                # A free gives its item back as it begins: while it runs
+                # (free(9) of a large allocation releases the pages before
+                # its end), another alloc may lawfully get the same address.
+                op = by_pc.get((tid, b))
+                if op is not None and op[0] == "free":
+                    st, _, item = self.var(op[1])
+                    if st == _VAR_HELD and self.held.get(item) == op[1]:
+                        del self.held[item]
             elif kind == _EV_WAKEUP:
                 for pending in self.full_frees.values():
                     if pending[0] == a:
