@@ -335,9 +335,10 @@ class PropertyChecker:
         self.full_frees: dict[int, list] = {}
         self.in_flight: set[int] = set()    # threads inside slab_zalloc now
         self.in_flight_max = 0          # most threads inside slab_zalloc at once
-        self.kept_pages: dict[str, int] = {}    # a limited keg's pages at the last step
         self.new_sleeps: list[tuple[int, int]] = []     # (thread, channel) this step
         self.page_freed = False                 # a page was freed in this step
+        self.slab_added = False                 # a slab was added in this step
+        self.rows = None                        # vmstat -z at the end, once read
         self.vmwait_chan: int | None = None
 
     def attach(self, sim: Sim) -> None:
@@ -354,7 +355,9 @@ class PropertyChecker:
 
     def step(self, run) -> bool:
         self.scan(True)
-        if self.failure is None and run.last != "panic":
+        if self.failure is None and run.last != "panic" and (self.slab_added or
+                                                              self.new_sleeps):
+            self.slab_added = False
             self.check_limits()
             if self.page_freed:
                 self.page_freed = False
@@ -399,6 +402,7 @@ class PropertyChecker:
                 self.asleep.discard(tid)
             elif kind == _EV_SLAB_ALLOC:
                 self.in_flight.discard(tid)
+                self.slab_added = True
             elif kind == _EV_SLEEP:
                 self.last_sleep[tid] = k
                 if track_items:
@@ -525,10 +529,8 @@ class PropertyChecker:
             rec = self.core.zone_by_slot(self.slots[z["name"]])
             if rec is None:
                 continue
-            grew = rec.pages > self.kept_pages.get(z["name"], 0)
-            self.kept_pages[z["name"]] = rec.pages
-            if not grew or not rec.maxpages:
-                continue            # (a setmax may lower the limit below the pages)
+            if not rec.maxpages:
+                continue
             bound = rec.maxpages - 1 + k * rec.ppera
             if rec.pages > bound:
                 self.fail("limit", f"keg of {z['name']}: {rec.pages} pages, more than its "
@@ -576,13 +578,14 @@ class PropertyChecker:
         buckets the zones hold (a drain that forgets to free a bucket, or
         frees one still held, breaks it)."""
         held = 0
-        for rec in self.core.zones():
+        zones = self.core.zones()
+        for rec in zones:
             if rec.internal:
                 continue
             for (ac, _ae, fc, _fe, _al, _fr) in self.core.zone_caches(rec.addr):
                 held += (ac >= 0) + (fc >= 0)
             held += rec.full_buckets + rec.free_buckets
-        rows = {r.name: r for r in self.sim.vmstat()}
+        rows = self.rows if self.rows is not None else {r.name: r for r in self.sim.vmstat()}
         used = sum(r.used for n, r in rows.items() if n.endswith(" Bucket"))
         if used != held:
             self.fail("accounting", f"the bucket zones have {used} buckets in use, but the "
@@ -591,7 +594,7 @@ class PropertyChecker:
         # Every slab of an OFFPAGE keg has its header from "UMA Slabs" (or
         # "UMA RCntSlabs"): as many headers in use as such slabs.
         slabs, seen = 0, set()
-        for rec in self.core.zones():
+        for rec in zones:
             if rec.keg in seen or rec.name in ("UMA Slabs", "UMA RCntSlabs"):
                 continue
             seen.add(rec.keg)
@@ -769,7 +772,7 @@ class PropertyChecker:
     def check_stats(self) -> None:
         """vmstat -z at the end of a completed (quiescent) run."""
         sim = self.sim
-        rows = {r.name: r for r in sim.vmstat()}
+        rows = self.rows = {r.name: r for r in sim.vmstat()}
         held: dict[int, int] = {}
         for name in self.vid:
             st, zn, _ = self.var(name)
