@@ -1,0 +1,146 @@
+"""How fast the default search finds each known-bug switch (a benchmark,
+not a timed test).
+
+For every switch of the core (or those given with --bugs) and every seed
+1..N, with the switch on and nothing else narrowed:
+
+  fuzz      `umasim fuzz`'s default strategies (umasim.search.strategies'
+            DEFAULT_KNOBS, every property checked after every step), until
+            the first failure or --budget seconds; then the shrunk size
+  explore   each explorer of the core (random, pct, and guided when the
+            core has it) on one generic scenario (GENERIC below: two
+            zones sharing a keg, a limit, M_ZERO allocations, frees across
+            threads and vCPUs, a drain), --budget seconds at most
+
+and reports, per switch and searcher: how many seeds found it, seconds to
+find (median and worst; a seed that did not find it counts as the
+budget), and the shrunk size of fuzz's finds (threads, ops, preemptions).
+
+    python bench/find.py [--json] [--seeds N] [--budget S] [--bugs a,b]
+
+Seconds are wall-clock time on this machine; robustness across seeds is
+what this measures, so no seed is special.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from umasim.bindings import EXPLORERS, KNOWN_BUGS  # noqa: E402
+from umasim.model.scenario import from_dict  # noqa: E402
+
+# One scenario for every switch: what a user's test of a change would run.
+GENERIC = {
+    "sim": {"cpus": 2, "pages": 64},
+    "zone": [{"name": "z", "size": 256, "max": 30}, {"name": "s", "master": "z"},
+             {"name": "big", "size": 4096}],
+    "thread": [
+        {"name": "a", "cpu": 0, "repeat": 6,
+         "ops": ["alloc z -> a{i}", "alloc s zero -> b{i}", "touch b{i}", "free a{i}"]},
+        {"name": "b", "cpu": 1, "repeat": 6,
+         "ops": ["alloc z nowait -> c{i}", "free c{i}", "alloc big -> d{i}", "free d{i}"]},
+        {"name": "c", "cpu": 1, "ops": ["drain z", "sysctl", "reclaim"]},
+        {"name": "d", "cpu": 0, "repeat": 6, "ops": ["free b{i}"]},
+    ],
+    "schedule": {"policy": "random", "migrate": 0.2, "max_steps": 20000},
+}
+
+
+def fuzz_find(bug: str, seed: int, budget: float) -> dict:
+    from umasim.search import strategies as S
+    from umasim.search.fuzz import find_failure
+    t0 = time.perf_counter()
+    found = find_failure(S.cases(S.DEFAULT_KNOBS, bugs=(bug,)), 10**9, seed=seed,
+                         max_time=budget)
+    secs = time.perf_counter() - t0
+    if found is None:
+        return {"found": False, "seconds": secs}
+    case, verdict, runs = found
+    size = case.with_decisions(verdict.decisions).size()
+    return {"found": True, "seconds": secs, "kind": verdict.kind, "examples": runs,
+            "threads": size["threads"], "ops": size["ops"],
+            "preemptions": size["preemptions"]}
+
+
+def explore_find(bug: str, explorer: str, seed: int, budget: float) -> dict:
+    from umasim.search.explore import explore
+    d = json.loads(json.dumps(GENERIC))
+    d["sim"]["bugs"] = [bug]
+    scn = from_dict(d, "<bench/find.py>")
+    t0 = time.perf_counter()
+    runs, chunk = 0, 500
+    while time.perf_counter() - t0 < budget:
+        res = explore(scn, explorer, runs=chunk, seed=seed * 1_000_003 + runs)
+        runs += res.runs
+        if res.failures:
+            return {"found": True, "seconds": time.perf_counter() - t0, "runs": runs,
+                    "kind": next(c.outcome + (f" ({c.message})" if c.message else "")
+                                 for c in res.classes if c.failed)}
+        if res.exhausted:
+            break
+    return {"found": False, "seconds": time.perf_counter() - t0, "runs": runs}
+
+
+def summary(results: list[dict], budget: float) -> dict:
+    secs = [r["seconds"] if r["found"] else budget for r in results]
+    out = {"found": sum(r["found"] for r in results), "seeds": len(results),
+           "median_s": round(statistics.median(secs), 2), "worst_s": round(max(secs), 2)}
+    sizes = [r for r in results if r["found"] and "ops" in r]
+    if sizes:
+        out["shrunk"] = {k: max(r[k] for r in sizes) for k in ("threads", "ops", "preemptions")}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--budget", type=float, default=60.0, help="seconds per search")
+    ap.add_argument("--bugs", help="comma-separated switches (default: all)")
+    ap.add_argument("--searchers", default=None,
+                    help="comma-separated: fuzz and explorer names (default: all)")
+    args = ap.parse_args(argv)
+    if args.seeds < 1 or not args.budget > 0:
+        ap.error("--seeds and --budget must be positive")
+    bugs = args.bugs.split(",") if args.bugs else list(KNOWN_BUGS)
+    for b in bugs:
+        if b not in KNOWN_BUGS:
+            ap.error(f"unknown switch {b!r} (known: {', '.join(KNOWN_BUGS)})")
+    searchers = ["fuzz"] + [e for e in EXPLORERS if e != "bounded"]
+    if args.searchers:
+        want = args.searchers.split(",")
+        bad = [s for s in want if s not in searchers]
+        if bad:
+            ap.error(f"unknown searcher {bad[0]!r} (one of: {', '.join(searchers)})")
+        searchers = want
+    report: dict = {"budget_s": args.budget, "seeds": args.seeds, "bugs": {}}
+    for bug in bugs:
+        per: dict = {}
+        for who in searchers:
+            results = []
+            for seed in range(1, args.seeds + 1):
+                r = fuzz_find(bug, seed, args.budget) if who == "fuzz" else \
+                    explore_find(bug, who, seed, args.budget)
+                results.append(r)
+            per[who] = summary(results, args.budget)
+            if not args.json:
+                s = per[who]
+                print(f"{bug:<18} {who:<8} found {s['found']}/{s['seeds']}  median "
+                      f"{s['median_s']:6.2f} s  worst {s['worst_s']:6.2f} s"
+                      + (f"  shrunk {s['shrunk']}" if "shrunk" in s else ""), flush=True)
+        report["bugs"][bug] = per
+    if args.json:
+        print(json.dumps(report, sort_keys=True, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
