@@ -23,7 +23,7 @@ def cmd_explore(args) -> int:
 
 
 def add_command(sub) -> None:
-    e = sub.add_parser("explore", help="many runs of a scenario: random, pct or bounded")
+    e = sub.add_parser("explore", help="many runs of a scenario: random, pct, bounded or guided")
     e.add_argument("scenario")
     e.add_argument("--explorer", choices=tuple(KINDS), default="random")
     e.add_argument("--runs", type=int, default=1000, help="runs at most (default 1000)")

@@ -5,6 +5,8 @@ inside one C call (csrc/kern/explore.c), and the `umasim explore` command.
     pct      runs under PCT of depth d (steps_hint from a first sequential
              run unless the scenario gives one), run i seeded seed + i
     bounded  every schedule with at most k preemptions, depth first
+    guided   a corpus of schedules, mutated; a run that reaches new
+             coverage joins it (its own generator seeded with the seed)
 
 A run fails when it does not end as the scenario expects (outcome, panic
 substring) or the invariant checker objects at its end.  Runs fall into
@@ -53,6 +55,9 @@ class ExploreResult:
     coverage: object = None         # bindings.Coverage: the union over the runs
     seconds: float = 0.0
     artefacts: list = field(default_factory=list)
+    # Each run that added to the coverage: [run, windows interleaved, state
+    # pairs, windows entered, windows migrated], counts of the union after it.
+    coverage_growth: list = field(default_factory=list)
 
     @property
     def runs_per_s(self) -> float:
@@ -74,6 +79,7 @@ class ExploreResult:
                          for c in self.classes]}
         if self.coverage is not None:
             d["coverage"] = self.coverage.to_json()
+        d["coverage_growth"] = [list(g) for g in self.coverage_growth]
         if timing:
             d["seconds"] = self.seconds
             d["runs_per_s"] = self.runs_per_s
@@ -113,7 +119,7 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
                             c.first_run, c.decisions) for c in s.classes]
     return ExploreResult(explorer, s.runs, s.failures, classes, s.points_covered,
                          s.points_total, s.exhausted, s.steps_hint, s.distinct_states,
-                         s.coverage, seconds)
+                         s.coverage, seconds, coverage_growth=list(s.growth))
 
 
 def write_artefacts(scn: Scenario, result: ExploreResult, out_dir) -> None:
@@ -141,6 +147,10 @@ def format_result(result: ExploreResult) -> str:
         cov = result.coverage
         lines.append(f"race windows interleaved: {cov.windows_interleaved} of "
                      f"{len(cov.windows)}; (point, state) pairs: {cov.state_pairs}")
+        if result.coverage_growth:
+            last = result.coverage_growth[-1]
+            lines.append(f"coverage grew at {len(result.coverage_growth)} runs, "
+                         f"last at run {last[0]}")
         if cov.never_reached:
             lines.append("race windows never reached: " + ", ".join(cov.never_reached))
     for c in result.classes:
