@@ -222,6 +222,7 @@ struct umasim_explore_params {
 	char		expect_panic[128];
 	int		check;
 	int		states;
+	int		corpus_max;	/* guided: 0 for UMASIM_GUIDED_CORPUS_MAX */
 };
 
 struct umasim_explore_result {

@@ -29,6 +29,19 @@ def test_same_seed_same_runs_other_seed_other_runs():
     assert _key(a) != _key(c)
 
 
+def test_a_small_corpus_evicts_deterministically_and_still_finds():
+    """Two entries at most: every new one pushes a random one out (never
+    the first, the default run's)."""
+    scn = load(HUNT)
+    a = explore(scn, "guided", runs=3000, seed=0, corpus=2)
+    b = explore(scn, "guided", runs=3000, seed=0, corpus=2)
+    assert _key(a) == _key(b)
+    assert len(a.coverage_growth) > 2
+    assert any(c.failed for c in a.classes)
+    full = explore(scn, "guided", runs=3000, seed=0)
+    assert _key(full) != _key(a)
+
+
 def test_correct_code_never_fails():
     res = explore(scenario(), "guided", runs=2000, seed=0)
     assert res.failures == 0, res.classes
@@ -91,10 +104,12 @@ def test_cli_json_and_bad_input(capsys, tmp_path):
     assert d["explorer"] == "guided" and d["runs"] == 300 and d["failures"] > 0
     assert d["coverage_growth"] and all(len(p) == 5 for p in d["coverage_growth"])
     assert d["coverage_growth"][-1][2] == d["coverage"]["state_pairs"]
-    for bad in (["--runs", "0"], ["--runs", "-3"], ["--explorer", "nope"]):
+    for bad in (["--runs", "0"], ["--runs", "-3"], ["--explorer", "nope"],
+                ["--corpus", "1"], ["--corpus", "100000"]):
         with pytest.raises(SystemExit) as e:
             rc = cli.main(["explore", HUNT, "--explorer", "guided"] + bad)
             raise SystemExit(rc)
         assert e.value.code == 2
     err = capsys.readouterr().err
     assert "runs must be a positive integer" in err
+    assert "corpus must be an integer from 2 to" in err

@@ -719,14 +719,15 @@ class Core:
     # -- explorers --
     def explore(self, start, explorer: str, runs: int, seed: int, migrate: float,
                 depth: int, steps_hint: int, bound: int, max_steps: int, expect_outcome: str,
-                expect_panic: str, check: bool, states: bool) -> ExploreSummary:
+                expect_panic: str, check: bool, states: bool,
+                corpus_max: int = 0) -> ExploreSummary:
         """Runs an explorer from `start` inside one C call."""
         p = _ffi.new("struct umasim_explore_params *")
         p.kind, p.runs, p.seed, p.migrate = EXPLORERS[explorer], runs, seed, migrate
         p.depth, p.steps_hint, p.bound, p.max_steps = depth, steps_hint, bound, max_steps
         p.expect_outcome = OUTCOME_CODES[expect_outcome]
         p.expect_panic = expect_panic.encode()
-        p.check, p.states = check, states
+        p.check, p.states, p.corpus_max = check, states, corpus_max
         res = _ffi.new("struct umasim_explore_result *")
         self._check(_lib.umasim_explore(self._s, start, p, res))
         classes = []

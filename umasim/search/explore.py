@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from umasim.bindings import EXPLORE_PANIC_MAX, EXPLORERS, PCT_MAXDEPTH
+from umasim.bindings import EXPLORE_PANIC_MAX, EXPLORERS, GUIDED_CORPUS_MAX, PCT_MAXDEPTH
 from umasim.errors import InvalidArgument
 from umasim.model.scenario import Scenario
 
@@ -88,14 +88,20 @@ class ExploreResult:
 
 def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int | None = None,
             bound: int = 2, depth: int | None = None, migrate: float | None = None,
-            check: bool = True, states: bool = False) -> ExploreResult:
-    """Runs an explorer over a scenario; returns what it found."""
+            check: bool = True, states: bool = False,
+            corpus: int | None = None) -> ExploreResult:
+    """Runs an explorer over a scenario; returns what it found.  `corpus`:
+    the guided explorer's most schedules kept (default GUIDED_CORPUS_MAX)."""
     if explorer not in KINDS:
         raise InvalidArgument(f"unknown explorer {explorer!r} (one of: {', '.join(KINDS)})")
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
         raise InvalidArgument(f"runs must be a positive integer, not {runs!r}")
     if isinstance(bound, bool) or not isinstance(bound, int) or bound < 0:
         raise InvalidArgument(f"bound must be a non-negative integer, not {bound!r}")
+    if corpus is not None and (isinstance(corpus, bool) or not isinstance(corpus, int)
+                               or not 2 <= corpus <= GUIDED_CORPUS_MAX):
+        raise InvalidArgument(f"corpus must be an integer from 2 to {GUIDED_CORPUS_MAX}, "
+                              f"not {corpus!r}")
     sched = scn.schedule
     migrate = sched.migrate if migrate is None else migrate
     if not 0.0 <= migrate <= 1.0:
@@ -113,7 +119,8 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
     t0 = time.perf_counter()
     s = core.explore(start, explorer, runs, sched.seed if seed is None else seed,
                      migrate, depth, sched.steps_hint, bound, sched.max_steps,
-                     scn.expect.get("outcome", "completed"), panic, check, states)
+                     scn.expect.get("outcome", "completed"), panic, check, states,
+                     corpus or 0)
     seconds = time.perf_counter() - t0
     classes = [OutcomeClass(c.outcome, c.failed, c.check_failed, c.message, c.count,
                             c.first_run, c.decisions) for c in s.classes]

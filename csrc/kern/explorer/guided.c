@@ -23,8 +23,10 @@
  * policy makes of it where it lands (policy/script.c: thread k mod n), so
  * a mutated schedule always runs.  All choices come from the explorer's
  * own generator, seeded with the exploration's seed: the same seed gives
- * the same runs.  The corpus holds at most UMASIM_GUIDED_CORPUS_MAX
- * entries; past that a new entry replaces a random one (never the first).
+ * the same runs.  The corpus holds at most corpus_max entries (2 to
+ * UMASIM_GUIDED_CORPUS_MAX, the default) and GUIDED_MAXSTEPS steps in all (an entry keeps at most its
+ * first GUIDED_MAXSTEPS / 2 steps; past them the default schedule goes
+ * on); to make room for a new entry, random ones other than the first go.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@
 
 #define	GUIDED_FRESH	16	/* one run in this many is a random one */
 #define	GUIDED_MAXMUT	4	/* mutations per run, at most */
+#define	GUIDED_MAXSTEPS	(1u << 22)	/* steps the corpus holds, in all */
 
 struct gentry {
 	uint32_t	*dec;
@@ -45,7 +48,8 @@ struct guided_state {
 	uint64_t	rng[4];
 	int		did_default;
 	struct gentry	corpus[UMASIM_GUIDED_CORPUS_MAX];
-	int		n;
+	int		n, max;	/* entries, at most */
+	size_t		nsteps;		/* steps the corpus holds */
 	struct gentry	cur;		/* the schedule under way */
 	size_t		cap;
 };
@@ -219,6 +223,11 @@ guided_start(struct explorer *x)
 	if (g == NULL)
 		return (UMASIM_E_NOMEM);
 	rng_seed(g->rng, x->p->seed);
+	g->max = x->p->corpus_max;
+	if (g->max <= 0 || g->max > UMASIM_GUIDED_CORPUS_MAX)
+		g->max = UMASIM_GUIDED_CORPUS_MAX;
+	if (g->max < 2)
+		g->max = 2;
 	x->priv = g;
 	x->s->brlog_on = 1;
 	return (0);
@@ -266,6 +275,19 @@ guided_next(struct explorer *x, uint64_t run, struct umasim_policy *pol)
 	return (0);
 }
 
+/* Frees a random entry other than the first; returns its slot. */
+static int
+evict(struct guided_state *g)
+{
+	int i = 1 + (int)below(g, (uint64_t)(g->n - 1));
+
+	g->nsteps -= g->corpus[i].len;
+	free(g->corpus[i].dec);
+	free(g->corpus[i].br);
+	memset(&g->corpus[i], 0, sizeof(g->corpus[i]));
+	return (i);
+}
+
 /* A run that reached new coverage joins the corpus. */
 static void
 guided_done(struct explorer *x, int r, size_t dec0)
@@ -276,13 +298,15 @@ guided_done(struct explorer *x, int r, size_t dec0)
 	uint32_t *dec;
 	struct brlog *br;
 	size_t len;
-	int slot;
+	int i;
 
 	if (r != 0 || !x->novel)
 		return;
 	len = s->ndec - dec0;
 	if (len > s->nbrlog)
 		len = s->nbrlog;
+	if (len > GUIDED_MAXSTEPS / 2)
+		len = GUIDED_MAXSTEPS / 2;
 	dec = malloc((len + 1) * sizeof(*dec));
 	br = malloc((len + 1) * sizeof(*br));
 	if (dec == NULL || br == NULL) {
@@ -292,14 +316,15 @@ guided_done(struct explorer *x, int r, size_t dec0)
 	}
 	memcpy(dec, s->dec + dec0, len * sizeof(*dec));
 	memcpy(br, s->brlog, len * sizeof(*br));
-	if (g->n < UMASIM_GUIDED_CORPUS_MAX)
-		slot = g->n++;
-	else {
-		slot = 1 + (int)below(g, UMASIM_GUIDED_CORPUS_MAX - 1);
-		free(g->corpus[slot].dec);
-		free(g->corpus[slot].br);
+	/* Room: a random entry goes, the last one moves to its slot. */
+	while (g->n > 1 && (g->n >= g->max ||
+	    g->nsteps + len > GUIDED_MAXSTEPS)) {
+		i = evict(g);
+		g->corpus[i] = g->corpus[g->n - 1];
+		g->n--;
 	}
-	e = &g->corpus[slot];
+	g->nsteps += len;
+	e = &g->corpus[g->n++];
 	e->dec = dec;
 	e->br = br;
 	e->len = len;
