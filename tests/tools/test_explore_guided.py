@@ -113,3 +113,17 @@ def test_cli_json_and_bad_input(capsys, tmp_path):
     err = capsys.readouterr().err
     assert "runs must be a positive integer" in err
     assert "corpus must be an integer from 2 to" in err
+
+
+def test_one_vcpu_and_one_thread():
+    """No vCPU to migrate to, no other thread to switch to: the mutations
+    that need one leave the schedule alone, and every run completes."""
+    one = scenario(cpus=1, threads=[
+        {"name": "a", "cpu": 0, "repeat": 4, "ops": ["alloc z -> a{i}", "free a{i}"]}])
+    res = explore(one, "guided", runs=300, seed=0)
+    assert res.failures == 0 and res.runs == 300
+    two = scenario(cpus=1, threads=[
+        {"name": t, "cpu": 0, "repeat": 4, "ops": [f"alloc z -> {t}{{i}}", f"free {t}{{i}}"]}
+        for t in "ab"])
+    res = explore(two, "guided", runs=300, seed=0)
+    assert res.failures == 0 and res.coverage_growth
