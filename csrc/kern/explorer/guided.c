@@ -256,7 +256,7 @@ guided_next(struct explorer *x, uint64_t run, struct umasim_policy *pol)
 	}
 	a = &g->corpus[below(g, (uint64_t)g->n)];
 	g->cur.len = 0;
-	if (room(g, a->len) != 0) {
+	if (room(g, a->len + 1) != 0) {
 		pol->kind = UMASIM_POL_SEQUENTIAL;
 		return (0);
 	}
