@@ -6,7 +6,7 @@ inside one C call (csrc/kern/explore.c), and the `umasim explore` command.
              run unless the scenario gives one), run i seeded seed + i
     bounded  every schedule with at most k preemptions, depth first
     guided   a corpus of schedules, mutated; a run that reaches new
-             coverage joins it (its own generator seeded with the seed)
+             coverage joins it (its own generator, seeded with `seed`)
 
 A run fails when it does not end as the scenario expects (outcome, panic
 substring) or the invariant checker objects at its end.  Runs fall into
