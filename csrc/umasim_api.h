@@ -205,6 +205,9 @@ struct umasim_check_report {
 #define	UMASIM_EXPLORE_RANDOM	0
 #define	UMASIM_EXPLORE_PCT	1
 #define	UMASIM_EXPLORE_BOUNDED	2
+#define	UMASIM_EXPLORE_GUIDED	3
+/* guided: the most schedules its corpus keeps (explorer/guided.c) */
+#define	UMASIM_GUIDED_CORPUS_MAX	512
 
 struct umasim_explore_params {
 	int		kind;
@@ -219,6 +222,7 @@ struct umasim_explore_params {
 	char		expect_panic[128];
 	int		check;
 	int		states;
+	int		corpus_max;	/* guided: 0 for UMASIM_GUIDED_CORPUS_MAX */
 };
 
 struct umasim_explore_result {
@@ -247,6 +251,15 @@ struct umasim_coverage {
 	uint8_t		windows[UMASIM_MAXWINDOWS];
 	int64_t		state_pairs;
 	int64_t		state_pairs_total;
+};
+
+/* A run that added to an exploration's coverage, and the union after it. */
+struct umasim_explore_growth {
+	uint64_t	run;
+	int		windows_entered;
+	int		windows_interleaved;
+	int		windows_migrated;
+	int64_t		state_pairs;
 };
 
 struct umasim_explore_class {
@@ -338,6 +351,9 @@ int		 umasim_explore_class(struct sim *s, int i,
 		    struct umasim_explore_class *out);
 const uint32_t	*umasim_explore_decisions(struct sim *s, int i);
 int		 umasim_explore_point_covered(struct sim *s, int pt);
+int64_t		 umasim_explore_ngrowth(struct sim *s);
+int		 umasim_explore_growth(struct sim *s, int64_t i,
+		    struct umasim_explore_growth *out);
 int		 umasim_coverage(struct sim *s, struct umasim_coverage *out);
 int		 umasim_explore_coverage(struct sim *s,
 		    struct umasim_coverage *out);

@@ -7,12 +7,17 @@
  *  random   the random policy (explorer/random.c);
  *  pct      PCT of depth d (explorer/pct.c);
  *  bounded  every schedule with at most k preemptions
- *           (explorer/bounded.c).
+ *           (explorer/bounded.c);
+ *  guided   a corpus of schedules mutated, kept when a run reaches new
+ *           coverage (explorer/guided.c).
  *
  * A run fails when its outcome is not the expected one, or when the
  * invariant checker objects at its end.  Runs are grouped into classes by
  * (outcome, panic or checker message); the first run of each class keeps
- * its decisions, so the host can write a trace of it.
+ * its decisions, so the host can write a trace of it.  Every run's
+ * coverage (cover.c) is added to the union of the runs'; each run that
+ * adds to it is a point of the coverage growth curve (the run, and the
+ * union's counts after it).
  */#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +42,8 @@ struct explore_state {
 	uint64_t	cov_states[COV_NWORDS];
 	uint64_t	*states;	/* distinct final digests (sorted at the end) */
 	size_t		nstates, capstates;
+	struct umasim_explore_growth *growth;	/* runs that added coverage */
+	size_t		ngrowth, capgrowth;
 };
 
 static void
@@ -47,6 +54,7 @@ explore_reset(struct explore_state *e)
 	for (i = 0; i < e->nclasses; i++)
 		free(e->classes[i].dec);
 	free(e->states);
+	free(e->growth);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -84,6 +92,48 @@ states_room(struct explore_state *e)
 	e->states = n;
 	e->capstates = cap;
 	return (0);
+}
+
+/*
+ * Adds the coverage of the run just done, numbered 'run', to the union;
+ * returns 1 if it had something new (then it is a point of the growth
+ * curve, when there is room for one).
+ */
+static int
+cover_add(struct explore_state *e, const struct kcover *c, uint64_t run)
+{
+	struct umasim_explore_growth *g;
+	size_t i, cap;
+	uint64_t grew = 0;
+	void *n;
+
+	for (i = 0; i < W_COUNT; i++)
+		grew |= (uint64_t)(c->win[i] & ~e->cov_win[i]);
+	for (i = 0; i < COV_NWORDS; i++)
+		grew |= c->states[i] & ~e->cov_states[i];
+	if (grew == 0)
+		return (0);
+	cov_union(e->cov_win, e->cov_states, c);
+	if (e->ngrowth == e->capgrowth) {
+		cap = e->capgrowth ? e->capgrowth * 2 : 64;
+		n = realloc(e->growth, cap * sizeof(*e->growth));
+		if (n == NULL)
+			return (1);
+		e->growth = n;
+		e->capgrowth = cap;
+	}
+	g = &e->growth[e->ngrowth++];
+	memset(g, 0, sizeof(*g));
+	g->run = run;
+	for (i = 0; i < W_COUNT; i++) {
+		g->windows_entered += (e->cov_win[i] & UMASIM_COV_ENTERED) != 0;
+		g->windows_interleaved +=
+		    (e->cov_win[i] & UMASIM_COV_INTERLEAVED) != 0;
+		g->windows_migrated += (e->cov_win[i] & UMASIM_COV_MIGRATED) != 0;
+	}
+	for (i = 0; i < COV_NWORDS; i++)
+		g->state_pairs += __builtin_popcountll(e->cov_states[i]);
+	return (1);
 }
 
 /* Records one finished run; returns 1 if it failed. */
@@ -160,14 +210,16 @@ int
 explore_run(struct explorer *x, const struct umasim_policy *pol,
     uint64_t run, size_t *dec0)
 {
-	int r;
+	struct explore_state *e = x->s->explore;
+	int r, nclasses;
 
+	x->novel = 0;
 	r = one_run(x->s, x->start, pol, x->p->max_steps, dec0);
 	if (r == 0) {
-		cov_union(x->s->explore->cov_win, x->s->explore->cov_states,
-		    &x->s->st.cov);
-		x->res->failures += classify(x->s, x->s->explore, x->p, *dec0,
-		    run);
+		x->novel = cover_add(e, &x->s->st.cov, run);
+		nclasses = e->nclasses;
+		x->res->failures += classify(x->s, e, x->p, *dec0, run);
+		x->novel |= e->nclasses != nclasses;
 		x->res->runs++;
 	}
 	return (r);
@@ -184,6 +236,8 @@ explorer_lookup(int kind)
 		return (&explorer_pct);
 	case UMASIM_EXPLORE_BOUNDED:
 		return (&explorer_bounded);
+	case UMASIM_EXPLORE_GUIDED:
+		return (&explorer_guided);
 	}
 	return (NULL);
 }
@@ -226,6 +280,7 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	x.p = p;
 	x.res = res;
 	x.priv = NULL;
+	x.novel = 0;
 	r = ops->start != NULL ? ops->start(&x) : 0;
 	for (run = res->runs; r == 0 && run < p->runs; run++) {
 		memset(&pol, 0, sizeof(pol));
@@ -300,6 +355,26 @@ umasim_explore_coverage(struct sim *s, struct umasim_coverage *out)
 	}
 	cov_report(s->explore->cov_win, s->explore->cov_states, out);
 	API_LEAVE(s);
+	return (0);
+}
+
+/* The coverage growth curve of the last exploration: its length. */
+int64_t
+umasim_explore_ngrowth(struct sim *s)
+{
+
+	return (s->explore != NULL ? (int64_t)s->explore->ngrowth : 0);
+}
+
+/* Its point i (in the order of the runs). */
+int
+umasim_explore_growth(struct sim *s, int64_t i,
+    struct umasim_explore_growth *out)
+{
+
+	if (s->explore == NULL || i < 0 || (uint64_t)i >= s->explore->ngrowth)
+		return (UMASIM_E_INVAL);
+	*out = s->explore->growth[i];
 	return (0);
 }
 

@@ -43,7 +43,7 @@ static const struct uconst consts[] = {
 	C(VAR_SRC_MALLOC), C(VAR_SRC_KMEM), C(VAR_SRC_LARGE),
 	/* Limits. */
 	C(PAGE_SIZE), C(UMASIM_MAXCPU), C(UMASIM_MAXTHREADS), C(UMASIM_MAXZONES),
-	C(UMASIM_PCT_MAXDEPTH),
+	C(UMASIM_PCT_MAXDEPTH), C(UMASIM_GUIDED_CORPUS_MAX),
 	{ "UMASIM_NAME_MAX", (int64_t)sizeof(((struct zreg *)0)->zr_name) - 1 },
 	{ "UMASIM_DISPLAY_BASE", (int64_t)UMASIM_DISPLAY_BASE },
 	/* The build: 1 under -DUMASIM_SANITIZE (ASan + UBSan). */

@@ -79,7 +79,7 @@ TRACE_LEVELS = {"off": _lib.UMASIM_TRACE_OFF, "decisions": _lib.UMASIM_TRACE_DEC
                 "full": _lib.UMASIM_TRACE_FULL}
 GRANULARITIES = {"coarse": _lib.UMASIM_GRAN_COARSE, "fine": _lib.UMASIM_GRAN_FINE}
 EXPLORERS = {"random": _lib.UMASIM_EXPLORE_RANDOM, "pct": _lib.UMASIM_EXPLORE_PCT,
-             "bounded": _lib.UMASIM_EXPLORE_BOUNDED}
+             "bounded": _lib.UMASIM_EXPLORE_BOUNDED, "guided": _lib.UMASIM_EXPLORE_GUIDED}
 
 # Limits.
 PAGE_SIZE: int = CONSTS["PAGE_SIZE"]
@@ -88,6 +88,7 @@ MAXTHREADS: int = CONSTS["UMASIM_MAXTHREADS"]
 MAXZONES: int = CONSTS["UMASIM_MAXZONES"]
 NAME_MAX: int = CONSTS["UMASIM_NAME_MAX"]
 PCT_MAXDEPTH: int = CONSTS["UMASIM_PCT_MAXDEPTH"]
+GUIDED_CORPUS_MAX: int = CONSTS["UMASIM_GUIDED_CORPUS_MAX"]
 DISPLAY_BASE: int = CONSTS["UMASIM_DISPLAY_BASE"] & 0xFFFFFFFFFFFFFFFF
 # The build and the process: an ASan + UBSan build, or valgrind, owns
 # SIGSEGV and SIGBUS, so a host fault may not come back as an outcome.
@@ -322,6 +323,9 @@ class ExploreSummary:
     steps_hint: int
     distinct_states: int
     coverage: Coverage
+    # Runs that added to the coverage: (run, windows interleaved, state
+    # pairs, windows entered, windows migrated), the union after each.
+    growth: list[tuple[int, int, int, int, int]]
 
 
 # ---- a handle on one simulation -------------------------------------------------
@@ -715,14 +719,15 @@ class Core:
     # -- explorers --
     def explore(self, start, explorer: str, runs: int, seed: int, migrate: float,
                 depth: int, steps_hint: int, bound: int, max_steps: int, expect_outcome: str,
-                expect_panic: str, check: bool, states: bool) -> ExploreSummary:
+                expect_panic: str, check: bool, states: bool,
+                corpus_max: int = 0) -> ExploreSummary:
         """Runs an explorer from `start` inside one C call."""
         p = _ffi.new("struct umasim_explore_params *")
         p.kind, p.runs, p.seed, p.migrate = EXPLORERS[explorer], runs, seed, migrate
         p.depth, p.steps_hint, p.bound, p.max_steps = depth, steps_hint, bound, max_steps
         p.expect_outcome = OUTCOME_CODES[expect_outcome]
         p.expect_panic = expect_panic.encode()
-        p.check, p.states = check, states
+        p.check, p.states, p.corpus_max = check, states, corpus_max
         res = _ffi.new("struct umasim_explore_result *")
         self._check(_lib.umasim_explore(self._s, start, p, res))
         classes = []
@@ -739,9 +744,15 @@ class Core:
                    if _lib.umasim_explore_point_covered(self._s, i)]
         cov = _ffi.new("struct umasim_coverage *")
         self._check(_lib.umasim_explore_coverage(self._s, cov))
+        g = _ffi.new("struct umasim_explore_growth *")
+        growth = []
+        for i in range(_lib.umasim_explore_ngrowth(self._s)):
+            self._check(_lib.umasim_explore_growth(self._s, i, g))
+            growth.append((g.run, g.windows_interleaved, g.state_pairs, g.windows_entered,
+                           g.windows_migrated))
         return ExploreSummary(res.runs, res.failures, classes, covered, res.points_total,
                               bool(res.exhausted), res.steps_hint, res.distinct_states,
-                              _coverage(cov))
+                              _coverage(cov), growth)
 
 
 _BOOT_ZONES: tuple[str, ...] | None = None

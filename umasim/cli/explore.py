@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
+from umasim.bindings import GUIDED_CORPUS_MAX
 from umasim.model.scenario import load
 from umasim.search.explore import KINDS, explore, format_result, write_artefacts
 
@@ -12,7 +13,7 @@ from umasim.search.explore import KINDS, explore, format_result, write_artefacts
 def cmd_explore(args) -> int:
     scn = load(args.scenario)
     res = explore(scn, args.explorer, args.runs, args.seed, args.bound, args.depth,
-                  states=args.states)
+                  states=args.states, corpus=args.corpus)
     if res.failures:
         write_artefacts(scn, res, args.out)
     if args.json:
@@ -23,13 +24,15 @@ def cmd_explore(args) -> int:
 
 
 def add_command(sub) -> None:
-    e = sub.add_parser("explore", help="many runs of a scenario: random, pct or bounded")
+    e = sub.add_parser("explore", help="many runs of a scenario: random, pct, bounded or guided")
     e.add_argument("scenario")
     e.add_argument("--explorer", choices=tuple(KINDS), default="random")
     e.add_argument("--runs", type=int, default=1000, help="runs at most (default 1000)")
     e.add_argument("--seed", type=int, help="first seed (default: the scenario's)")
     e.add_argument("--bound", type=int, default=2, help="bounded: preemptions (default 2)")
     e.add_argument("--depth", type=int, help="pct: depth (default: the scenario's)")
+    e.add_argument("--corpus", type=int, help=f"guided: schedules kept at most "
+                   f"(2 to {GUIDED_CORPUS_MAX}, default {GUIDED_CORPUS_MAX})")
     e.add_argument("--states", action="store_true", help="count distinct final states")
     e.add_argument("--out", default=None, help="where failures are written "
                    "(default .umasim/failures)")

@@ -5,6 +5,8 @@ inside one C call (csrc/kern/explore.c), and the `umasim explore` command.
     pct      runs under PCT of depth d (steps_hint from a first sequential
              run unless the scenario gives one), run i seeded seed + i
     bounded  every schedule with at most k preemptions, depth first
+    guided   a corpus of schedules, mutated; a run that reaches new
+             coverage joins it (its own generator, seeded with `seed`)
 
 A run fails when it does not end as the scenario expects (outcome, panic
 substring) or the invariant checker objects at its end.  Runs fall into
@@ -20,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from umasim.bindings import EXPLORE_PANIC_MAX, EXPLORERS, PCT_MAXDEPTH
+from umasim.bindings import EXPLORE_PANIC_MAX, EXPLORERS, GUIDED_CORPUS_MAX, PCT_MAXDEPTH
 from umasim.errors import InvalidArgument
 from umasim.model.scenario import Scenario
 
@@ -53,6 +55,9 @@ class ExploreResult:
     coverage: object = None         # bindings.Coverage: the union over the runs
     seconds: float = 0.0
     artefacts: list = field(default_factory=list)
+    # Each run that added to the coverage: [run, windows interleaved, state
+    # pairs, windows entered, windows migrated], counts of the union after it.
+    coverage_growth: list = field(default_factory=list)
 
     @property
     def runs_per_s(self) -> float:
@@ -74,6 +79,7 @@ class ExploreResult:
                          for c in self.classes]}
         if self.coverage is not None:
             d["coverage"] = self.coverage.to_json()
+        d["coverage_growth"] = [list(g) for g in self.coverage_growth]
         if timing:
             d["seconds"] = self.seconds
             d["runs_per_s"] = self.runs_per_s
@@ -82,14 +88,20 @@ class ExploreResult:
 
 def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int | None = None,
             bound: int = 2, depth: int | None = None, migrate: float | None = None,
-            check: bool = True, states: bool = False) -> ExploreResult:
-    """Runs an explorer over a scenario; returns what it found."""
+            check: bool = True, states: bool = False,
+            corpus: int | None = None) -> ExploreResult:
+    """Runs an explorer over a scenario; returns what it found.  `corpus`:
+    the guided explorer's most schedules kept (default GUIDED_CORPUS_MAX)."""
     if explorer not in KINDS:
         raise InvalidArgument(f"unknown explorer {explorer!r} (one of: {', '.join(KINDS)})")
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
         raise InvalidArgument(f"runs must be a positive integer, not {runs!r}")
     if isinstance(bound, bool) or not isinstance(bound, int) or bound < 0:
         raise InvalidArgument(f"bound must be a non-negative integer, not {bound!r}")
+    if corpus is not None and (isinstance(corpus, bool) or not isinstance(corpus, int)
+                               or not 2 <= corpus <= GUIDED_CORPUS_MAX):
+        raise InvalidArgument(f"corpus must be an integer from 2 to {GUIDED_CORPUS_MAX}, "
+                              f"not {corpus!r}")
     sched = scn.schedule
     migrate = sched.migrate if migrate is None else migrate
     if not 0.0 <= migrate <= 1.0:
@@ -107,13 +119,14 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
     t0 = time.perf_counter()
     s = core.explore(start, explorer, runs, sched.seed if seed is None else seed,
                      migrate, depth, sched.steps_hint, bound, sched.max_steps,
-                     scn.expect.get("outcome", "completed"), panic, check, states)
+                     scn.expect.get("outcome", "completed"), panic, check, states,
+                     corpus or 0)
     seconds = time.perf_counter() - t0
     classes = [OutcomeClass(c.outcome, c.failed, c.check_failed, c.message, c.count,
                             c.first_run, c.decisions) for c in s.classes]
     return ExploreResult(explorer, s.runs, s.failures, classes, s.points_covered,
                          s.points_total, s.exhausted, s.steps_hint, s.distinct_states,
-                         s.coverage, seconds)
+                         s.coverage, seconds, coverage_growth=list(s.growth))
 
 
 def write_artefacts(scn: Scenario, result: ExploreResult, out_dir) -> None:
@@ -141,6 +154,10 @@ def format_result(result: ExploreResult) -> str:
         cov = result.coverage
         lines.append(f"race windows interleaved: {cov.windows_interleaved} of "
                      f"{len(cov.windows)}; (point, state) pairs: {cov.state_pairs}")
+        if result.coverage_growth:
+            last = result.coverage_growth[-1]
+            lines.append(f"coverage grew at {len(result.coverage_growth)} runs, "
+                         f"last at run {last[0]}")
         if cov.never_reached:
             lines.append("race windows never reached: " + ", ".join(cov.never_reached))
     for c in result.classes:

@@ -24,6 +24,7 @@ struct explorer {
 	const struct umasim_explore_params *p;
 	struct umasim_explore_result *res;
 	void		*priv;		/* the explorer's own state */
+	int		novel;		/* the last run added coverage or a class */
 };
 
 /*
@@ -47,6 +48,7 @@ struct explorer_ops {
 extern const struct explorer_ops explorer_random;
 extern const struct explorer_ops explorer_pct;
 extern const struct explorer_ops explorer_bounded;
+extern const struct explorer_ops explorer_guided;
 
 /*
  * One run from the start snapshot under 'pol', numbered 'run': when it
