@@ -333,7 +333,9 @@ class PropertyChecker:
         # Frees that read UMA_ZFLAG_FULL set, by thread: (keg, event index,
         # zonelimit sleepers on that keg then, threads woken on it since).
         self.full_frees: dict[int, list] = {}
-        self.in_flight: set[int] = set()    # threads inside slab_zalloc now
+        # Threads inside slab_zalloc now: how deep (an OFFPAGE keg's slab
+        # needs a header, whose zone may need a slab of its own).
+        self.in_flight: dict[int, int] = {}
         self.in_flight_max = 0          # most threads inside slab_zalloc at once
         self.new_sleeps: list[tuple[int, int]] = []     # (thread, channel) this step
         self.page_freed = False                 # a page was freed in this step
@@ -396,12 +398,14 @@ class PropertyChecker:
                     self.uma_stops += 1
                     self.points_seen.add(a)
                     if a == _PT_SLAB_ZALLOC_UNLOCKED:
-                        self.in_flight.add(tid)
+                        self.in_flight[tid] = self.in_flight.get(tid, 0) + 1
                         if len(self.in_flight) > self.in_flight_max:
                             self.in_flight_max = len(self.in_flight)
                 self.asleep.discard(tid)
             elif kind == _EV_SLAB_ALLOC:
-                self.in_flight.discard(tid)
+                depth = self.in_flight.pop(tid, 0) - 1
+                if depth > 0:
+                    self.in_flight[tid] = depth
                 self.slab_added = True
             elif kind == _EV_SLEEP:
                 self.last_sleep[tid] = k
@@ -432,10 +436,11 @@ class PropertyChecker:
                     if pending[0] == a:
                         pending[3] += b
             elif kind == _EV_PAGE_FAIL:
+                # (A failed page allocation may sleep in vmwait and try
+                # again inside the same slab_zalloc: still in flight.)
                 self.need_pages[tid] = a
-                self.in_flight.discard(tid)
             elif kind == _EV_OP_END:
-                self.in_flight.discard(tid)
+                self.in_flight.pop(tid, None)
                 op = by_pc.get((tid, b))
                 if op is None:
                     continue
@@ -516,8 +521,8 @@ class PropertyChecker:
         before uk_pages grows, so k threads between test and update may
         each add uk_ppera pages: uk_pages <= uk_maxpages - 1 + k * uk_ppera,
         k the most threads seen inside slab_zalloc at once (from its stop
-        at slab_zalloc_unlocked to its slab_alloc event, a failed page
-        allocation or the end of its op; at least 1).
+        at slab_zalloc_unlocked to its slab_alloc event or the end of its
+        op; at least 1).
         And a thread sleeps in "zonelimit" only on a keg at the limit
         uma_zone_set_max gave."""
         k = max(self.in_flight_max, 1)
