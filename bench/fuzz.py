@@ -4,8 +4,8 @@
     python bench/fuzz.py --json     # one JSON object on stdout
 
 examples_per_s: Hypothesis examples per second of the default
-(non-stateful) program + schedule property (umasim.properties.check_case
-on umasim.strategies.cases) at 2 vCPUs, 3 threads, up to 30 ops each
+(non-stateful) program + schedule property (umasim.search.properties.check_case
+on umasim.search.strategies.cases) at 2 vCPUs, 3 threads, up to 30 ops each
 (strategies.BENCH_KNOBS); the target is 200 or more.
 Generation, the run and every check are counted; shrinking is not (no
 example fails).  Each figure is the median of --reps repetitions of

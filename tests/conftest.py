@@ -1,7 +1,7 @@
 """Test configuration: the Hypothesis settings profile.
 
 UMASIM_HYPOTHESIS_PROFILE names it (ci, dev or deep, registered in
-umasim.strategies); without it: ci when CI=true, dev otherwise.  ci is
+umasim.search.strategies); without it: ci when CI=true, dev otherwise.  ci is
 derandomized with a modest max_examples and no example database; dev and
 deep keep their examples in .hypothesis/.
 """

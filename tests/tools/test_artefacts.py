@@ -1,4 +1,4 @@
-"""Failure artefacts (umasim/artefacts.py): a scenario file that loads and
+"""Failure artefacts (umasim/views/artefacts.py): a scenario file that loads and
 fails the same way, a trace that replays identically, stable file names,
 and the exact replay command."""
 

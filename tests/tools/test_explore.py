@@ -1,4 +1,4 @@
-"""Explorers (umasim.explore; csrc/kern/explore.c): many runs from the
+"""Explorers (umasim.search.explore; csrc/kern/explore.c): many runs from the
 post-setup snapshot in one C call, classes of outcomes, coverage of
 preemption points, artefacts for failures, and `umasim explore`."""
 

@@ -1,4 +1,4 @@
-"""`umasim fuzz` (umasim/fuzz.py): exit status, --list-bugs, --json, --jobs,
+"""`umasim fuzz` (umasim/search/fuzz.py): exit status, --list-bugs, --json, --jobs,
 and the artefacts of a failure, which `umasim replay` reproduces."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The fuzzing properties (umasim.properties) over generated cases
-(umasim.strategies), under the settings profile of tests/conftest.py, and
+"""The fuzzing properties (umasim.search.properties) over generated cases
+(umasim.search.strategies), under the settings profile of tests/conftest.py, and
 the checker itself on cases whose verdict is known."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`umasim shrink` (umasim/shrink.py): failing traces with much around the
+"""`umasim shrink` (umasim/search/shrink.py): failing traces with much around the
 failure shrink to small scenarios that still fail the same way and
 replay identically.
 

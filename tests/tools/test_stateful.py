@@ -1,4 +1,4 @@
-"""One Sim driven rule by rule (umasim.stateful.UmaMachine): threads
+"""One Sim driven rule by rule (umasim.search.stateful.UmaMachine): threads
 spawned with allocs, frees, drains, reclaims, setmax and page faults while
 the run goes on, steps with decisions in machine form, migrations; the
 invariants after every rule, the end-of-run properties at teardown."""
