@@ -148,7 +148,7 @@ _M64 = 0xFFFFFFFFFFFFFFFF
 
 
 def _u64(x: int) -> int:
-    return x & 0xFFFFFFFFFFFFFFFF
+    return x & _M64
 
 
 # ---- errors ------------------------------------------------------------------
@@ -301,7 +301,7 @@ def _coverage(c) -> Coverage:
     return Coverage(wins, c.state_pairs, c.state_pairs_total)
 
 
-@dataclass(frozen=True)
+@dataclass
 class ExploreClass:
     outcome: str
     failed: bool
@@ -467,14 +467,6 @@ class Core:
             self._check(r)
         return OUTCOMES[r]
 
-    def step(self, tid: int) -> str:
-        """One step of thread tid (-1: the default decision); the point it
-        stopped at."""
-        r = _lib.umasim_step(self._s, tid)
-        if r >= 0:
-            return POINTS[r]
-        self._check(r)
-
     def stepper(self, tids: dict, unknown):
         """Sim.step, with one Python frame: a function of a thread's name
         (None: the default decision) that takes one step and returns the
@@ -593,11 +585,6 @@ class Core:
             e = evs[k]
             out.append((e.step, e.tick, e.kind, e.tid, e.cpu, e.point, e.a & _M64, e.b))
         return n, out
-
-    def step_points(self, start: int, end: int) -> list[int]:
-        """The points of the "step" events among events start..end."""
-        evs = _lib.umasim_events(self._s)
-        return [e.a for e in (evs[k] for k in range(start, end)) if e.kind == _EV_STEP]
 
     def event_kind_counts(self) -> list[int]:
         n = _lib.umasim_nevents(self._s)

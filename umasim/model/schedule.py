@@ -24,7 +24,7 @@ only), `from_table()` reads one.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
 from umasim.bindings import PCT_MAXDEPTH, POLICIES
@@ -56,7 +56,7 @@ class Schedule:
     then: str = "sequential"
     max_steps: int = DEFAULT_MAX_STEPS
     # The shrinker's guided replay (umasim.search.shrink.Segment values).
-    segments: tuple = field(default=None, compare=True)
+    segments: tuple | None = None
 
     def __post_init__(self):
         forms = [f for f in ("steps", "decisions", "triggers", "segments")

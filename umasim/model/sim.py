@@ -565,11 +565,6 @@ class Sim:
                       POINTS[point] if point >= 0 else None, a, b)
                 for step, tick, kind, tid, cpu, point, a, b in self._core.events(start)]
 
-    @property
-    def nevents(self) -> int:
-        """How many events the log holds."""
-        return self._core.nevents()
-
     def event_counts(self) -> dict[str, int]:
         counts = self._core.event_kind_counts()
         return {EVENT_KINDS[i]: c for i, c in enumerate(counts) if c}

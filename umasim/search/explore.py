@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from umasim.bindings import EXPLORE_PANIC_MAX, EXPLORERS, GUIDED_CORPUS_MAX, PCT_MAXDEPTH
+from umasim.bindings import (EXPLORE_PANIC_MAX, EXPLORERS, GUIDED_CORPUS_MAX, PCT_MAXDEPTH,
+                             ExploreClass)
 from umasim.errors import InvalidArgument
 from umasim.model.scenario import Scenario
 
@@ -30,14 +31,9 @@ KINDS = tuple(EXPLORERS)
 
 
 @dataclass
-class OutcomeClass:
-    outcome: str
-    failed: bool
-    check_failed: bool
-    message: str
-    count: int
-    first_run: int
-    decisions: list[int]
+class OutcomeClass(ExploreClass):
+    """A class of runs the core reported, and its failure artefact once
+    written."""
     artefact: object | None = None
 
 
@@ -122,8 +118,7 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
                      scn.expect.get("outcome", "completed"), panic, check, states,
                      corpus or 0)
     seconds = time.perf_counter() - t0
-    classes = [OutcomeClass(c.outcome, c.failed, c.check_failed, c.message, c.count,
-                            c.first_run, c.decisions) for c in s.classes]
+    classes = [OutcomeClass(**vars(c)) for c in s.classes]
     return ExploreResult(explorer, s.runs, s.failures, classes, s.points_covered,
                          s.points_total, s.exhausted, s.steps_hint, s.distinct_states,
                          s.coverage, seconds, coverage_growth=list(s.growth))
