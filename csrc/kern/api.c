@@ -125,6 +125,7 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 	for (i = 0; i < UMASIM_MAXCPU; i++)
 		s->st.cpu_crit[i] = -1;
 	kstack_guard_install();
+	kstack_handler_check();
 	cursim = s;
 	if (vm_attach(s, err, errlen) != 0) {
 		umasim_free(s);
@@ -346,6 +347,7 @@ umasim_run(struct sim *s, const struct umasim_policy *pol, uint64_t max_steps)
 
 	API_ENTER(s);
 	kstack_guard_install();	/* this host thread may not have made s */
+	kstack_handler_check();
 	r = policy_init(s, pol);
 	if (r == 0)
 		r = sched_run_host(s, max_steps);
@@ -360,6 +362,7 @@ umasim_run_more(struct sim *s, uint64_t max_steps)
 
 	API_ENTER(s);
 	kstack_guard_install();
+	kstack_handler_check();
 	r = sched_run_host(s, max_steps);
 	API_LEAVE(s);
 	return (r);

@@ -256,6 +256,7 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 
 	API_ENTER(s);
 	kstack_guard_install();	/* this host thread may not have made s */
+	kstack_handler_check();
 	memset(res, 0, sizeof(*res));
 	ops = explorer_lookup(p->kind);
 	if (ops == NULL) {

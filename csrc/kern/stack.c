@@ -141,6 +141,8 @@ kstack_unpoison(const struct kstack *ks)
 
 static struct sigaction	kstack_old_segv, kstack_old_bus;
 static pthread_once_t	kstack_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t	kstack_handler_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread volatile sig_atomic_t kstack_passing;
 static __thread int	kstack_altstack_done;
 static pthread_key_t	kstack_altstack_key;
 static int		kstack_altstack_key_ok;
@@ -184,15 +186,28 @@ kstack_fault(int sig, siginfo_t *si, void *uc)
 			sched_overflow(s, td);		/* does not return */
 		sched_host_fault(s, td, sig, si->si_addr); /* nor this */
 	}
+	/*
+	 * Not ours: the handler we displaced has it, once.  If that one
+	 * hands the signal back to us (faulthandler restores the handler it
+	 * displaced, which may be this one, and re-raises), the default
+	 * action ends it rather than a ping-pong between the two.
+	 */
 	old = sig == SIGBUS ? &kstack_old_bus : &kstack_old_segv;
-	if (old->sa_flags & SA_SIGINFO) {
-		if (old->sa_sigaction != NULL) {
-			old->sa_sigaction(sig, si, uc);
+	if (!kstack_passing) {
+		kstack_passing = 1;
+		if (old->sa_flags & SA_SIGINFO) {
+			if (old->sa_sigaction != NULL) {
+				old->sa_sigaction(sig, si, uc);
+				kstack_passing = 0;
+				return;
+			}
+		} else if (old->sa_handler != SIG_DFL &&
+		    old->sa_handler != SIG_IGN) {
+			old->sa_handler(sig);
+			kstack_passing = 0;
 			return;
 		}
-	} else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
-		old->sa_handler(sig);
-		return;
+		kstack_passing = 0;
 	}
 	/* Default action: re-raise with the default disposition. */
 	signal(sig, SIG_DFL);
@@ -218,20 +233,62 @@ kstack_altstack_release(void *mem)
 	free(mem);
 }
 
-static void
-kstack_install_handler(void)
+static int
+kstack_handler_is_ours(int sig)
 {
-	struct sigaction sa;
+	struct sigaction cur;
 
-	kstack_altstack_key_ok = pthread_key_create(&kstack_altstack_key,
-	    kstack_altstack_release) == 0;
+	return (sigaction(sig, NULL, &cur) == 0 &&
+	    (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == kstack_fault);
+}
+
+/* Install kstack_fault for sig, keeping the handler it displaces. */
+static void
+kstack_take_signal(int sig, struct sigaction *old)
+{
+	struct sigaction sa, prev;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = kstack_fault;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &kstack_old_segv);
-	sigaction(SIGBUS, &sa, &kstack_old_bus);
+	if (sigaction(sig, &sa, &prev) != 0)
+		return;
+	if (!((prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == kstack_fault))
+		*old = prev;
+}
+
+static void
+kstack_install_handler(void)
+{
+
+	kstack_altstack_key_ok = pthread_key_create(&kstack_altstack_key,
+	    kstack_altstack_release) == 0;
+	pthread_mutex_lock(&kstack_handler_lock);
+	kstack_take_signal(SIGSEGV, &kstack_old_segv);
+	kstack_take_signal(SIGBUS, &kstack_old_bus);
+	pthread_mutex_unlock(&kstack_handler_lock);
+}
+
+/*
+ * Someone may have installed a handler of their own since (Python's
+ * faulthandler.enable() after the first simulation, for one): take the
+ * signals back, keeping theirs as the handler of faults that are not a
+ * simulated thread's.  Costs a system call per signal, so it is done at
+ * the entry points that run many steps, not at each single step.
+ */
+void
+kstack_handler_check(void)
+{
+
+	if (kstack_handler_is_ours(SIGSEGV) && kstack_handler_is_ours(SIGBUS))
+		return;
+	pthread_mutex_lock(&kstack_handler_lock);
+	if (!kstack_handler_is_ours(SIGSEGV))
+		kstack_take_signal(SIGSEGV, &kstack_old_segv);
+	if (!kstack_handler_is_ours(SIGBUS))
+		kstack_take_signal(SIGBUS, &kstack_old_bus);
+	pthread_mutex_unlock(&kstack_handler_lock);
 }
 
 void

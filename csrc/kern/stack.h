@@ -36,5 +36,6 @@ void		 kstack_unpoison(const struct kstack *ks);
  * thread.  Idempotent; cheap after the first call.
  */
 void		 kstack_guard_install(void);
+void		 kstack_handler_check(void);
 
 #endif /* !_KERN_STACK_H_ */

@@ -120,6 +120,32 @@ def test_a_fault_outside_any_simulated_thread_is_not_caught():
     assert r.returncode < 0, r
 
 
+def test_a_handler_installed_later_does_not_take_containment_away():
+    """faulthandler.enable() after the first simulation replaces the
+    SIGSEGV handler: the next run takes the signal back, so a simulated
+    thread's fault is still a host_fault outcome, and a fault on the host
+    side still reaches faulthandler (its traceback, once) and kills the
+    process."""
+    code = ("import ctypes, faulthandler, umasim\n"
+            "def faulted():\n"
+            "    s = umasim.Sim(cpus=2, bugs=['free_null_bucket'])\n"
+            "    s.zcreate('z', 256)\n"
+            "    s.spawn('a', ops=['alloc z -> x', 'free x', 'yield'])\n"
+            "    s.spawn('b', cpu=1, ops=['yield', 'yield'])\n"
+            "    return s\n"
+            "s = faulted()\n"
+            "faulthandler.enable()\n"
+            "print(s.run().outcome, flush=True)\n"
+            "faulthandler.disable(); faulthandler.enable()\n"
+            "print(faulted().run().outcome, flush=True)\n"
+            "ctypes.string_at(0x10, 1)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60,
+                       text=True)
+    assert r.stdout.split() == ["host_fault", "host_fault"], r
+    assert r.returncode < 0, r
+    assert r.stderr.count("Fatal Python error: Segmentation fault") == 1, r.stderr
+
+
 def test_run_replay_and_json_report(tmp_path, capsys):
     fixed = tmp_path / "f.toml"          # the scenario without its [expect] table
     text = SCENARIO.read_text("utf-8")
