@@ -193,3 +193,15 @@ def test_fuzz_properties_report_host_fault():
     ok = check_case(Case.of({"cpus": 2}, [{"name": "z0", "size": 256}],
                             [{"name": "t0", "cpu": 0, "ops": ["alloc z0 -> v0", "free v0"]}]))
     assert ok.ok
+
+
+def test_a_host_fault_failure_names_its_signal_and_address():
+    from umasim.model.scenario import loads
+    from umasim.search.judge import failure_signature
+    text = SCENARIO.read_text("utf-8")
+    scn = loads(text[:text.index("[expect]")])     # expected to complete
+    sim = scn.build()
+    assert sim.run(**scn.run_args()).outcome == "host_fault"
+    failure = failure_signature(scn, sim)
+    assert failure.describe() == ("host_fault (SIGSEGV at 0x10 (NULL-based)); "
+                                  "not as expected: outcome")

@@ -23,6 +23,8 @@ from umasim.views.report import expectation_failures
 
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _NUM = re.compile(r"\b\d+\b")
+_WHERE = {"null": "(NULL-based)", "arena": "in the simulated arena",
+          "outside": "outside the arena"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,11 @@ class Failure:
             what += f" ({self.detail[0]})"
         elif self.outcome == "deadlock":
             what += " (asleep on " + (", ".join(self.detail) or "nothing") + ")"
+        elif self.outcome == "host_fault" and self.detail:
+            signal, where, address = (tuple(self.detail) + ("", "", ""))[:3]
+            what += f" ({signal} at {address or 'an address'} {_WHERE.get(where, where)})"
+        elif self.detail:
+            what += f" ({self.detail[0]})"
         return what + "; not as expected: " + ", ".join(self.expectations)
 
 
