@@ -386,7 +386,8 @@ def continue_from(trace, explorer: str = "random", runs: int = 100, start: int |
                   seed: int = 0) -> Continuation:
     """`runs` runs of an explorer (random, pct or guided) from the state
     after step `start` of the trace (default: its end), seeded from the
-    trace's digest, the step and `seed`."""
+    trace's digest, the step and `seed`; each run may take the scenario's
+    max_steps from there."""
     tr = load_trace(trace)
     if explorer not in ("random", "pct", "guided"):
         raise InvalidArgument(f"unknown continuation {explorer!r} (random, pct or guided)")
@@ -417,7 +418,50 @@ def continue_from(trace, explorer: str = "random", runs: int = 100, start: int |
     panic = scn.expect.get("panic", "")
     res = core.explore(snap, explorer, runs, continuation_seed(tr.end["digest"], start, seed),
                        migrate, sched.depth, n - start, 2,
-                       max(1, sched.max_steps - start), scn.expect.get("outcome", "completed"),
+                       sched.max_steps, scn.expect.get("outcome", "completed"),
                        panic[:100], True, False)
     return Continuation(tr, start, explorer, res.runs, seed, res.failures, res.classes,
                         list(dec[:start]))
+
+
+def write_continuation(c: Continuation, out_dir=None) -> None:
+    """A scenario and a trace for each failing class: the prefix's
+    decisions, then the class's first run's."""
+    from umasim.views.artefacts import write_failure
+    for k in c.classes:
+        if k.failed:
+            art = write_failure(
+                c.trace.scenario, c.prefix + list(k.decisions), out_dir,
+                label=f"continue-{c.explorer}",
+                max_steps=c.start + c.trace.scenario.schedule.max_steps,
+                comment=f"found by umasim replay --continue {c.explorer} from step {c.start}: "
+                        f"{k.outcome}" + (f" ({k.message})" if k.message else ""))
+            c.artefacts.append((k, art))
+
+
+def format_continuation(c: Continuation) -> str:
+    lines = [f"{c.explorer} from step {c.start}: {c.runs} runs, {c.failures} failed"]
+    arts = {id(k): a for k, a in c.artefacts}
+    for k in c.classes:
+        mark = "FAIL" if k.failed else "ok"
+        msg = f": {k.message}" if k.message else ""
+        lines.append(f"  [{mark}] {k.outcome}{msg} -- {k.count} runs, first at run "
+                     f"{k.first_run} ({c.start} + {len(k.decisions)} steps)")
+        if id(k) in arts:
+            lines.append(f"         {arts[id(k)].replay_command}")
+    return "\n".join(lines) + "\n"
+
+
+def continuation_json(c: Continuation) -> dict:
+    arts = {id(k): a for k, a in c.artefacts}
+    return {"explorer": c.explorer, "from": c.start, "runs": c.runs, "seed": c.seed,
+            "failures": c.failures,
+            "classes": [{"outcome": k.outcome, "failed": k.failed, "message": k.message,
+                         "count": k.count, "first_run": k.first_run,
+                         "steps": c.start + len(k.decisions),
+                         "trace": str(arts[id(k)].trace_path) if id(k) in arts else None,
+                         "replay": arts[id(k)].replay_command if id(k) in arts else None}
+                        for k in c.classes]}
+
+
+Continuation.to_json = continuation_json        # type: ignore[attr-defined]
