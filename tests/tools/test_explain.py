@@ -223,13 +223,14 @@ def test_continue_refuses_bad_input(no_recheck, tmp_path):
 
 
 def test_continue_from_the_end_of_a_cut_trace(tmp_path):
-    """A trace that stops at its step limit goes on from its end."""
+    """A trace that stops at its step limit goes on from its end, each run
+    with the scenario's step limit again."""
     scn = (SCENARIOS / "hunt_no_recheck.toml").read_text()
-    scn = scn.replace('policy = "sequential"', 'policy = "random"\nmax_steps = 40')
+    scn = scn.replace('policy = "sequential"', 'policy = "sequential"\nmax_steps = 300')
     p = tmp_path / "cut.toml"
     p.write_text(scn)
     tr = _trace(tmp_path, p)
     assert traces.read(tr).end["end"] == "step_limit"
     c = search_explain.continue_from(tr, "random", 30)
-    assert c.start == 40 and c.runs == 30
+    assert c.start == 300 and c.runs == 30
     assert all(k.outcome != "step_limit" for k in c.classes)
