@@ -195,8 +195,7 @@ def happens_before_slice(est: Estimate) -> tuple[list[dict[str, Any]], list[str]
             if line:
                 obj, detail = f"zone {z}", f"stops at {e.point} ({func}, line {line})"
         elif e.kind == "migration" and (mine or e.thread in threads):
-            obj, detail = f"vCPU {e.b}", f"migrated from vCPU {e.a} to vCPU {e.b} " \
-                                         f"at {e.point}"
+            obj, detail = f"vCPU {e.b}", f"migrated from vCPU {e.a} to {e.b} at {e.point}"
         elif e.kind in ("sleep", "wakeup", "full_check"):
             o = addr_zone.get(e.a)
             if o is not None or (mine and e.kind != "full_check"):
@@ -265,7 +264,7 @@ def sparkline(curve: list[tuple[int, float]], width: int = 64) -> str:
     return "".join(out)
 
 
-def lincheck_table(rows: list[dict[str, Any]], threads: list[str], width: int = 40) -> str:
+def lincheck_table(rows: list[dict[str, Any]], threads: list[str], width: int = 50) -> str:
     """The slice one column per thread, as Lincheck prints an
     interleaving."""
     if not rows:
@@ -281,7 +280,12 @@ def lincheck_table(rows: list[dict[str, Any]], threads: list[str], width: int = 
             text = "  " + ("= " + d[8:] if d != "returns" else "returns")
         else:
             m = re.match(r"stops at (\S+) \((.*), line (\d+)\)", d)
-            text = f"  at {m[1]} ({m[2]}:{m[3]})" if m else f"  {r['object']}: {d}"
+            if m:
+                text = f"  at {m[1]} ({m[2]}:{m[3]})"
+            elif r["object"].startswith(("vCPU", "kernel", "memory", "console")):
+                text = f"  {d}"
+            else:
+                text = f"  {r['object']}: {d}"
         return text if len(text) <= width else text[:width - 1] + "…"
     sep = "+------+" + "+".join("-" * (width + 2) for _ in cols) + "+"
     head = "| step |" + "|".join(f" {t:<{width}} " for t in cols) + "|"
@@ -327,3 +331,45 @@ def format_text(ex: Explanation) -> str:
                            f"{d['p_after']:.2f}")
     lines.append("happens-before slice (the operations on what the failure involves):")
     return "\n".join(lines) + "\n" + lincheck_table(ex.slice, ex.threads)
+
+
+# ---- pictures ------------------------------------------------------------------
+
+def sim_at(trace, step: int):
+    """A Sim of the trace's scenario left in the state after `step` steps
+    of its decisions (step 0: before the first), to inspect or draw."""
+    from umasim.errors import InvalidArgument
+    from umasim.search.explain import load_trace
+    tr = load_trace(trace)
+    dec = tr.decisions
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= len(dec):
+        raise InvalidArgument(f"step must be from 0 to {len(dec)}, not {step!r}")
+    sim = tr.scenario.build_with(trace="full")
+    if step:
+        sim.run(decisions=dec[:step], max_steps=step)
+    return sim
+
+
+def plot_curve(ex: Explanation, ax=None, *, title: str | None = None):
+    """The curve P(the same failure | the first s steps) against s, the
+    decisive steps marked.  Returns the Figure (matplotlib)."""
+    from umasim.views.plot import _new_axes
+    fig, ax = _new_axes(ax, 7.5, 2.8)
+    xs = [s for s, _ in ex.curve]
+    ys = [p for _, p in ex.curve]
+    ax.step(xs, ys, where="post", color="#4c72b0", lw=1.6, label="P(same failure | prefix)")
+    ax.plot(xs, ys, ".", color="#4c72b0", ms=3)
+    for d in ex.decisive:
+        ax.axvline(d["step"], color="#c44e52", lw=1, ls="--")
+        ax.annotate(f"step {d['step']}: {d['thread']} at {d['point']}",
+                    (d["step"], d["p_after"]), xytext=(-6, -14), textcoords="offset points",
+                    ha="right", fontsize=8, color="#c44e52")
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5 if len(xs) > 1 else 1)
+    ax.set_xlabel("steps of the failing run replayed (s)")
+    ax.set_ylabel("P(failure)")
+    msg = ex.failure["message"]
+    msg = msg if len(msg) <= 80 else msg[:79] + "…"
+    ax.set_title(title or f"{ex.failure['outcome']}: {msg}", fontsize=9)
+    ax.grid(alpha=0.3)
+    return fig
