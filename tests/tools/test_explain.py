@@ -152,6 +152,16 @@ def test_an_expectations_only_failure_is_judged_outside_the_core(tmp_path):
     assert est.deterministic and est.runs == 6
 
 
+def test_a_property_failure_is_explained(tmp_path):
+    """bug_zero_bucket.toml completes as it expects; without its
+    expectations it is in the fuzzer's shape, and the end-of-run property
+    "zero" sees the dirty M_ZERO item."""
+    est = search_explain.estimate(_trace(tmp_path, SCENARIOS / "bug_zero_bucket.toml"), 3)
+    assert est.failure.expectations == ("property.zero",)
+    assert est.message.startswith("zero: y: ")
+    assert not est.judged_in_core and est.deterministic
+
+
 def test_bad_input_is_refused(tmp_path, no_recheck):
     ok = _trace(tmp_path, SCENARIOS / "migration_alloc_slow_path.toml", "ok.trace")
     with pytest.raises(NoFailure):

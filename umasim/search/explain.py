@@ -48,7 +48,8 @@ from umasim.bindings import POINT_FUNCS, POINT_LINES, POINTS
 from umasim.errors import InvalidArgument, NoFailure, TraceError, WrongType
 from umasim.model.scenario import Scenario, from_dict
 from umasim.model.sim import Sim
-from umasim.search.judge import Failure, failure_signature, normalise_panic
+from umasim.model.schedule import Schedule
+from umasim.search.judge import Failure, failure_signature, normalise_panic, properties_apply
 from umasim.views import trace as traces
 
 DEFAULT_K = 50          # continuations per policy and step
@@ -117,17 +118,32 @@ def without_expectations(scn: Scenario) -> Scenario:
 def judge(scn: Scenario, sim: Sim, outcome: str | None = None) -> tuple[Failure | None, Scenario]:
     """How the finished run of `sim` failed, and the scenario it is judged
     by (the scenario, or, when the run ends as it expects but badly in
-    itself, the scenario without its expectations)."""
+    itself, the scenario without its expectations).  A scenario in the
+    fuzzer's shape (properties_apply) is also judged by the fuzzing
+    properties that hold at the end of a run (check_sim_end: panic,
+    console, duplicates, the deadlock explanation, the statistics)."""
     outcome = outcome or sim.outcome
     f = failure_signature(scn, sim, outcome)
     if f is not None:
         return f, scn
-    if scn.expect:
-        bare = without_expectations(scn)
+    bare = without_expectations(scn) if scn.expect else scn
+    if bare is not scn:
         f = failure_signature(bare, sim, outcome)
         if f is not None:
             return f, bare
+    v = end_verdict(bare, sim)
+    if v is not None and not v.ok:
+        return failure_signature(bare, sim, outcome, v), bare
     return None, scn
+
+
+def end_verdict(scn: Scenario, sim: Sim):
+    """The end-of-run fuzzing properties' verdict on a finished Sim (full
+    events), or None when they do not apply to the scenario."""
+    if not properties_apply(scn) or sim.config["trace"] != "full":
+        return None
+    from umasim.search.properties import Case, check_sim_end
+    return check_sim_end(Case(scn, Schedule.replay(sim.decisions)), sim)
 
 
 def _norm(message: str) -> str:
@@ -138,7 +154,8 @@ def in_core(f: Failure) -> bool:
     """Whether the core's classes of runs (outcome, message, checker)
     tell this failure apart: anything but a completed run whose only
     fault is its expectations."""
-    return f.outcome != "completed" or "check" in f.expectations
+    return (f.outcome != "completed" or "check" in f.expectations) and \
+        not any(k.startswith("property.") for k in f.expectations)
 
 
 def class_matches(f: Failure, outcome: str, check_failed: bool, message: str) -> bool:
@@ -277,8 +294,9 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
     f, judged = judge(scn, sim, tr.end["end"])
     if f is None:
         raise NoFailure(f"the trace's run does not fail ({tr.end['end']} after "
-                        f"{tr.end['steps']} steps, as its scenario expects, and the "
-                        "invariant checker finds nothing): nothing to explain")
+                        f"{tr.end['steps']} steps, as its scenario expects; neither the "
+                        "invariant checker nor, for a scenario in the fuzzer's shape, the "
+                        "fuzzing properties find anything): nothing to explain")
     steps = step_infos(scn, sim)
     dec = tr.decisions
     n = len(dec)
@@ -293,6 +311,9 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
         message = sim.core.check() or ""
     elif sim.host_fault is not None:
         message = sim.host_fault.message
+    elif any(x.startswith("property.") for x in f.expectations):
+        v = end_verdict(judged, sim)
+        message = f"{v.kind}: {v.message}" if v is not None else ""
     core_judged = in_core(f)
     est = Estimate(tr, judged, f, tr.end["end"], message, sim, steps, [], False, [], k, seed,
                    migrate, tuple(policies), core_judged)
@@ -300,7 +321,7 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
     panic_sub = judged.expect.get("panic", "") if core_judged else ""
     expect_outcome = judged.expect.get("outcome", "completed")
 
-    work = scn.build_with(trace="off")
+    work = scn.build_with(trace="off" if core_judged else "full")
     core = work.core
     budget = sched.max_steps
     for s in range(n + 1):
@@ -349,7 +370,7 @@ def _judged_here(sim: Sim, snap, judged: Scenario, f: Failure, policy: str, k: i
         core.restore(snap)
         outcome = core.run(policy, first + r, migrate, depth, hint, None, None,
                            "sequential", max_steps)
-        g = failure_signature(judged, sim, outcome)
+        g = failure_signature(judged, sim, outcome, end_verdict(judged, sim))
         hits += g == f
     return hits, k
 
