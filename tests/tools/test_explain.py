@@ -90,6 +90,21 @@ def test_the_slice_has_both_threads_in_order(no_recheck_expl):
         in text and "uma_zalloc_arg, line 1870" in text
 
 
+def test_a_long_trace_is_estimated_on_a_grid_then_bisected(no_recheck, no_recheck_expl,
+                                                          monkeypatch):
+    """Beyond MAX_POINTS steps, the estimate is made at evenly spaced steps,
+    then the rises are bisected down to single steps: the same decisive
+    step, and the same estimates where both were made (the seeds depend on
+    the step only)."""
+    monkeypatch.setattr(search_explain, "MAX_POINTS", 6)
+    ex = explain(no_recheck, K)
+    assert len(ex.curve) < len(no_recheck_expl.curve)
+    assert [d["step"] for d in ex.decisive] == [31]
+    full = dict(no_recheck_expl.curve)
+    assert all(full[s] == p for s, p in ex.curve)
+    assert ex.runs < no_recheck_expl.runs
+
+
 def test_reproducible_and_seeded(no_recheck, no_recheck_expl):
     again = explain(traces.read(no_recheck), K)
     assert again.to_json() == no_recheck_expl.to_json()

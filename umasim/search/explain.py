@@ -29,6 +29,10 @@ only the scenario's expectations see (a completed run with wrong vmstat
 figures, say) cannot be judged inside the core: each of its
 continuations is run in one C call and judged here.
 
+A trace longer than MAX_POINTS steps is estimated at MAX_POINTS evenly
+spaced steps first, and the rises between them are bisected down to single
+steps (a step's estimate does not depend on which others are made).
+
 A step is *decisive* when the estimate rises by at least JUMP across it;
 when no step does, the step with the largest rise is.  When every
 continuation from the very start fails the same way, the failure is
@@ -56,6 +60,7 @@ DEFAULT_K = 50          # continuations per policy and step
 POLICIES = ("random", "pct")
 JUMP = 0.5              # a rise of the estimate that makes a step decisive
 MAX_K = 100_000
+MAX_POINTS = 200        # steps estimated before the rises are bisected
 
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _NUM = re.compile(r"\b\d+\b")
@@ -323,13 +328,15 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
 
     work = scn.build_with(trace="off" if core_judged else "full")
     core = work.core
+    start = core.snapshot()
     budget = sched.max_steps
-    for s in range(n + 1):
-        if s > 0:
-            core.step_decision(dec[s - 1])
-        if s == n:
-            est.curve.append((s, 1.0))
-            break
+    points: dict[int, float] = {n: 1.0}     # the end: the failure has happened
+
+    def at(s: int) -> float:
+        """The estimate from the state after step s."""
+        core.restore(start)
+        if s:
+            core.run("script", 0, 0.0, 1, 0, dec[:s], None, "sequential", s)
         snap = core.snapshot()
         first = continuation_seed(digest, s, seed)
         hits = total = 0
@@ -345,18 +352,55 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
                 h, t = _judged_here(work, snap, judged, f, pol, k, first, migrate,
                                     sched.depth, max(1, n - s), max(1, budget - s))
                 hits, total = hits + h, total + t
-        core.restore(snap)
         est.runs += total
-        p = hits / total if total else 0.0
-        est.curve.append((s, p))
+        points[s] = hits / total if total else 0.0
         if progress is not None:
-            progress(s, n)
-        if s == 0 and hits == total:
-            est.deterministic = True
-            break
-    if not est.deterministic:
-        est.decisive = decisive_steps(est.curve)
+            progress(len(points) - 1, planned)
+        return points[s]
+
+    grid = grid_steps(n, MAX_POINTS)
+    planned = len(grid)
+    if n > 0 and at(0) == 1.0:
+        est.deterministic = True
+        est.curve = [(0, 1.0)]
+        return est
+    for s in grid[1:]:
+        at(s)
+    # Between grid points, bisect the rises that may hide a decisive step.
+    for a, b in rises_to_refine(points):
+        while b - a > 1:
+            m = (a + b) // 2
+            pm = at(m)
+            if pm - points[a] >= points[b] - pm:
+                b = m
+            else:
+                a = m
+    est.curve = sorted(points.items())
+    est.decisive = decisive_steps(est.curve)
     return est
+
+
+def grid_steps(n: int, most: int) -> list[int]:
+    """The steps 0..n-1 whose estimates are made first: all of them, or
+    `most` of them evenly spaced (0 and n-1 included)."""
+    if n <= most:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+
+
+def rises_to_refine(points: dict[int, float]) -> list[tuple[int, int]]:
+    """Pairs of neighbouring estimated steps more than one step apart
+    across which the estimate rises by at least JUMP; when there are none,
+    the pair of the largest rise, if no pair of adjacent steps rises more."""
+    ss = sorted(points)
+    pairs = [(a, b, points[b] - points[a]) for a, b in zip(ss, ss[1:])]
+    wide = [(a, b) for a, b, d in pairs if b - a > 1 and d >= JUMP - 1e-12]
+    if wide:
+        return wide
+    best = max(pairs, key=lambda x: x[2], default=None)
+    if best is not None and best[1] - best[0] > 1 and best[2] > 0:
+        return [(best[0], best[1])]
+    return []
 
 
 def _judged_here(sim: Sim, snap, judged: Scenario, f: Failure, policy: str, k: int,
@@ -376,9 +420,11 @@ def _judged_here(sim: Sim, snap, judged: Scenario, f: Failure, policy: str, k: i
 
 
 def decisive_steps(curve: list[tuple[int, float]]) -> list[int]:
-    """Steps across which the estimate rises by at least JUMP; when none
-    does, the step of the largest rise (if any)."""
-    rises = [(curve[i][0], curve[i][1] - curve[i - 1][1]) for i in range(1, len(curve))]
+    """Steps across which (from the step before) the estimate rises by at
+    least JUMP; when none does, the step of the largest such rise (if
+    any).  Only steps whose predecessor was estimated count."""
+    rises = [(curve[i][0], curve[i][1] - curve[i - 1][1]) for i in range(1, len(curve))
+             if curve[i][0] - curve[i - 1][0] == 1]
     out = [s for s, d in rises if d >= JUMP - 1e-12]
     if not out:
         best = max(rises, key=lambda x: x[1], default=None)

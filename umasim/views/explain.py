@@ -251,15 +251,22 @@ def _console(sim, e) -> str:
 # ---- text ----------------------------------------------------------------------
 
 def sparkline(curve: list[tuple[int, float]], width: int = 64) -> str:
-    """The curve in at most `width` characters (each the highest p of the
-    steps it stands for)."""
+    """The curve in at most `width` characters, each standing for an equal
+    range of steps: the highest p estimated in it (a range with no
+    estimate repeats the one before)."""
     if not curve:
         return ""
-    n = len(curve)
-    per = max(1, -(-n // width))
+    last = curve[-1][0]
+    per = max(1, -(-(last + 1) // width))
     out = []
-    for i in range(0, n, per):
-        p = max(q for _, q in curve[i:i + per])
+    i, prev = 0, curve[0][1]
+    for lo in range(0, last + 1, per):
+        vals = []
+        while i < len(curve) and curve[i][0] < lo + per:
+            vals.append(curve[i][1])
+            i += 1
+        p = max(vals) if vals else prev
+        prev = vals[-1] if vals else prev
         out.append(_SPARK[min(len(_SPARK) - 1, int(round(p * (len(_SPARK) - 1))))])
     return "".join(out)
 
