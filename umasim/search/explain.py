@@ -2,12 +2,12 @@
 step s), estimated by continuations (`umasim explain`, views/explain.py),
 and runs onward from a trace's prefix (`umasim replay --continue`).
 
-One replay of the trace's decisions, one step at a time, with a snapshot
-of the state after each step.  From each state, `continuations` runs under
-the random policy and as many under PCT go on to the end, all inside one
-C call per policy (the explorers of csrc/kern/explore.c, started from that
-snapshot); the share of them that fail the same way as the trace is the
-estimate at that step.  Continuation seeds come from (the trace's final
+The state after step s is rebuilt from a snapshot of the state before the
+first step, by one C call that replays the trace's first s decisions, and
+snapshotted in turn.  From it, `continuations` runs under the random policy
+and as many under PCT go on to the end, inside one C call per policy (the
+explorers of csrc/kern/explore.c, started from that snapshot); the share of
+them that fail the same way as the trace is the estimate at step s.  Continuation seeds come from (the trace's final
 digest, the step, the user's seed), so the same trace and seed give the
 same curve, in every process.
 
@@ -18,16 +18,17 @@ needs a migration stays reachable from every prefix, and the estimate
 does not depend on a setting chosen for one bug.  PCT continuations take
 the scenario's depth and the steps the trace has left as their length.
 
-"The same failure" is judge.failure_signature's, with one addition: a
+"The same failure" is judge.failure_signature's, with two additions: a
 run that ends as its scenario expects but badly in itself (a panic, a
 deadlock, a host fault, the step limit, or an invariant the checker
 reports at its end), as the known-bug scenarios expect, is judged as if
-it had no expectations.  Continuations are classified inside the core by
+it had no expectations; and a scenario in the fuzzer's shape is judged by
+the fuzzing properties that hold at a run's end (check_sim_end).  Continuations are classified inside the core by
 outcome and message (the panic, host fault or checker message, numbers
 and addresses aside; a deadlock by its outcome alone).  A failure that
-only the scenario's expectations see (a completed run with wrong vmstat
-figures, say) cannot be judged inside the core: each of its
-continuations is run in one C call and judged here.
+only the scenario's expectations or the properties see (a completed run
+with wrong vmstat figures, say) cannot be judged inside the core: each of
+its continuations is run in one C call and judged here.
 
 A trace longer than MAX_POINTS steps is estimated at MAX_POINTS evenly
 spaced steps first, and the rises between them are bisected down to single
