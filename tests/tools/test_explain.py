@@ -259,3 +259,35 @@ def test_continue_from_the_end_of_a_cut_trace(tmp_path):
     c = search_explain.continue_from(tr, "random", 30)
     assert c.start == 300 and c.runs == 30
     assert all(k.outcome != "step_limit" for k in c.classes)
+
+
+def test_a_decisions_level_trace_explains_the_same(tmp_path, no_recheck_expl):
+    path = tmp_path / "dec.trace"
+    assert main(["run", str(SCENARIOS / "bug_no_recheck.toml"), "--trace", str(path),
+                 "--trace-level", "decisions"]) == 0
+    assert explain(path, K).to_json() == no_recheck_expl.to_json()
+
+
+def test_sim_at_and_plot_curve(no_recheck, no_recheck_expl):
+    from umasim.views.explain import plot_curve, sim_at
+    sim = sim_at(no_recheck, 30)
+    a = sim.thread("a")
+    assert sim.steps == 30 and (a.point, a.cpu) == ("zalloc_race", 0)
+    assert sim_at(no_recheck, 31).thread("a").cpu == 1
+    with pytest.raises(InvalidArgument):
+        sim_at(no_recheck, 33)
+    pytest.importorskip("matplotlib")
+    fig = plot_curve(no_recheck_expl)
+    ax = fig.axes[0]
+    vlines = [ln for ln in ax.get_lines() if list(ln.get_xdata()) == [31, 31]]
+    assert len(vlines) == 1
+
+
+def test_continue_prints_classes_and_replay_commands(no_recheck, tmp_path, capsys):
+    rc = main(["replay", str(no_recheck), "--continue", "pct", "--from", "29", "--runs", "30",
+               "--out", str(tmp_path / "f")])
+    out = capsys.readouterr().out
+    # bug_no_recheck expects its panic: runs from there that complete fail it
+    assert rc == 1
+    assert out.splitlines()[0].startswith("pct from step 29: 30 runs, ")
+    assert "[FAIL] completed" in out and "umasim replay " in out
