@@ -125,6 +125,15 @@ def test_a_checker_failure_is_explained(tmp_path):
     assert all(d["p_after"] - d["p_before"] >= 0.5 for d in ex.decisive)
 
 
+def test_no_decisive_step_when_nothing_jumps(tmp_path):
+    """bug_full_bypass.toml: most schedules from the start already end in
+    its deadlock; no single step raises the estimate by JUMP."""
+    ex = explain(_trace(tmp_path, SCENARIOS / "bug_full_bypass.toml"))
+    assert ex.failure["outcome"] == "deadlock" and not ex.deterministic
+    assert ex.curve[0][1] > 0.3 and ex.decisive == []
+    assert "no decisive step" in format_text(ex)
+
+
 CRIT = """
 [[thread]]
 name = "a"

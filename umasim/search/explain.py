@@ -34,8 +34,9 @@ A trace longer than MAX_POINTS steps is estimated at MAX_POINTS evenly
 spaced steps first, and the rises between them are bisected down to single
 steps (a step's estimate does not depend on which others are made).
 
-A step is *decisive* when the estimate rises by at least JUMP across it;
-when no step does, the step with the largest rise is.  When every
+A step is *decisive* when the estimate rises by at least JUMP across it
+(from the step before); when no step does, no step decides the failure
+and `largest_rise` says where it rises most.  When every
 continuation from the very start fails the same way, the failure is
 *deterministic*: no curve is estimated.
 """
@@ -361,7 +362,7 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
 
     grid = grid_steps(n, MAX_POINTS)
     planned = len(grid)
-    if n > 0 and at(0) == 1.0:
+    if n == 0 or at(0) == 1.0:
         est.deterministic = True
         est.curve = [(0, 1.0)]
         return est
@@ -420,18 +421,23 @@ def _judged_here(sim: Sim, snap, judged: Scenario, f: Failure, policy: str, k: i
     return hits, k
 
 
+def _single_rises(curve: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """(step, rise from the step before) wherever both were estimated."""
+    return [(curve[i][0], curve[i][1] - curve[i - 1][1]) for i in range(1, len(curve))
+            if curve[i][0] - curve[i - 1][0] == 1]
+
+
 def decisive_steps(curve: list[tuple[int, float]]) -> list[int]:
     """Steps across which (from the step before) the estimate rises by at
-    least JUMP; when none does, the step of the largest such rise (if
-    any).  Only steps whose predecessor was estimated count."""
-    rises = [(curve[i][0], curve[i][1] - curve[i - 1][1]) for i in range(1, len(curve))
-             if curve[i][0] - curve[i - 1][0] == 1]
-    out = [s for s, d in rises if d >= JUMP - 1e-12]
-    if not out:
-        best = max(rises, key=lambda x: x[1], default=None)
-        if best is not None and best[1] > 0:
-            out = [best[0]]
-    return out
+    least JUMP."""
+    return [s for s, d in _single_rises(curve) if d >= JUMP - 1e-12]
+
+
+def largest_rise(curve: list[tuple[int, float]]) -> tuple[int, float] | None:
+    """The step across which the estimate rises most, and by how much
+    (None when it never rises)."""
+    best = max(_single_rises(curve), key=lambda x: x[1], default=None)
+    return best if best is not None and best[1] > 0 else None
 
 
 # ---- umasim replay --continue ---------------------------------------------------

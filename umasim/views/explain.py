@@ -28,7 +28,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from umasim.search.explain import DEFAULT_K, POLICIES, Estimate, estimate, where
+from umasim.search.explain import (DEFAULT_K, JUMP, POLICIES, Estimate, estimate, largest_rise,
+                                   where)
 
 _SPARK = " ▁▂▃▄▅▆▇█"
 
@@ -320,12 +321,17 @@ def format_text(ex: Explanation) -> str:
         lines.append(f"P(the same failure | the first s steps), {pols} continuations a step "
                      f"(migrate {ex.migrate:.3g}), {ex.runs} runs:")
         lines.append(f"  [{sparkline(ex.curve)}]  steps 0-{ex.curve[-1][0]}")
-        marks = sorted({0, ex.curve[-1][0]} | {d["step"] for d in ex.decisive}
-                       | {d["step"] - 1 for d in ex.decisive})
+        at = [d["step"] for d in ex.decisive] or \
+            [b[0] for b in [largest_rise(ex.curve)] if b is not None]
+        marks = sorted({0, ex.curve[-1][0]} | set(at) | {s - 1 for s in at})
         p = dict(ex.curve)
         lines.append("  " + ", ".join(f"s={s}: {p[s]:.2f}" for s in marks if s in p))
         if ex.decisive:
             lines.append("decisive steps:")
+        else:
+            best = largest_rise(ex.curve)
+            lines.append(f"no decisive step: the estimate rises by {JUMP} in no single step"
+                         + (f"; most at step {best[0]} (+{best[1]:.2f})" if best else ""))
         for d in ex.decisive:
             loc = f"{d['point']}" + (f" ({d['function']}, line {d['line']})"
                                      if d["line"] else "")
