@@ -6,7 +6,6 @@ reproducibility, and the refusals of bad input (exit status 2)."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest

@@ -216,24 +216,6 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
 
 
-def op_text(scn: Scenario, thread: str, op_index: int, iteration: int) -> str | None:
-    """The source text of a thread's operation (its `{i}` filled in)."""
-    for t in scn.threads:
-        if t["name"] == thread:
-            ops = t["ops"]
-            if not ops or op_index < 0:
-                return None
-            unrolled = any("{i}" in o for o in ops) and t["repeat"] > 1
-            if unrolled:
-                it, k = divmod(op_index, len(ops))
-            else:
-                it, k = iteration, op_index
-            if k >= len(ops):
-                return None
-            return ops[k].replace("{i}", str(it))
-    return None
-
-
 def step_infos(scn: Scenario, sim: Sim) -> list[StepInfo]:
     """Per step, from the full replay's events: who ran, from where.  A
     step that ends the run in a panic or a host fault has no step event:
