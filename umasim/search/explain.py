@@ -2,9 +2,11 @@
 step s), estimated by continuations (`umasim explain`, views/explain.py),
 and runs onward from a trace's prefix (`umasim replay --continue`).
 
-The state after step s is rebuilt from a snapshot of the state before the
-first step, by one C call that replays the trace's first s decisions, and
-snapshotted in turn.  From it, `continuations` runs under the random policy
+One replay of the trace goes from each step to be estimated to the next
+(one C call that takes the trace's decisions in between), with a snapshot
+of the state after each; the bisection below goes back to a snapshot of
+the state before the first step and replays from there.  From each
+snapshot, `continuations` runs under the random policy
 and as many under PCT go on to the end, inside one C call per policy (the
 explorers of csrc/kern/explore.c, started from that snapshot); the share of
 them that fail the same way as the trace is the estimate at step s.  Continuation seeds come from (the trace's final
@@ -316,11 +318,19 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
     budget = sched.max_steps
     points: dict[int, float] = {n: 1.0}     # the end: the failure has happened
 
+    cur = 0                                 # the steps of the trace the core has taken
+
     def at(s: int) -> float:
-        """The estimate from the state after step s."""
-        core.restore(start)
-        if s:
-            core.run("script", 0, 0.0, 1, 0, dec[:s], None, "sequential", s)
+        """The estimate from the state after step s: the replay goes on
+        from where it stands (back to the start first, for a step behind
+        it), and a snapshot of that state starts the continuations."""
+        nonlocal cur
+        if s < cur:
+            core.restore(start)
+            cur = 0
+        if s > cur:
+            core.run("script", 0, 0.0, 1, 0, dec[cur:s], None, "sequential", s - cur)
+            cur = s
         snap = core.snapshot()
         first = continuation_seed(digest, s, seed)
         hits = total = 0
@@ -336,6 +346,7 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
                 h, t = _judged_here(work, snap, judged, f, pol, k, first, migrate,
                                     sched.depth, max(1, n - s), max(1, budget - s))
                 hits, total = hits + h, total + t
+        core.restore(snap)
         est.runs += total
         points[s] = hits / total if total else 0.0
         if progress is not None:
