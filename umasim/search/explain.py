@@ -6,12 +6,12 @@ One replay of the trace goes from each step to be estimated to the next
 (one C call that takes the trace's decisions in between), with a snapshot
 of the state after each; the bisection below goes back to a snapshot of
 the state before the first step and replays from there.  From each
-snapshot, `continuations` runs under the random policy
-and as many under PCT go on to the end, inside one C call per policy (the
-explorers of csrc/kern/explore.c, started from that snapshot); the share of
-them that fail the same way as the trace is the estimate at step s.  Continuation seeds come from (the trace's final
-digest, the step, the user's seed), so the same trace and seed give the
-same curve, in every process.
+snapshot, `continuations` runs under the random policy and as many under
+PCT go on to the end, inside one C call per policy (the explorers of
+csrc/kern/explore.c, started from that snapshot); the share of them that
+fail the same way as the trace is the estimate at step s.  Continuation
+seeds come from (the trace's final digest, the step, the user's seed), so
+the same trace and seed give the same curve, in every process.
 
 Continuations migrate a thread with the probability the scenario's
 schedule gives (`migrate`), or, when it gives none, as often as the
