@@ -60,11 +60,13 @@ def explain(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
             progress: Callable[[int, int], None] | None = None) -> Explanation:
     """Explains a failing trace (a path, or what views.trace.read
     returns): see the module's docstring.  `continuations` runs per policy
-    (random and PCT) from each step's state, seeded from the trace's
-    digest, the step and `seed`; `progress(step, steps)` is called after
-    each step's continuations.  Raises umasim.NoFailure for a trace whose
-    run does not fail, umasim.TraceError for one that is not a valid trace
-    or does not replay, umasim.InvalidArgument for a bad count or seed."""
+    (random and PCT) from each estimated step's state, seeded from the
+    trace's digest, the step and `seed`; `progress(done, planned)` is
+    called after each step's continuations (`done` states estimated so
+    far, `planned` before the bisection).  Raises umasim.errors.NoFailure
+    for a trace whose run does not fail, umasim.TraceError for one that is
+    not a valid trace or does not replay, and umasim.errors.InvalidArgument
+    for a bad count or seed."""
     est = estimate(trace, continuations, seed, progress=progress)
     sl, cols = happens_before_slice(est)
     return Explanation(failure_of(est), est.deterministic, list(est.curve),
