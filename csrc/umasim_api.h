@@ -278,6 +278,7 @@ struct sim	*umasim_new(const struct umasim_config *cfg, char *err,
 		    size_t errlen);
 void		 umasim_free(struct sim *s);
 int		 umasim_mtx_new(struct sim *s, const char *name);
+int		 umasim_mtx_owner(struct sim *s, int id);
 int		 umasim_chan_new(struct sim *s, const char *name);
 int64_t		 umasim_var_new(struct sim *s, const char *name);
 int		 umasim_spawn(struct sim *s, const char *name, int cpu,

@@ -10,7 +10,8 @@
  * Guarded: the constructors of mutexes, channels, variables, threads and
  * zones (umasim_*_new, umasim_spawn, umasim_zone_callback, umasim_zcreate,
  * umasim_zdestroy), umasim_step, umasim_migrate, umasim_run, umasim_run_more,
- * umasim_runnable, umasim_thread_info, umasim_var_info, umasim_mem_read,
+ * umasim_runnable, umasim_thread_info, umasim_var_info, umasim_mtx_owner,
+ * umasim_mem_read,
  * the setters,
  * umasim_snapshot, umasim_restore, umasim_explore, umasim_explore_class,
  * umasim_check and UMA's inspectors (umasim_zone_state,
@@ -214,6 +215,24 @@ umasim_mtx_new(struct sim *s, const char *name)
 	mtx_init(&s->umtx[id], s->umtx_name[id], NULL, MTX_DEF);
 	API_LEAVE(s);
 	return (id);
+}
+
+/*
+ * The tid of the thread that owns program mutex 'id' (-1: unowned), or
+ * UMASIM_E_INVAL for an id umasim_mtx_new never gave.
+ */
+int
+umasim_mtx_owner(struct sim *s, int id)
+{
+	int r;
+
+	API_ENTER(s);
+	if (id < 0 || id >= s->st.nmtx || s->umtx == NULL)
+		r = UMASIM_E_INVAL;
+	else
+		r = mtx_owner_tid(&s->umtx[id]);
+	API_LEAVE(s);
+	return (r);
 }
 
 int

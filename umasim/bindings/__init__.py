@@ -10,6 +10,8 @@ Everything the rest of the package knows of the core comes through here:
   vm.zone_stats records);
 - `Core`, a handle on one simulation whose methods take and return plain
   Python values;
+- `port_sources()`, the text of the port's C files as this module was
+  built from them, and where each preemption point stands in them;
 - `raise_for(code)`, which turns each error code of the core into the
   matching `umasim.Error` subclass.
 
@@ -93,6 +95,24 @@ DISPLAY_BASE: int = CONSTS["UMASIM_DISPLAY_BASE"] & 0xFFFFFFFFFFFFFFFF
 # The build and the process: an ASan + UBSan build, or valgrind, owns
 # SIGSEGV and SIGBUS, so a host fault may not come back as an outcome.
 SANITIZE: bool = bool(CONSTS["UMASIM_SANITIZE"])
+
+
+_port_sources: dict | None = None
+
+
+def port_sources() -> dict:
+    """The port's own sources, compiled into the core at build time
+    (umasim/bindings/build.py): {"files": {path under csrc/: text},
+    "points": {point: [[path, line, function, how], ...]}}, `how` being
+    "block" where a thread blocks and "point" where it stops.  Read once."""
+    global _port_sources
+    if _port_sources is None:
+        import json
+        import zlib
+        p = _ffi.new("const unsigned char **")
+        n = _lib.umasim_port_sources(p)
+        _port_sources = json.loads(zlib.decompress(bytes(_ffi.buffer(p[0], n))))
+    return _port_sources
 
 
 def on_valgrind() -> bool:
@@ -418,6 +438,13 @@ class Core:
 
     def chan(self, name: str) -> int:
         return self._check(_lib.umasim_chan_new(self._s, name.encode()))
+
+    def mtx_owner(self, mid: int) -> int:
+        """The tid of the thread that owns program mutex `mid` (-1: none)."""
+        r = _lib.umasim_mtx_owner(self._s, mid)
+        if r < -1:
+            raise_for(r)
+        return r
 
     def var(self, name: str) -> int:
         return self._check(_lib.umasim_var_new(self._s, name.encode()))

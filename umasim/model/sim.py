@@ -594,6 +594,13 @@ class Sim:
         return ({VAR_UNSET: "unset", VAR_HELD: "held", VAR_NULL: "null",
                  VAR_FREED: "freed"}[st], slots.get(zn), item)
 
+    def mutexes(self) -> dict[str, str | None]:
+        """Every program mutex (`lock MTX`) and the thread that owns it now
+        (None: unowned), in the order they were first named."""
+        owner = self._core.mtx_owner
+        return {name: self._thread_name(owner(mid))
+                for name, mid in sorted(self._mtx.items(), key=lambda kv: kv[1])}
+
     @property
     def variable_names(self) -> list[str]:
         """The program variables, in the order they were first named."""
