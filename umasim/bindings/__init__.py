@@ -628,6 +628,17 @@ class Core:
             return None
         return x.st[0], x.zn[0], x.it[0]
 
+    def vars_in_state(self, state: int) -> list[tuple[int, int, int]]:
+        """(variable id, zone slot or VAR_SRC_*, item address) of every
+        variable in `state`, in id order, in one call."""
+        n = max(_lib.umasim_vars_in_state(self._s, state, _ffi.NULL, _ffi.NULL, _ffi.NULL, 0), 0)
+        if n == 0:
+            return []
+        ids, zns, items = (_ffi.new("int64_t[]", n), _ffi.new("int[]", n),
+                           _ffi.new("uint64_t[]", n))
+        n = min(n, _lib.umasim_vars_in_state(self._s, state, ids, zns, items, n))
+        return [(ids[i], zns[i], items[i]) for i in range(n)]
+
     def mem_read(self, addr: int, length: int) -> bytes:
         """`length` bytes of simulated memory at display address `addr`."""
         buf = _ffi.new("char[]", max(length, 1))

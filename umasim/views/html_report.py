@@ -178,10 +178,10 @@ class StateRecorder:
         put("g", step, [sim.ticks, u["free_pages"], u["kmem_used"], int(u["bucketdisable"])])
         # Locks: each zone's (keg's) lock by owner, and the program's mutexes.
         held: dict[str, list[str]] = {}
-        for name, z in sim.zones.items():
-            owner = z.stats["lock_owner"]
+        for z in sim.core.zones():
+            owner = sim.thread_name(z.lock_owner)
             if owner is not None:
-                held.setdefault(owner, []).append(f"{name} lock")
+                held.setdefault(owner, []).append(f"{z.name} lock")
         for name, owner in sim.mutexes().items():
             if owner is not None:
                 held.setdefault(owner, []).append(name)

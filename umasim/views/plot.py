@@ -29,7 +29,6 @@ it is imported when a plotting function is first called.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -154,24 +153,17 @@ class ItemLocation:
         return f"{self.addr:#x} slab {self.slab:#x}[{self.index}] ({self.slab_list}): {self.where}"
 
 
-_HOLDS = re.compile(r"holds (0x[0-9a-fA-F]+) from zone (.+)$")
-
-
 def _held(sim: Sim) -> dict[int, str]:
     """Items program variables hold: address -> variable name."""
-    out = {}
-    for name, desc in sim.variables().items():
-        m = _HOLDS.match(desc)
-        if m:
-            out[int(m.group(1), 16)] = name
-    return out
+    return sim.held_items()
 
 
 def _keg_zones(zone: Zone) -> list[Zone]:
     """The zones of the simulation that share `zone`'s keg (itself first)."""
+    sim = zone.sim
     keg = zone.keg
-    others = [z for n, z in zone.sim.zones.items()
-              if n != zone.name and z.keg == keg]
+    others = [Zone(sim, r.name, r.slot, r.addr) for r in sim.core.zones()
+              if r.name != zone.name and r.keg == keg]
     return [zone] + others
 
 
