@@ -54,6 +54,10 @@ class TraceError(InvalidArgument):
     """Not a valid trace: truncated, corrupted, or another version."""
 
 
+class NoFailure(InvalidArgument):
+    """A trace given to be explained whose run does not fail."""
+
+
 class SimPanicked(Error, RuntimeError):
     """The simulation panicked; it stays readable but cannot run further."""
 

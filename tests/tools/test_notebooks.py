@@ -1,5 +1,10 @@
 """The notebooks in notebooks/ run from top to bottom, in a fresh
-Jupyter kernel, without raising; each within its time budget.
+Jupyter kernel, without raising; each within its time budget.  They are
+stored executed (scripts/regen-notebooks), with their outputs and
+pictures: executing one again gives the text outputs stored, once what
+legitimately varies (timings, Python object addresses, temporary
+directory names) is normalised, and a picture wherever one is stored (the
+pictures are regenerated, their bytes not compared).
 
 They need the `notebooks` extra (matplotlib, nbclient, nbformat, ipykernel),
 which the `test` extra includes, so `pip install -e '.[test]' && pytest`
@@ -7,15 +12,18 @@ executes them.  matplotlib uses its Agg backend (no display)."""
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import time
 from pathlib import Path
 
 import pytest
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = ["01_tour.ipynb", "02_migration_race.ipynb", "03_zonelimit.ipynb",
-            "04_memory_pressure.ipynb", "05_fuzzing.ipynb"]
+            "04_memory_pressure.ipynb", "05_fuzzing.ipynb", "06_explaining_a_failure.ipynb"]
 # Seconds one notebook may take, kernel start included ("well under a minute").
 BUDGET = 45
 # Seconds one cell may take before nbclient gives up on it.
@@ -27,6 +35,38 @@ _REASON = ("the notebooks extra is not installed "
 
 def _need(module: str):
     return pytest.importorskip(module, reason=f"{module} missing: {_REASON}")
+
+
+def _regen():
+    """scripts/regen-notebooks as a module: its normalise and text_outputs."""
+    loader = importlib.machinery.SourceFileLoader("regen_notebooks",
+                                                  str(ROOT / "scripts" / "regen-notebooks"))
+    spec = importlib.util.spec_from_loader("regen_notebooks", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def test_normalise_keeps_simulated_addresses():
+    n = _regen().normalise
+    assert n("random: 3000 runs in 0.07 s (44,965 runs/s)") == \
+        "random: 3000 runs in N s (N runs/s)"
+    assert n("<Thread object at 0x7f3a12bc4d90>") == "<Thread object at 0x...>"
+    assert n("item 0xfffff80000040000 after 51 steps") == \
+        "item 0xfffff80000040000 after 51 steps"
+    assert n("trace: /tmp/umasim-nb05-hr6i214s/x.trace") == \
+        "trace: TMP/umasim-nb05-XXXXXXXX/x.trace"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_executed(path):
+    """Every code cell was executed and stored with its outputs."""
+    nbformat = _need("nbformat")
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.get("execution_count") for c in code), \
+        f"{path.name} is stored unexecuted: run scripts/regen-notebooks"
+    assert any(c.get("outputs") for c in code)
 
 
 def test_the_notebooks_are_there():
@@ -53,7 +93,10 @@ def test_notebook_runs(path, monkeypatch):
     _need("matplotlib")
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(path, as_version=4)
+    regen = _regen()
+    stored = regen.text_outputs(nb)
     client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
+                                     record_timing=False,
                                      resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
     start = time.monotonic()
     client.execute()            # raises CellExecutionError, naming the cell, on an error
@@ -61,3 +104,9 @@ def test_notebook_runs(path, monkeypatch):
     assert took < BUDGET, f"{path.name} took {took:.1f} s (budget {BUDGET} s)"
     ran = [c for c in nb.cells if c.cell_type == "code"]
     assert ran and all(c.get("execution_count") for c in ran)
+    fresh = regen.text_outputs(nb)
+    assert len(fresh) == len(stored)
+    for i, (want, got) in enumerate(zip(stored, fresh)):
+        assert got == want, (f"{path.name}: code cell {i} prints something else than the "
+                             "stored notebook (run scripts/regen-notebooks if the change is "
+                             "meant)")

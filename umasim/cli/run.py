@@ -56,6 +56,10 @@ def cmd_stats(args) -> int:
 
 
 def cmd_replay(args) -> int:
+    if args.cont is not None:
+        return _continue(args)
+    if args.runs is not None or args.start is not None:
+        raise ValueError("--runs and --from go with --continue")
     tr = traces.read(args.trace)
     res = traces.replay(tr)
     if args.json:
@@ -64,6 +68,22 @@ def cmd_replay(args) -> int:
     else:
         print(res.message)
     return 0 if res.identical else 1
+
+
+def _continue(args) -> int:
+    """`replay TRACE --continue random|pct|guided`: runs onward from the
+    trace's end (or step --from), each failure written as a scenario and a
+    trace; 1 when some run failed."""
+    from umasim.search.explain import continue_from, format_continuation, write_continuation
+    c = continue_from(args.trace, args.cont, 100 if args.runs is None else args.runs,
+                      args.start, args.seed or 0)
+    if c.failures:
+        write_continuation(c, args.out)
+    if args.json:
+        print(json.dumps(c.to_json(), sort_keys=True, indent=1))
+    else:
+        sys.stdout.write(format_continuation(c))
+    return 1 if c.failures else 0
 
 
 def cmd_timeline(args) -> int:
@@ -93,6 +113,17 @@ def add_commands(sub) -> None:
     rp = sub.add_parser("replay", help="re-run a trace and compare every digest")
     rp.add_argument("trace")
     rp.add_argument("--json", action="store_true")
+    rp.add_argument("--continue", dest="cont", choices=("random", "pct", "guided"),
+                    help="explore onward from the trace's end (or --from S) instead")
+    rp.add_argument("--runs", type=int, metavar="N",
+                    help="with --continue: runs (default 100)")
+    rp.add_argument("--from", dest="start", type=int, metavar="S",
+                    help="with --continue: go on from the state after step S")
+    rp.add_argument("--seed", type=int, metavar="S",
+                    help="with --continue: seed, with the trace's digest and the step "
+                         "(default 0)")
+    rp.add_argument("--out", default=None, help="with --continue: where failures are "
+                    "written (default .umasim/failures)")
     rp.set_defaults(func=cmd_replay)
 
     t = sub.add_parser("timeline", help="Chrome Trace Event JSON of a trace")
