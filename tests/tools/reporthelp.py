@@ -102,13 +102,15 @@ def api_state(sim) -> dict:
         try:
             z = sim.zone(name)
             caches = [(c.alloc, c.free) for c in z.caches]
+            entries = [(c.alloc_entries, c.free_entries) for c in z.caches]
         except ValueError:
             continue
-        zones[name] = {"caches": caches, "full": len(z.full_buckets),
+        zones[name] = {"caches": caches, "entries": entries, "full": len(z.full_buckets),
                        "free": len(z.free_buckets), "slabs": slab_codes(z),
                        "used": z.stats["used"]}
     return {"steps": sim.steps,
             "threads": {t.name: (t.state, t.cpu, t.wmesg or "") for t in sim.threads},
+            "points": {t.name: t.point for t in sim.threads},
             "zones": zones}
 
 

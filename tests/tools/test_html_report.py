@@ -159,7 +159,7 @@ def test_the_page_fetches_nothing():
     # The only URL is the SVG namespace, which names and fetches nothing.
     urls = set(re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}[^\s\"'<>]*", lower))
     assert urls <= {"http://www.w3.org/2000/svg"}, urls
-    assert not re.search(r"\ssrc\s*=", lower)
+    assert not re.search(r"<[a-z][^>]*\s(src|href|data)\s*=", lower)
 
 
 def test_the_page_is_the_same_bytes_in_every_process(tmp_path):
@@ -227,3 +227,19 @@ def test_report_bad_input_exits_2(tmp_path, capsys):
     assert "cannot write" in capsys.readouterr().err
     assert main(["report", str(NO_RECHECK)]) == 2          # -o is required
     assert not out.exists()
+
+
+def test_report_explains_a_failing_trace_and_not_a_completed_one(tmp_path, capsys):
+    out = tmp_path / "failure.html"
+    assert main(["report", str(NO_RECHECK), "-o", str(out), "--continuations", "10",
+                 "--seed", "3"]) == 0
+    assert "with its explanation" in capsys.readouterr().out
+    data = page_data(out.read_text())
+    ex = data["explain"]
+    assert ex["continuations"] == 10 and ex["seed"] == 3
+    assert ex["decisive"] and all(d["point"] in data["sources"] for d in ex["decisive"])
+    assert ex["curve"][-1][1] == 1.0 and ex["slice"]
+    ok = GOLDEN / "migration_alloc_slow_path.trace"
+    assert main(["report", str(ok), "-o", str(out)]) == 0
+    assert "without an explanation" in capsys.readouterr().out
+    assert page_data(out.read_text())["explain"] is None

@@ -41,7 +41,7 @@ from typing import Any
 from umasim import __version__
 from umasim.bindings import DISPLAY_BASE, EVENT_KINDS, OPCODES, POINT_FUNCS, POINT_LINES, \
     POINTS, port_sources
-from umasim.errors import InvalidArgument, Nondeterministic, WrongType
+from umasim.errors import InvalidArgument, NoFailure, Nondeterministic, WrongType
 from umasim.views.artefacts import replay_command
 from umasim.views import plot
 from umasim.views.report import check_expectations
@@ -245,8 +245,9 @@ def _explanation_json(explanation) -> dict | None:
            "curve": [[int(s), float(p)] for s, p in data.get("curve") or []],
            "decisive": list(data.get("decisive") or []), "slice": list(data.get("slice") or [])}
     for k in ("continuations", "seed"):
-        if k in data:
-            out[k] = data[k]
+        v = data.get(k, getattr(explanation, k, None))
+        if isinstance(v, int) and not isinstance(v, bool):
+            out[k] = v
     return out
 
 
@@ -298,7 +299,7 @@ def build_data(tr, explanation=None, *, trace_path: str | None = None) -> dict:
     failures = check_expectations(tr.scenario, sim, result)
     hf = sim.host_fault
     expl = _explanation_json(explanation)
-    reached = {POINTS[s[2]] for s in rec.steps if s[2] >= 0}
+    reached = {POINTS[s[2]] for s in rec.steps if s[2] >= 0} | {"start"}
     for t in sim.threads:
         reached.add(t.point)
     if expl:
@@ -362,21 +363,22 @@ def build(tr, explanation=None, *, trace_path: str | None = None) -> str:
 
 def explain_if_available(tr, continuations: int | None = None, seed: int = 0,
                          progress=None):
-    """umasim.views.explain.explain(tr, ...) when that module is there and
-    the trace fails; None otherwise (a completed run has nothing to
-    explain)."""
+    """umasim.views.explain.explain(tr, ...) of a failing trace; None for
+    a trace whose run does not fail (nothing to explain: the page then
+    shows the run alone), or where umasim.views.explain is missing."""
     try:
         from umasim.views import explain as explain_mod
-    except ImportError:
-        return None
-    if tr.end.get("end") == "completed" and tr.end.get("expectations_ok", True):
+    except ImportError:             # pragma: no cover - a build without it
         return None
     kwargs: dict[str, Any] = {"seed": seed}
     if continuations is not None:
         kwargs["continuations"] = continuations
     if progress is not None:
         kwargs["progress"] = progress
-    return explain_mod.explain(tr, **kwargs)
+    try:
+        return explain_mod.explain(tr, **kwargs)
+    except NoFailure:
+        return None
 
 
 def write(trace_path: str | Path, out: str | Path, explanation=None) -> dict:

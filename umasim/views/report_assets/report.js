@@ -371,9 +371,9 @@
     return want.length ? want : all;
   }
 
-  function renderSource(point, state) {
-    var box = clear($("source"));
+  function renderSource(box, point, state, heading) {
     var places = placesFor(point, state);
+    add(box, el("h3", { text: heading }));
     if (!places.length) {
       add(box, el("p", { class: "muted", text: "No source line for point " + point + "." }));
       return;
@@ -387,7 +387,8 @@
                               "data-line": ln },
                     [el("span", { class: "ln", text: String(ln) }), text]));
       });
-      add(box, el("div", { class: "src", id: "source-" + n },
+      add(box, el("div", { class: "src", "data-point": point, "data-file": "csrc/" + file,
+                           "data-line": line },
                   [el("div", { class: "where", text: (n ? "or " : "") + "csrc/" + file + ":" +
                                 line + " in " + func + "()" }), pre]));
     });
@@ -395,22 +396,25 @@
 
   function renderStep() {
     var info = stepInfo(cur);
-    var title = $("step-title"), where = clear($("step-where"));
+    var title = $("step-title"), where = clear($("step-where")), srcBox = clear($("source"));
     if (!info) {
       title.textContent = "Before the first step";
       add(where, "The state after UMA's boot and the scenario's zones, before any step.");
-      clear($("source"));
     } else {
-      var th = info[0], ts = threadStateAt(th, cur);
+      var th = info[0], ts = threadStateAt(th, cur), before = threadStateAt(th, cur - 1);
       var pt = pointName(info[2]);
+      var from = before ? before.point : "start";
       title.textContent = "Step " + cur + " of " + N;
       var fl = D.point_lines[info[2]];
-      add(where, [el("b", { text: threadName(th) }), " ran on vCPU " + info[1] +
-                  " and stopped at ", el("code", { id: "step-point", text: pt }),
+      add(where, [el("b", { text: threadName(th) }), " ran on vCPU " + info[1] + " from ",
+                  el("code", { id: "step-from", text: from }),
+                  ", where the step's decision resumed it, and stopped at ",
+                  el("code", { id: "step-point", text: pt }),
                   " (" + D.point_funcs[info[2]] +
                   (fl > 0 ? ", FreeBSD 7 uma_core.c line " + fl : "") + ")",
                   "; tick " + info[3] + "."]);
-      renderSource(pt, ts ? ts.state : "");
+      renderSource(srcBox, pt, ts ? ts.state : "", "Where it stopped: " + pt);
+      renderSource(srcBox, from, before ? before.state : "", "Where it was resumed: " + from);
     }
     var ul = clear($("step-events"));
     var evs = eventsAt(cur);
@@ -586,11 +590,13 @@
                  return el("th", { text: c });
                }))));
     X.slice.forEach(function (r) {
-      var text = Object.keys(r).filter(function (k) {
-        return k !== "thread" && k !== "step";
-      }).map(function (k) {
-        return k + ": " + (typeof r[k] === "object" ? JSON.stringify(r[k]) : r[k]);
-      }).join("; ");
+      var known = { thread: 1, step: 1, cpu: 1, object: 1, detail: 1, op: 1 };
+      var text = (r.cpu !== undefined && r.cpu !== null ? "vCPU " + r.cpu + ": " : "") +
+        [r.object, r.detail].filter(function (v) { return v; }).join(" \u2014 ") +
+        (r.op ? "  [" + r.op + "]" : "");
+      Object.keys(r).filter(function (k) { return !known[k]; }).forEach(function (k) {
+        text += "; " + k + ": " + (typeof r[k] === "object" ? JSON.stringify(r[k]) : r[k]);
+      });
       var row = el("tr", { class: "clickable" + (r.step === cur ? " current" : ""),
                            "data-step": r.step,
                            onclick: function () { if (typeof r.step === "number") go(r.step); } },
