@@ -4,6 +4,8 @@ Explanation for rendering."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import textwrap
@@ -67,7 +69,8 @@ def long_trace(tmp_path: Path, steps: int) -> Path:
     scn = tmp_path / f"long{steps}.toml"
     scn.write_text(textwrap.dedent(LONG.format(repeat=steps // 4 + 10, steps=steps)))
     out = tmp_path / f"long{steps}.trace"
-    assert main(["run", str(scn), "--trace", str(out)]) == 0
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["run", str(scn), "--trace", str(out)]) == 0
     return out
 
 
