@@ -243,3 +243,14 @@ def test_report_explains_a_failing_trace_and_not_a_completed_one(tmp_path, capsy
     assert main(["report", str(ok), "-o", str(out)]) == 0
     assert "without an explanation" in capsys.readouterr().out
     assert page_data(out.read_text())["explain"] is None
+
+
+def test_a_decisions_level_trace_gives_the_same_page_data(tmp_path):
+    scn = ROOT / "scenarios" / "bug_no_recheck.toml"
+    full, dec = tmp_path / "full.trace", tmp_path / "dec.trace"
+    assert main(["run", str(scn), "--trace", str(full)]) == 0
+    assert main(["run", str(scn), "--trace", str(dec), "--trace-level", "decisions"]) == 0
+    a = html_report.build_data(traces.read(full))
+    b = html_report.build_data(traces.read(dec))
+    assert a["steps"] and all(s[0] >= 0 for s in a["steps"]) and a["events"]
+    assert a == b

@@ -289,7 +289,7 @@ def build_data(tr, explanation=None, *, trace_path: str | None = None) -> dict:
     recorded step by step.  Nondeterministic when the replay differs from
     the trace."""
     rec = StateRecorder(tr.scenario)
-    res = traces.replay(tr, observers=[rec])
+    res = traces.replay(tr, observers=[rec], level="full")
     if not res.identical:
         raise Nondeterministic(f"the trace does not replay: {res.message}")
     sim = res.sim

@@ -237,12 +237,17 @@ class ReplayResult:
     sim: Sim | None = None
 
 
-def replay(tr: Trace, observers=()) -> ReplayResult:
+def replay(tr: Trace, observers=(), *, level: str | None = None) -> ReplayResult:
     """Runs the trace's decisions on its scenario and compares every digest:
     the first difference is reported with its step.  `observers` watch the
-    replay (umasim.engine)."""
+    replay (umasim.engine).  `level`: what the replay records (default:
+    what the trace recorded; "full" gives the events of a decisions-level
+    trace too)."""
     dec = tr.decisions
-    level = "full" if tr.header["level"] == "full" else "decisions"
+    if level is None:
+        level = "full" if tr.header["level"] == "full" else "decisions"
+    elif level not in ("full", "decisions"):
+        raise ValueError(f"unknown trace level {level!r} (full or decisions)")
     sim = tr.scenario.build_with(trace=level)
     if sim.digest() != tr.header["start_digest"]:
         return ReplayResult(False, "first divergence at step 0: the state before the "
