@@ -294,9 +294,7 @@
     var dbox = clear($("decisive"));
     var X = D.explain;
     if (!X) {
-      add(box, el("p", { class: "muted", id: "curve-none",
-                         text: "Not computed: `umasim report` explains a failing trace " +
-                               "with umasim explain; this page was built without it." }));
+      add(box, el("p", { class: "muted", id: "curve-none", text: noExplanation() }));
       return;
     }
     if (X.deterministic) {
@@ -358,6 +356,13 @@
     if (X.continuations !== undefined) more.push(X.continuations + " continuations a step");
     if (X.seed !== undefined) more.push("seed " + X.seed);
     if (more.length) add(dbox, el("p", { class: "muted", text: more.join(", ") }));
+  }
+
+  function noExplanation() {
+    return M.outcome === "completed" && M.ok ?
+      "The run completed as its scenario expects: there is no failure to explain." :
+      "Not computed: this page was built without umasim explain (umasim report " +
+      "--no-explain, or a run that explain does not count as a failure).";
   }
 
   function fmtP(p) { return typeof p === "number" ? p.toFixed(2) : ""; }
@@ -456,7 +461,7 @@
         el("td", { class: "locks", text: s.locks.join(", ") }),
         el("td", { class: "critnest", text: s.critnest ? "yes (" + s.critnest + ")" : "" }),
         el("td", { class: "point mono", text: s.point }),
-        el("td", { class: "op mono", text: s.op })
+        el("td", { class: "op mono", text: s.state === "finished" ? "" : s.op })
       ]);
       add(t, row);
     });
@@ -577,7 +582,8 @@
     var box = clear($("slice"));
     var X = D.explain;
     if (!X || !X.slice.length) {
-      add(box, el("p", { class: "muted", text: X ? "empty" : "Not computed (no explanation)." }));
+      add(box, el("p", { class: "muted", text: X ? "Empty: no operation on what the failure " +
+                                                     "involves." : noExplanation() }));
       return;
     }
     var cols = [];
