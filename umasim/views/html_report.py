@@ -32,6 +32,7 @@ goes to the step), lists them, and shows the happens-before slice.
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import asdict, is_dataclass
 from importlib import resources
@@ -42,6 +43,7 @@ from umasim import __version__
 from umasim.bindings import DISPLAY_BASE, EVENT_KINDS, OPCODES, POINT_FUNCS, POINT_LINES, \
     POINTS, port_sources
 from umasim.errors import InvalidArgument, NoFailure, Nondeterministic, WrongType
+from umasim.model.sim import RunResult
 from umasim.views.artefacts import replay_command
 from umasim.views import plot
 from umasim.views.report import check_expectations
@@ -52,7 +54,7 @@ __all__ = ["StateRecorder", "build", "build_data", "render", "write", "SOURCE_CO
 # Lines of source shown around a point.
 SOURCE_CONTEXT = 6
 # Event kinds whose `a` is an address (shown in hex, as traces show them).
-_ADDR_KINDS = frozenset(traces._ADDR_A)
+_ADDR_KINDS = frozenset(traces.ADDRESS_KINDS)
 _OP_NAMES = {code: name for name, code in OPCODES.items()}
 # Item categories of the slab map (plot.item_locations), one character each;
 # an item in a vCPU's bucket is its vCPU number's code (see _cpu_code).
@@ -259,9 +261,9 @@ _GLYPHS = {">": "\u25b8", "v": "\u25be", "^": "\u25b4", "x": "\u2715", "s": "\u2
 def _colors(sim, cpus: int) -> dict:
     """umasim.plot's colours: threads, vCPUs' alloc and free buckets, item
     categories, event marks."""
-    return {"threads": plot._thread_colors(sim), "kernel": plot.KERNEL_COLOR,
-            "cpu_alloc": [plot._cpu_color(c) for c in range(cpus)],
-            "cpu_free": [plot._cpu_color(c, "free") for c in range(cpus)],
+    return {"threads": plot.thread_colors(sim), "kernel": plot.KERNEL_COLOR,
+            "cpu_alloc": [plot.cpu_color(c) for c in range(cpus)],
+            "cpu_free": [plot.cpu_color(c, "free") for c in range(cpus)],
             "category": dict(plot.CATEGORY_COLORS),
             "category_labels": dict(plot.CATEGORY_LABELS),
             "marks": {k: [_GLYPHS.get(m, m), c, label]
@@ -285,15 +287,18 @@ def _sources_for(points: set[str]) -> dict[str, list]:
 
 
 def build_data(tr, explanation=None, *, trace_path: str | None = None) -> dict:
-    """The data the page shows: an exact replay of trace `tr` (a Trace),
-    recorded step by step.  Nondeterministic when the replay differs from
+    """The data the page shows: an exact replay of trace `tr` (a Trace or
+    a trace path), recorded step by step.  Nondeterministic when the replay differs from
     the trace."""
+    if isinstance(tr, (str, Path)):
+        tr = traces.read(tr)
+    elif not isinstance(tr, traces.Trace):
+        raise WrongType(f"build_data takes a Trace or a trace path, not {type(tr).__name__}")
     rec = StateRecorder(tr.scenario)
     res = traces.replay(tr, observers=[rec], level="full")
     if not res.identical:
         raise Nondeterministic(f"the trace does not replay: {res.message}")
     sim = res.sim
-    from umasim.model.sim import RunResult
     result = RunResult(outcome=sim.outcome, steps=sim.steps, decisions=[], panic=sim.panic,
                        ticks=sim.ticks)
     failures = check_expectations(tr.scenario, sim, result)
@@ -346,7 +351,6 @@ def render(data: dict) -> str:
     title = f"umasim report: {data['meta']['outcome']}"
     if data["meta"]["trace"]:
         title += f" ({Path(data['meta']['trace']).name})"
-    import html
     for key, value in (("{{TITLE}}", html.escape(title)), ("{{STYLE}}", _asset("report.css")),
                        ("{{SCRIPT}}", _asset("report.js")),
                        ("{{DATA}}", _script_json(data))):

@@ -38,7 +38,8 @@ from umasim.model.sim import Event, Sim
 from umasim.model.zones import Zone
 
 __all__ = ["item_locations", "zone_tables", "item_map", "timeline", "record", "Recording",
-           "items_over_time", "pages_over_time", "CATEGORY_COLORS", "MARKS"]
+           "items_over_time", "pages_over_time", "CATEGORY_COLORS", "MARKS", "cpu_color",
+           "thread_colors"]
 
 # ---- matplotlib, lazily --------------------------------------------------------
 
@@ -129,7 +130,9 @@ def _lighter(color: str, f: float = 0.55) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _cpu_color(cpu: int, which: str = "alloc") -> str:
+def cpu_color(cpu: int, which: str = "alloc") -> str:
+    """vCPU `cpu`'s colour: its alloc bucket's, or ("free") the lighter
+    shade of its free bucket."""
     c = CPU_COLORS[cpu % len(CPU_COLORS)]
     return c if which == "alloc" else _lighter(c)
 
@@ -305,9 +308,9 @@ def item_map(target, zone: str | None = None, *, max_slabs: int = 48,
     # Upper panel rows: (label, count, entries, colour).
     brows: list[tuple[str, int | None, int, str]] = []
     for c in caches:
-        brows.append((f"vCPU {c.cpu} alloc", c.alloc, c.alloc_entries, _cpu_color(c.cpu)))
+        brows.append((f"vCPU {c.cpu} alloc", c.alloc, c.alloc_entries, cpu_color(c.cpu)))
         brows.append((f"vCPU {c.cpu} free", c.free, c.free_entries,
-                      _cpu_color(c.cpu, "free")))
+                      cpu_color(c.cpu, "free")))
     for k, (cnt, ent) in enumerate(full_b):
         brows.append((f"zone full #{k}", cnt, ent, CATEGORY_COLORS["bucket"]))
     for k, (cnt, ent) in enumerate(free_b):
@@ -351,7 +354,7 @@ def item_map(target, zone: str | None = None, *, max_slabs: int = 48,
         y = ns - 1 - n
         if loc.category == "cpu":
             which = "alloc" if loc.where.endswith("alloc bucket") else "free"
-            color = _cpu_color(loc.cpu, which)
+            color = cpu_color(loc.cpu, which)
             present.setdefault(f"vCPU {loc.cpu} {which} bucket", color)
         else:
             color = CATEGORY_COLORS[loc.category]
@@ -420,7 +423,8 @@ def _as_sim(target) -> Sim:
                     f"not {type(target).__name__}")
 
 
-def _thread_colors(sim: Sim) -> dict[str, str]:
+def thread_colors(sim: Sim) -> dict[str, str]:
+    """Each thread's colour by name (kernel threads grey)."""
     colors, k = {}, 0
     for t in sim.threads:
         if t.kernel:
@@ -483,7 +487,7 @@ def timeline(target, ax=None, *, first: int | None = None, last: int | None = No
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    colors = _thread_colors(sim)
+    colors = thread_colors(sim)
     # Coalesce consecutive steps of one thread on one vCPU into one bar.
     runs: dict[tuple[str, int], list[tuple[float, float]]] = {}
     prev = None

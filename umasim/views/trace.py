@@ -36,8 +36,8 @@ _OP_NAMES = {code: name for name, code in OPCODES.items()}
 FORMAT = "umasim"
 VERSION = 2
 DEFAULT_DIGEST_EVERY = 1000
-# Event fields that hold addresses, shown in hex.
-_ADDR_A = {"page_alloc", "page_free", "bucket_alloc", "bucket_free", "slab_alloc",
+# Event kinds whose `a` is an address, shown in hex.
+ADDRESS_KINDS = {"page_alloc", "page_free", "bucket_alloc", "bucket_free", "slab_alloc",
            "slab_free", "full_check", "sleep", "wakeup", "lock_contended", "leak",
            "host_fault"}
 
@@ -73,7 +73,7 @@ def _dumps(obj: Any) -> str:
 def event_record(sim: Sim, e) -> dict[str, Any]:
     rec: dict[str, Any] = {"ev": e.kind, "step": e.step, "tick": e.tick,
                            "thread": e.thread, "cpu": e.cpu, "point": e.point}
-    if e.kind in _ADDR_A and e.a >= DISPLAY_BASE:
+    if e.kind in ADDRESS_KINDS and e.a >= DISPLAY_BASE:
         rec["a"] = f"{e.a:#x}"
     else:
         rec["a"] = e.a
