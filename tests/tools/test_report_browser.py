@@ -216,3 +216,15 @@ def test_the_source_line_of_the_point(browser, tmp_path):
         box.find_element("css selector", ".hl").text
     assert "in slab_zalloc()" in box.find_element("css selector", ".where").text
     assert _errors(browser) == []
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.trace")), ids=lambda p: p.stem)
+def test_every_golden_trace_shows_without_errors(browser, tmp_path, path):
+    """Every shipped scenario's run (panics, deadlocks, host faults,
+    destroyed zones, step limits) at its first, middle and last step."""
+    _open(browser, tmp_path, path, name=path.stem + ".html")
+    n = traces.read(path).end["steps"]
+    for k in (0, n // 2, n):
+        browser.execute_script(f"window.umasimReport.go({k})")
+        assert browser.execute_script("return document.body.dataset.step") == str(k)
+    assert _errors(browser) == []

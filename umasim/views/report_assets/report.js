@@ -410,12 +410,12 @@
       var pt = pointName(info[2]);
       var from = before ? before.point : "start";
       title.textContent = "Step " + cur + " of " + N;
-      var fl = D.point_lines[info[2]];
+      var fl = info[2] >= 0 ? D.point_lines[info[2]] : 0;
       add(where, [el("b", { text: threadName(th) }), " ran on vCPU " + info[1] + " from ",
                   el("code", { id: "step-from", text: from }),
                   ", where the step's decision resumed it, and stopped at ",
                   el("code", { id: "step-point", text: pt }),
-                  " (" + D.point_funcs[info[2]] +
+                  " (" + (info[2] >= 0 ? D.point_funcs[info[2]] : "no point") +
                   (fl > 0 ? ", FreeBSD 7 uma_core.c line " + fl : "") + ")",
                   "; tick " + info[3] + "."]);
       renderSource(srcBox, pt, ts ? ts.state : "", "Where it stopped: " + pt);
