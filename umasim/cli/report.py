@@ -22,12 +22,27 @@ def cmd_report(args) -> int:
     tr = traces.read(args.trace)
     explanation = None
     if not args.no_explain:
-        explanation = html_report.explain_if_available(tr, args.continuations, args.seed or 0)
+        explanation = html_report.explain_if_available(tr, args.continuations, args.seed or 0,
+                                                       progress=_progress())
+        if sys.stderr.isatty():
+            sys.stderr.write("\r\033[K")
     data = html_report.write(args.trace, args.output, explanation)
     what = "with its explanation" if explanation is not None else "without an explanation"
     print(f"wrote {args.output}: {data['meta']['outcome']} after {data['meta']['steps']} "
           f"steps, {what}; open it in a browser (it fetches nothing)")
     return 0
+
+
+def _progress():
+    """Explain's progress on a terminal ("explaining: step S of N"), or
+    nothing."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(step: int, steps: int) -> None:
+        sys.stderr.write(f"\rexplaining: step {step} of {steps}")
+        sys.stderr.flush()
+    return show
 
 
 def add_command(sub) -> None:

@@ -251,7 +251,7 @@
                              "text-anchor": "middle", fill: mk[1] },
                    [mk[0], svg("title", { text: mk[2] })]));
       });
-      if ((k - lo) % 5 === 0 || k === cur) {
+      if (k === cur || ((k - lo) % 5 === 0 && Math.abs(k - cur) > 2)) {
         add(s, svg("text", { x: x + cell / 2, y: h - 3, "font-size": 9,
                              "text-anchor": "middle", text: String(k),
                              "font-weight": k === cur ? "bold" : "normal" }));
