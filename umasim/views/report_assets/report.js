@@ -334,7 +334,7 @@
     add(box, s);
     if (X.decisive.length) {
       var t = el("table", { id: "decisive-table" }, el("tr", null,
-        ["step", "vCPU", "thread", "operation", "point", "function", "line",
+        ["step", "vCPU", "thread", "operation", "point", "function", "FreeBSD 7 line",
          "P before", "P after"].map(function (h) { return el("th", { text: h }); })));
       X.decisive.forEach(function (dv) {
         var row = el("tr", { class: "clickable", "data-step": dv.step,
@@ -416,7 +416,7 @@
                   ", where the step's decision resumed it, and stopped at ",
                   el("code", { id: "step-point", text: pt }),
                   " (" + (info[2] >= 0 ? D.point_funcs[info[2]] : "no point") +
-                  (fl > 0 ? ", FreeBSD 7 uma_core.c line " + fl : "") + ")",
+                  (fl > 0 ? ", FreeBSD 7's sys/vm/uma_core.c line " + fl : "") + ")",
                   "; tick " + info[3] + "."]);
       renderSource(srcBox, pt, ts ? ts.state : "", "Where it stopped: " + pt);
       renderSource(srcBox, from, before ? before.state : "", "Where it was resumed: " + from);
