@@ -17,7 +17,7 @@ import pytest
 
 from reporthelp import GOLDEN, api_states, fake_explanation, long_trace, page_data
 from umasim import Sim
-from umasim.bindings import POINT_LINES, POINTS, port_sources
+from umasim.bindings import MAXCPU, POINT_LINES, POINTS, port_sources
 from umasim.cli import main
 from umasim.errors import Nondeterministic
 from umasim.views import html_report
@@ -256,3 +256,23 @@ def test_a_decisions_level_trace_gives_the_same_page_data(tmp_path):
     b = html_report.build_data(traces.read(dec))
     assert a["steps"] and all(s[0] >= 0 for s in a["steps"]) and a["events"]
     assert a == b
+
+
+def test_the_slab_map_tells_every_vcpus_buckets_apart(tmp_path):
+    codes = html_report._CPU_ALPHABET
+    assert len(set(codes)) == len(codes) == 2 * MAXCPU
+    assert not set(codes) & set(html_report._CAT_CODES.values())
+    scn = tmp_path / "many.toml"
+    scn.write_text(f'[sim]\ncpus = {MAXCPU}\n\n[[zone]]\nname = "z"\nsize = 256\n\n'
+                   f'[[thread]]\nname = "a"\ncpu = {MAXCPU - 1}\n'
+                   'ops = ["alloc z -> x", "free x", "alloc z -> y"]\n')
+    path = tmp_path / "many.trace"
+    assert main(["run", str(scn), "--trace", str(path)]) == 0
+    data = html_report.build_data(traces.read(path))
+    slabs = value_at(data, "z0.m", data["meta"]["steps"])
+    items = "".join(s[2] for s in slabs)
+    # y is held, x went to the last vCPU's free bucket, the rest of the
+    # bucket y came from is that vCPU's alloc bucket.
+    alloc, free = data["cpu_codes"][2 * (MAXCPU - 1):]
+    assert items.count("H") == 1 and items.count(free) == 1 and items.count(alloc) > 0
+    assert set(items) == {"H", ".", alloc, free}

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from umasim import __version__
-from umasim.bindings import DISPLAY_BASE, EVENT_KINDS, OPCODES, POINT_FUNCS, POINT_LINES, \
-    POINTS, port_sources
+from umasim.bindings import DISPLAY_BASE, EVENT_KINDS, MAXCPU, OPCODES, POINT_FUNCS, \
+    POINT_LINES, POINTS, port_sources
 from umasim.errors import InvalidArgument, NoFailure, Nondeterministic, WrongType
 from umasim.model.sim import RunResult
 from umasim.views.artefacts import replay_command
@@ -60,11 +60,13 @@ _OP_NAMES = {code: name for name, code in OPCODES.items()}
 # Item categories of the slab map (plot.item_locations), one character each;
 # an item in a vCPU's bucket is its vCPU number's code (see _cpu_code).
 _CAT_CODES = {"slab": ".", "held": "H", "out": "O", "bucket": "B", "other": "T"}
-# vCPU c's alloc bucket: _CPU_ALPHABET[2c], its free bucket: [2c + 1].
-_CPU_ALPHABET = "".join(chr(c) for c in range(ord("0"), ord("0") + 10)) + \
-    "".join(chr(c) for c in range(ord("a"), ord("z") + 1)) + \
-    "".join(chr(c) for c in range(ord("A"), ord("Z") + 1) if chr(c) not in "HOBT") + \
-    "!#$%&()*+,-/:;<=>?@[]^_{|}~"
+# vCPU c's alloc bucket: _CPU_ALPHABET[2c], its free bucket: [2c + 1] (every
+# vCPU the core allows: digits and letters, other printable ASCII, then
+# letters beyond ASCII).
+_CPU_ALPHABET = "".join(sorted((c for c in map(chr, range(0x21, 0x7f))
+                                if c not in "\"\\'`<>&" and c not in _CAT_CODES.values()),
+                               key=lambda c: (not c.isalnum(), c)))
+_CPU_ALPHABET += "".join(chr(0x100 + i) for i in range(2 * MAXCPU - len(_CPU_ALPHABET)))
 
 
 def _cpu_code(cpu: int, which: str) -> str:
