@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from umasim.cli import main as cli_main  # noqa: E402
 from umasim.errors import NoFailure  # noqa: E402
 from umasim.model.scenario import load  # noqa: E402
-from umasim.search.explain import DEFAULT_K  # noqa: E402
+from umasim.search.explain import DEFAULT_K, largest_rise  # noqa: E402
 from umasim.views.explain import explain  # noqa: E402
 
 
@@ -65,7 +65,10 @@ def measure(path: pathlib.Path, k: int, repeat: int, tmp: pathlib.Path) -> dict:
             "deterministic": ex.deterministic,
             "decisive": [f"{d['step']} ({d['thread']} at {d['point']}, "
                          f"p {d['p_before']:.2f}->{d['p_after']:.2f})" for d in ex.decisive],
-            "named": named, "match": (found == named) if named else None}
+            "named": named, "match": (found == named) if named else None,
+            "p0": ex.curve[0][1],
+            "largest": "step {} +{:.2f}".format(*largest_rise(ex.curve))
+            if largest_rise(ex.curve) else None}
 
 
 def main() -> int:
@@ -86,7 +89,8 @@ def main() -> int:
             print(f"{r['scenario']:<28} does not fail: {r['note']}")
             continue
         what = "deterministic" if r["deterministic"] else \
-            "decisive " + "; ".join(r["decisive"])
+            "decisive " + "; ".join(r["decisive"]) if r["decisive"] else \
+            f"no decisive step (p0 {r['p0']:.2f}; largest rise {r['largest']})"
         named = f"header names step {r['named']}: " + ("match" if r["match"] else "differs") \
             if r["named"] else "header names no step"
         print(f"{r['scenario']:<28} {r['outcome']:<10} {r['steps']:>5} steps "

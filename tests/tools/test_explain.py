@@ -6,7 +6,6 @@ reproducibility, and the refusals of bad input (exit status 2)."""
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -90,6 +89,21 @@ def test_the_slice_has_both_threads_in_order(no_recheck_expl):
         in text and "uma_zalloc_arg, line 1870" in text
 
 
+def test_a_long_trace_is_estimated_on_a_grid_then_bisected(no_recheck, no_recheck_expl,
+                                                          monkeypatch):
+    """Beyond MAX_POINTS steps, the estimate is made at evenly spaced steps,
+    then the rises are bisected down to single steps: the same decisive
+    step, and the same estimates where both were made (the seeds depend on
+    the step only)."""
+    monkeypatch.setattr(search_explain, "MAX_POINTS", 6)
+    ex = explain(no_recheck, K)
+    assert len(ex.curve) < len(no_recheck_expl.curve)
+    assert [d["step"] for d in ex.decisive] == [31]
+    full = dict(no_recheck_expl.curve)
+    assert all(full[s] == p for s, p in ex.curve)
+    assert ex.runs < no_recheck_expl.runs
+
+
 def test_reproducible_and_seeded(no_recheck, no_recheck_expl):
     again = explain(traces.read(no_recheck), K)
     assert again.to_json() == no_recheck_expl.to_json()
@@ -108,6 +122,15 @@ def test_a_checker_failure_is_explained(tmp_path):
     assert ex.failure["message"].startswith("zone z: ")
     assert ex.curve[0][1] < 0.2 and ex.decisive
     assert all(d["p_after"] - d["p_before"] >= 0.5 for d in ex.decisive)
+
+
+def test_no_decisive_step_when_nothing_jumps(tmp_path):
+    """bug_full_bypass.toml: most schedules from the start already end in
+    its deadlock; no single step raises the estimate by JUMP."""
+    ex = explain(_trace(tmp_path, SCENARIOS / "bug_full_bypass.toml"))
+    assert ex.failure["outcome"] == "deadlock" and not ex.deterministic
+    assert ex.curve[0][1] > 0.3 and ex.decisive == []
+    assert "no decisive step" in format_text(ex)
 
 
 CRIT = """
@@ -244,3 +267,35 @@ def test_continue_from_the_end_of_a_cut_trace(tmp_path):
     c = search_explain.continue_from(tr, "random", 30)
     assert c.start == 300 and c.runs == 30
     assert all(k.outcome != "step_limit" for k in c.classes)
+
+
+def test_a_decisions_level_trace_explains_the_same(tmp_path, no_recheck_expl):
+    path = tmp_path / "dec.trace"
+    assert main(["run", str(SCENARIOS / "bug_no_recheck.toml"), "--trace", str(path),
+                 "--trace-level", "decisions"]) == 0
+    assert explain(path, K).to_json() == no_recheck_expl.to_json()
+
+
+def test_sim_at_and_plot_curve(no_recheck, no_recheck_expl):
+    from umasim.views.explain import plot_curve, sim_at
+    sim = sim_at(no_recheck, 30)
+    a = sim.thread("a")
+    assert sim.steps == 30 and (a.point, a.cpu) == ("zalloc_race", 0)
+    assert sim_at(no_recheck, 31).thread("a").cpu == 1
+    with pytest.raises(InvalidArgument):
+        sim_at(no_recheck, 33)
+    pytest.importorskip("matplotlib")
+    fig = plot_curve(no_recheck_expl)
+    ax = fig.axes[0]
+    vlines = [ln for ln in ax.get_lines() if list(ln.get_xdata()) == [31, 31]]
+    assert len(vlines) == 1
+
+
+def test_continue_prints_classes_and_replay_commands(no_recheck, tmp_path, capsys):
+    rc = main(["replay", str(no_recheck), "--continue", "pct", "--from", "29", "--runs", "30",
+               "--out", str(tmp_path / "f")])
+    out = capsys.readouterr().out
+    # bug_no_recheck expects its panic: runs from there that complete fail it
+    assert rc == 1
+    assert out.splitlines()[0].startswith("pct from step 29: 30 runs, ")
+    assert "[FAIL] completed" in out and "umasim replay " in out

@@ -16,7 +16,14 @@ from umasim.views.explain import explain, format_text
 
 
 def cmd_explain(args) -> int:
-    ex = explain(args.trace, args.continuations, args.seed or 0)
+    progress = None
+    if sys.stderr.isatty():         # a long trace: say how far it got
+        def progress(done: int, planned: int) -> None:
+            print(f"\rexplain: {done} states estimated ({planned} first, then bisection)",
+                  end="", file=sys.stderr, flush=True)
+    ex = explain(args.trace, args.continuations, args.seed or 0, progress=progress)
+    if progress is not None:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps(ex.to_json(), sort_keys=True, indent=1))
     else:

@@ -2,14 +2,16 @@
 step s), estimated by continuations (`umasim explain`, views/explain.py),
 and runs onward from a trace's prefix (`umasim replay --continue`).
 
-One replay of the trace's decisions, one step at a time, with a snapshot
-of the state after each step.  From each state, `continuations` runs under
-the random policy and as many under PCT go on to the end, all inside one
-C call per policy (the explorers of csrc/kern/explore.c, started from that
-snapshot); the share of them that fail the same way as the trace is the
-estimate at that step.  Continuation seeds come from (the trace's final
-digest, the step, the user's seed), so the same trace and seed give the
-same curve, in every process.
+One replay of the trace goes from each step to be estimated to the next
+(one C call that takes the trace's decisions in between), with a snapshot
+of the state after each; the bisection below goes back to a snapshot of
+the state before the first step and replays from there.  From each
+snapshot, `continuations` runs under the random policy and as many under
+PCT go on to the end, inside one C call per policy (the explorers of
+csrc/kern/explore.c, started from that snapshot); the share of them that
+fail the same way as the trace is the estimate at step s.  Continuation
+seeds come from (the trace's final digest, the step, the user's seed), so
+the same trace and seed give the same curve, in every process.
 
 Continuations migrate a thread with the probability the scenario's
 schedule gives (`migrate`), or, when it gives none, as often as the
@@ -18,19 +20,25 @@ needs a migration stays reachable from every prefix, and the estimate
 does not depend on a setting chosen for one bug.  PCT continuations take
 the scenario's depth and the steps the trace has left as their length.
 
-"The same failure" is judge.failure_signature's, with one addition: a
+"The same failure" is judge.failure_signature's, with two additions: a
 run that ends as its scenario expects but badly in itself (a panic, a
 deadlock, a host fault, the step limit, or an invariant the checker
 reports at its end), as the known-bug scenarios expect, is judged as if
-it had no expectations.  Continuations are classified inside the core by
+it had no expectations; and a scenario in the fuzzer's shape is judged by
+the fuzzing properties that hold at a run's end (check_sim_end).  Continuations are classified inside the core by
 outcome and message (the panic, host fault or checker message, numbers
 and addresses aside; a deadlock by its outcome alone).  A failure that
-only the scenario's expectations see (a completed run with wrong vmstat
-figures, say) cannot be judged inside the core: each of its
-continuations is run in one C call and judged here.
+only the scenario's expectations or the properties see (a completed run
+with wrong vmstat figures, say) cannot be judged inside the core: each of
+its continuations is run in one C call and judged here.
 
-A step is *decisive* when the estimate rises by at least JUMP across it;
-when no step does, the step with the largest rise is.  When every
+A trace longer than MAX_POINTS steps is estimated at MAX_POINTS evenly
+spaced steps first, and the rises between them are bisected down to single
+steps (a step's estimate does not depend on which others are made).
+
+A step is *decisive* when the estimate rises by at least JUMP across it
+(from the step before); when no step does, no step decides the failure
+and `largest_rise` says where it rises most.  When every
 continuation from the very start fails the same way, the failure is
 *deterministic*: no curve is estimated.
 """
@@ -56,6 +64,7 @@ DEFAULT_K = 50          # continuations per policy and step
 POLICIES = ("random", "pct")
 JUMP = 0.5              # a rise of the estimate that makes a step decisive
 MAX_K = 100_000
+MAX_POINTS = 200        # steps estimated before the rises are bisected
 
 _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _NUM = re.compile(r"\b\d+\b")
@@ -209,24 +218,6 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
 
 
-def op_text(scn: Scenario, thread: str, op_index: int, iteration: int) -> str | None:
-    """The source text of a thread's operation (its `{i}` filled in)."""
-    for t in scn.threads:
-        if t["name"] == thread:
-            ops = t["ops"]
-            if not ops or op_index < 0:
-                return None
-            unrolled = any("{i}" in o for o in ops) and t["repeat"] > 1
-            if unrolled:
-                it, k = divmod(op_index, len(ops))
-            else:
-                it, k = iteration, op_index
-            if k >= len(ops):
-                return None
-            return ops[k].replace("{i}", str(it))
-    return None
-
-
 def step_infos(scn: Scenario, sim: Sim) -> list[StepInfo]:
     """Per step, from the full replay's events: who ran, from where.  A
     step that ends the run in a panic or a host fault has no step event:
@@ -323,13 +314,23 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
 
     work = scn.build_with(trace="off" if core_judged else "full")
     core = work.core
+    start = core.snapshot()
     budget = sched.max_steps
-    for s in range(n + 1):
-        if s > 0:
-            core.step_decision(dec[s - 1])
-        if s == n:
-            est.curve.append((s, 1.0))
-            break
+    points: dict[int, float] = {n: 1.0}     # the end: the failure has happened
+
+    cur = 0                                 # the steps of the trace the core has taken
+
+    def at(s: int) -> float:
+        """The estimate from the state after step s: the replay goes on
+        from where it stands (back to the start first, for a step behind
+        it), and a snapshot of that state starts the continuations."""
+        nonlocal cur
+        if s < cur:
+            core.restore(start)
+            cur = 0
+        if s > cur:
+            core.run("script", 0, 0.0, 1, 0, dec[cur:s], None, "sequential", s - cur)
+            cur = s
         snap = core.snapshot()
         first = continuation_seed(digest, s, seed)
         hits = total = 0
@@ -347,16 +348,54 @@ def estimate(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
                 hits, total = hits + h, total + t
         core.restore(snap)
         est.runs += total
-        p = hits / total if total else 0.0
-        est.curve.append((s, p))
+        points[s] = hits / total if total else 0.0
         if progress is not None:
-            progress(s, n)
-        if s == 0 and hits == total:
-            est.deterministic = True
-            break
-    if not est.deterministic:
-        est.decisive = decisive_steps(est.curve)
+            progress(len(points) - 1, planned)
+        return points[s]
+
+    grid = grid_steps(n, MAX_POINTS)
+    planned = len(grid)
+    if n == 0 or at(0) == 1.0:
+        est.deterministic = True
+        est.curve = [(0, 1.0)]
+        return est
+    for s in grid[1:]:
+        at(s)
+    # Between grid points, bisect the rises that may hide a decisive step.
+    for a, b in rises_to_refine(points):
+        while b - a > 1:
+            m = (a + b) // 2
+            pm = at(m)
+            if pm - points[a] >= points[b] - pm:
+                b = m
+            else:
+                a = m
+    est.curve = sorted(points.items())
+    est.decisive = decisive_steps(est.curve)
     return est
+
+
+def grid_steps(n: int, most: int) -> list[int]:
+    """The steps 0..n-1 whose estimates are made first: all of them, or
+    `most` of them evenly spaced (0 and n-1 included)."""
+    if n <= most:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (most - 1)) for i in range(most)})
+
+
+def rises_to_refine(points: dict[int, float]) -> list[tuple[int, int]]:
+    """Pairs of neighbouring estimated steps more than one step apart
+    across which the estimate rises by at least JUMP; when there are none,
+    the pair of the largest rise, if no pair of adjacent steps rises more."""
+    ss = sorted(points)
+    pairs = [(a, b, points[b] - points[a]) for a, b in zip(ss, ss[1:])]
+    wide = [(a, b) for a, b, d in pairs if b - a > 1 and d >= JUMP - 1e-12]
+    if wide:
+        return wide
+    best = max(pairs, key=lambda x: x[2], default=None)
+    if best is not None and best[1] - best[0] > 1 and best[2] > 0:
+        return [(best[0], best[1])]
+    return []
 
 
 def _judged_here(sim: Sim, snap, judged: Scenario, f: Failure, policy: str, k: int,
@@ -375,16 +414,23 @@ def _judged_here(sim: Sim, snap, judged: Scenario, f: Failure, policy: str, k: i
     return hits, k
 
 
+def _single_rises(curve: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """(step, rise from the step before) wherever both were estimated."""
+    return [(curve[i][0], curve[i][1] - curve[i - 1][1]) for i in range(1, len(curve))
+            if curve[i][0] - curve[i - 1][0] == 1]
+
+
 def decisive_steps(curve: list[tuple[int, float]]) -> list[int]:
-    """Steps across which the estimate rises by at least JUMP; when none
-    does, the step of the largest rise (if any)."""
-    rises = [(curve[i][0], curve[i][1] - curve[i - 1][1]) for i in range(1, len(curve))]
-    out = [s for s, d in rises if d >= JUMP - 1e-12]
-    if not out:
-        best = max(rises, key=lambda x: x[1], default=None)
-        if best is not None and best[1] > 0:
-            out = [best[0]]
-    return out
+    """Steps across which (from the step before) the estimate rises by at
+    least JUMP."""
+    return [s for s, d in _single_rises(curve) if d >= JUMP - 1e-12]
+
+
+def largest_rise(curve: list[tuple[int, float]]) -> tuple[int, float] | None:
+    """The step across which the estimate rises most, and by how much
+    (None when it never rises)."""
+    best = max(_single_rises(curve), key=lambda x: x[1], default=None)
+    return best if best is not None and best[1] > 0 else None
 
 
 # ---- umasim replay --continue ---------------------------------------------------

@@ -28,7 +28,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from umasim.search.explain import DEFAULT_K, POLICIES, Estimate, estimate, where
+from umasim.search.explain import (DEFAULT_K, JUMP, POLICIES, Estimate, estimate, largest_rise,
+                                   where)
 
 _SPARK = " ▁▂▃▄▅▆▇█"
 
@@ -59,11 +60,13 @@ def explain(trace, continuations: int = DEFAULT_K, seed: int = 0, *,
             progress: Callable[[int, int], None] | None = None) -> Explanation:
     """Explains a failing trace (a path, or what views.trace.read
     returns): see the module's docstring.  `continuations` runs per policy
-    (random and PCT) from each step's state, seeded from the trace's
-    digest, the step and `seed`; `progress(step, steps)` is called after
-    each step's continuations.  Raises umasim.NoFailure for a trace whose
-    run does not fail, umasim.TraceError for one that is not a valid trace
-    or does not replay, umasim.InvalidArgument for a bad count or seed."""
+    (random and PCT) from each estimated step's state, seeded from the
+    trace's digest, the step and `seed`; `progress(done, planned)` is
+    called after each step's continuations (`done` states estimated so
+    far, `planned` before the bisection).  Raises umasim.errors.NoFailure
+    for a trace whose run does not fail, umasim.TraceError for one that is
+    not a valid trace or does not replay, and umasim.errors.InvalidArgument
+    for a bad count or seed."""
     est = estimate(trace, continuations, seed, progress=progress)
     sl, cols = happens_before_slice(est)
     return Explanation(failure_of(est), est.deterministic, list(est.curve),
@@ -251,15 +254,22 @@ def _console(sim, e) -> str:
 # ---- text ----------------------------------------------------------------------
 
 def sparkline(curve: list[tuple[int, float]], width: int = 64) -> str:
-    """The curve in at most `width` characters (each the highest p of the
-    steps it stands for)."""
+    """The curve in at most `width` characters, each standing for an equal
+    range of steps: the highest p estimated in it (a range with no
+    estimate repeats the one before)."""
     if not curve:
         return ""
-    n = len(curve)
-    per = max(1, -(-n // width))
+    last = curve[-1][0]
+    per = max(1, -(-(last + 1) // width))
     out = []
-    for i in range(0, n, per):
-        p = max(q for _, q in curve[i:i + per])
+    i, prev = 0, curve[0][1]
+    for lo in range(0, last + 1, per):
+        vals = []
+        while i < len(curve) and curve[i][0] < lo + per:
+            vals.append(curve[i][1])
+            i += 1
+        p = max(vals) if vals else prev
+        prev = vals[-1] if vals else prev
         out.append(_SPARK[min(len(_SPARK) - 1, int(round(p * (len(_SPARK) - 1))))])
     return "".join(out)
 
@@ -313,12 +323,17 @@ def format_text(ex: Explanation) -> str:
         lines.append(f"P(the same failure | the first s steps), {pols} continuations a step "
                      f"(migrate {ex.migrate:.3g}), {ex.runs} runs:")
         lines.append(f"  [{sparkline(ex.curve)}]  steps 0-{ex.curve[-1][0]}")
-        marks = sorted({0, ex.curve[-1][0]} | {d["step"] for d in ex.decisive}
-                       | {d["step"] - 1 for d in ex.decisive})
+        at = [d["step"] for d in ex.decisive] or \
+            [b[0] for b in [largest_rise(ex.curve)] if b is not None]
+        marks = sorted({0, ex.curve[-1][0]} | set(at) | {s - 1 for s in at})
         p = dict(ex.curve)
         lines.append("  " + ", ".join(f"s={s}: {p[s]:.2f}" for s in marks if s in p))
         if ex.decisive:
             lines.append("decisive steps:")
+        else:
+            best = largest_rise(ex.curve)
+            lines.append(f"no decisive step: the estimate rises by {JUMP} in no single step"
+                         + (f"; most at step {best[0]} (+{best[1]:.2f})" if best else ""))
         for d in ex.decisive:
             loc = f"{d['point']}" + (f" ({d['function']}, line {d['line']})"
                                      if d["line"] else "")
