@@ -278,6 +278,7 @@ struct sim	*umasim_new(const struct umasim_config *cfg, char *err,
 		    size_t errlen);
 void		 umasim_free(struct sim *s);
 int		 umasim_mtx_new(struct sim *s, const char *name);
+int		 umasim_mtx_owner(struct sim *s, int id);
 int		 umasim_chan_new(struct sim *s, const char *name);
 int64_t		 umasim_var_new(struct sim *s, const char *name);
 int		 umasim_spawn(struct sim *s, const char *name, int cpu,
@@ -300,6 +301,8 @@ const char	*umasim_console_line(struct sim *s, size_t i);
 size_t		 umasim_ndecisions(struct sim *s);
 const uint32_t	*umasim_decisions(struct sim *s);
 void		 umasim_clear_log(struct sim *s);
+int64_t		 umasim_vars_in_state(struct sim *s, int state, int64_t *ids,
+		    int *zones, uint64_t *items, int64_t max);
 int		 umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
 		    uint64_t *item);
 void		 umasim_set_digest_interval(struct sim *s, uint64_t every);

@@ -10,7 +10,9 @@
  * Guarded: the constructors of mutexes, channels, variables, threads and
  * zones (umasim_*_new, umasim_spawn, umasim_zone_callback, umasim_zcreate,
  * umasim_zdestroy), umasim_step, umasim_migrate, umasim_run, umasim_run_more,
- * umasim_runnable, umasim_thread_info, umasim_var_info, umasim_mem_read,
+ * umasim_runnable, umasim_thread_info, umasim_var_info, umasim_vars_in_state,
+ * umasim_mtx_owner,
+ * umasim_mem_read,
  * the setters,
  * umasim_snapshot, umasim_restore, umasim_explore, umasim_explore_class,
  * umasim_check and UMA's inspectors (umasim_zone_state,
@@ -215,6 +217,24 @@ umasim_mtx_new(struct sim *s, const char *name)
 	mtx_init(&s->umtx[id], s->umtx_name[id], NULL, MTX_DEF);
 	API_LEAVE(s);
 	return (id);
+}
+
+/*
+ * The tid of the thread that owns program mutex 'id' (-1: unowned), or
+ * UMASIM_E_INVAL for an id umasim_mtx_new never gave.
+ */
+int
+umasim_mtx_owner(struct sim *s, int id)
+{
+	int r;
+
+	API_ENTER(s);
+	if (id < 0 || id >= s->st.nmtx || s->umtx == NULL)
+		r = UMASIM_E_INVAL;
+	else
+		r = mtx_owner_tid(&s->umtx[id]);
+	API_LEAVE(s);
+	return (r);
 }
 
 int
@@ -546,6 +566,32 @@ umasim_var_info(struct sim *s, int64_t vid, int *state, int *zone,
 	r = var_info_unlocked(s, vid, state, zone, item);
 	API_LEAVE(s);
 	return (r);
+}
+
+/*
+ * The variables in state 'state' (VAR_HELD, ...: uma_consts.c), in id order: the first
+ * 'max' of them into ids[], zones[] and items[] (as umasim_var_info gives
+ * them).  Returns how many there are, which may be more than max.
+ */
+int64_t
+umasim_vars_in_state(struct sim *s, int state, int64_t *ids, int *zones,
+    uint64_t *items, int64_t max)
+{
+	int64_t i, n;
+
+	API_ENTER(s);
+	for (i = n = 0; i < s->st.nvars; i++) {
+		if (s->vars[i].v_state != state)
+			continue;
+		if (n < max) {
+			ids[n] = i;
+			zones[n] = s->vars[i].v_zone;
+			items[n] = s->vars[i].v_item;
+		}
+		n++;
+	}
+	API_LEAVE(s);
+	return (n);
 }
 
 /*

@@ -10,6 +10,8 @@ Everything the rest of the package knows of the core comes through here:
   vm.zone_stats records);
 - `Core`, a handle on one simulation whose methods take and return plain
   Python values;
+- `port_sources()`, the text of the port's C files as this module was
+  built from them, and where each preemption point stands in them;
 - `raise_for(code)`, which turns each error code of the core into the
   matching `umasim.Error` subclass.
 
@@ -93,6 +95,24 @@ DISPLAY_BASE: int = CONSTS["UMASIM_DISPLAY_BASE"] & 0xFFFFFFFFFFFFFFFF
 # The build and the process: an ASan + UBSan build, or valgrind, owns
 # SIGSEGV and SIGBUS, so a host fault may not come back as an outcome.
 SANITIZE: bool = bool(CONSTS["UMASIM_SANITIZE"])
+
+
+_port_sources: dict | None = None
+
+
+def port_sources() -> dict:
+    """The port's own sources, compiled into the core at build time
+    (umasim/bindings/build.py): {"files": {path under csrc/: text},
+    "points": {point: [[path, line, function, how], ...]}}, `how` being
+    "block" where a thread blocks and "point" where it stops.  Read once."""
+    global _port_sources
+    if _port_sources is None:
+        import json
+        import zlib
+        p = _ffi.new("const unsigned char **")
+        n = _lib.umasim_port_sources(p)
+        _port_sources = json.loads(zlib.decompress(bytes(_ffi.buffer(p[0], n))))
+    return _port_sources
 
 
 def on_valgrind() -> bool:
@@ -419,6 +439,13 @@ class Core:
     def chan(self, name: str) -> int:
         return self._check(_lib.umasim_chan_new(self._s, name.encode()))
 
+    def mtx_owner(self, mid: int) -> int:
+        """The tid of the thread that owns program mutex `mid` (-1: none)."""
+        r = _lib.umasim_mtx_owner(self._s, mid)
+        if r < -1:
+            raise_for(r)
+        return r
+
     def var(self, name: str) -> int:
         return self._check(_lib.umasim_var_new(self._s, name.encode()))
 
@@ -600,6 +627,17 @@ class Core:
         if _lib.umasim_var_info(self._s, vid, x.st, x.zn, x.it) < 0:
             return None
         return x.st[0], x.zn[0], x.it[0]
+
+    def vars_in_state(self, state: int) -> list[tuple[int, int, int]]:
+        """(variable id, zone slot or VAR_SRC_*, item address) of every
+        variable in `state`, in id order, in one call."""
+        n = max(_lib.umasim_vars_in_state(self._s, state, _ffi.NULL, _ffi.NULL, _ffi.NULL, 0), 0)
+        if n == 0:
+            return []
+        ids, zns, items = (_ffi.new("int64_t[]", n), _ffi.new("int[]", n),
+                           _ffi.new("uint64_t[]", n))
+        n = min(n, _lib.umasim_vars_in_state(self._s, state, ids, zns, items, n))
+        return [(ids[i], zns[i], items[i]) for i in range(n)]
 
     def mem_read(self, addr: int, length: int) -> bytes:
         """`length` bytes of simulated memory at display address `addr`."""

@@ -14,6 +14,7 @@ from umasim import __version__
 from umasim.cli import explain as explain_command
 from umasim.cli import explore as explore_command
 from umasim.cli import fuzz as fuzz_command
+from umasim.cli import report as report_command
 from umasim.cli import run as run_commands
 from umasim.cli import shrink as shrink_command
 from umasim.errors import Error
@@ -32,7 +33,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"umasim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run_commands.add_commands(sub)
-    for command in (explore_command, fuzz_command, shrink_command, explain_command):
+    for command in (explore_command, fuzz_command, shrink_command, explain_command,
+                    report_command):
         command.add_command(sub)
     return p
 

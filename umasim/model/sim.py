@@ -583,6 +583,18 @@ class Sim:
                          VAR_NULL: "null", VAR_FREED: f"freed ({item:#x}, {src})"}[st]
         return out
 
+    def held_items(self) -> dict[int, str]:
+        """The items program variables hold now: address -> variable (the
+        held entries of variables(), in one call into the core)."""
+        names, ids = self._var_names, self._vars
+        out = {}
+        for vid, _zn, item in self._core.vars_in_state(VAR_HELD):
+            name = names[vid] if vid < len(names) else None
+            if name is None or ids.get(name) != vid:
+                name = next(n for n, i in ids.items() if i == vid)
+            out[item] = name
+        return out
+
     def variable(self, name: str) -> tuple[str, str | None, int]:
         """A variable's state ("unset", "held", "null", "freed"), the zone
         its item came from (None for malloc(9), kmem_alloc, malloc_large),
@@ -593,6 +605,13 @@ class Sim:
         slots = {v: k for k, v in self._zones.items()}
         return ({VAR_UNSET: "unset", VAR_HELD: "held", VAR_NULL: "null",
                  VAR_FREED: "freed"}[st], slots.get(zn), item)
+
+    def mutexes(self) -> dict[str, str | None]:
+        """Every program mutex (`lock MTX`) and the thread that owns it now
+        (None: unowned), in the order they were first named."""
+        owner = self._core.mtx_owner
+        return {name: self._thread_name(owner(mid))
+                for name, mid in sorted(self._mtx.items(), key=lambda kv: kv[1])}
 
     @property
     def variable_names(self) -> list[str]:

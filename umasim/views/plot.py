@@ -29,7 +29,6 @@ it is imported when a plotting function is first called.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -39,7 +38,8 @@ from umasim.model.sim import Event, Sim
 from umasim.model.zones import Zone
 
 __all__ = ["item_locations", "zone_tables", "item_map", "timeline", "record", "Recording",
-           "items_over_time", "pages_over_time", "CATEGORY_COLORS", "MARKS"]
+           "items_over_time", "pages_over_time", "CATEGORY_COLORS", "MARKS", "cpu_color",
+           "thread_colors"]
 
 # ---- matplotlib, lazily --------------------------------------------------------
 
@@ -130,7 +130,9 @@ def _lighter(color: str, f: float = 0.55) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _cpu_color(cpu: int, which: str = "alloc") -> str:
+def cpu_color(cpu: int, which: str = "alloc") -> str:
+    """vCPU `cpu`'s colour: its alloc bucket's, or ("free") the lighter
+    shade of its free bucket."""
     c = CPU_COLORS[cpu % len(CPU_COLORS)]
     return c if which == "alloc" else _lighter(c)
 
@@ -154,24 +156,17 @@ class ItemLocation:
         return f"{self.addr:#x} slab {self.slab:#x}[{self.index}] ({self.slab_list}): {self.where}"
 
 
-_HOLDS = re.compile(r"holds (0x[0-9a-fA-F]+) from zone (.+)$")
-
-
 def _held(sim: Sim) -> dict[int, str]:
     """Items program variables hold: address -> variable name."""
-    out = {}
-    for name, desc in sim.variables().items():
-        m = _HOLDS.match(desc)
-        if m:
-            out[int(m.group(1), 16)] = name
-    return out
+    return sim.held_items()
 
 
 def _keg_zones(zone: Zone) -> list[Zone]:
     """The zones of the simulation that share `zone`'s keg (itself first)."""
+    sim = zone.sim
     keg = zone.keg
-    others = [z for n, z in zone.sim.zones.items()
-              if n != zone.name and z.keg == keg]
+    others = [Zone(sim, r.name, r.slot, r.addr) for r in sim.core.zones()
+              if r.name != zone.name and r.keg == keg]
     return [zone] + others
 
 
@@ -313,9 +308,9 @@ def item_map(target, zone: str | None = None, *, max_slabs: int = 48,
     # Upper panel rows: (label, count, entries, colour).
     brows: list[tuple[str, int | None, int, str]] = []
     for c in caches:
-        brows.append((f"vCPU {c.cpu} alloc", c.alloc, c.alloc_entries, _cpu_color(c.cpu)))
+        brows.append((f"vCPU {c.cpu} alloc", c.alloc, c.alloc_entries, cpu_color(c.cpu)))
         brows.append((f"vCPU {c.cpu} free", c.free, c.free_entries,
-                      _cpu_color(c.cpu, "free")))
+                      cpu_color(c.cpu, "free")))
     for k, (cnt, ent) in enumerate(full_b):
         brows.append((f"zone full #{k}", cnt, ent, CATEGORY_COLORS["bucket"]))
     for k, (cnt, ent) in enumerate(free_b):
@@ -359,7 +354,7 @@ def item_map(target, zone: str | None = None, *, max_slabs: int = 48,
         y = ns - 1 - n
         if loc.category == "cpu":
             which = "alloc" if loc.where.endswith("alloc bucket") else "free"
-            color = _cpu_color(loc.cpu, which)
+            color = cpu_color(loc.cpu, which)
             present.setdefault(f"vCPU {loc.cpu} {which} bucket", color)
         else:
             color = CATEGORY_COLORS[loc.category]
@@ -428,7 +423,8 @@ def _as_sim(target) -> Sim:
                     f"not {type(target).__name__}")
 
 
-def _thread_colors(sim: Sim) -> dict[str, str]:
+def thread_colors(sim: Sim) -> dict[str, str]:
+    """Each thread's colour by name (kernel threads grey)."""
     colors, k = {}, 0
     for t in sim.threads:
         if t.kernel:
@@ -491,7 +487,7 @@ def timeline(target, ax=None, *, first: int | None = None, last: int | None = No
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    colors = _thread_colors(sim)
+    colors = thread_colors(sim)
     # Coalesce consecutive steps of one thread on one vCPU into one bar.
     runs: dict[tuple[str, int], list[tuple[float, float]]] = {}
     prev = None

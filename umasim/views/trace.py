@@ -36,8 +36,8 @@ _OP_NAMES = {code: name for name, code in OPCODES.items()}
 FORMAT = "umasim"
 VERSION = 2
 DEFAULT_DIGEST_EVERY = 1000
-# Event fields that hold addresses, shown in hex.
-_ADDR_A = {"page_alloc", "page_free", "bucket_alloc", "bucket_free", "slab_alloc",
+# Event kinds whose `a` is an address, shown in hex.
+ADDRESS_KINDS = {"page_alloc", "page_free", "bucket_alloc", "bucket_free", "slab_alloc",
            "slab_free", "full_check", "sleep", "wakeup", "lock_contended", "leak",
            "host_fault"}
 
@@ -73,7 +73,7 @@ def _dumps(obj: Any) -> str:
 def event_record(sim: Sim, e) -> dict[str, Any]:
     rec: dict[str, Any] = {"ev": e.kind, "step": e.step, "tick": e.tick,
                            "thread": e.thread, "cpu": e.cpu, "point": e.point}
-    if e.kind in _ADDR_A and e.a >= DISPLAY_BASE:
+    if e.kind in ADDRESS_KINDS and e.a >= DISPLAY_BASE:
         rec["a"] = f"{e.a:#x}"
     else:
         rec["a"] = e.a
@@ -237,12 +237,17 @@ class ReplayResult:
     sim: Sim | None = None
 
 
-def replay(tr: Trace, observers=()) -> ReplayResult:
+def replay(tr: Trace, observers=(), *, level: str | None = None) -> ReplayResult:
     """Runs the trace's decisions on its scenario and compares every digest:
     the first difference is reported with its step.  `observers` watch the
-    replay (umasim.engine)."""
+    replay (umasim.engine).  `level`: what the replay records (default:
+    what the trace recorded; "full" gives the events of a decisions-level
+    trace too)."""
     dec = tr.decisions
-    level = "full" if tr.header["level"] == "full" else "decisions"
+    if level is None:
+        level = "full" if tr.header["level"] == "full" else "decisions"
+    elif level not in ("full", "decisions"):
+        raise ValueError(f"unknown trace level {level!r} (full or decisions)")
     sim = tr.scenario.build_with(trace=level)
     if sim.digest() != tr.header["start_digest"]:
         return ReplayResult(False, "first divergence at step 0: the state before the "
