@@ -223,6 +223,7 @@ struct umasim_explore_params {
 	int		check;
 	int		states;
 	int		corpus_max;	/* guided: 0 for UMASIM_GUIDED_CORPUS_MAX */
+	int		reduction;	/* bounded: sleep sets (footprint.c) */
 };
 
 struct umasim_explore_result {
@@ -234,6 +235,7 @@ struct umasim_explore_result {
 	int		points_total;
 	int		exhausted;
 	int64_t		steps_hint;
+	uint64_t	pruned;		/* bounded: branches the sleep sets pruned */
 };
 
 /*
@@ -306,6 +308,7 @@ void		 umasim_set_digest_interval(struct sim *s, uint64_t every);
 size_t		 umasim_ndigests(struct sim *s);
 const struct umasim_digest_rec *umasim_digests(struct sim *s);
 uint64_t	 umasim_digest(struct sim *s);
+uint64_t	 umasim_digest_final(struct sim *s);
 int64_t		 umasim_ticks(struct sim *s);
 uint64_t	 umasim_steps(struct sim *s);
 void		 umasim_set_trace_level(struct sim *s, int level);

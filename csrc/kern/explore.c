@@ -136,6 +136,29 @@ cover_add(struct explore_state *e, const struct kcover *c, uint64_t run)
 	return (1);
 }
 
+/*
+ * The digest of a run's final state.  Once the run is over (completed,
+ * deadlock, panic, host fault) no thread runs again, and which thread ran
+ * last -- the default's memory -- is left out: two runs that differ only
+ * in the order of their last independent steps end in the same state
+ * (the bounded explorer's sleep sets explore one of them).
+ */
+uint64_t
+digest_final(struct sim *s)
+{
+	uint64_t h;
+	int last;
+
+	if (s->st.outcome == UMASIM_OUT_STEP_LIMIT ||
+	    s->st.outcome == UMASIM_OUT_RUNNING)
+		return (digest_sim(s));
+	last = s->st.lastrun;
+	s->st.lastrun = -1;
+	h = digest_sim(s);
+	s->st.lastrun = last;
+	return (h);
+}
+
 /* Records one finished run; returns 1 if it failed. */
 static int
 classify(struct sim *s, struct explore_state *e,
@@ -160,7 +183,7 @@ classify(struct sim *s, struct explore_state *e,
 	h = strhash(msg) ^ ((uint64_t)s->st.outcome << 56) ^
 	    (uint64_t)checkfail;
 	if (p->states && states_room(e) == 0)
-		e->states[e->nstates++] = digest_sim(s);
+		e->states[e->nstates++] = digest_final(s);
 	for (i = 0; i < e->nclasses; i++) {
 		if (e->classes[i].c.key == h) {
 			e->classes[i].c.count++;
@@ -198,6 +221,10 @@ one_run(struct sim *s, const struct snapshot *start,
 		return (r);
 	*dec0 = s->ndec;
 	s->nbrlog = 0;
+	s->nxlog = 0;
+	s->nxrun = 0;
+	s->xlog_oom = 0;
+	s->fp = &s->fp_spare;
 	r = policy_init(s, pol);
 	if (r != 0)
 		return (r);
@@ -307,6 +334,8 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	}
 	s->cover = NULL;
 	s->brlog_on = 0;
+	s->xlog_on = 0;
+	s->fp_on = 0;
 	s->st.trace_level = trace_level;
 	snapshot_restore(s, start);
 	API_LEAVE(s);
@@ -397,4 +426,6 @@ explore_free(struct sim *s)
 		s->explore = NULL;
 	}
 	free(s->brlog);
+	free(s->xlog);
+	free(s->xrun);
 }

@@ -54,6 +54,10 @@ class ExploreResult:
     # Each run that added to the coverage: [run, windows interleaved, state
     # pairs, windows entered, windows migrated], counts of the union after it.
     coverage_growth: list = field(default_factory=list)
+    # bounded: branches its sleep sets pruned (0 without reduction), and
+    # whether it reduced.
+    pruned: int = 0
+    reduction: bool = False
 
     @property
     def runs_per_s(self) -> float:
@@ -76,6 +80,7 @@ class ExploreResult:
         if self.coverage is not None:
             d["coverage"] = self.coverage.to_json()
         d["coverage_growth"] = [list(g) for g in self.coverage_growth]
+        d["pruned"] = self.pruned
         if timing:
             d["seconds"] = self.seconds
             d["runs_per_s"] = self.runs_per_s
@@ -85,9 +90,11 @@ class ExploreResult:
 def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int | None = None,
             bound: int = 2, depth: int | None = None, migrate: float | None = None,
             check: bool = True, states: bool = False,
-            corpus: int | None = None) -> ExploreResult:
+            corpus: int | None = None, reduction: bool = True) -> ExploreResult:
     """Runs an explorer over a scenario; returns what it found.  `corpus`:
-    the guided explorer's most schedules kept (default GUIDED_CORPUS_MAX)."""
+    the guided explorer's most schedules kept (default GUIDED_CORPUS_MAX).
+    `reduction`: the bounded explorer's sleep sets (the other explorers
+    ignore it)."""
     if explorer not in KINDS:
         raise InvalidArgument(f"unknown explorer {explorer!r} (one of: {', '.join(KINDS)})")
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
@@ -116,12 +123,13 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
     s = core.explore(start, explorer, runs, sched.seed if seed is None else seed,
                      migrate, depth, sched.steps_hint, bound, sched.max_steps,
                      scn.expect.get("outcome", "completed"), panic, check, states,
-                     corpus or 0)
+                     corpus or 0, reduction=reduction and explorer == "bounded")
     seconds = time.perf_counter() - t0
     classes = [OutcomeClass(**vars(c)) for c in s.classes]
     return ExploreResult(explorer, s.runs, s.failures, classes, s.points_covered,
                          s.points_total, s.exhausted, s.steps_hint, s.distinct_states,
-                         s.coverage, seconds, coverage_growth=list(s.growth))
+                         s.coverage, seconds, coverage_growth=list(s.growth),
+                         pruned=s.pruned, reduction=reduction and explorer == "bounded")
 
 
 def write_artefacts(scn: Scenario, result: ExploreResult, out_dir) -> None:
@@ -140,6 +148,8 @@ def format_result(result: ExploreResult) -> str:
     lines = [f"{result.explorer}: {result.runs} runs in {result.seconds:.2f} s "
              f"({result.runs_per_s:,.0f} runs/s), {result.failures} failed"
              + (", every schedule explored" if result.exhausted else "")]
+    if result.reduction:
+        lines.append(f"sleep sets pruned {result.pruned} branches")
     lines.append(f"distinct outcomes: {len(result.classes)}"
                  + (f", distinct final states: {result.distinct_states}"
                     if result.distinct_states else ""))
