@@ -353,6 +353,7 @@ int		 umasim_explore(struct sim *s, const struct snapshot *start,
 int		 umasim_explore_class(struct sim *s, int i,
 		    struct umasim_explore_class *out);
 const uint32_t	*umasim_explore_decisions(struct sim *s, int i);
+const uint64_t	*umasim_explore_states(struct sim *s, size_t *n);
 int		 umasim_explore_point_covered(struct sim *s, int pt);
 int64_t		 umasim_explore_ngrowth(struct sim *s);
 int		 umasim_explore_growth(struct sim *s, int64_t i,

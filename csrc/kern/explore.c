@@ -330,7 +330,9 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 		qsort(e->states, e->nstates, sizeof(uint64_t), cmp_u64);
 		res->distinct_states = 1;
 		for (i = 1; i < e->nstates; i++)
-			res->distinct_states += e->states[i] != e->states[i - 1];
+			if (e->states[i] != e->states[res->distinct_states - 1])
+				e->states[res->distinct_states++] = e->states[i];
+		e->nstates = res->distinct_states;
 	}
 	s->cover = NULL;
 	s->brlog_on = 0;
@@ -385,6 +387,18 @@ umasim_explore_coverage(struct sim *s, struct umasim_coverage *out)
 	cov_report(s->explore->cov_win, s->explore->cov_states, out);
 	API_LEAVE(s);
 	return (0);
+}
+
+/*
+ * The distinct final-state digests of the last exploration (with
+ * p->states), sorted; their number in *n.
+ */
+const uint64_t *
+umasim_explore_states(struct sim *s, size_t *n)
+{
+
+	*n = s->explore != NULL ? s->explore->nstates : 0;
+	return (*n > 0 ? s->explore->states : NULL);
 }
 
 /* The coverage growth curve of the last exploration: its length. */

@@ -327,6 +327,8 @@ class ExploreSummary:
     # pairs, windows entered, windows migrated), the union after each.
     growth: list[tuple[int, int, int, int, int]]
     pruned: int = 0     # bounded: branches its sleep sets pruned
+    # The distinct final-state digests (Core.final_digest), sorted; with states.
+    state_digests: tuple[int, ...] = ()
 
 
 # ---- a handle on one simulation -------------------------------------------------
@@ -746,7 +748,12 @@ class Core:
                            g.windows_migrated))
         return ExploreSummary(res.runs, res.failures, classes, covered, res.points_total,
                               bool(res.exhausted), res.steps_hint, res.distinct_states,
-                              _coverage(cov), growth, res.pruned)
+                              _coverage(cov), growth, res.pruned, self._explore_states())
+
+    def _explore_states(self) -> tuple[int, ...]:
+        n = _ffi.new("size_t *")
+        p = _lib.umasim_explore_states(self._s, n)
+        return tuple(_ffi.unpack(p, n[0])) if p != _ffi.NULL else ()
 
 
 _BOOT_ZONES: tuple[str, ...] | None = None
