@@ -32,12 +32,18 @@ struct sleeper {
 	struct kfoot	fp;	/* its step, where it went to sleep */
 };
 
+/* A sleep set, shared by the branches of one step. */
+struct sleepset {
+	int		refs;
+	int		n;
+	struct sleeper	e[];
+};
+
 struct bounded_item {
 	uint32_t	*prefix;	/* decisions forced on the run */
 	size_t		len;
 	int		preempts;	/* preemptions in the prefix */
-	struct sleeper	*sleep;		/* asleep before its last decision */
-	int		nsleep;
+	struct sleepset	*sleep;		/* asleep before its last decision */
 };
 
 struct bounded_state {
@@ -54,14 +60,15 @@ item_free(struct bounded_item *it)
 {
 
 	free(it->prefix);
-	free(it->sleep);
+	if (it->sleep != NULL && --it->sleep->refs == 0)
+		free(it->sleep);
 	it->prefix = NULL;
 	it->sleep = NULL;
 }
 
 static int
 push(struct bounded_state *b, const uint32_t *dec, size_t len, uint32_t last,
-    int preempts, const struct sleeper *sl, int nsl)
+    int preempts, struct sleepset *sl)
 {
 	struct bounded_item *it;
 
@@ -79,20 +86,15 @@ push(struct bounded_state *b, const uint32_t *dec, size_t len, uint32_t last,
 	it->prefix = malloc((len + 1) * sizeof(uint32_t));
 	if (it->prefix == NULL)
 		return (-1);
-	if (nsl > 0) {
-		it->sleep = malloc((size_t)nsl * sizeof(*sl));
-		if (it->sleep == NULL) {
-			free(it->prefix);
-			return (-1);
-		}
-		memcpy(it->sleep, sl, (size_t)nsl * sizeof(*sl));
+	if (sl != NULL) {
+		it->sleep = sl;
+		sl->refs++;
 	}
 	if (len > 0)
 		memcpy(it->prefix, dec, len * sizeof(uint32_t));
 	it->prefix[len] = last;
 	it->len = len + 1;
 	it->preempts = preempts;
-	it->nsleep = nsl;
 	b->nstack++;
 	return (0);
 }
@@ -115,7 +117,7 @@ bounded_start(struct explorer *x)
 	s->xlog_on = 1;
 	s->fp_on = x->p->reduction != 0;
 	s->fp = &s->fp_spare;
-	if (push(b, NULL, 0, 0, 0, NULL, 0) == 0)
+	if (push(b, NULL, 0, 0, 0, NULL) == 0)
 		b->stack[0].len = 0;	/* the empty prefix: the default run */
 	else
 		return (UMASIM_E_NOMEM);
@@ -175,14 +177,19 @@ branch(struct explorer *x, struct bounded_state *b, size_t i, size_t dec0)
 	struct sim *s = x->s;
 	const struct xstep *st = &s->xlog[i];
 	const struct xrun *r = &s->xrun[st->run];
-	int j, c, nsl, red = x->p->reduction;
+	struct sleepset *sl = NULL;
+	int j, c, red = x->p->reduction, ret = -1;
 	uint32_t n = st->n, d;
 
-	nsl = b->nsl;
 	if (red) {
-		b->sl[nsl].tid = st->tid;
-		b->sl[nsl].fp = st->fp;
-		nsl++;
+		sl = malloc(sizeof(*sl) + (size_t)(b->nsl + 1) * sizeof(sl->e[0]));
+		if (sl == NULL)
+			return (-1);
+		sl->refs = 1;		/* ours, until the end of this function */
+		sl->n = b->nsl + 1;
+		memcpy(sl->e, b->sl, (size_t)b->nsl * sizeof(sl->e[0]));
+		sl->e[b->nsl].tid = st->tid;
+		sl->e[b->nsl].fp = st->fp;
 	}
 	for (j = (int)n; j-- > 0;) {
 		for (c = s->st.ncpus; c-- > 0;) {
@@ -190,18 +197,22 @@ branch(struct explorer *x, struct bounded_state *b, size_t i, size_t dec0)
 				continue;
 			d = 1 + (uint32_t)j + n * (uint32_t)(c + 1);
 			if (push(b, s->dec + dec0, i, d, b->cur.preempts + 1,
-			    b->sl, nsl) != 0)
-				return (-1);
+			    sl) != 0)
+				goto out;
 		}
 		if (j == st->def)
 			continue;
 		if (red && asleep(b, r[j].tid))
 			x->res->pruned++;
 		else if (push(b, s->dec + dec0, i, (uint32_t)(1 + j),
-		    b->cur.preempts + 1, b->sl, nsl) != 0)
-			return (-1);
+		    b->cur.preempts + 1, sl) != 0)
+			goto out;
 	}
-	return (0);
+	ret = 0;
+out:
+	if (sl != NULL && --sl->refs == 0)
+		free(sl);
+	return (ret);
 }
 
 /* Branches past the forced prefix, if preemptions are left. */
@@ -222,10 +233,10 @@ bounded_done(struct explorer *x, int r, size_t dec0)
 	}
 	/* The sleep set after the branch's own decision (step len - 1). */
 	b->nsl = 0;
-	if (len > 0 && len <= nsteps) {
-		memcpy(b->sl, b->cur.sleep, (size_t)b->cur.nsleep *
+	if (len > 0 && len <= nsteps && b->cur.sleep != NULL) {
+		memcpy(b->sl, b->cur.sleep->e, (size_t)b->cur.sleep->n *
 		    sizeof(*b->sl));
-		b->nsl = b->cur.nsleep;
+		b->nsl = b->cur.sleep->n;
 		sleep_after(b, &s->xlog[len - 1]);
 	}
 	/*
