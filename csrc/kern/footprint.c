@@ -19,6 +19,13 @@
 
 #include "kern.h"
 
+static inline uint64_t
+fp_bit(uint64_t obj)
+{
+
+	return (1ULL << ((obj * 0x9e3779b97f4a7c15ULL) >> 58));
+}
+
 void
 fp_add(struct sim *s, uint64_t obj, int w)
 {
@@ -27,6 +34,9 @@ fp_add(struct sim *s, uint64_t obj, int w)
 
 	if (f->all)
 		return;
+	f->any |= fp_bit(obj);
+	if (w)
+		f->wr |= fp_bit(obj);
 	for (i = 0; i < f->n; i++) {
 		if (f->obj[i] == obj) {
 			f->w[i] |= (uint8_t)(w != 0);
@@ -58,6 +68,7 @@ fp_step_begin(struct sim *s, struct kthread *td)
 
 	f->n = 0;
 	f->all = 0;
+	f->any = f->wr = 0;
 	if (td->td_kernel || td->td_fpall || td->td_nheld > KERN_MAXHELD) {
 		f->all = 1;
 		return;
@@ -93,6 +104,8 @@ fp_independent(const struct kfoot *a, const struct kfoot *b)
 
 	if (a->all || b->all)
 		return (0);
+	if ((a->any & b->wr) == 0 && (a->wr & b->any) == 0)
+		return (1);	/* no object written by one is in the other */
 	for (i = 0; i < a->n; i++)
 		for (j = 0; j < b->n; j++)
 			if (a->obj[i] == b->obj[j] && (a->w[i] | b->w[j]))
@@ -170,6 +183,7 @@ xlog_append(struct sim *s, const int32_t *run, int n, int def, int tid)
 	x->tid = (int16_t)tid;
 	x->fp.n = 0;
 	x->fp.all = 0;
+	x->fp.any = x->fp.wr = 0;
 	for (i = 0; i < n; i++) {
 		td = &s->threads[run[i]];
 		r = &s->xrun[s->nxrun++];

@@ -99,6 +99,7 @@ struct kfoot {
 	uint16_t	n;
 	uint8_t		all;
 	uint8_t		w[FP_MAX];	/* 1: written */
+	uint64_t	any, wr;	/* a bit per object (hashed): a quick test */
 	uint64_t	obj[FP_MAX];
 };
 
