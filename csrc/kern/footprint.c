@@ -69,7 +69,8 @@ fp_step_begin(struct sim *s, struct kthread *td)
 	f->n = 0;
 	f->all = 0;
 	f->any = f->wr = 0;
-	if (td->td_kernel || td->td_fpall || td->td_nheld > KERN_MAXHELD) {
+	if (td->td_kernel || td->td_fpall || td->td_nheld > KERN_MAXHELD ||
+	    td->td_heldlost) {
 		f->all = 1;
 		return;
 	}

@@ -172,6 +172,7 @@ struct kthread {
 	void		(*td_main)(struct kthread *);
 	/* footprints (footprint.c): mutexes held, kegs its op reads */
 	int		td_nheld;
+	int		td_heldlost;	/* held more than KERN_MAXHELD: unnamed */
 	struct mtx	*td_held[KERN_MAXHELD];
 	int		td_nfpz;
 	const void	*td_fpz[KERN_MAXFPZ];

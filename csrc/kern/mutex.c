@@ -28,6 +28,8 @@ held_drop(struct kthread *td, struct mtx *m)
 {
 	int i, n;
 
+	if (td->td_nheld > KERN_MAXHELD)
+		td->td_heldlost = 1;
 	n = td->td_nheld < KERN_MAXHELD ? td->td_nheld : KERN_MAXHELD;
 	for (i = 0; i < n; i++) {
 		if (td->td_held[i] == m) {
@@ -35,7 +37,8 @@ held_drop(struct kthread *td, struct mtx *m)
 			break;
 		}
 	}
-	td->td_nheld--;
+	if (--td->td_nheld == 0)
+		td->td_heldlost = 0;
 }
 
 int

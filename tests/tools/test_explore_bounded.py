@@ -43,11 +43,13 @@ def outcomes(res):
 
 
 def _shipped():
+    out = []
     for p in sorted(SCENARIOS.glob("*.toml")):
         marks = [pytest.mark.skipif(not os.environ.get("UMASIM_LONG_TESTS"),
                                     reason=f"k = 2 tree of {LONG[p.stem]}: "
                                     "UMASIM_LONG_TESTS=1 runs it")] if p.stem in LONG else []
-        yield pytest.param(p, id=p.stem, marks=marks)
+        out.append(pytest.param(p, id=p.stem, marks=marks))
+    return out
 
 
 @pytest.mark.parametrize("path", _shipped())
