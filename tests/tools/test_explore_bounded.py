@@ -64,6 +64,13 @@ def test_reduction_keeps_every_outcome_and_final_state_of_the_shipped_scenarios(
     assert on.runs + on.pruned >= 1
 
 
+def test_reduction_prunes_on_a_shipped_scenario():
+    """zonelimit_deadlock_stranded_items: 24 of the 2,915 runs of its k = 2
+    tree are pruned (docs/fuzzing.md has the table)."""
+    off, on = both(load(SCENARIOS / "zonelimit_deadlock_stranded_items.toml"))
+    assert on.pruned == 24 and on.runs == off.runs - on.pruned == 2891
+
+
 def tiny(threads, cpus=2, zones=None, sim=None):
     return from_dict({"sim": {"cpus": cpus, **(sim or {})},
                       "zone": zones or [{"name": "z", "size": 256}],
