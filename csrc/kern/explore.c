@@ -6,15 +6,18 @@
  *
  *  random   the random policy (explorer/random.c);
  *  pct      PCT of depth d (explorer/pct.c);
- *  bounded  every schedule with at most k preemptions
- *           (explorer/bounded.c);
+ *  bounded  every schedule with at most k preemptions -- other threads
+ *           or migrations -- with sleep sets over the steps' footprints
+ *           (explorer/bounded.c, footprint.c);
  *  guided   a corpus of schedules mutated, kept when a run reaches new
  *           coverage (explorer/guided.c).
  *
  * A run fails when its outcome is not the expected one, or when the
  * invariant checker objects at its end.  Runs are grouped into classes by
  * (outcome, panic or checker message); the first run of each class keeps
- * its decisions, so the host can write a trace of it.  Every run's
+ * its decisions, so the host can write a trace of it (and, for a deadlock,
+ * tell a FreeBSD 7 liveness hazard from a failure: search/explore.py).
+ * Final states are counted by digest_final().  Every run's
  * coverage (cover.c) is added to the union of the runs'; each run that
  * adds to it is a point of the coverage growth curve (the run, and the
  * union's counts after it).

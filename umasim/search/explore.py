@@ -4,7 +4,9 @@ inside one C call (csrc/kern/explore.c), and the `umasim explore` command.
     random   runs under the random policy, run i seeded seed + i
     pct      runs under PCT of depth d (steps_hint from a first sequential
              run unless the scenario gives one), run i seeded seed + i
-    bounded  every schedule with at most k preemptions, depth first
+    bounded  every schedule with at most k preemptions (other threads, or
+             migrations), depth first, with sleep sets over the steps'
+             footprints unless reduction=False (docs/engine.md)
     guided   a corpus of schedules, mutated; a run that reaches new
              coverage joins it (its own generator, seeded with `seed`)
 
