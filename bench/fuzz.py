@@ -31,6 +31,8 @@ runs per second of each explorer (random, pct, bounded with k = 3, guided) on a
 on two vCPUs, INVARIANTS on, the checker at the end of every run), every
 run from the post-setup snapshot inside one C call (target: 20,000 or
 more); the JSON has one key per explorer and runs_per_s, the slowest.
+bounded runs with its sleep sets (the default); runs_per_s_bounded_no_reduction
+is bounded with --no-reduction.
 """
 
 from __future__ import annotations
@@ -75,6 +77,11 @@ def measure_explorers(runs: int, reps: int) -> dict:
             r = explore(scn, kind, runs=runs, bound=3)
             rates.append(r.runs / r.seconds)
         out[f"runs_per_s_{kind}"] = round(statistics.median(rates))
+    rates = []
+    for _ in range(reps):
+        r = explore(scn, "bounded", runs=runs, bound=3, reduction=False)
+        rates.append(r.runs / r.seconds)
+    out["runs_per_s_bounded_no_reduction"] = round(statistics.median(rates))
     out["runs_per_s"] = min(out[f"runs_per_s_{k}"] for k in EXPLORE_KINDS)
     out["meets_runs_target"] = out["runs_per_s"] >= RUNS_TARGET
     return out

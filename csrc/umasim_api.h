@@ -223,6 +223,7 @@ struct umasim_explore_params {
 	int		check;
 	int		states;
 	int		corpus_max;	/* guided: 0 for UMASIM_GUIDED_CORPUS_MAX */
+	int		reduction;	/* bounded: sleep sets (footprint.c) */
 };
 
 struct umasim_explore_result {
@@ -234,6 +235,7 @@ struct umasim_explore_result {
 	int		points_total;
 	int		exhausted;
 	int64_t		steps_hint;
+	uint64_t	pruned;		/* bounded: branches the sleep sets pruned */
 };
 
 /*
@@ -309,6 +311,7 @@ void		 umasim_set_digest_interval(struct sim *s, uint64_t every);
 size_t		 umasim_ndigests(struct sim *s);
 const struct umasim_digest_rec *umasim_digests(struct sim *s);
 uint64_t	 umasim_digest(struct sim *s);
+uint64_t	 umasim_digest_final(struct sim *s);
 int64_t		 umasim_ticks(struct sim *s);
 uint64_t	 umasim_steps(struct sim *s);
 void		 umasim_set_trace_level(struct sim *s, int level);
@@ -353,6 +356,7 @@ int		 umasim_explore(struct sim *s, const struct snapshot *start,
 int		 umasim_explore_class(struct sim *s, int i,
 		    struct umasim_explore_class *out);
 const uint32_t	*umasim_explore_decisions(struct sim *s, int i);
+const uint64_t	*umasim_explore_states(struct sim *s, size_t *n);
 int		 umasim_explore_point_covered(struct sim *s, int pt);
 int64_t		 umasim_explore_ngrowth(struct sim *s);
 int		 umasim_explore_growth(struct sim *s, int64_t i,

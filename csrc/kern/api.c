@@ -650,6 +650,15 @@ umasim_digest(struct sim *s)
 	return (digest_sim(s));
 }
 
+/* The digest explorers count final states by (explore.c, digest_final). */
+uint64_t
+umasim_digest_final(struct sim *s)
+{
+
+	cursim = s;
+	return (digest_final(s));
+}
+
 static const char *const bug_names[] = {
 #define	BUG(id, bit, name, what)	name,
 #include "bugs.def"

@@ -38,6 +38,7 @@ callout_reset(struct callout *c, int to_ticks, void (*func)(void *), void *arg)
 {
 	struct sim *s = cursim;
 
+	FP_ALL();		/* it reads the clock */
 	if (c->c_pending)
 		callout_remove(s, c);
 	if (s->st.ncallouts >= KERN_MAXCALLOUT)
@@ -57,6 +58,7 @@ int
 callout_stop(struct callout *c)
 {
 
+	FP_ALL();
 	if (!c->c_pending)
 		return (0);
 	callout_remove(cursim, c);

@@ -6,15 +6,18 @@
  *
  *  random   the random policy (explorer/random.c);
  *  pct      PCT of depth d (explorer/pct.c);
- *  bounded  every schedule with at most k preemptions
- *           (explorer/bounded.c);
+ *  bounded  every schedule with at most k preemptions -- other threads
+ *           or migrations -- with sleep sets over the steps' footprints
+ *           (explorer/bounded.c, footprint.c);
  *  guided   a corpus of schedules mutated, kept when a run reaches new
  *           coverage (explorer/guided.c).
  *
  * A run fails when its outcome is not the expected one, or when the
  * invariant checker objects at its end.  Runs are grouped into classes by
  * (outcome, panic or checker message); the first run of each class keeps
- * its decisions, so the host can write a trace of it.  Every run's
+ * its decisions, so the host can write a trace of it (and, for a deadlock,
+ * tell a FreeBSD 7 liveness hazard from a failure: search/explore.py).
+ * Final states are counted by digest_final().  Every run's
  * coverage (cover.c) is added to the union of the runs'; each run that
  * adds to it is a point of the coverage growth curve (the run, and the
  * union's counts after it).
@@ -136,6 +139,29 @@ cover_add(struct explore_state *e, const struct kcover *c, uint64_t run)
 	return (1);
 }
 
+/*
+ * The digest of a run's final state.  Once the run is over (completed,
+ * deadlock, panic, host fault) no thread runs again, and which thread ran
+ * last -- the default's memory -- is left out: two runs that differ only
+ * in the order of their last independent steps end in the same state
+ * (the bounded explorer's sleep sets explore one of them).
+ */
+uint64_t
+digest_final(struct sim *s)
+{
+	uint64_t h;
+	int last;
+
+	if (s->st.outcome == UMASIM_OUT_STEP_LIMIT ||
+	    s->st.outcome == UMASIM_OUT_RUNNING)
+		return (digest_sim(s));
+	last = s->st.lastrun;
+	s->st.lastrun = -1;
+	h = digest_sim(s);
+	s->st.lastrun = last;
+	return (h);
+}
+
 /* Records one finished run; returns 1 if it failed. */
 static int
 classify(struct sim *s, struct explore_state *e,
@@ -160,7 +186,7 @@ classify(struct sim *s, struct explore_state *e,
 	h = strhash(msg) ^ ((uint64_t)s->st.outcome << 56) ^
 	    (uint64_t)checkfail;
 	if (p->states && states_room(e) == 0)
-		e->states[e->nstates++] = digest_sim(s);
+		e->states[e->nstates++] = digest_final(s);
 	for (i = 0; i < e->nclasses; i++) {
 		if (e->classes[i].c.key == h) {
 			e->classes[i].c.count++;
@@ -198,6 +224,10 @@ one_run(struct sim *s, const struct snapshot *start,
 		return (r);
 	*dec0 = s->ndec;
 	s->nbrlog = 0;
+	s->nxlog = 0;
+	s->nxrun = 0;
+	s->xlog_oom = 0;
+	s->fp = &s->fp_spare;
 	r = policy_init(s, pol);
 	if (r != 0)
 		return (r);
@@ -304,10 +334,14 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 		qsort(e->states, e->nstates, sizeof(uint64_t), cmp_u64);
 		res->distinct_states = 1;
 		for (i = 1; i < e->nstates; i++)
-			res->distinct_states += e->states[i] != e->states[i - 1];
+			if (e->states[i] != e->states[res->distinct_states - 1])
+				e->states[res->distinct_states++] = e->states[i];
+		e->nstates = res->distinct_states;
 	}
 	s->cover = NULL;
 	s->brlog_on = 0;
+	s->xlog_on = 0;
+	s->fp_on = 0;
 	s->st.trace_level = trace_level;
 	snapshot_restore(s, start);
 	API_LEAVE(s);
@@ -359,6 +393,18 @@ umasim_explore_coverage(struct sim *s, struct umasim_coverage *out)
 	return (0);
 }
 
+/*
+ * The distinct final-state digests of the last exploration (with
+ * p->states), sorted; their number in *n.
+ */
+const uint64_t *
+umasim_explore_states(struct sim *s, size_t *n)
+{
+
+	*n = s->explore != NULL ? s->explore->nstates : 0;
+	return (*n > 0 ? s->explore->states : NULL);
+}
+
 /* The coverage growth curve of the last exploration: its length. */
 int64_t
 umasim_explore_ngrowth(struct sim *s)
@@ -398,4 +444,6 @@ explore_free(struct sim *s)
 		s->explore = NULL;
 	}
 	free(s->brlog);
+	free(s->xlog);
+	free(s->xrun);
 }

@@ -24,6 +24,8 @@
 #define	KERN_PANICLEN	512
 #define	KERN_MAXCALLOUT	64
 #define	UMASIM_DISPLAY_BASE	0xfffff80000000000ULL
+#define	KERN_MAXHELD	8	/* mutexes a thread's footprint names */
+#define	KERN_MAXFPZ	4	/* kegs an op's footprint names */
 
 enum point_id {
 #define	POINT(id, name, func, line)	PT_##id,
@@ -86,6 +88,34 @@ struct kstack;
 struct mtx;
 struct sim;
 
+/*
+ * A step's footprint (footprint.c; docs/engine.md, "Footprints"): the
+ * shared objects it read or wrote, as a small set, or 'all' when it may
+ * have touched anything.  Recorded only for the bounded explorer's sleep
+ * sets (s->fp_on).
+ */
+#define	FP_MAX		16
+struct kfoot {
+	uint16_t	n;
+	uint8_t		all;
+	uint8_t		w[FP_MAX];	/* 1: written */
+	uint64_t	any, wr;	/* a bit per object (hashed): a quick test */
+	uint64_t	obj[FP_MAX];
+};
+
+/* The bounded explorer's log of a run's steps (s->xlog). */
+struct xstep {
+	uint32_t	run;		/* its runnable threads: xrun[run..run+n) */
+	uint16_t	n, def;		/* how many; the default's index */
+	int16_t		tid;		/* the thread that ran */
+	struct kfoot	fp;
+};
+
+struct xrun {
+	int32_t		tid;
+	uint64_t	mig;		/* vCPUs it may be migrated to */
+};
+
 /* What a program variable holds (docs/design.md, "Programs"). */
 enum var_state { VAR_UNSET, VAR_HELD, VAR_NULL, VAR_FREED };
 
@@ -140,6 +170,13 @@ struct kthread {
 	int		td_pc;
 	int64_t		td_iter;
 	void		(*td_main)(struct kthread *);
+	/* footprints (footprint.c): mutexes held, kegs its op reads */
+	int		td_nheld;
+	int		td_heldlost;	/* held more than KERN_MAXHELD: unnamed */
+	struct mtx	*td_held[KERN_MAXHELD];
+	int		td_nfpz;
+	const void	*td_fpz[KERN_MAXFPZ];
+	int		td_fpall;	/* the op conflicts with every step */
 	/* race windows the thread is inside, innermost last (cover.c) */
 	int		td_nwin;
 	struct kcovwin	td_win[COV_MAXNEST];
@@ -297,6 +334,15 @@ struct sim {
 	}		*brlog;		/* each step's choices */
 	size_t		nbrlog, capbrlog;
 	struct explore_state *explore;
+	int		xlog_on;	/* bounded: log each step (xstep) */
+	struct xstep	*xlog;
+	size_t		nxlog, capxlog;
+	struct xrun	*xrun;		/* the runnable threads of each step */
+	size_t		nxrun, capxrun;
+	int		fp_on;		/* record footprints into *fp */
+	struct kfoot	*fp;		/* the current step's */
+	struct kfoot	fp_spare;	/* where it goes when the log is full */
+	int		xlog_oom;	/* the log lost a step (no memory) */
 
 	/* kernel work for the host (hostcall.c); never live across calls */
 	struct kthread	hostcall;
@@ -485,6 +531,7 @@ int	uma_check(struct sim *s, struct umasim_check_report *rep);
 
 /* explore.c */
 void	explore_free(struct sim *s);
+uint64_t digest_final(struct sim *s);
 
 /* hostcall.c */
 int	kern_hostcall(struct sim *s, void (*fn)(void *), void *arg);
@@ -542,6 +589,41 @@ sched_point_stops(const struct kthread *td)
 
 	return (td->td_acts != td->td_stop_acts && !td->td_nopoints);
 }
+
+/* footprint.c */
+#define	FPK_CPU		(1ULL << 60)	/* a vCPU: who runs there, its caches */
+#define	FPK_VAR		(2ULL << 60)	/* a program variable */
+#define	FPK_VM		(3ULL << 60)	/* the page supply and kmem_map */
+#define	FPK_SLEEPQ	(4ULL << 60)	/* the order of sleepers */
+void	fp_add(struct sim *s, uint64_t obj, int w);
+void	fp_step_begin(struct sim *s, struct kthread *td);
+int	fp_independent(const struct kfoot *a, const struct kfoot *b);
+void	fp_zone(const void *lock);
+void	fp_cpu_released(struct sim *s, const struct kthread *td);
+int	xlog_append(struct sim *s, const int32_t *run, int n, int def, int tid);
+
+/* Notes that the current step read (w = 0) or wrote (w = 1) 'obj'. */
+static inline void
+fp_note(uint64_t obj, int w)
+{
+	struct sim *s = cursim;
+
+	if (__builtin_expect(s->fp_on, 0))
+		fp_add(s, obj, w);
+}
+#define	FP_PTR(p)	((uint64_t)(uintptr_t)(p))
+#define	FP_READ(p)	fp_note(FP_PTR(p), 0)
+#define	FP_WRITE(p)	fp_note(FP_PTR(p), 1)
+/* The current step may have touched anything (conservative). */
+#define	FP_ALL() do {							\
+	if (__builtin_expect(cursim->fp_on, 0))				\
+		cursim->fp->all = 1;					\
+} while (0)
+/* The current op reads the keg whose lock is 'lock' at every step. */
+#define	FP_ZONE(lock) do {						\
+	if (__builtin_expect(cursim->fp_on, 0))				\
+		fp_zone(lock);						\
+} while (0)
 
 /* rng.c */
 uint64_t rng_next(uint64_t st[4]);

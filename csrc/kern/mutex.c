@@ -19,6 +19,28 @@ mtx_owner_tid(const struct mtx *m)
 	return ((int)(v >> 3) - 1);
 }
 
+/*
+ * The mutexes a thread holds, for footprints (footprint.c): more than
+ * KERN_MAXHELD are counted, not named, and make its steps touch anything.
+ */
+static void
+held_drop(struct kthread *td, struct mtx *m)
+{
+	int i, n;
+
+	if (td->td_nheld > KERN_MAXHELD)
+		td->td_heldlost = 1;
+	n = td->td_nheld < KERN_MAXHELD ? td->td_nheld : KERN_MAXHELD;
+	for (i = 0; i < n; i++) {
+		if (td->td_held[i] == m) {
+			td->td_held[i] = td->td_held[n - 1];
+			break;
+		}
+	}
+	if (--td->td_nheld == 0)
+		td->td_heldlost = 0;
+}
+
 int
 mtx_owned(struct mtx *m)
 {
@@ -44,8 +66,11 @@ mtx_destroy(struct mtx *m)
 	if (mtx_owner_tid(m) >= 0 &&
 	    (cursim->st.curthread == NULL || !mtx_owned(m)))
 		panic("mtx_destroy: mutex %s is owned", m->lock_object.lo_name);
-	if (mtx_owner_tid(m) >= 0)
+	if (mtx_owner_tid(m) >= 0) {
 		cursim->st.curthread->td_nlocks--;
+		held_drop(cursim->st.curthread, m);
+	}
+	FP_WRITE(m);
 	m->mtx_lock = MTX_DESTROYED;
 	m->lock_object.lo_flags &= ~LO_INITIALIZED;
 }
@@ -59,6 +84,7 @@ mtx_lock_nopoint(struct mtx *m)
 
 	if (m->mtx_lock == MTX_DESTROYED)
 		panic("mtx_lock() of destroyed mutex %s", m->lock_object.lo_name);
+	FP_WRITE(m);
 	owner = mtx_owner_tid(m);
 	if (owner == td->td_tid) {
 		if ((m->lock_object.lo_flags & MTX_RECURSE) == 0)
@@ -78,9 +104,13 @@ mtx_lock_nopoint(struct mtx *m)
 		td->td_blocked = m;
 		td->td_acts++;
 		sched_block(td, PT_MTX_LOCK);
+		FP_WRITE(m);
 	}
 	/* Keep the contested bit while others still wait. */
 	m->mtx_lock = MTX_OWNER_OF(td->td_tid) | (m->mtx_lock & MTX_CONTESTED);
+	if (td->td_nheld < KERN_MAXHELD)
+		td->td_held[td->td_nheld] = m;
+	td->td_nheld++;
 	td->td_nlocks++;
 	td->td_acts++;
 }
@@ -104,6 +134,7 @@ mtx_unlock_nopoint(struct mtx *m)
 	if (mtx_owner_tid(m) != td->td_tid)
 		panic("mutex %s not owned", m->lock_object.lo_name);
 	td->td_acts++;
+	FP_WRITE(m);
 	if (m->mtx_recurse != 0) {
 		if (--m->mtx_recurse == 0)
 			m->mtx_lock &= ~(uintptr_t)MTX_RECURSED;
@@ -112,6 +143,7 @@ mtx_unlock_nopoint(struct mtx *m)
 	contested = m->mtx_lock & MTX_CONTESTED;
 	m->mtx_lock = MTX_UNOWNED;
 	td->td_nlocks--;
+	held_drop(td, m);
 	if (!contested)
 		return;
 	for (i = 0; i < s->st.nthreads; i++) {

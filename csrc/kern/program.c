@@ -133,6 +133,7 @@ var_wait_set(struct kthread *td, int64_t vid)
 {
 	struct sim *s = cursim;
 
+	fp_note(FPK_VAR | (uint64_t)vid, 1);
 	while (s->vars[vid].v_state == VAR_UNSET) {
 		td->td_state = UMASIM_TS_WAITVAR;
 		td->td_waitvar = vid;
@@ -151,6 +152,7 @@ var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
 	struct kvar *v = &s->vars[vid];
 	int i;
 
+	fp_note(FPK_VAR | (uint64_t)vid, 1);
 	v->v_state = state;
 	v->v_zone = zone;
 	v->v_item = item != NULL ? vm_display(s, item) : 0;
@@ -215,6 +217,21 @@ const char *const op_names[OPC_COUNT] = {
 #undef OP
 };
 
+/*
+ * The ops whose footprints the hooks name (footprint.c).  Every other op
+ * (zone creation and destruction, limits, drains, reclaims, timeouts,
+ * statistics, refcounts, touches, timed sleeps) touches anything at
+ * every step until it ends.
+ */
+static const uint8_t op_fp_named[OPC_COUNT] = {
+	[OPC_LOCK] = 1, [OPC_UNLOCK] = 1, [OPC_CRIT_ENTER] = 1,
+	[OPC_CRIT_EXIT] = 1, [OPC_TSLEEP] = 1, [OPC_WAKEUP] = 1,
+	[OPC_YIELD] = 1, [OPC_RECURSE] = 1, [OPC_VM_FREE_PAGES] = 1,
+	[OPC_VM_FAIL] = 1, [OPC_KMEM_ALLOC] = 1, [OPC_KMEM_FREE] = 1,
+	[OPC_ALLOC] = 1, [OPC_FREE] = 1, [OPC_MALLOC] = 1,
+	[OPC_MALLOC_LARGE] = 1, [OPC_FREE_LARGE] = 1,
+};
+
 void
 program_main(struct kthread *td)
 {
@@ -229,8 +246,14 @@ program_main(struct kthread *td)
 			if (s->st.trace_level >= UMASIM_TRACE_FULL)
 				ev_record(s, EVK_OP_BEGIN, op->code, td->td_pc);
 			td->td_busy = 1;
+			if (__builtin_expect(s->fp_on, 0) && !op_fp_named[op->code]) {
+				td->td_fpall = 1;
+				s->fp->all = 1;
+			}
 			op_handler[op->code](td, op);
 			td->td_busy = 0;
+			td->td_fpall = 0;
+			td->td_nfpz = 0;
 			if (s->st.trace_level >= UMASIM_TRACE_FULL)
 				ev_record(s, EVK_OP_END, op->code, td->td_pc);
 			td->td_acts++;

@@ -109,8 +109,11 @@ step_end(struct sim *s, struct kthread *td)
 	if (s->cover != NULL)
 		s->cover[td->td_point] = 1;
 	s->st.now += s->st.cfg.ticks_per_step;
-	if (s->st.now >= s->st.next_timer)
+	if (s->st.now >= s->st.next_timer) {
+		if (s->fp_on)	/* wakeups and callouts: not this step's own */
+			s->fp->all = 1;
 		timers_fire(s);
+	}
 }
 
 /*
@@ -180,6 +183,8 @@ sched_choose(struct sim *s)
 	}
 	c.idx = idx;
 	c.tid = run[idx];
+	if (s->xlog_on)
+		xlog_append(s, run, c.n, c.def, c.tid);
 	if (c.mig < 0)		/* a pending sim.migrate() folds in here */
 		c.mig = s->threads[c.tid].td_migrate_to;
 	return (c);
@@ -231,6 +236,8 @@ sched_begin(struct sim *s, struct choice *c)
 		if (s->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(s, EVK_MIGRATION, from, c->mig);
 	}
+	if (__builtin_expect(s->fp_on, 0))
+		fp_step_begin(s, td);
 }
 
 /*
@@ -248,7 +255,7 @@ sequential_continues(const struct sim *s, const struct kthread *td)
 	return (!s->st.panicked && s->st.nlive != 0 &&
 	    s->st.nsteps < s->st.run_limit &&
 	    s->st.lastrun == td->td_tid && td->td_migrate_to < 0 &&
-	    !s->brlog_on && thread_runnable(s, td));
+	    !s->brlog_on && !s->xlog_on && thread_runnable(s, td));
 }
 
 /*
@@ -355,6 +362,12 @@ void
 sched_wake_thread(struct sim *s, struct kthread *td)
 {
 
+	/*
+	 * Another thread can run now: which thread the default picks may
+	 * change (footprint.c), so the step conflicts with every other.
+	 */
+	if (__builtin_expect(s->fp_on, 0))
+		s->fp->all = 1;
 	td->td_state = UMASIM_TS_RUNNABLE;
 	td->td_wchan = NULL;
 	td->td_blocked = NULL;
@@ -429,6 +442,7 @@ critical_enter(void)
 	struct kthread *td = s->st.curthread;
 
 	sched_point(PT_CRITICAL_ENTER);
+	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
 	if (td->td_critnest++ == 0)
 		s->st.cpu_crit[td->td_cpu] = td->td_tid;
 	td->td_acts++;
@@ -443,8 +457,12 @@ critical_exit(void)
 	sched_point(PT_CRITICAL_EXIT);
 	if (td->td_critnest <= 0)
 		panic("critical_exit: td_critnest == 0");
-	if (--td->td_critnest == 0)
+	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
+	if (--td->td_critnest == 0) {
 		s->st.cpu_crit[td->td_cpu] = -1;
+		if (__builtin_expect(s->fp_on, 0))
+			fp_cpu_released(s, td);
+	}
 	td->td_acts++;
 }
 

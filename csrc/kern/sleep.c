@@ -26,7 +26,10 @@ sleep_internal(struct kthread *td, const void *chan, struct mtx *m, int pri,
 	td->td_timedout = 0;
 	td->td_sleepseq = ++s->st.sleepseq;
 	td->td_timo_at = -1;
+	FP_WRITE(chan);
+	fp_note(FPK_SLEEPQ, 1);
 	if (timo > 0) {
+		FP_ALL();	/* it reads the clock */
 		td->td_timo_at = s->st.now + timo;
 		sched_timer_add(s, td->td_timo_at);
 	}
@@ -62,6 +65,9 @@ wakeup_internal(struct sim *s, const void *chan, int one)
 
 	first = NULL;
 	n = 0;
+	FP_WRITE(chan);
+	if (one)
+		fp_note(FPK_SLEEPQ, 0);
 	for (i = 0; i < s->st.nthreads; i++) {
 		td = &s->threads[i];
 		if (td->td_state != UMASIM_TS_SLEEPING || td->td_wchan != chan)

@@ -234,6 +234,7 @@ vm_phys_take(int64_t n, int flags)
 	struct vmstate *vm = &s->st.vm;
 
 	(void)flags;
+	fp_note(FPK_VM, 1);
 	if (vm->fail_next > 0) {
 		vm->fail_next--;
 		return (0);
@@ -252,6 +253,7 @@ vm_phys_release(int64_t n)
 {
 	struct sim *s = cursim;
 
+	fp_note(FPK_VM, 1);
 	s->st.vm.cnt.v_free_count += n;
 	s->st.vm.cnt.v_wire_count -= n;
 	vm_free_wakeup(s);
@@ -327,6 +329,7 @@ kmem_malloc(void *map, size_t size, int flags)
 
 	(void)map;
 	sched_point(PT_PAGE_ALLOC);
+	fp_note(FPK_VM, 1);
 	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
 	for (;;) {
 		first = kva_find(vm, n);
@@ -369,6 +372,7 @@ kmem_free(void *map, void *addr, size_t size)
 
 	(void)map;
 	sched_point(PT_PAGE_FREE);
+	fp_note(FPK_VM, 1);
 	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
 	first = page_index(s, (uintptr_t)addr) - vm->kmem_base;
 	if (((uintptr_t)addr & PAGE_MASK) != 0 || first < 0 ||
@@ -395,6 +399,7 @@ kmem_alloc_nofault(void *map, size_t size)
 	int64_t n, first;
 
 	(void)map;
+	fp_note(FPK_VM, 1);
 	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
 	first = kva_find(&s->st.vm, n);
 	if (first < 0)
@@ -415,6 +420,7 @@ vm_small_alloc(int flags)
 	char *p;
 
 	sched_point(PT_PAGE_ALLOC);
+	fp_note(FPK_VM, 1);
 	for (;;) {
 		injected = vm->fail_next > 0;
 		if (vm_phys_take(1, flags))
@@ -449,6 +455,7 @@ vm_small_free(void *addr)
 	int64_t i;
 
 	sched_point(PT_PAGE_FREE);
+	fp_note(FPK_VM, 1);
 	i = page_index(s, (uintptr_t)addr) - vm->dmap_base;
 	if (((uintptr_t)addr & PAGE_MASK) != 0 || i < 0 ||
 	    i >= vm->dmap_pages || !vm->dmap_map[i])
@@ -469,6 +476,7 @@ vtoslab(uintptr_t va)
 {
 	struct sim *s = cursim;
 
+	fp_note(FPK_VM, 0);
 	return (s->st.vm.pgtab[page_index(s, va)].pe_slab);
 }
 
@@ -477,6 +485,7 @@ vsetslab(uintptr_t va, void *slab)
 {
 	struct sim *s = cursim;
 
+	fp_note(FPK_VM, 1);
 	s->st.vm.pgtab[page_index(s, va)].pe_slab = slab;
 }
 
@@ -485,6 +494,7 @@ vsetobj(uintptr_t va, void *obj)
 {
 	struct sim *s = cursim;
 
+	fp_note(FPK_VM, 1);
 	/* As FreeBSD's: the page stops being a slab page (PG_SLAB cleared). */
 	s->st.vm.pgtab[page_index(s, va)].pe_object = obj;
 	s->st.vm.pgtab[page_index(s, va)].pe_slab = NULL;
@@ -498,6 +508,7 @@ vm_set_free_pages(struct sim *s, int64_t n)
 	struct vmstate *vm = &s->st.vm;
 	int64_t old = vm->cnt.v_free_count;
 
+	fp_note(FPK_VM, 1);
 	/* The direct map has no room for pages beyond the configured ones. */
 	if (vm->dmap_pages > 0 && n > vm->dmap_pages - vm->cnt.v_wire_count)
 		n = vm->dmap_pages - vm->cnt.v_wire_count;
@@ -514,6 +525,7 @@ void
 vm_set_fail(struct sim *s, int64_t n)
 {
 
+	fp_note(FPK_VM, 1);
 	s->st.vm.fail_next = n;
 	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_FAULT, 1, n);

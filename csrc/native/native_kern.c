@@ -376,3 +376,20 @@ cov_state(int pt, unsigned state)
 	(void)pt;
 	(void)state;
 }
+
+/* Footprints (csrc/kern/footprint.c): no explorer here, s->fp_on stays 0. */
+void
+fp_add(struct sim *s, uint64_t obj, int w)
+{
+
+	(void)s;
+	(void)obj;
+	(void)w;
+}
+
+void
+fp_zone(const void *lock)
+{
+
+	(void)lock;
+}

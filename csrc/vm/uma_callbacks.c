@@ -21,6 +21,7 @@ static int
 cb_fails(struct cbspec *cb)
 {
 
+	FP_WRITE(cb);		/* the Nth call, whoever makes it */
 	cb->cb_calls++;
 	if (cb->cb_kind == CBK_FAIL)
 		return (cb->cb_calls == cb->cb_n);

@@ -82,6 +82,7 @@ pmap_qenter(vm_offset_t va, vm_page_t *m, int count)
 	int i;
 
 	(void)m;
+	fp_note(FPK_VM, 1);
 	for (i = 0; i < count; i++)
 		bzero((void *)(va + (vm_offset_t)i * PAGE_SIZE), PAGE_SIZE);
 	if (cursim->st.trace_level >= UMASIM_TRACE_FULL)

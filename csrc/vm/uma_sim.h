@@ -37,8 +37,14 @@
  * "Merging").
  */
 #define	UMA_SHARED_READ()	sched_act()
-/* Another thread's windows on this keg see an action (cover.c). */
-#define	UMA_TOUCH(keg)		cov_touch(keg)
+/*
+ * Another thread's windows on this keg see an action (cover.c); the op
+ * under way reads the keg from now on (its footprint, footprint.c).
+ */
+#define	UMA_TOUCH(keg) do {						\
+	cov_touch(keg);							\
+	FP_ZONE(&(keg)->uk_lock);					\
+} while (0)
 
 unsigned uma_sim_cov_state(uma_zone_t zone, int cpu);
 
@@ -48,6 +54,7 @@ uma_sim_point(int pt, uma_zone_t zone)
 	struct kthread *td = kern_curthread();
 
 	cov_touch(zone->uz_keg);
+	FP_ZONE(zone->uz_lock);
 	if (sched_point_stops(td))
 		cov_state(pt, uma_sim_cov_state(zone, td->td_cpu));
 	sched_point(pt);
@@ -61,6 +68,7 @@ uma_sim_fine_point(int pt, uma_zone_t zone)
 	if (cursim->st.cfg.granularity != UMASIM_GRAN_FINE || td->td_nopoints)
 		return;
 	cov_touch(zone->uz_keg);
+	FP_ZONE(zone->uz_lock);
 	cov_state(pt, uma_sim_cov_state(zone, td->td_cpu));
 	sched_fine_point(pt);
 }
@@ -89,8 +97,10 @@ uma_sim_fine_point(int pt, uma_zone_t zone)
  */
 #define	UMA_BUG_STALE_SAVE(c)	(stale = (c))
 #define	UMA_BUG_STALE_USE(c) do {					\
-	if (UMA_BUG(BUG_STALE_CACHE))					\
+	if (UMA_BUG(BUG_STALE_CACHE)) {					\
 		(c) = stale;						\
+		FP_ALL();	/* another vCPU's cache */		\
+	}								\
 } while (0)
 #define	UMA_BUG_STALE_WINDOW(pt) do {					\
 	if (UMA_BUG(BUG_STALE_CACHE))					\

@@ -346,6 +346,9 @@ class ExploreSummary:
     # Runs that added to the coverage: (run, windows interleaved, state
     # pairs, windows entered, windows migrated), the union after each.
     growth: list[tuple[int, int, int, int, int]]
+    pruned: int = 0     # bounded: branches its sleep sets pruned
+    # The distinct final-state digests (Core.final_digest), sorted; with states.
+    state_digests: tuple[int, ...] = ()
 
 
 # ---- a handle on one simulation -------------------------------------------------
@@ -652,6 +655,11 @@ class Core:
     def digest(self) -> int:
         return _lib.umasim_digest(self._s)
 
+    def final_digest(self) -> int:
+        """The digest explorers count distinct final states by: once the run
+        is over, without which thread ran last."""
+        return _lib.umasim_digest_final(self._s)
+
     def set_digest_interval(self, every: int) -> None:
         _lib.umasim_set_digest_interval(self._s, every)
 
@@ -745,7 +753,7 @@ class Core:
     def explore(self, start, explorer: str, runs: int, seed: int, migrate: float,
                 depth: int, steps_hint: int, bound: int, max_steps: int, expect_outcome: str,
                 expect_panic: str, check: bool, states: bool,
-                corpus_max: int = 0) -> ExploreSummary:
+                corpus_max: int = 0, reduction: bool = False) -> ExploreSummary:
         """Runs an explorer from `start` inside one C call."""
         p = _ffi.new("struct umasim_explore_params *")
         p.kind, p.runs, p.seed, p.migrate = EXPLORERS[explorer], runs, seed, migrate
@@ -753,6 +761,7 @@ class Core:
         p.expect_outcome = OUTCOME_CODES[expect_outcome]
         p.expect_panic = expect_panic.encode()
         p.check, p.states, p.corpus_max = check, states, corpus_max
+        p.reduction = reduction
         res = _ffi.new("struct umasim_explore_result *")
         self._check(_lib.umasim_explore(self._s, start, p, res))
         classes = []
@@ -777,7 +786,12 @@ class Core:
                            g.windows_migrated))
         return ExploreSummary(res.runs, res.failures, classes, covered, res.points_total,
                               bool(res.exhausted), res.steps_hint, res.distinct_states,
-                              _coverage(cov), growth)
+                              _coverage(cov), growth, res.pruned, self._explore_states())
+
+    def _explore_states(self) -> tuple[int, ...]:
+        n = _ffi.new("size_t *")
+        p = _lib.umasim_explore_states(self._s, n)
+        return tuple(_ffi.unpack(p, n[0])) if p != _ffi.NULL else ()
 
 
 _BOOT_ZONES: tuple[str, ...] | None = None

@@ -7,13 +7,16 @@ import sys
 
 from umasim.bindings import GUIDED_CORPUS_MAX
 from umasim.model.scenario import load
+from umasim.errors import InvalidArgument
 from umasim.search.explore import KINDS, explore, format_result, write_artefacts
 
 
 def cmd_explore(args) -> int:
+    if args.no_reduction and args.explorer != "bounded":
+        raise InvalidArgument("--no-reduction is for --explorer bounded only")
     scn = load(args.scenario)
     res = explore(scn, args.explorer, args.runs, args.seed, args.bound, args.depth,
-                  states=args.states, corpus=args.corpus)
+                  states=args.states, corpus=args.corpus, reduction=not args.no_reduction)
     if res.failures:
         write_artefacts(scn, res, args.out)
     if args.json:
@@ -33,6 +36,9 @@ def add_command(sub) -> None:
     e.add_argument("--depth", type=int, help="pct: depth (default: the scenario's)")
     e.add_argument("--corpus", type=int, help=f"guided: schedules kept at most "
                    f"(2 to {GUIDED_CORPUS_MAX}, default {GUIDED_CORPUS_MAX})")
+    e.add_argument("--no-reduction", action="store_true",
+                   help="bounded: no sleep sets (every schedule within the bound is run); "
+                   "an error with another explorer")
     e.add_argument("--states", action="store_true", help="count distinct final states")
     e.add_argument("--out", default=None, help="where failures are written "
                    "(default .umasim/failures)")

@@ -4,7 +4,9 @@ inside one C call (csrc/kern/explore.c), and the `umasim explore` command.
     random   runs under the random policy, run i seeded seed + i
     pct      runs under PCT of depth d (steps_hint from a first sequential
              run unless the scenario gives one), run i seeded seed + i
-    bounded  every schedule with at most k preemptions, depth first
+    bounded  every schedule with at most k preemptions (other threads, or
+             migrations), depth first, with sleep sets over the steps'
+             footprints unless reduction=False (docs/engine.md)
     guided   a corpus of schedules, mutated; a run that reaches new
              coverage joins it (its own generator, seeded with `seed`)
 
@@ -12,6 +14,15 @@ A run fails when it does not end as the scenario expects (outcome, panic
 substring) or the invariant checker objects at its end.  Runs fall into
 classes by outcome and message; each failing class is written as a
 scenario plus a trace (artefacts), with the command that replays it.
+
+A class of unexpected deadlocks whose first run ends where FreeBSD 7
+itself leaves its threads (a thread asleep in zonelimit while the keg's
+free items sit in another vCPU's per-CPU cache, ...) is a *hazard*, not a
+failure: that run is replayed with the fuzzing properties checked after
+every step (search.properties.deadlock_hazard, the analysis check_case
+uses), and when no property fails and the deadlock is explained, the class
+is reported as a FreeBSD 7 liveness hazard, with no artefact, and its runs
+are not counted as failures.
 """
 
 from __future__ import annotations
@@ -33,8 +44,11 @@ KINDS = tuple(EXPLORERS)
 @dataclass
 class OutcomeClass(ExploreClass):
     """A class of runs the core reported, and its failure artefact once
-    written."""
+    written.  `hazard`: an unexpected deadlock FreeBSD 7 itself can reach
+    (not a failure; `hazard_reason` says why)."""
     artefact: object | None = None
+    hazard: bool = False
+    hazard_reason: str = ""
 
 
 @dataclass
@@ -54,6 +68,13 @@ class ExploreResult:
     # Each run that added to the coverage: [run, windows interleaved, state
     # pairs, windows entered, windows migrated], counts of the union after it.
     coverage_growth: list = field(default_factory=list)
+    # bounded: branches its sleep sets pruned (0 without reduction), and
+    # whether it reduced.
+    pruned: int = 0
+    reduction: bool = False
+    hazards: int = 0                # runs in hazard classes
+    # With states: the distinct final-state digests, sorted.
+    state_digests: tuple = ()
 
     @property
     def runs_per_s(self) -> float:
@@ -67,6 +88,7 @@ class ExploreResult:
              "exhausted": self.exhausted, "steps_hint": self.steps_hint,
              "classes": [{"outcome": c.outcome, "failed": c.failed, "message": c.message,
                           "count": c.count, "first_run": c.first_run,
+                          "hazard": c.hazard,
                           "steps": len(c.decisions),
                           "preemptions": sum(1 for d in c.decisions if d),
                           "scenario": str(c.artefact.scenario_path) if c.artefact else None,
@@ -76,6 +98,8 @@ class ExploreResult:
         if self.coverage is not None:
             d["coverage"] = self.coverage.to_json()
         d["coverage_growth"] = [list(g) for g in self.coverage_growth]
+        d["pruned"] = self.pruned
+        d["hazards"] = self.hazards
         if timing:
             d["seconds"] = self.seconds
             d["runs_per_s"] = self.runs_per_s
@@ -85,9 +109,13 @@ class ExploreResult:
 def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int | None = None,
             bound: int = 2, depth: int | None = None, migrate: float | None = None,
             check: bool = True, states: bool = False,
-            corpus: int | None = None) -> ExploreResult:
+            corpus: int | None = None, reduction: bool = True,
+            hazards: bool = True) -> ExploreResult:
     """Runs an explorer over a scenario; returns what it found.  `corpus`:
-    the guided explorer's most schedules kept (default GUIDED_CORPUS_MAX)."""
+    the guided explorer's most schedules kept (default GUIDED_CORPUS_MAX).
+    `reduction`: the bounded explorer's sleep sets (the other explorers
+    ignore it).  `hazards`: tell FreeBSD 7's own deadlocks from failures
+    (module docstring)."""
     if explorer not in KINDS:
         raise InvalidArgument(f"unknown explorer {explorer!r} (one of: {', '.join(KINDS)})")
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
@@ -116,12 +144,32 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
     s = core.explore(start, explorer, runs, sched.seed if seed is None else seed,
                      migrate, depth, sched.steps_hint, bound, sched.max_steps,
                      scn.expect.get("outcome", "completed"), panic, check, states,
-                     corpus or 0)
+                     corpus or 0, reduction=reduction and explorer == "bounded")
     seconds = time.perf_counter() - t0
     classes = [OutcomeClass(**vars(c)) for c in s.classes]
-    return ExploreResult(explorer, s.runs, s.failures, classes, s.points_covered,
-                         s.points_total, s.exhausted, s.steps_hint, s.distinct_states,
-                         s.coverage, seconds, coverage_growth=list(s.growth))
+    res = ExploreResult(explorer, s.runs, s.failures, classes, s.points_covered,
+                        s.points_total, s.exhausted, s.steps_hint, s.distinct_states,
+                        s.coverage, seconds, coverage_growth=list(s.growth),
+                        pruned=s.pruned, reduction=reduction and explorer == "bounded",
+                        state_digests=s.state_digests)
+    if hazards:
+        judge_hazards(scn, res)
+    return res
+
+
+def judge_hazards(scn: Scenario, result: ExploreResult) -> None:
+    """Marks the failing deadlock classes whose first run is a FreeBSD 7
+    liveness hazard (search.properties.deadlock_hazard) as hazards: not
+    failures, no artefact."""
+    from umasim.search.properties import deadlock_hazard
+    for c in result.classes:
+        if not c.failed or c.outcome != "deadlock" or c.check_failed:
+            continue
+        why = deadlock_hazard(scn, c.decisions)
+        if why is not None:
+            c.failed, c.hazard, c.hazard_reason = False, True, why
+            result.failures -= c.count
+            result.hazards += c.count
 
 
 def write_artefacts(scn: Scenario, result: ExploreResult, out_dir) -> None:
@@ -140,6 +188,11 @@ def format_result(result: ExploreResult) -> str:
     lines = [f"{result.explorer}: {result.runs} runs in {result.seconds:.2f} s "
              f"({result.runs_per_s:,.0f} runs/s), {result.failures} failed"
              + (", every schedule explored" if result.exhausted else "")]
+    if result.reduction:
+        lines.append(f"sleep sets pruned {result.pruned} branches")
+    if result.hazards:
+        lines.append(f"{result.hazards} runs ended in a FreeBSD 7 liveness hazard "
+                     "(not failures)")
     lines.append(f"distinct outcomes: {len(result.classes)}"
                  + (f", distinct final states: {result.distinct_states}"
                     if result.distinct_states else ""))
@@ -156,11 +209,13 @@ def format_result(result: ExploreResult) -> str:
         if cov.never_reached:
             lines.append("race windows never reached: " + ", ".join(cov.never_reached))
     for c in result.classes:
-        mark = "FAIL" if c.failed else "ok"
+        mark = "FAIL" if c.failed else "HAZARD" if c.hazard else "ok"
         msg = f": {c.message}" if c.message else ""
         lines.append(f"  [{mark}] {c.outcome}{msg} -- {c.count} runs, first at run "
                      f"{c.first_run} ({len(c.decisions)} steps, "
                      f"{sum(1 for d in c.decisions if d)} preemptions)")
+        if c.hazard:
+            lines.append(f"         {c.hazard_reason}")
         if c.artefact is not None:
             lines.append(f"         {c.artefact.replay_command}")
     return "\n".join(lines) + "\n"

@@ -869,3 +869,45 @@ def _verdict(checker: PropertyChecker, sim: Sim, keep_sim: bool) -> Verdict:
     kind, msg, step = checker.failure
     return Verdict(False, kind, msg, outcome, sim.steps, sim.decisions, step, sim=kept,
                    metrics=metrics)
+
+
+def unrolled(scn: Scenario, max_ops: int = 100_000) -> Scenario | None:
+    """The scenario with every repeating thread's ops written out, {i}
+    replaced by the iteration (a thread's program runs the same steps
+    either way), so that each variable has its own name; None past
+    `max_ops` ops."""
+    threads = []
+    for t in scn.threads:
+        n = t.get("repeat", 1)
+        ops = [op.replace("{i}", str(i)) for i in range(n) for op in t["ops"]] if n != 1 \
+            else list(t["ops"])
+        if len(ops) > max_ops:
+            return None
+        threads.append({**t, "ops": ops, "repeat": 1})
+    d = scn.to_dict()
+    d["thread"] = threads
+    d.pop("expect", None)
+    return from_dict(d, scn.source)
+
+
+def deadlock_hazard(scn: Scenario, decisions: list[int]) -> str | None:
+    """Whether the run of `scn` under `decisions` (machine form, then
+    sequential) ends in a deadlock FreeBSD 7 itself can reach: replayed with
+    every property checked after every step (PropertyChecker, the same
+    analysis as check_case), it must end in that deadlock, after exactly
+    those decisions, with no property failing and the deadlock explained
+    (explain_deadlock).  Returns the checker's hazard message, or None (a
+    failure, or not a deadlock)."""
+    flat = unrolled(scn)
+    if flat is None:
+        return None
+    sched = Schedule(decisions=list(decisions), then="sequential",
+                     max_steps=scn.schedule.max_steps)
+    case = Case(flat.with_schedule(sched), sched)
+    checker = PropertyChecker(case, every_step=True)
+    run = execute(case.scenario, case.schedule, [checker])
+    verdict = _verdict(checker, run.sim, False)
+    if not verdict.ok or verdict.outcome != "deadlock" or verdict.steps != len(decisions) \
+            or not checker.hazards:
+        return None
+    return checker.hazards[0]
