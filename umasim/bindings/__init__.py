@@ -326,6 +326,11 @@ class ExploreSummary:
     # Runs that added to the coverage: (run, windows interleaved, state
     # pairs, windows entered, windows migrated), the union after each.
     growth: list[tuple[int, int, int, int, int]]
+    # The union's (point, state) pairs as a bitset (an int, bit i pair i),
+    # for merging explorations; the guided explorer's corpus at its end
+    # (umasim_api.h's flat format; empty for the other explorers).
+    state_bits: int = 0
+    corpus: tuple[int, ...] = ()
 
 
 # ---- a handle on one simulation -------------------------------------------------
@@ -707,8 +712,13 @@ class Core:
     def explore(self, start, explorer: str, runs: int, seed: int, migrate: float,
                 depth: int, steps_hint: int, bound: int, max_steps: int, expect_outcome: str,
                 expect_panic: str, check: bool, states: bool,
-                corpus_max: int = 0) -> ExploreSummary:
-        """Runs an explorer from `start` inside one C call."""
+                corpus_max: int = 0, corpus_in: Sequence[int] = ()) -> ExploreSummary:
+        """Runs an explorer from `start` inside one C call.  `corpus_in`:
+        the guided explorer's starting corpus (a summary's `corpus`, or
+        several merged entry by entry)."""
+        if corpus_in:
+            words = _ffi.new("uint32_t[]", list(corpus_in))
+            self._check(_lib.umasim_guided_corpus_in(self._s, words, len(corpus_in)))
         p = _ffi.new("struct umasim_explore_params *")
         p.kind, p.runs, p.seed, p.migrate = EXPLORERS[explorer], runs, seed, migrate
         p.depth, p.steps_hint, p.bound, p.max_steps = depth, steps_hint, bound, max_steps
@@ -737,9 +747,19 @@ class Core:
             self._check(_lib.umasim_explore_growth(self._s, i, g))
             growth.append((g.run, g.windows_interleaved, g.state_pairs, g.windows_entered,
                            g.windows_migrated))
+        nbits = _lib.umasim_explore_state_bits(self._s, _ffi.NULL, 0)
+        bits = _ffi.new("uint64_t[]", max(nbits, 1))
+        _lib.umasim_explore_state_bits(self._s, bits, nbits)
+        state_bits = sum(int(bits[i]) << (64 * i) for i in range(nbits))
+        ncorpus = _lib.umasim_guided_corpus_out(self._s, _ffi.NULL, 0)
+        corpus: tuple[int, ...] = ()
+        if ncorpus > 0:
+            buf = _ffi.new("uint32_t[]", ncorpus)
+            _lib.umasim_guided_corpus_out(self._s, buf, ncorpus)
+            corpus = tuple(_ffi.unpack(buf, ncorpus))
         return ExploreSummary(res.runs, res.failures, classes, covered, res.points_total,
                               bool(res.exhausted), res.steps_hint, res.distinct_states,
-                              _coverage(cov), growth)
+                              _coverage(cov), growth, state_bits, corpus)
 
 
 _BOOT_ZONES: tuple[str, ...] | None = None
