@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 from umasim.campaign.plan import merge_corpora
 from umasim.campaign.units import fingerprint, run_unit
-from umasim.errors import BuildMismatch, CampaignError, InvalidArgument
+from umasim.errors import BuildMismatch, CampaignError, InvalidArgument  # noqa: F401
 
 # How long the client waits for a scheduler to answer.
 CONNECT_TIMEOUT = 10.0
@@ -180,10 +180,19 @@ class _Runner:
             self._distributed(iter(indices), corpus)
         except (BuildMismatch, KeyboardInterrupt):
             raise
-        except Exception as e:  # noqa: BLE001 -- the scheduler or the link is gone
-            if type(e).__name__ == "KilledWorker" or isinstance(e, CampaignError):
-                raise
-            raise self._lost(e) from None
+        except Exception as e:  # noqa: BLE001
+            if self._gone(e):
+                raise self._lost(e) from None
+            raise
+
+    def _gone(self, e) -> bool:
+        """Whether `e` says the scheduler (or the link to it) is gone."""
+        import asyncio
+        import concurrent.futures
+        if isinstance(e, (OSError, TimeoutError, asyncio.CancelledError,
+                          concurrent.futures.CancelledError)):
+            return True
+        return getattr(self.client, "status", "running") not in ("running", "connecting")
 
     def _lost(self, e) -> CampaignError:
         done = sorted(self.results)
@@ -197,7 +206,8 @@ class _Runner:
         d = _distributed()
         client = self.client
         data = client.scatter(tuple(corpus), broadcast=True) if corpus else ()
-        pending = d.as_completed()
+        first: list = []
+        pending = None
         inflight = 0
 
         def submit() -> bool:
@@ -211,11 +221,17 @@ class _Runner:
             fut = client.submit(run_unit, unit, data, key=f"umasim-{self.plan.id}-{i}",
                                 pure=False, priority=-i, retries=0)
             fut.unit_index = i
-            pending.add(fut)
+            if pending is None:
+                first.append(fut)
+            else:
+                pending.add(fut)
             inflight += 1
             return True
         while inflight < self.width and submit():
             pass
+        if not first:
+            return
+        pending = d.as_completed(first, loop=client.loop)
         while inflight:
             fut = next(pending)
             inflight -= 1

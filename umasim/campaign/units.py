@@ -24,7 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
+import warnings
 from dataclasses import dataclass, field
 
 from umasim.errors import BuildMismatch
@@ -90,7 +92,7 @@ def _error_result(unit: Unit, e: BaseException) -> dict:
     msg = f"{type(e).__name__}: {e}"
     cls = {"outcome": "error", "failed": True, "check_failed": False, "message": msg,
            "count": 1, "first_run": unit.params["start"], "decisions": [],
-           "signature": {"kind": "error", "message": msg, "point": None}}
+           "signature": {"kind": "error", "message": normalise(msg), "point": None}}
     if unit.command == "explore":
         return {"index": unit.index, "runs": 0, "failures": 1, "classes": [cls],
                 "points_covered": [], "windows": [], "state_bits": "0", "steps_hint": 0,
@@ -156,7 +158,13 @@ def signature(scn, decisions, kind: str, message: str, step: int | None = None) 
             steps = [ev for ev in steps if ev.step <= step] or steps
         if steps:
             point = steps[-1].point
-    return {"kind": kind, "message": message, "point": point}
+    return {"kind": kind, "message": normalise(message), "point": point}
+
+
+def normalise(message: str) -> str:
+    """A message with its addresses and numbers left out ("0x?", "N"): the
+    same bug found twice (another keg, another step) is one failure."""
+    return re.sub(r"\d+", "N", re.sub(r"0x[0-9a-fA-F]+", "0x?", message))
 
 
 # ---- fuzz --------------------------------------------------------------------
@@ -174,7 +182,10 @@ def _fuzz_unit(unit: Unit) -> dict:
     def tick():
         done[0] += 1
     db = InMemoryExampleDatabase()
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        # On a Dask worker, other threads draw from the random module while
+        # a case is generated; Hypothesis would blame the strategy.
+        warnings.filterwarnings("ignore", message=".*random. module inside strategies")
         found = find_failure(strategy_for(p["bug"]), p["examples"], seed=p["seed"],
                              every_step=p["every_step"], on_example=tick, database=db)
     # What Hypothesis saved (the failing example's choices), for the
