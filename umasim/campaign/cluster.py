@@ -82,7 +82,7 @@ def connect(jobs: int | None = None, cluster: str | None = None):
         return
     n = jobs or every_core()
     lc = d.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                        dashboard_address=None, silence_logs=logging.CRITICAL)
+                        dashboard_address=":0", silence_logs=logging.CRITICAL)
     client = d.Client(lc, set_as_default=False)
     try:
         yield client
