@@ -139,12 +139,18 @@ def run_plan(plan, store, client=None, progress=None, address: str | None = None
     if plan.rounds:
         from umasim.campaign.plan import GUIDED_SHARDS
         nrounds = -(-plan.nunits // GUIDED_SHARDS)
-        corpus: tuple[int, ...] = ()
         for r in range(nrounds):
             idx = range(r * GUIDED_SHARDS, min((r + 1) * GUIDED_SHARDS, plan.nunits))
+            # Only the two latest rounds' corpora are kept (to resume).
+            for i in range(max(0, (r - 2) * GUIDED_SHARDS), max(0, (r - 1) * GUIDED_SHARDS)):
+                results.get(i, {}).pop("corpus", None)
+                store.drop_corpus(i)
+            if all(i in results for i in idx):
+                continue
+            corpus = b""
             if r > 0:
-                prev = [results[i] for i in range((r - 1) * GUIDED_SHARDS, r * GUIDED_SHARDS)]
-                corpus = merge_corpora(prev, plan.params["corpus_max"])
+                prev = range((r - 1) * GUIDED_SHARDS, r * GUIDED_SHARDS)
+                corpus = merge_corpora([results[i] for i in prev], plan.params["corpus_max"])
             runner.run_batch((i for i in idx if i not in results), corpus)
     else:
         runner.run_batch(i for i in range(plan.nunits) if i not in results)
@@ -169,7 +175,7 @@ class _Runner:
     def _time_left(self) -> bool:
         return self.deadline is None or time.monotonic() < self.deadline
 
-    def run_batch(self, indices, corpus=()) -> None:
+    def run_batch(self, indices, corpus=b"") -> None:
         if self.client is None:
             for i in indices:
                 if not self._time_left():
@@ -205,7 +211,7 @@ class _Runner:
     def _distributed(self, indices, corpus) -> None:
         d = _distributed()
         client = self.client
-        data = client.scatter(tuple(corpus), broadcast=True) if corpus else ()
+        data = bytes(corpus)
         first: list = []
         pending = None
         inflight = 0

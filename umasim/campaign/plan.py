@@ -164,28 +164,33 @@ def fuzz_plan(examples: int, seed: int, bug: str | None = None, every_step: bool
 
 # ---- merging -----------------------------------------------------------------
 
-def merge_corpora(results: list[dict], corpus_max: int) -> tuple[int, ...]:
+def merge_corpora(results: list[dict], corpus_max: int) -> bytes:
     """The corpus a guided round starts from: the entries of the previous
     round's shards, in unit order, each schedule once, at most
-    `corpus_max` (0: UMASIM_GUIDED_CORPUS_MAX)."""
+    `corpus_max` (0: UMASIM_GUIDED_CORPUS_MAX); bytes in the bindings'
+    format (little-endian uint32 words)."""
+    import array
+    import sys
+
     from umasim.bindings import GUIDED_CORPUS_MAX
     most = corpus_max or GUIDED_CORPUS_MAX
-    seen: set[tuple[int, ...]] = set()
-    out: list[int] = []
-    n = 0
+    seen: set[bytes] = set()
+    out: list[bytes] = []
     for r in sorted(results, key=lambda r: r["index"]):
-        w = r.get("corpus") or []
+        raw = r.get("corpus") or b""
+        w = array.array("I", raw)
+        if sys.byteorder != "little":
+            w.byteswap()
         i = 0
-        while i < len(w) and n < most:
+        while i < len(w) and len(out) < most:
             ln = w[i]
-            entry = w[i:i + 1 + 2 * ln]
-            key = tuple(entry[1:1 + ln])
+            end = i + 1 + 2 * ln
+            key = raw[4 * (i + 1):4 * (i + 1 + ln)]
             if key not in seen:
                 seen.add(key)
-                out += entry
-                n += 1
-            i += 1 + 2 * ln
-    return tuple(out)
+                out.append(raw[4 * i:4 * end])
+            i = end
+    return b"".join(out)
 
 
 @dataclass

@@ -5,6 +5,8 @@
                              fingerprint of the client that planned it
     DIR/units/NNNNNN.json    each finished unit's result, written (whole,
                              through a rename) as it arrives
+    DIR/units/NNNNNN.corpus  a guided shard's corpus (the bindings' bytes),
+                             kept for the two latest rounds
     DIR/*.toml, *.trace      the distinct failures' artefacts
 
 `--resume DIR` plans the campaign from the command line again, refuses a
@@ -58,7 +60,7 @@ class CampaignDir:
         self.path.mkdir(parents=True, exist_ok=True)
         self.units_dir.mkdir(exist_ok=True)
         if not resume:
-            for f in self.units_dir.glob("*.json"):
+            for f in self.units_dir.iterdir():
                 f.unlink()
         self._write(man, _dump(dict(plan.manifest(), format=FORMAT)))
 
@@ -94,7 +96,8 @@ class CampaignDir:
         return self.units_dir / f"{index:06d}.json"
 
     def done(self) -> dict[int, dict]:
-        """The results of the units already finished, by index."""
+        """The results of the units already finished, by index (a guided
+        shard's with its corpus, while it is kept)."""
         out = {}
         for f in sorted(self.units_dir.glob("*.json")):
             try:
@@ -103,11 +106,24 @@ class CampaignDir:
                 continue            # a unit cut short: run it again
             if isinstance(r, dict) and f.stem == f"{r.get('index', -1):06d}" \
                     and r["index"] < self.plan.nunits:
+                c = f.with_suffix(".corpus")
+                if c.is_file():
+                    r["corpus"] = c.read_bytes()
                 out[r["index"]] = r
         return out
 
     def save(self, result: dict) -> None:
-        self._write(self.unit_path(result["index"]), _dump(result))
+        """A unit's result; a guided shard's corpus beside it, first."""
+        corpus = result.get("corpus")
+        if corpus:
+            tmp = self.unit_path(result["index"]).with_suffix(".corpus.tmp")
+            tmp.write_bytes(corpus)
+            os.replace(tmp, tmp.with_suffix(""))
+        self._write(self.unit_path(result["index"]),
+                    _dump({k: v for k, v in result.items() if k != "corpus"}))
+
+    def drop_corpus(self, index: int) -> None:
+        self.unit_path(index).with_suffix(".corpus").unlink(missing_ok=True)
 
     def write_findings(self, obj) -> None:
         self._write(self.path / "findings.json", json.dumps(obj, sort_keys=True, indent=1) + "\n")

@@ -74,9 +74,10 @@ def check_build(unit: Unit) -> None:
             f"umasim on every worker")
 
 
-def run_unit(unit: Unit, corpus: tuple[int, ...] = ()) -> dict:
-    """Runs one unit here; returns its result (a JSON-able dict).
-    `corpus`: a guided shard's starting corpus (its round's)."""
+def run_unit(unit: Unit, corpus: bytes = b"") -> dict:
+    """Runs one unit here; returns its result (a dict, JSON-able but for
+    `corpus`).  `corpus`: a guided shard's starting corpus (its round's,
+    bindings' format)."""
     check_build(unit)
     try:
         if unit.command == "explore":
@@ -96,7 +97,7 @@ def _error_result(unit: Unit, e: BaseException) -> dict:
     if unit.command == "explore":
         return {"index": unit.index, "runs": 0, "failures": 1, "classes": [cls],
                 "points_covered": [], "windows": [], "state_bits": "0", "steps_hint": 0,
-                "exhausted": False, "corpus": []}
+                "exhausted": False, "corpus": b""}
     return {"index": unit.index, "examples": 0, "failure": None, "error": cls, "db": []}
 
 
@@ -112,7 +113,7 @@ def _explore_unit(unit: Unit, corpus) -> dict:
     s = core.explore(start, p["explorer"], p["runs"], p["seed"], p["migrate"], p["depth"],
                      p["steps_hint"], p["bound"], p["max_steps"], p["expect_outcome"],
                      p["expect_panic"], p["check"], False, p["corpus_max"],
-                     corpus_in=tuple(corpus))
+                     corpus_in=bytes(corpus))
     classes = []
     for c in s.classes:
         classes.append({"outcome": c.outcome, "failed": c.failed,
@@ -128,7 +129,7 @@ def _explore_unit(unit: Unit, corpus) -> dict:
             "state_bits": format(s.state_bits, "x"),
             "state_pairs_total": s.coverage.state_pairs_total,
             "points_total": s.points_total, "steps_hint": s.steps_hint,
-            "exhausted": s.exhausted, "corpus": list(s.corpus)}
+            "exhausted": s.exhausted, "corpus": s.corpus}
 
 
 def _explore_kind(c) -> str:
