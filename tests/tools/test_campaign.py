@@ -139,6 +139,31 @@ def test_bad_campaign_arguments_exit_2(capsys, argv, msg):
     assert code == 2 and msg in err, err
 
 
+def test_json_keeps_explores_keys_and_adds_units_and_signatures(capsys, tmp_path):
+    code = main(["explore", str(HUNT), "--runs", "400", "--unit-size", "100", "--json",
+                 "--out", str(tmp_path)])
+    res = json.loads(capsys.readouterr().out)
+    plain = explore(load(HUNT), "random", 400).to_json()
+    assert code == 1 and res["units"] == 4 and res["out"] == str(tmp_path)
+    assert res["runs"] == plain["runs"] and res["failures"] == plain["failures"]
+    for got, want in zip(res["classes"], plain["classes"], strict=True):
+        for k in ("outcome", "message", "count", "first_run", "steps"):
+            assert got[k] == want[k]
+        assert (got["signature"] is not None) == got["failed"]
+        assert (got["trace"] is not None) == got["failed"]
+    sig = next(c["signature"] for c in res["classes"] if c["failed"])
+    assert sig == {"kind": "panic", "message": "uma_zalloc_arg: Freeing a non free bucket.",
+                   "point": sig["point"]} and sig["point"]
+
+
+def test_a_time_budgeted_fuzz_campaign_says_so(capsys, tmp_path):
+    code = main(["fuzz", "--max-time", "0.5", "--unit-size", "5", "--seed", "1", "--fast",
+                 "--no-db", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "time-budgeted (--max-time)" in out and "not reproducible" in out
+    assert json.loads((tmp_path / "findings.json").read_text())["time_budgeted"] is True
+
+
 @needs_dask
 def test_an_unreachable_scheduler_exits_2(capsys, monkeypatch):
     import umasim.campaign.cluster as cluster
