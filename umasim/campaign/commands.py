@@ -48,23 +48,27 @@ class CampaignResult:
     signatures: list = field(default_factory=list)
     artefacts: list = field(default_factory=list)
     database: str | None = None
+    workers: int = 1                # worker processes (1: this process)
 
     @property
     def failed(self) -> bool:
         return bool(self.artefacts) or any(s is not None for s in self.signatures)
 
 
-def _run(plan, out, resume, jobs, cluster, progress) -> tuple[CampaignDir, dict, float]:
+def _run(plan, out, resume, jobs, cluster, progress) -> tuple[CampaignDir, dict, float, int]:
     path, is_resume = _out_dir(plan, out, resume)
     store = CampaignDir(path, plan, resume=is_resume)
     bar = Progress(plan, enabled=progress)
     t0 = time.perf_counter()
+    workers = 1
     try:
         with connect(jobs, cluster) as client:
+            if client is not None:
+                workers = len(client.scheduler_info().get("workers", {})) or 1
             results = run_plan(plan, store, client, bar, address=cluster)
     finally:
         bar.close()
-    return store, results, time.perf_counter() - t0
+    return store, results, time.perf_counter() - t0, workers
 
 
 # ---- explore -----------------------------------------------------------------
@@ -83,7 +87,7 @@ def explore_campaign(scn, explorer: str = "random", runs: int = 1000,
         raise InvalidArgument("the bounded explorer searches depth first from one stack and "
                               "does not split: run it without --jobs and --cluster")
     plan = explore_plan(scn, explorer, runs, seed, bound, depth, corpus, unit_size)
-    store, results, secs = _run(plan, out, resume, jobs, cluster, progress)
+    store, results, secs, workers = _run(plan, out, resume, jobs, cluster, progress)
     m = merge_explore(list(results.values()))
     wins = tuple(WindowCoverage(WINDOWS[i], bool(w & 1), bool(w & 2), bool(w & 4))
                  for i, w in enumerate(m.windows))
@@ -105,7 +109,7 @@ def explore_campaign(scn, explorer: str = "random", runs: int = 1000,
                 relative=True)
             res.artefacts.append(c.artefact)
     cr = CampaignResult(plan, store.path, res, len(results), secs, signatures=sigs,
-                        artefacts=res.artefacts)
+                        artefacts=res.artefacts, workers=workers)
     store.write_findings(explore_findings(cr))
     return cr
 
@@ -147,8 +151,8 @@ def explore_json(cr: CampaignResult, timing: bool = False) -> dict:
 def format_explore(cr: CampaignResult) -> str:
     from umasim.search.explore import format_result
     text = format_result(cr.result)
-    head = (f"campaign {cr.plan.id}: {cr.units_done} units of {cr.plan.unit_size} runs, "
-            f"in {cr.out}\n")
+    head = (f"campaign {cr.plan.id}: {cr.units_done} units of {cr.plan.unit_size} runs; "
+            f"failures written in {cr.out} (replay from there)\n")
     return head + text
 
 
@@ -166,9 +170,9 @@ def fuzz_campaign(examples: int, seed: int, bug: str | None = None, every_step: 
         raise InvalidArgument(f"--max-time must be a positive number of seconds, not "
                               f"{max_time:g}")
     plan = fuzz_plan(examples, seed, bug, every_step, unit_size, max_time)
-    store, results, secs = _run(plan, out, resume, jobs, cluster, progress)
+    store, results, secs, workers = _run(plan, out, resume, jobs, cluster, progress)
     m = merge_fuzz(list(results.values()))
-    cr = CampaignResult(plan, store.path, m, len(results), secs,
+    cr = CampaignResult(plan, store.path, m, len(results), secs, workers=workers,
                         time_budgeted=max_time is not None,
                         signatures=[f["signature"] for f in m.failures],
                         database=None if db is None else str(db))
@@ -229,7 +233,8 @@ def fuzz_findings(cr: CampaignResult) -> dict:
 
 def fuzz_json(cr: CampaignResult) -> dict:
     """`umasim fuzz --json` of a campaign: fuzz's keys (examples, seed,
-    bug, failures...), explore's (runs, classes) and `units`."""
+    seeds: the units', jobs: the worker processes, bug, failures...),
+    explore's (runs, classes) and `units`."""
     m = cr.result
     classes = _fuzz_classes(cr, False)
     return {"examples": m.examples, "runs": m.examples, "seconds": round(cr.seconds, 3),
@@ -239,9 +244,11 @@ def fuzz_json(cr: CampaignResult) -> dict:
             "max_time": cr.plan.time_budget, "time_budgeted": cr.time_budgeted,
             "database": cr.database, "units": cr.units_done, "units_planned": cr.plan.nunits,
             "unit_size": cr.plan.unit_size, "campaign": cr.plan.id, "out": str(cr.out),
-            "classes": classes,
+            "classes": classes, "jobs": cr.workers,
+            "seeds": [cr.plan.unit(i).params["seed"] for i in range(cr.units_done)],
             "failures": [{"kind": c["kind"], "message": c["message"], "step": c["step"],
                           "outcome": c["outcome"], "size": c["size"], "unit": c["unit"],
+                          "job": c["unit"], "seed": cr.plan.unit(c["unit"]).params["seed"],
                           "signature": c["signature"], "scenario": c["scenario"],
                           "trace": c["trace"], "replay": c["replay"]} for c in classes]}
 
