@@ -55,7 +55,8 @@ class Plan:
     id: str = ""
     fingerprint: str = ""
     time_budget: float | None = None
-    _unit_params: object = field(default=None, repr=False)
+    # unit index -> that unit's parameters
+    unit_params: object = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         ident = json.dumps({"command": self.command, "params": self.params,
@@ -67,7 +68,7 @@ class Plan:
     def unit(self, index: int) -> Unit:
         if not 0 <= index < self.nunits:
             raise IndexError(index)
-        p = self._unit_params(index)
+        p = self.unit_params(index)
         rnd = index // GUIDED_SHARDS if self.params.get("explorer") == "guided" else 0
         return Unit(self.command, index, self.id, self.fingerprint, p, rnd)
 
@@ -133,9 +134,7 @@ def explore_plan(scn, explorer: str = "random", runs: int = 1000, seed: int | No
         else:
             p["seed"] = seed if k == 0 else derive_seed(seed, k, "guided")
         return p
-    plan = Plan("explore", params, nunits, size, runs)
-    plan._unit_params = unit_params
-    return plan
+    return Plan("explore", params, nunits, size, runs, unit_params=unit_params)
 
 
 def fuzz_plan(examples: int, seed: int, bug: str | None = None, every_step: bool = True,
@@ -157,9 +156,8 @@ def fuzz_plan(examples: int, seed: int, bug: str | None = None, every_step: bool
                 "examples": min(size, examples - start), "seed": derive_seed(seed, k, "fuzz")}
     if max_time is not None:
         params["max_time"] = max_time
-    plan = Plan("fuzz", params, -(-examples // size), size, examples, time_budget=max_time)
-    plan._unit_params = unit_params
-    return plan
+    return Plan("fuzz", params, -(-examples // size), size, examples, time_budget=max_time,
+                unit_params=unit_params)
 
 
 # ---- merging -----------------------------------------------------------------
