@@ -34,8 +34,10 @@ ROOT = Path(__file__).resolve().parents[2]
 HUNT = ROOT / "scenarios" / "hunt_no_recheck.toml"
 
 try:
+    if SANITIZE or on_valgrind():
+        raise ImportError   # nothing of Dask under a sanitizer preload
     import distributed
-except ImportError:         # pragma: no cover -- the test extra has it
+except ImportError:
     distributed = None
 
 needs_dask = pytest.mark.skipif(distributed is None, reason="Dask distributed is not "
@@ -111,6 +113,17 @@ def test_resume_runs_only_the_missing_units(tmp_path, monkeypatch):
     assert again.result.failures == first.result.failures
 
 
+def test_a_fuzz_campaign_resumes_with_the_seed_it_drew(tmp_path, capsys):
+    assert main(["fuzz", "--examples", "10", "--unit-size", "5", "--fast", "--no-db",
+                 "--out", str(tmp_path), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    (tmp_path / "units" / "000000.json").unlink()
+    assert main(["fuzz", "--examples", "10", "--unit-size", "5", "--fast", "--no-db",
+                 "--resume", str(tmp_path), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["seed"] == first["seed"] and again["units"] == 2
+
+
 def test_resume_refuses_another_campaign(tmp_path, capsys):
     assert main(["explore", str(HUNT), "--runs", "200", "--unit-size", "100",
                  "--out", str(tmp_path), "--json"]) == 1
@@ -165,6 +178,7 @@ def test_a_time_budgeted_fuzz_campaign_says_so(capsys, tmp_path):
 
 
 @needs_dask
+@no_sanitizer
 def test_an_unreachable_scheduler_exits_2(capsys, monkeypatch):
     import umasim.campaign.cluster as cluster
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1.0)

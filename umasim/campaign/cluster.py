@@ -206,7 +206,8 @@ class _Runner:
             f"lost the Dask scheduler{' at ' + self.address if self.address else ''} "
             f"({type(e).__name__}: {e or 'connection closed'}): {len(done)} of "
             f"{self.plan.nunits} units completed ({_ranges(done)}), saved in "
-            f"{self.store.path}; continue with --resume {self.store.path}")
+            f"{self.store.path}; continue with the same command and --resume "
+            f"{self.store.path}")
 
     def _distributed(self, indices, corpus) -> None:
         d = _distributed()

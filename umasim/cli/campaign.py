@@ -53,7 +53,11 @@ def fuzz_campaign_command(args, db) -> int:
     import os
 
     from umasim.campaign import format_fuzz, fuzz_campaign, fuzz_json
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    seed = args.seed
+    if seed is None and args.resume is not None:
+        seed = _resumed_seed(args.resume)
+    if seed is None:
+        seed = int.from_bytes(os.urandom(4), "little")
     cr = fuzz_campaign(args.examples, seed, args.bug, not args.fast, unit_size=args.unit_size,
                        max_time=args.max_time, jobs=args.jobs, cluster=args.cluster,
                        out=args.out, resume=args.resume, db=db,
@@ -63,3 +67,19 @@ def fuzz_campaign_command(args, db) -> int:
     else:
         sys.stdout.write(format_fuzz(cr))
     return 1 if cr.result.failures else 0
+
+
+def _resumed_seed(directory) -> int | None:
+    """The seed a fuzz campaign drew, from its manifest (so that --resume
+    DIR needs no --seed when the first run drew it)."""
+    from pathlib import Path
+
+    from umasim.campaign.resume import MANIFEST
+    try:
+        man = json.loads((Path(directory) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None             # CampaignDir says what is wrong
+    if isinstance(man, dict) and man.get("command") == "fuzz":
+        seed = man.get("params", {}).get("seed")
+        return seed if isinstance(seed, int) else None
+    return None
