@@ -71,9 +71,12 @@ def test_in_process_units_equal_one_exploration(tmp_path, explorer):
     assert got.coverage.state_pairs == one.coverage.state_pairs
 
 
-def test_plans_depend_on_the_command_only():
+def test_plans_depend_on_the_command_only(tmp_path):
     scn = load(HUNT)
     a = explore_plan(scn, "guided", 5000, seed=3, unit_size=1000)
+    copy = tmp_path / "elsewhere.toml"
+    copy.write_bytes(HUNT.read_bytes())
+    assert explore_plan(load(copy), "guided", 5000, seed=3, unit_size=1000).id == a.id
     b = explore_plan(scn, "guided", 5000, seed=3, unit_size=1000)
     assert a.id == b.id and a.nunits == 5
     assert [u.params for u in a.units()] == [u.params for u in b.units()]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
 from umasim.campaign.units import Unit, fingerprint
@@ -111,7 +112,7 @@ def explore_plan(scn, explorer: str = "random", runs: int = 1000, seed: int | No
     sched = scn.schedule
     seed = sched.seed if seed is None else seed
     depth = sched.depth if depth is None else depth
-    params = {"scenario": scn.to_dict(), "source": scn.source, "explorer": explorer,
+    params = {"scenario": scn.to_dict(), "explorer": explorer,
               "runs": runs, "seed": seed, "migrate": sched.migrate, "depth": depth,
               "steps_hint": sched.steps_hint, "bound": bound, "max_steps": sched.max_steps,
               "expect_outcome": scn.expect.get("outcome", "completed"),
@@ -120,8 +121,12 @@ def explore_plan(scn, explorer: str = "random", runs: int = 1000, seed: int | No
     hint = probe.steps_hint if explorer == "pct" else sched.steps_hint
     nunits = 1 if explorer == "bounded" else -(-runs // size)
 
+    # Where the scenario came from, for messages only: its file's name
+    # (the campaign is the scenario's content, wherever the file lies).
+    source = Path(scn.source).name
+
     def unit_params(k: int) -> dict:
-        p = dict(params)
+        p = dict(params, source=source)
         if explorer == "bounded":
             p["start"] = 0
             return p
