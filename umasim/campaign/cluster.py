@@ -23,8 +23,10 @@ from umasim.campaign.plan import merge_corpora
 from umasim.campaign.units import fingerprint, run_unit
 from umasim.errors import BuildMismatch, CampaignError, InvalidArgument  # noqa: F401
 
-# How long the client waits for a scheduler to answer.
+# How long the client waits for a scheduler to answer, and for a first
+# worker to join it.
 CONNECT_TIMEOUT = 10.0
+WORKERS_TIMEOUT = 60.0
 _ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
 
 
@@ -105,6 +107,11 @@ def check_workers(client) -> int:
     """Refuses a cluster with a worker of another build; returns the
     number of workers."""
     mine = fingerprint()
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+    except TimeoutError:
+        raise CampaignError(f"the Dask scheduler has had no worker for {WORKERS_TIMEOUT:g} s: "
+                            f"start some (dask worker ADDRESS)") from None
     theirs = client.run(fingerprint)
     for addr, fp in sorted(theirs.items()):
         if fp != mine:
