@@ -67,13 +67,17 @@ def measure(kind: str, client, address: str | None, runs: int, examples: int,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=400_000, help="explorer runs per campaign")
-    ap.add_argument("--examples", type=int, default=600, help="fuzz examples per campaign")
+    ap.add_argument("--examples", type=int, default=1500, help="fuzz examples per campaign")
     ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--kinds", default="guided,random,fuzz",
+                    help="which campaigns, comma-separated (default all three)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     import distributed
     load1 = os.getloadavg()[0]
-    kinds = ("guided", "random", "fuzz")
+    kinds = tuple(k for k in args.kinds.split(",") if k)
+    if not kinds or set(kinds) - {"guided", "random", "fuzz"}:
+        ap.error("--kinds: guided, random and/or fuzz")
     res: dict = {k: {} for k in kinds}
     clusters, clients = {}, {None: None}
     cpu: dict = {k: {} for k in kinds}
