@@ -309,6 +309,18 @@ def test_fuzz_same_bytes_on_workers_and_with_jobs(tmp_path, cluster, capsys):
 
 @needs_dask
 @no_sanitizer
+def test_a_worker_of_another_build_is_refused(cluster, monkeypatch):
+    import umasim.campaign.cluster as cl
+    _, client = cluster
+    monkeypatch.setattr(cl, "fingerprint", lambda: "0.0.0+feedfacefeedface")
+    with pytest.raises(BuildMismatch) as e:
+        cl.check_workers(client)
+    msg = str(e.value)
+    assert "0.0.0+feedfacefeedface" in msg and fingerprint() in msg and "tcp://" in msg
+
+
+@needs_dask
+@no_sanitizer
 def test_a_worker_killed_mid_unit_loses_nothing(tmp_path, cluster):
     """A worker killed while it runs a unit: the scheduler runs the unit
     again elsewhere; the findings are those of one process."""

@@ -20,6 +20,7 @@ import time
 from contextlib import contextmanager
 
 from umasim.campaign.plan import merge_corpora
+from umasim.campaign import units
 from umasim.campaign.units import fingerprint, run_unit
 from umasim.errors import BuildMismatch, CampaignError, InvalidArgument  # noqa: F401
 
@@ -112,7 +113,7 @@ def check_workers(client) -> int:
     except TimeoutError:
         raise CampaignError(f"the Dask scheduler has had no worker for {WORKERS_TIMEOUT:g} s: "
                             f"start some (dask worker ADDRESS)") from None
-    theirs = client.run(fingerprint)
+    theirs = client.run(units.fingerprint)      # the workers' own
     for addr, fp in sorted(theirs.items()):
         if fp != mine:
             raise BuildMismatch(f"worker {addr} runs umasim core {fp}, this client runs "

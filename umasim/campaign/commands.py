@@ -20,7 +20,7 @@ from umasim.campaign.cluster import connect, run_plan
 from umasim.campaign.plan import explore_plan, fuzz_plan, merge_explore, merge_fuzz
 from umasim.campaign.progress import Progress
 from umasim.campaign.resume import CampaignDir
-from umasim.errors import InvalidArgument
+from umasim.errors import CampaignError, InvalidArgument
 
 CAMPAIGNS_DIR = Path(".umasim") / "campaigns"
 
@@ -66,6 +66,11 @@ def _run(plan, out, resume, jobs, cluster, progress) -> tuple[CampaignDir, dict,
             if client is not None:
                 workers = len(client.scheduler_info().get("workers", {})) or 1
             results = run_plan(plan, store, client, bar, address=cluster)
+    except KeyboardInterrupt:
+        done = len(store.done())
+        raise CampaignError(f"interrupted: {done} of {plan.nunits} units completed, saved in "
+                            f"{store.path}; continue with the same command and --resume "
+                            f"{store.path}") from None
     finally:
         bar.close()
     return store, results, time.perf_counter() - t0, workers
