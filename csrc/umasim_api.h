@@ -364,6 +364,21 @@ int		 umasim_explore_growth(struct sim *s, int64_t i,
 int		 umasim_coverage(struct sim *s, struct umasim_coverage *out);
 int		 umasim_explore_coverage(struct sim *s,
 		    struct umasim_coverage *out);
+/*
+ * Campaigns: the (point, state) pairs of the last exploration's union as
+ * a bitset (returns its words, copies at most nwords); the guided
+ * explorer's corpus in and out, as a flat list of words, entry after
+ * entry: len, len decisions, then len steps' (runnable, default) as
+ * (n << 16 | def).  corpus_in sets the corpus the next guided exploration
+ * starts from (nwords 0: none); corpus_out copies the corpus the last one
+ * ended with (returns its words, copies at most cap).
+ */
+int64_t		 umasim_explore_state_bits(struct sim *s, uint64_t *out,
+		    size_t nwords);
+int		 umasim_guided_corpus_in(struct sim *s, const uint32_t *words,
+		    size_t nwords);
+int64_t		 umasim_guided_corpus_out(struct sim *s, uint32_t *out,
+		    size_t cap);
 int		 umasim_nwindows(void);
 const char	*umasim_window_name(int w);
 int		 umasim_window_point(int w);

@@ -83,3 +83,14 @@ class InvariantViolation(Error, AssertionError):
 
 class Nondeterministic(Error, RuntimeError):
     """Two runs that had to be equal were not: a bug in the simulator."""
+
+
+class CampaignError(Error, RuntimeError):
+    """A campaign (umasim.campaign) that cannot go on: its cluster is
+    unreachable or was lost (the message names the units completed), or a
+    worker refused a unit."""
+
+
+class BuildMismatch(CampaignError):
+    """A worker runs another build of the core than the client's: the
+    message names both fingerprints."""

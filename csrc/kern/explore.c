@@ -47,18 +47,127 @@ struct explore_state {
 	size_t		nstates, capstates;
 	struct umasim_explore_growth *growth;	/* runs that added coverage */
 	size_t		ngrowth, capgrowth;
+	/* guided: the corpus to start from (kept across explore_reset) and
+	 * the one the last exploration ended with (umasim_api.h's format) */
+	uint32_t	*corpus_in, *corpus_out;
+	size_t		ncorpus_in, ncorpus_out;
 };
 
 static void
 explore_reset(struct explore_state *e)
 {
+	uint32_t *in = e->corpus_in;
+	size_t nin = e->ncorpus_in;
 	int i;
 
 	for (i = 0; i < e->nclasses; i++)
 		free(e->classes[i].dec);
 	free(e->states);
 	free(e->growth);
+	free(e->corpus_out);
 	memset(e, 0, sizeof(*e));
+	e->corpus_in = in;
+	e->ncorpus_in = nin;
+}
+
+static struct explore_state *
+explore_state(struct sim *s)
+{
+
+	if (s->explore == NULL)
+		s->explore = calloc(1, sizeof(*s->explore));
+	return (s->explore);
+}
+
+/*
+ * The guided explorer's corpus in and out (umasim_api.h gives the
+ * format: entry after entry, len, len decisions, len (n << 16 | def)).
+ */
+const uint32_t *
+explore_corpus_in(struct sim *s, size_t *nwords)
+{
+
+	*nwords = s->explore != NULL ? s->explore->ncorpus_in : 0;
+	return (s->explore != NULL ? s->explore->corpus_in : NULL);
+}
+
+/* Drops the starting corpus (the exploration has taken it). */
+void
+explore_corpus_in_done(struct sim *s)
+{
+
+	if (s->explore != NULL) {
+		free(s->explore->corpus_in);
+		s->explore->corpus_in = NULL;
+		s->explore->ncorpus_in = 0;
+	}
+}
+
+/* Keeps 'words' (malloc'ed, taken over) as the corpus the run ended with. */
+void
+explore_corpus_out(struct sim *s, uint32_t *words, size_t nwords)
+{
+
+	free(s->explore->corpus_out);
+	s->explore->corpus_out = words;
+	s->explore->ncorpus_out = nwords;
+}
+
+int
+umasim_guided_corpus_in(struct sim *s, const uint32_t *words, size_t nwords)
+{
+	struct explore_state *e;
+	uint32_t *copy = NULL;
+	size_t i, len;
+
+	/* Whole entries only: len, then 2 * len words. */
+	for (i = 0; i < nwords; i += 1 + 2 * len) {
+		len = words[i];
+		if (len > nwords - i - 1 || 2 * len > nwords - i - 1)
+			return (UMASIM_E_INVAL);
+	}
+	API_ENTER(s);
+	e = explore_state(s);
+	if (e == NULL || (nwords > 0 &&
+	    (copy = malloc(nwords * sizeof(*copy))) == NULL)) {
+		API_LEAVE(s);
+		return (UMASIM_E_NOMEM);
+	}
+	if (nwords > 0)
+		memcpy(copy, words, nwords * sizeof(*copy));
+	free(e->corpus_in);
+	e->corpus_in = copy;
+	e->ncorpus_in = nwords;
+	API_LEAVE(s);
+	return (0);
+}
+
+int64_t
+umasim_guided_corpus_out(struct sim *s, uint32_t *out, size_t cap)
+{
+	size_t n;
+
+	if (s->explore == NULL || s->explore->corpus_out == NULL)
+		return (0);
+	n = s->explore->ncorpus_out;
+	if (out != NULL && cap > 0)
+		memcpy(out, s->explore->corpus_out,
+		    (cap < n ? cap : n) * sizeof(*out));
+	return ((int64_t)n);
+}
+
+/* The (point, state) pairs of the last exploration's union, as bits. */
+int64_t
+umasim_explore_state_bits(struct sim *s, uint64_t *out, size_t nwords)
+{
+
+	if (s->explore == NULL)
+		return (0);
+	if (out != NULL && nwords > 0)
+		memcpy(out, s->explore->cov_states,
+		    (nwords < COV_NWORDS ? nwords : COV_NWORDS) *
+		    sizeof(*out));
+	return (COV_NWORDS);
 }
 
 static int
@@ -293,13 +402,11 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
-	if (s->explore == NULL)
-		s->explore = calloc(1, sizeof(*s->explore));
-	if (s->explore == NULL) {
+	e = explore_state(s);
+	if (e == NULL) {
 		API_LEAVE(s);
 		return (UMASIM_E_NOMEM);
 	}
-	e = s->explore;
 	explore_reset(e);
 	trace_level = s->st.trace_level;
 	s->st.trace_level = UMASIM_TRACE_OFF;
@@ -440,6 +547,7 @@ explore_free(struct sim *s)
 
 	if (s->explore != NULL) {
 		explore_reset(s->explore);
+		free(s->explore->corpus_in);
 		free(s->explore);
 		s->explore = NULL;
 	}

@@ -1,4 +1,4 @@
-"""`umasim fuzz` (umasim/search/fuzz.py): exit status, --list-bugs, --json, --jobs,
+"""`umasim fuzz` (umasim/search/fuzz.py): exit status, --list-bugs, --json, campaigns,
 and the artefacts of a failure, which `umasim replay` reproduces."""
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def test_list_bugs(capsys):
 
 
 @pytest.mark.parametrize("argv", [["--bug", "nope"], ["--examples", "x"], ["--jobs"],
-                                  ["--examples", "0"], ["--jobs", "0"], ["--seed", "-1"],
+                                  ["--examples", "0"], ["--jobs", "-1"], ["--seed", "-1"],
+                                  ["--unit-size", "0"], ["--cluster", "here"],
                                   ["--max-time", "0"], ["--max-time", "-3"],
                                   ["--max-time", "soon"], ["--db", "d", "--no-db"]])
 def test_bad_arguments_exit_2(capsys, argv):
@@ -53,12 +54,16 @@ def test_the_same_seed_fuzzes_the_same_cases(capsys):
     assert a["failed"] is b["failed"] is False
 
 
-def test_jobs_run_in_processes_with_their_own_seeds(capsys):
-    code, out, _ = run(capsys, "--examples", "12", "--jobs", "2", "--seed", "40", "--json",
-                       "--fast")
+def test_a_campaign_runs_units_of_their_own_seeds(capsys, tmp_path):
+    """--unit-size (and --jobs, --cluster: tests/tools/test_campaign.py)
+    splits the examples into units, each a Hypothesis run of its own seed."""
+    code, out, _ = run(capsys, "--examples", "12", "--unit-size", "6", "--seed", "40",
+                       "--json", "--fast", "--out", str(tmp_path))
     assert code == 0
     res = json.loads(out)
-    assert res["seeds"] == [40, 41] and res["jobs"] == 2 and res["examples"] == 12
+    assert res["units"] == 2 and res["examples"] == 12 and res["seed"] == 40
+    units = [json.loads(p.read_text()) for p in sorted((tmp_path / "units").glob("*.json"))]
+    assert [u["examples"] for u in units] == [6, 6]
 
 
 def test_a_failure_exits_1_with_artefacts_that_replay(capsys, tmp_path):

@@ -20,6 +20,7 @@ Neither the FFI object nor the library object leaves this module.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
@@ -349,6 +350,22 @@ class ExploreSummary:
     pruned: int = 0     # bounded: branches its sleep sets pruned
     # The distinct final-state digests (Core.final_digest), sorted; with states.
     state_digests: tuple[int, ...] = ()
+    # The union's (point, state) pairs as a bitset (an int, bit i pair i),
+    # for merging explorations; the guided explorer's corpus at its end
+    # (umasim_api.h's flat format, as the bytes of little-endian uint32
+    # words; empty for the other explorers).
+    state_bits: int = 0
+    corpus: bytes = b""
+
+
+def _le32(data: bytes) -> bytes:
+    """uint32 words between little-endian and this host's order."""
+    if sys.byteorder == "little":
+        return data
+    import array
+    a = array.array("I", data)
+    a.byteswap()
+    return a.tobytes()
 
 
 # ---- a handle on one simulation -------------------------------------------------
@@ -753,8 +770,16 @@ class Core:
     def explore(self, start, explorer: str, runs: int, seed: int, migrate: float,
                 depth: int, steps_hint: int, bound: int, max_steps: int, expect_outcome: str,
                 expect_panic: str, check: bool, states: bool,
-                corpus_max: int = 0, reduction: bool = False) -> ExploreSummary:
-        """Runs an explorer from `start` inside one C call."""
+                corpus_max: int = 0, reduction: bool = False,
+                corpus_in: bytes = b"") -> ExploreSummary:
+        """Runs an explorer from `start` inside one C call.  `corpus_in`:
+        the guided explorer's starting corpus (a summary's `corpus`, or
+        several merged entry by entry)."""
+        if corpus_in:
+            if len(corpus_in) % 4:
+                raise InvalidArgument("a corpus is a whole number of 32-bit words")
+            words = _ffi.from_buffer("uint32_t[]", _le32(corpus_in))
+            self._check(_lib.umasim_guided_corpus_in(self._s, words, len(corpus_in) // 4))
         p = _ffi.new("struct umasim_explore_params *")
         p.kind, p.runs, p.seed, p.migrate = EXPLORERS[explorer], runs, seed, migrate
         p.depth, p.steps_hint, p.bound, p.max_steps = depth, steps_hint, bound, max_steps
@@ -784,9 +809,20 @@ class Core:
             self._check(_lib.umasim_explore_growth(self._s, i, g))
             growth.append((g.run, g.windows_interleaved, g.state_pairs, g.windows_entered,
                            g.windows_migrated))
+        nbits = _lib.umasim_explore_state_bits(self._s, _ffi.NULL, 0)
+        bits = _ffi.new("uint64_t[]", max(nbits, 1))
+        _lib.umasim_explore_state_bits(self._s, bits, nbits)
+        state_bits = sum(int(bits[i]) << (64 * i) for i in range(nbits))
+        ncorpus = _lib.umasim_guided_corpus_out(self._s, _ffi.NULL, 0)
+        corpus = b""
+        if ncorpus > 0:
+            buf = _ffi.new("uint32_t[]", ncorpus)
+            _lib.umasim_guided_corpus_out(self._s, buf, ncorpus)
+            corpus = _le32(bytes(_ffi.buffer(buf)))
         return ExploreSummary(res.runs, res.failures, classes, covered, res.points_total,
                               bool(res.exhausted), res.steps_hint, res.distinct_states,
-                              _coverage(cov), growth, res.pruned, self._explore_states())
+                              _coverage(cov), growth, res.pruned, self._explore_states(),
+                              state_bits, corpus)
 
     def _explore_states(self) -> tuple[int, ...]:
         n = _ffi.new("size_t *")

@@ -6,6 +6,7 @@ import json
 import sys
 
 from umasim.bindings import GUIDED_CORPUS_MAX
+from umasim.cli.campaign import add_campaign_options, campaign_asked
 from umasim.model.scenario import load
 from umasim.errors import InvalidArgument
 from umasim.search.explore import KINDS, explore, format_result, write_artefacts
@@ -15,6 +16,9 @@ def cmd_explore(args) -> int:
     if args.no_reduction and args.explorer != "bounded":
         raise InvalidArgument("--no-reduction is for --explorer bounded only")
     scn = load(args.scenario)
+    if campaign_asked(args):
+        from umasim.cli.campaign import explore_campaign_command
+        return explore_campaign_command(scn, args)
     res = explore(scn, args.explorer, args.runs, args.seed, args.bound, args.depth,
                   states=args.states, corpus=args.corpus, reduction=not args.no_reduction)
     if res.failures:
@@ -45,4 +49,5 @@ def add_command(sub) -> None:
     e.add_argument("--json", action="store_true")
     e.add_argument("--timing", action="store_true",
                    help="with --json, include seconds and runs_per_s (not reproducible)")
+    add_campaign_options(e, "runs")
     e.set_defaults(func=cmd_explore)

@@ -1,7 +1,8 @@
 """`umasim fuzz`: the properties over generated programs and schedules.
 
-    umasim fuzz [--examples N] [--max-time S] [--seed N] [--bug NAME] [--jobs N]
-                [--out DIR] [--db DIR | --no-db] [--fast] [--json]
+    umasim fuzz [--examples N] [--max-time S] [--seed N] [--bug NAME] [--out DIR]
+                [--db DIR | --no-db] [--fast] [--json]
+                [--jobs N | --cluster tcp://HOST:PORT] [--unit-size N] [--resume DIR]
     umasim fuzz --list-bugs
 
 Exit status: 0 when no example failed, 1 when one did (artefacts
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import sys
 
+from umasim.cli.campaign import add_campaign_options, campaign_asked
 from umasim.model.sim import KNOWN_BUGS
 from umasim.search.fuzz import DEFAULT_DB, SHRINK_EXTRA, Failure, run_fuzz, write_artefacts
 
@@ -36,11 +38,10 @@ def add_command(subparsers) -> None:
                     f"(default {DEFAULT_DB}/, not used with --seed unless given)")
     db.add_argument("--no-db", action="store_true", help="no example database")
     f.add_argument("--seed", type=int, metavar="N",
-                   help="Hypothesis seed (job j uses N + j); default: drawn and printed")
+                   help="Hypothesis seed (a campaign's unit k: a hash of N and k); default: "
+                   "drawn and printed")
     f.add_argument("--bug", choices=sorted(KNOWN_BUGS), metavar="NAME",
                    help="turn on a known-bug switch (see --list-bugs) and hunt it")
-    f.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="processes, each with its own seed (default 1)")
     f.add_argument("--out", metavar="DIR", help="where failures are written "
                    "(default .umasim/failures/)")
     f.add_argument("--fast", action="store_true",
@@ -48,6 +49,7 @@ def add_command(subparsers) -> None:
     f.add_argument("--json", action="store_true", help="print one JSON object")
     f.add_argument("--list-bugs", action="store_true",
                    help="print the known-bug switches, one a line, and exit")
+    add_campaign_options(f, "examples")
     f.set_defaults(func=cmd_fuzz)
 
 
@@ -68,15 +70,16 @@ def cmd_fuzz(args) -> int:
         db = None
     else:
         db = args.db if args.db is not None else DEFAULT_DB
-    if args.jobs < 1:
-        raise ValueError("--jobs must be at least 1")
     try:
         import hypothesis  # noqa: F401
     except ImportError:
         print("umasim: error: umasim fuzz needs Hypothesis: pip install 'umasim[fuzz]'",
               file=sys.stderr)
         return 2
-    res = run_fuzz(args.examples, args.seed, args.bug, args.jobs, not args.fast,
+    if campaign_asked(args):
+        from umasim.cli.campaign import fuzz_campaign_command
+        return fuzz_campaign_command(args, db)
+    res = run_fuzz(args.examples, args.seed, args.bug, 1, not args.fast,
                    progress=not args.json and sys.stderr.isatty(), max_time=args.max_time,
                    db=db)
     for f in res.failures:

@@ -174,10 +174,10 @@ def to_toml(scn: Scenario, comment: str = "") -> str:
 # ---- writing ------------------------------------------------------------
 
 def write_pair(fixed: Scenario, scenario_path: str | Path, trace_path: str | Path,
-               comment: str = "") -> FailureArtefact:
+               comment: str = "", relative_to: str | Path | None = None) -> FailureArtefact:
     """Runs a scripted scenario and writes it and its full trace to the
     paths given; the scenario file's header comment ends with the replay
-    command."""
+    command (naming the trace relative to `relative_to`, if given)."""
     from umasim.engine import execute
     from umasim.views.trace import TraceWriter
     spath, tpath = Path(scenario_path), Path(trace_path)
@@ -186,7 +186,7 @@ def write_pair(fixed: Scenario, scenario_path: str | Path, trace_path: str | Pat
     run = execute(fixed, observers=[TraceWriter(tpath, "full")])
     rep = report_of(run)
     sim, result = run.sim, run.result
-    cmd = replay_command(tpath)
+    cmd = replay_command(tpath if relative_to is None else tpath.relative_to(relative_to))
     what = f"{result.outcome}" + (f" ({sim.panic})" if sim.panic else "")
     note = (comment + "\n" if comment else "") + f"outcome: {what} after {sim.steps} steps"
     for f in rep.failures:
@@ -203,14 +203,16 @@ def artefact_key(fixed: Scenario) -> str:
 
 def write_failure(scn: Scenario, decisions: list[int], out_dir: str | Path | None = None,
                   label: str = "failure", comment: str = "",
-                  max_steps: int | None = None) -> FailureArtefact:
+                  max_steps: int | None = None, relative: bool = False) -> FailureArtefact:
     """Writes `label-HASH.toml` and `label-HASH.trace` into out_dir
     (default .umasim/failures) and returns their paths, the replay command
     and the outcome.  `decisions` are a run's decisions (Sim.decisions), or
     a prefix of them; the name's hash depends only on the scenario and the
-    decisions, so the same failure lands in the same files."""
+    decisions, so the same failure lands in the same files.  With
+    `relative`, the replay command names the trace relative to out_dir
+    (campaigns: the same bytes whatever the directory)."""
     out = Path(out_dir) if out_dir is not None else DEFAULT_DIR
     fixed = scenario_with_decisions(scn, decisions, max_steps)
     key = artefact_key(fixed)
     return write_pair(fixed, out / f"{label}-{key}.toml", out / f"{label}-{key}.trace",
-                      comment or label)
+                      comment or label, relative_to=out if relative else None)

@@ -58,4 +58,9 @@ extern const struct explorer_ops explorer_guided;
 int	explore_run(struct explorer *x, const struct umasim_policy *pol,
 	    uint64_t run, size_t *dec0);
 
+/* guided: the corpus to start from, and the one a run ends with. */
+const uint32_t *explore_corpus_in(struct sim *s, size_t *nwords);
+void	explore_corpus_in_done(struct sim *s);
+void	explore_corpus_out(struct sim *s, uint32_t *words, size_t nwords);
+
 #endif /* !_KERN_EXPLORER_H_ */

@@ -27,6 +27,11 @@
  * UMASIM_GUIDED_CORPUS_MAX, the default) and GUIDED_MAXSTEPS steps in all (an entry keeps at most its
  * first GUIDED_MAXSTEPS / 2 steps; past them the default schedule goes
  * on); to make room for a new entry, random ones other than the first go.
+ *
+ * A campaign runs guided shards in rounds: an exploration may start from
+ * a corpus (umasim_guided_corpus_in: the entries, in order, up to the
+ * most it keeps; the default schedule is then not run again) and leaves
+ * the corpus it ended with for umasim_guided_corpus_out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +219,68 @@ mutate(struct guided_state *g, int ncpus)
 	return (0);
 }
 
+/* The starting corpus, if any (explore.c checked its entries are whole). */
+static int
+load_corpus(struct sim *s, struct guided_state *g)
+{
+	const uint32_t *w;
+	struct gentry *e;
+	size_t nw, i, j, len;
+
+	w = explore_corpus_in(s, &nw);
+	for (i = 0; i < nw && g->n < g->max; i += 1 + 2 * len) {
+		len = w[i];
+		if (len > GUIDED_MAXSTEPS / 2 || g->nsteps + len > GUIDED_MAXSTEPS)
+			break;
+		e = &g->corpus[g->n];
+		e->dec = malloc((len + 1) * sizeof(*e->dec));
+		e->br = malloc((len + 1) * sizeof(*e->br));
+		if (e->dec == NULL || e->br == NULL) {
+			free(e->dec);
+			free(e->br);
+			memset(e, 0, sizeof(*e));
+			return (UMASIM_E_NOMEM);
+		}
+		memcpy(e->dec, &w[i + 1], len * sizeof(*e->dec));
+		for (j = 0; j < len; j++) {
+			e->br[j].n = (uint16_t)(w[i + 1 + len + j] >> 16);
+			e->br[j].def = (uint16_t)(w[i + 1 + len + j] & 0xffff);
+		}
+		e->len = len;
+		g->nsteps += len;
+		g->n++;
+	}
+	if (g->n > 0)
+		g->did_default = 1;
+	explore_corpus_in_done(s);
+	return (0);
+}
+
+/* The corpus as words (umasim_api.h's format), kept for corpus_out. */
+static void
+save_corpus(struct sim *s, const struct guided_state *g)
+{
+	uint32_t *w;
+	size_t nw = 0, k = 0, j;
+	int i;
+
+	for (i = 0; i < g->n; i++)
+		nw += 1 + 2 * g->corpus[i].len;
+	w = malloc((nw + 1) * sizeof(*w));
+	if (w == NULL)
+		return;
+	for (i = 0; i < g->n; i++) {
+		const struct gentry *e = &g->corpus[i];
+
+		w[k++] = (uint32_t)e->len;
+		memcpy(&w[k], e->dec, e->len * sizeof(*w));
+		k += e->len;
+		for (j = 0; j < e->len; j++)
+			w[k++] = (uint32_t)e->br[j].n << 16 | e->br[j].def;
+	}
+	explore_corpus_out(s, w, nw);
+}
+
 static int
 guided_start(struct explorer *x)
 {
@@ -230,7 +297,7 @@ guided_start(struct explorer *x)
 		g->max = 2;
 	x->priv = g;
 	x->s->brlog_on = 1;
-	return (0);
+	return (load_corpus(x->s, g));
 }
 
 static int
@@ -338,6 +405,7 @@ guided_finish(struct explorer *x)
 
 	if (g == NULL)
 		return;
+	save_corpus(x->s, g);
 	for (i = 0; i < g->n; i++) {
 		free(g->corpus[i].dec);
 		free(g->corpus[i].br);

@@ -1,0 +1,140 @@
+"""Benchmark of campaigns on local Dask workers (not a timed test).
+
+    python bench/campaign.py            # a table
+    python bench/campaign.py --json     # one JSON object on stdout
+
+For 1 and 2 worker processes (a LocalCluster, started before the clock
+runs, one thread each), the throughput of three campaigns at their
+default unit sizes (umasim.campaign.DEFAULT_UNIT_SIZE):
+
+  guided   runs per second of `umasim explore --explorer guided` (shards
+           in rounds of GUIDED_SHARDS, corpora merged between rounds)
+  random   runs per second of `umasim explore --explorer random`
+  fuzz     examples per second of `umasim fuzz` (default strategy,
+           properties after every step)
+
+and the ratio of 2 workers to 1 (target: 1.8 or more on a 2-core
+machine).  Beside it, the CPU seconds of the busiest worker, with one
+worker and with two: their ratio is the speedup the split allows when
+each worker has a core of its own, whatever else loads the host.  Each figure is the best of --reps repetitions, interleaved
+(the load of other processes on the host only ever slows a repetition
+down); the in-process figure (no workers) is given for reference.  The host's load
+average before the runs is reported: on a shared machine it bounds what
+a second worker can add.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pathlib
+import sys
+import tempfile
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from umasim.campaign import explore_campaign, fuzz_campaign  # noqa: E402
+from umasim.model.scenario import load  # noqa: E402
+
+SCENARIO = ROOT / "scenarios" / "hunt_no_recheck.toml"
+TARGET = 1.8
+
+
+def _cpu() -> float:
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def measure(kind: str, client, address: str | None, runs: int, examples: int,
+            out: pathlib.Path) -> tuple[float, float]:
+    """Runs (or examples) per second of one campaign, and the CPU seconds
+    of its busiest worker (of this process, without workers)."""
+    before = client.run(_cpu) if client is not None else {"here": _cpu()}
+    if kind == "fuzz":
+        cr = fuzz_campaign(examples, 1, cluster=address, out=out)
+        done = cr.result.examples
+    else:
+        cr = explore_campaign(load(SCENARIO), kind, runs, seed=1, cluster=address, out=out)
+        done = cr.result.runs
+    after = client.run(_cpu) if client is not None else {"here": _cpu()}
+    return done / cr.seconds, max(after[w] - before[w] for w in after)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=400_000, help="explorer runs per campaign")
+    ap.add_argument("--examples", type=int, default=1500, help="fuzz examples per campaign")
+    ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--kinds", default="guided,random,fuzz",
+                    help="which campaigns, comma-separated (default all three)")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    import distributed
+    load1 = os.getloadavg()[0]
+    kinds = tuple(k for k in args.kinds.split(",") if k)
+    if not kinds or set(kinds) - {"guided", "random", "fuzz"}:
+        ap.error("--kinds: guided, random and/or fuzz")
+    res: dict = {k: {} for k in kinds}
+    clusters, clients = {}, {None: None}
+    cpu: dict = {k: {} for k in kinds}
+    try:
+        # Both clusters stand (idle) from the start, and the repetitions
+        # interleave the three settings: a change of the host's load
+        # between them falls on all three alike.
+        for workers in (1, 2):
+            lc = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                          processes=True, dashboard_address=":0",
+                                          silence_logs=logging.CRITICAL)
+            clusters[workers] = lc
+            clients[workers] = distributed.Client(lc, set_as_default=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            tmpd = pathlib.Path(tmp)
+            n = 0
+            for _ in range(args.reps):
+                for k in kinds:
+                    for workers in (0, 1, 2):
+                        n += 1
+                        addr = clusters[workers].scheduler_address if workers else None
+                        v, c = measure(k, clients.get(workers), addr, args.runs,
+                                       args.examples, tmpd / str(n))
+                        if v > res[k].get(workers, 0.0):
+                            res[k][workers], cpu[k][workers] = v, c
+    finally:
+        for c in clients.values():
+            if c is not None:
+                c.close()
+        for lc in clusters.values():
+            lc.close()
+    out = {"cpus": os.cpu_count(), "loadavg_before": round(load1, 2),
+           "runs": args.runs, "examples": args.examples, "reps": args.reps,
+           "target_ratio": TARGET}
+    for k in kinds:
+        unit = "examples_per_s" if k == "fuzz" else "runs_per_s"
+        out[k] = {f"{unit}_in_process": round(res[k][0], 1),
+                  f"{unit}_1_worker": round(res[k][1], 1),
+                  f"{unit}_2_workers": round(res[k][2], 1),
+                  "ratio_2_to_1": round(res[k][2] / res[k][1], 2),
+                  "busiest_worker_cpu_s_1_worker": round(cpu[k][1], 2),
+                  "busiest_worker_cpu_s_2_workers": round(cpu[k][2], 2),
+                  "cpu_ratio_2_to_1": round(cpu[k][1] / cpu[k][2], 2)}
+    if args.json:
+        print(json.dumps(out, sort_keys=True))
+        return 0
+    print(f"host: {out['cpus']} CPUs, load average {out['loadavg_before']} before the runs")
+    print(f"{'campaign':10} {'in process':>12} {'1 worker':>12} {'2 workers':>12} {'2/1':>6}"
+          f" {'CPU 2/1':>8}")
+    for k in kinds:
+        v = list(out[k].values())
+        print(f"{k:10} {v[0]:12,.0f} {v[1]:12,.0f} {v[2]:12,.0f} {v[3]:6.2f} {v[6]:8.2f}"
+              + ("  (examples/s)" if k == "fuzz" else "  (runs/s)"))
+    print(f"target: 2/1 >= {TARGET}; CPU 2/1: the busiest worker's CPU seconds with one "
+          f"worker over those with two (the speedup were each worker on a core of its own)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,383 @@
+"""Campaigns (umasim.campaign): units that depend only on the command,
+merged in unit order, so that the same campaign finds the same failures,
+byte for byte, in one process, on two local workers or on a cluster;
+--resume, bad input, a worker killed mid-unit, a lost scheduler, the
+fingerprint check and the example database.
+
+The tests that need Dask distributed share one LocalCluster of two worker
+processes (module scope) and are skipped, saying why, without it; under a
+sanitizer build they are skipped too (workers must not run under a
+preloaded libasan: scripts/check-c-core checks the core in one process).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+
+import pytest
+
+from umasim.bindings import SANITIZE, on_valgrind
+from umasim.campaign import (explore_campaign, explore_plan, fingerprint, fuzz_campaign,
+                             fuzz_plan, run_unit)
+from umasim.campaign.cluster import run_plan
+from umasim.campaign.resume import CampaignDir
+from umasim.cli import main
+from umasim.errors import BuildMismatch, CampaignError, InvalidArgument
+from umasim.model.scenario import load
+from umasim.search.explore import explore
+
+ROOT = Path(__file__).resolve().parents[2]
+HUNT = ROOT / "scenarios" / "hunt_no_recheck.toml"
+
+try:
+    if SANITIZE or on_valgrind():
+        raise ImportError   # nothing of Dask under a sanitizer preload
+    import distributed
+except ImportError:
+    distributed = None
+
+needs_dask = pytest.mark.skipif(distributed is None, reason="Dask distributed is not "
+                                "installed (pip install 'umasim[cluster]')")
+no_sanitizer = pytest.mark.skipif(SANITIZE or on_valgrind(), reason="Dask workers do not run "
+                                  "under a sanitizer preload; check-c-core checks the core "
+                                  "in one process")
+
+
+def tree(d: Path) -> dict[str, bytes]:
+    """Every file under d, by relative path: what a campaign left."""
+    return {str(p.relative_to(d)): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+
+
+# ---- in this process -----------------------------------------------------------
+
+@pytest.mark.parametrize("explorer", ["random", "pct"])
+def test_in_process_units_equal_one_exploration(tmp_path, explorer):
+    """random and pct seed run i with seed + i: split into units, they are
+    the same runs, the same classes and the same coverage."""
+    scn = load(HUNT)
+    cr = explore_campaign(scn, explorer, 2500, unit_size=600, out=tmp_path)
+    one = explore(scn, explorer, 2500)
+    got = cr.result
+    assert cr.units_done == 5 and got.runs == one.runs == 2500
+    assert got.failures == one.failures
+    assert [(c.outcome, c.message, c.count, c.first_run, c.decisions) for c in got.classes] == \
+        [(c.outcome, c.message, c.count, c.first_run, c.decisions) for c in one.classes]
+    assert got.points_covered == one.points_covered
+    assert got.coverage.windows == one.coverage.windows
+    assert got.coverage.state_pairs == one.coverage.state_pairs
+
+
+def test_plans_depend_on_the_command_only(tmp_path):
+    scn = load(HUNT)
+    a = explore_plan(scn, "guided", 5000, seed=3, unit_size=1000)
+    copy = tmp_path / "elsewhere.toml"
+    copy.write_bytes(HUNT.read_bytes())
+    assert explore_plan(load(copy), "guided", 5000, seed=3, unit_size=1000).id == a.id
+    b = explore_plan(scn, "guided", 5000, seed=3, unit_size=1000)
+    assert a.id == b.id and a.nunits == 5
+    assert [u.params for u in a.units()] == [u.params for u in b.units()]
+    assert [u.round for u in a.units()] == [0, 0, 0, 0, 1]
+    assert explore_plan(scn, "guided", 5000, seed=4, unit_size=1000).id != a.id
+    assert explore_plan(scn, "guided", 5000, seed=3, unit_size=500).id != a.id
+    f = fuzz_plan(100, 7, unit_size=30)
+    assert [u.budget for u in f.units()] == [30, 30, 30, 10]
+    assert len({u.params["seed"] for u in f.units()}) == 4
+
+
+def test_guided_rounds_start_from_the_merged_corpora(tmp_path):
+    """Round 1's shard runs from round 0's corpora: its result differs
+    from the same shard run from nothing."""
+    scn = load(HUNT)
+    plan = explore_plan(scn, "guided", 2500, seed=1, unit_size=500)
+    store = CampaignDir(tmp_path, plan)
+    results = run_plan(plan, store)
+    assert sorted(results) == [0, 1, 2, 3, 4]
+    alone = run_unit(plan.unit(4))
+    assert alone["corpus"] != results[4]["corpus"]
+    assert all(r["corpus"] for r in results.values())
+
+
+def test_resume_runs_only_the_missing_units(tmp_path, monkeypatch):
+    scn = load(HUNT)
+    first = explore_campaign(scn, "random", 3000, unit_size=1000, out=tmp_path)
+    before = tree(tmp_path)
+    (tmp_path / "units" / "000001.json").unlink()
+    ran = []
+    import umasim.campaign.cluster as cluster
+    real = cluster.run_unit
+    monkeypatch.setattr(cluster, "run_unit", lambda u, c=(): ran.append(u.index) or real(u, c))
+    again = explore_campaign(scn, "random", 3000, unit_size=1000, resume=tmp_path)
+    assert ran == [1]
+    assert tree(tmp_path) == before
+    assert again.result.failures == first.result.failures
+
+
+def test_a_fuzz_campaign_resumes_with_the_seed_it_drew(tmp_path, capsys):
+    assert main(["fuzz", "--examples", "10", "--unit-size", "5", "--fast", "--no-db",
+                 "--out", str(tmp_path), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    (tmp_path / "units" / "000000.json").unlink()
+    assert main(["fuzz", "--examples", "10", "--unit-size", "5", "--fast", "--no-db",
+                 "--resume", str(tmp_path), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["seed"] == first["seed"] and again["units"] == 2
+
+
+def test_resume_refuses_another_campaign(tmp_path, capsys):
+    assert main(["explore", str(HUNT), "--runs", "200", "--unit-size", "100",
+                 "--out", str(tmp_path), "--json"]) == 1
+    capsys.readouterr()
+    code = main(["explore", str(HUNT), "--runs", "300", "--unit-size", "100",
+                 "--resume", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds another campaign" in err and "runs" in err
+    code = main(["fuzz", "--examples", "5", "--seed", "1", "--resume", str(tmp_path)])
+    assert code == 2 and "holds another campaign" in capsys.readouterr().err
+    code = main(["explore", str(HUNT), "--resume", str(tmp_path / "nothing")])
+    assert code == 2 and "not a campaign's directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["--unit-size", "0"], "--unit-size must be a positive integer"),
+    (["--jobs", "-1"], "--jobs must be 0"),
+    (["--cluster", "nowhere"], "not a scheduler address"),
+    (["--cluster", "tcp://127.0.0.1:99999"], "not a scheduler address"),
+    (["--explorer", "bounded", "--jobs", "2"], "does not split"),
+    (["--states", "--unit-size", "10"], "--states"),
+])
+def test_bad_campaign_arguments_exit_2(capsys, argv, msg):
+    code = main(["explore", str(HUNT), "--runs", "50", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and msg in err, err
+
+
+def test_json_keeps_explores_keys_and_adds_units_and_signatures(capsys, tmp_path):
+    code = main(["explore", str(HUNT), "--runs", "400", "--unit-size", "100", "--json",
+                 "--out", str(tmp_path)])
+    res = json.loads(capsys.readouterr().out)
+    plain = explore(load(HUNT), "random", 400).to_json()
+    assert code == 1 and res["units"] == 4 and res["out"] == str(tmp_path)
+    assert res["runs"] == plain["runs"] and res["failures"] == plain["failures"]
+    for got, want in zip(res["classes"], plain["classes"], strict=True):
+        for k in ("outcome", "message", "count", "first_run", "steps"):
+            assert got[k] == want[k]
+        assert (got["signature"] is not None) == got["failed"]
+        assert (got["trace"] is not None) == got["failed"]
+    sig = next(c["signature"] for c in res["classes"] if c["failed"])
+    assert sig == {"kind": "panic", "message": "uma_zalloc_arg: Freeing a non free bucket.",
+                   "point": sig["point"]} and sig["point"]
+
+
+def test_a_time_budgeted_fuzz_campaign_says_so(capsys, tmp_path):
+    code = main(["fuzz", "--max-time", "0.5", "--unit-size", "5", "--seed", "1", "--fast",
+                 "--no-db", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "time-budgeted (--max-time)" in out and "not reproducible" in out
+    assert json.loads((tmp_path / "findings.json").read_text())["time_budgeted"] is True
+
+
+@needs_dask
+@no_sanitizer
+def test_an_unreachable_scheduler_exits_2(capsys, monkeypatch):
+    import umasim.campaign.cluster as cluster
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1.0)
+    code = main(["fuzz", "--examples", "5", "--seed", "1", "--cluster", "tcp://127.0.0.1:1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot reach a Dask scheduler at tcp://127.0.0.1:1" in err
+
+
+def test_a_unit_of_another_build_is_refused():
+    plan = fuzz_plan(10, 1)
+    u = plan.unit(0)
+    other = type(u)(u.command, u.index, u.campaign, "0.0.0+0123456789abcdef", u.params)
+    with pytest.raises(BuildMismatch) as e:
+        run_unit(other)
+    assert "0.0.0+0123456789abcdef" in str(e.value) and fingerprint() in str(e.value)
+
+
+def test_an_exception_in_a_unit_is_a_finding(monkeypatch):
+    import umasim.campaign.units as units
+
+    def boom(unit, corpus):
+        raise RuntimeError("the port fell over")
+    monkeypatch.setattr(units, "_explore_unit", boom)
+    res = run_unit(explore_plan(load(HUNT), "random", 10).unit(0))
+    (cls,) = res["classes"]
+    assert cls["failed"] and cls["signature"]["kind"] == "error"
+    assert "the port fell over" in cls["message"]
+
+
+def test_fuzz_failures_go_to_the_example_database(tmp_path, capsys):
+    """What a campaign's units find is saved into the client's database:
+    a later local `umasim fuzz` with it fails at once."""
+    db = tmp_path / "db"
+    out = tmp_path / "out"
+    assert main(["fuzz", "--bug", "full_bypass", "--examples", "50", "--seed", "1",
+                 "--unit-size", "25", "--db", str(db), "--out", str(out), "--json"]) == 1
+    res = json.loads(capsys.readouterr().out)
+    assert res["units"] == 2 and res["failed"] and res["classes"][0]["signature"]["kind"]
+    assert any(db.rglob("*"))
+    assert main(["fuzz", "--bug", "full_bypass", "--examples", "1", "--seed", "99",
+                 "--db", str(db), "--out", str(tmp_path / "o2"), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["failed"]
+    assert main(["fuzz", "--bug", "full_bypass", "--examples", "1", "--seed", "99",
+                 "--no-db", "--out", str(tmp_path / "o3"), "--json"]) == 0
+
+
+# ---- on Dask workers -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A LocalCluster of two worker processes; none is left behind."""
+    if distributed is None or SANITIZE or on_valgrind():
+        pytest.skip("needs Dask distributed, without a sanitizer preload")
+    import logging
+    import psutil
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    lc = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", silence_logs=logging.CRITICAL)
+    client = distributed.Client(lc, set_as_default=False)
+    try:
+        yield lc, client
+    finally:
+        client.close()
+        lc.close()
+        # Worker processes end (multiprocessing's resource tracker, which
+        # lives as long as this process, is not one of them).
+        new = [p for p in me.children(recursive=True) if p.pid not in before
+               and "resource_tracker" not in " ".join(_cmdline(p))]
+        _, alive = psutil.wait_procs(new, timeout=20)
+        left = [p for p in alive if _running(p)]
+        for p in left:
+            p.kill()
+        assert not left, f"processes left behind: {left}"
+
+
+def _cmdline(p) -> list[str]:
+    try:
+        return p.cmdline()
+    except Exception:  # noqa: BLE001 -- gone, or a zombie
+        return []
+
+
+def _running(p) -> bool:
+    import psutil
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@needs_dask
+@no_sanitizer
+@pytest.mark.parametrize("explorer", ["random", "guided"])
+def test_explore_same_bytes_on_workers(tmp_path, cluster, explorer):
+    lc, _ = cluster
+    scn = load(HUNT)
+    explore_campaign(scn, explorer, 6000, seed=5, unit_size=1000, out=tmp_path / "one")
+    explore_campaign(scn, explorer, 6000, seed=5, unit_size=1000, out=tmp_path / "two",
+                     cluster=lc.scheduler_address)
+    one, two = tree(tmp_path / "one"), tree(tmp_path / "two")
+    assert one == two
+    assert any(k.endswith(".trace") for k in one)
+    findings = json.loads(one["findings.json"])
+    assert findings["units"] == 6
+    assert all(c["signature"]["point"] for c in findings["classes"] if c["failed"])
+
+
+@needs_dask
+@no_sanitizer
+def test_fuzz_same_bytes_on_workers_and_with_jobs(tmp_path, cluster, capsys):
+    lc, _ = cluster
+    args = ["fuzz", "--bug", "full_bypass", "--examples", "75", "--seed", "2",
+            "--unit-size", "25", "--no-db", "--json"]
+    assert main(args + ["--out", str(tmp_path / "one")]) == 1
+    a = json.loads(capsys.readouterr().out)
+    assert main(args + ["--out", str(tmp_path / "two"), "--cluster", lc.scheduler_address]) == 1
+    b = json.loads(capsys.readouterr().out)
+    assert main(args + ["--out", str(tmp_path / "three"), "--jobs", "2"]) == 1
+    c = json.loads(capsys.readouterr().out)
+    assert tree(tmp_path / "one") == tree(tmp_path / "two") == tree(tmp_path / "three")
+    assert a["units"] == b["units"] == c["units"] == 3
+    assert [x["signature"] for x in a["classes"]] == [x["signature"] for x in c["classes"]]
+
+
+@needs_dask
+@no_sanitizer
+def test_a_worker_of_another_build_is_refused(cluster, monkeypatch):
+    import umasim.campaign.cluster as cl
+    _, client = cluster
+    monkeypatch.setattr(cl, "fingerprint", lambda: "0.0.0+feedfacefeedface")
+    with pytest.raises(BuildMismatch) as e:
+        cl.check_workers(client)
+    msg = str(e.value)
+    assert "0.0.0+feedfacefeedface" in msg and fingerprint() in msg and "tcp://" in msg
+
+
+@needs_dask
+@no_sanitizer
+def test_a_worker_killed_mid_unit_loses_nothing(tmp_path, cluster):
+    """A worker killed while it runs a unit: the scheduler runs the unit
+    again elsewhere; the findings are those of one process."""
+    lc, client = cluster
+    plan = fuzz_plan(150, 3, "full_bypass", unit_size=25)
+    killed = []
+
+    class KillOnce:
+        def add(self, result):
+            if killed:
+                return
+            busy = {w: ks for w, ks in client.processing().items() if ks}
+            if not busy:
+                return
+            victim = sorted(busy)[0]
+            pid = client.run(os.getpid, workers=[victim])[victim]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    with distributed.Client(lc.scheduler_address, set_as_default=False) as c2:
+        got = run_plan(plan, CampaignDir(tmp_path / "two", plan), c2, KillOnce(),
+                       address=lc.scheduler_address)
+    assert killed
+    want = run_plan(plan, CampaignDir(tmp_path / "one", plan))
+    assert got == want
+    client.wait_for_workers(2, timeout=60)
+
+
+@needs_dask
+@no_sanitizer
+def test_a_lost_scheduler_names_what_completed(tmp_path):
+    """The scheduler goes away mid-campaign: CampaignError names the units
+    completed and how to resume; --resume then finishes the campaign."""
+    import logging
+    lc = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0", silence_logs=logging.CRITICAL)
+    plan = fuzz_plan(200, 4, unit_size=25)
+    out = tmp_path / "c"
+
+    class CloseAfterTwo:
+        n = 0
+
+        def add(self, result):
+            self.n += 1
+            if self.n == 2:
+                threading.Thread(target=lc.close).start()
+    try:
+        with distributed.Client(lc.scheduler_address, set_as_default=False,
+                                timeout=5) as client:
+            with pytest.raises(CampaignError) as e:
+                run_plan(plan, CampaignDir(out, plan), client, CloseAfterTwo(),
+                         address=lc.scheduler_address)
+    finally:
+        lc.close()
+    msg = str(e.value)
+    assert "lost the Dask scheduler" in msg and f"--resume {out}" in msg
+    assert "of 8 units completed" in msg
+    done = len(list((out / "units").glob("*.json")))
+    assert done >= 2 and f"{done} of 8" in msg
+    res = run_plan(plan, CampaignDir(out, plan, resume=True))
+    assert sorted(res) == list(range(8))

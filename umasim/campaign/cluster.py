@@ -1,0 +1,269 @@
+"""Where units run: in this process, on a LocalCluster, or on a Dask
+cluster, and the loop that hands them out.
+
+Transport, scheduling and fault tolerance are Dask distributed's: a
+worker that dies mid-unit has its unit run again elsewhere by the
+scheduler (units are idempotent; a unit that kills every worker it lands
+on is reported as a finding of kind "error").  The client keeps a window
+of units in flight, earliest first, saves each result as it arrives
+(resume.CampaignDir) and never merges by arrival.  A client that loses
+its scheduler stops with CampaignError, naming the units completed and
+the --resume command that continues.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from contextlib import contextmanager
+
+from umasim.campaign.plan import merge_corpora
+from umasim.campaign import units
+from umasim.campaign.units import fingerprint, run_unit
+from umasim.errors import BuildMismatch, CampaignError, InvalidArgument  # noqa: F401
+
+# How long the client waits for a scheduler to answer, and for a first
+# worker to join it.
+CONNECT_TIMEOUT = 10.0
+WORKERS_TIMEOUT = 60.0
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss|ucx)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$")
+
+
+def check_address(address: str) -> str:
+    """A scheduler address, PROTOCOL://HOST:PORT (tcp, tls, ws, wss, ucx)."""
+    m = _ADDRESS.match(address or "")
+    if m is None or not 0 < int(m.group(3)) < 65536:
+        raise InvalidArgument(f"--cluster: {address!r} is not a scheduler address "
+                              f"(tcp://HOST:PORT)")
+    return address
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise InvalidArgument("--jobs and --cluster run on Dask distributed: "
+                              "pip install 'umasim[cluster]'") from None
+    return distributed
+
+
+def every_core() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+@contextmanager
+def connect(jobs: int | None = None, cluster: str | None = None):
+    """A Dask client: on `cluster` (an address), or on a LocalCluster of
+    `jobs` worker processes (0: one per core); None for neither (the units
+    then run in this process)."""
+    if cluster is None and jobs is None:
+        yield None
+        return
+    if cluster is not None:
+        check_address(cluster)
+    elif isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 0:
+        raise InvalidArgument(f"--jobs must be 0 (every core) or more, not {jobs!r}")
+    d = _distributed()
+    for name in ("distributed", "distributed.worker", "distributed.nanny",
+                 "distributed.scheduler", "distributed.core", "distributed.client"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    if cluster is not None:
+        try:
+            client = d.Client(cluster, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        except (OSError, TimeoutError) as e:
+            raise InvalidArgument(f"--cluster: cannot reach a Dask scheduler at {cluster} "
+                                  f"({type(e).__name__}: {e})") from None
+        try:
+            yield client
+        finally:
+            _quiet_close(client)
+        return
+    n = jobs or every_core()
+    lc = d.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                        dashboard_address=":0", silence_logs=logging.CRITICAL)
+    client = d.Client(lc, set_as_default=False)
+    try:
+        yield client
+    finally:
+        _quiet_close(client)
+        try:
+            lc.close()
+        except Exception:  # noqa: BLE001 -- closing is best effort
+            pass
+
+
+def _quiet_close(client) -> None:
+    try:
+        client.close(timeout=5)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def check_workers(client) -> int:
+    """Refuses a cluster with a worker of another build; returns the
+    number of workers."""
+    mine = fingerprint()
+    try:
+        client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+    except TimeoutError:
+        raise CampaignError(f"the Dask scheduler has had no worker for {WORKERS_TIMEOUT:g} s: "
+                            f"start some (dask worker ADDRESS)") from None
+    theirs = client.run(units.fingerprint)      # the workers' own
+    for addr, fp in sorted(theirs.items()):
+        if fp != mine:
+            raise BuildMismatch(f"worker {addr} runs umasim core {fp}, this client runs "
+                                f"{mine}: install the same build of umasim on every worker")
+    return max(len(theirs), 1)
+
+
+def _ranges(indices) -> str:
+    out, run = [], []
+    for i in sorted(indices):
+        if run and i == run[-1] + 1:
+            run.append(i)
+        else:
+            if run:
+                out.append(run)
+            run = [i]
+    if run:
+        out.append(run)
+    return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in out) or "none"
+
+
+def run_plan(plan, store, client=None, progress=None, address: str | None = None) -> dict:
+    """Runs the plan's units that `store` has no result of; returns every
+    result by unit index.  Guided shards go round by round."""
+    results = store.done()
+    for i in sorted(results):
+        if progress is not None:
+            progress.add(results[i])
+    deadline = None if plan.time_budget is None else time.monotonic() + plan.time_budget
+    runner = _Runner(plan, store, client, progress, results, deadline, address)
+    if plan.rounds:
+        from umasim.campaign.plan import GUIDED_SHARDS
+        nrounds = -(-plan.nunits // GUIDED_SHARDS)
+        for r in range(nrounds):
+            idx = range(r * GUIDED_SHARDS, min((r + 1) * GUIDED_SHARDS, plan.nunits))
+            # Only the two latest rounds' corpora are kept (to resume).
+            for i in range(max(0, (r - 2) * GUIDED_SHARDS), max(0, (r - 1) * GUIDED_SHARDS)):
+                results.get(i, {}).pop("corpus", None)
+                store.drop_corpus(i)
+            if all(i in results for i in idx):
+                continue
+            corpus = b""
+            if r > 0:
+                prev = range((r - 1) * GUIDED_SHARDS, r * GUIDED_SHARDS)
+                corpus = merge_corpora([results[i] for i in prev], plan.params["corpus_max"])
+            runner.run_batch((i for i in idx if i not in results), corpus)
+    else:
+        runner.run_batch(i for i in range(plan.nunits) if i not in results)
+    return results
+
+
+class _Runner:
+    def __init__(self, plan, store, client, progress, results, deadline, address):
+        self.plan, self.store, self.client = plan, store, client
+        self.progress, self.results, self.deadline = progress, results, deadline
+        self.address = address
+        self.width = 1
+        if client is not None:
+            self.width = 2 * check_workers(client)
+
+    def _arrived(self, res: dict) -> None:
+        self.store.save(res)
+        self.results[res["index"]] = res
+        if self.progress is not None:
+            self.progress.add(res)
+
+    def _time_left(self) -> bool:
+        return self.deadline is None or time.monotonic() < self.deadline
+
+    def run_batch(self, indices, corpus=b"") -> None:
+        if self.client is None:
+            for i in indices:
+                if not self._time_left():
+                    return
+                self._arrived(run_unit(self.plan.unit(i), corpus))
+            return
+        try:
+            self._distributed(iter(indices), corpus)
+        except (BuildMismatch, KeyboardInterrupt):
+            raise
+        except Exception as e:  # noqa: BLE001
+            if self._gone(e):
+                raise self._lost(e) from None
+            raise
+
+    def _gone(self, e) -> bool:
+        """Whether `e` says the scheduler (or the link to it) is gone."""
+        import asyncio
+        import concurrent.futures
+        if isinstance(e, (OSError, TimeoutError, asyncio.CancelledError,
+                          concurrent.futures.CancelledError)):
+            return True
+        return getattr(self.client, "status", "running") not in ("running", "connecting")
+
+    def _lost(self, e) -> CampaignError:
+        done = sorted(self.results)
+        return CampaignError(
+            f"lost the Dask scheduler{' at ' + self.address if self.address else ''} "
+            f"({type(e).__name__}: {e or 'connection closed'}): {len(done)} of "
+            f"{self.plan.nunits} units completed ({_ranges(done)}), saved in "
+            f"{self.store.path}; continue with the same command and --resume "
+            f"{self.store.path}")
+
+    def _distributed(self, indices, corpus) -> None:
+        d = _distributed()
+        client = self.client
+        data = bytes(corpus)
+        first: list = []
+        pending = None
+        inflight = 0
+
+        def submit() -> bool:
+            nonlocal inflight
+            if not self._time_left():
+                return False
+            i = next(indices, None)
+            if i is None:
+                return False
+            unit = self.plan.unit(i)
+            fut = client.submit(run_unit, unit, data, key=f"umasim-{self.plan.id}-{i}",
+                                pure=False, priority=-i, retries=0)
+            fut.unit_index = i
+            if pending is None:
+                first.append(fut)
+            else:
+                pending.add(fut)
+            inflight += 1
+            return True
+        while inflight < self.width and submit():
+            pass
+        if not first:
+            return
+        pending = d.as_completed(first, loop=client.loop)
+        while inflight:
+            fut = next(pending)
+            inflight -= 1
+            try:
+                res = fut.result()
+            except BuildMismatch:
+                raise
+            except Exception as e:  # noqa: BLE001
+                if type(e).__name__ != "KilledWorker":
+                    raise
+                # The scheduler gave up on the unit after it took down its
+                # workers (allowed-failures): a finding, not a lost unit.
+                from umasim.campaign.units import _error_result
+                res = _error_result(self.plan.unit(fut.unit_index),
+                                    RuntimeError(f"the unit took down its worker each "
+                                                 f"time it ran ({e})"))
+            fut.release()
+            self._arrived(res)
+            while inflight < self.width and submit():
+                pass

@@ -1,0 +1,285 @@
+"""Plans and merges: the list of units a campaign is, and what they found.
+
+A plan depends only on the command, the scenario, the seed, the budget
+(runs or examples) and the unit size -- never on where its units run --
+and so does its id (a hash of all of these).  The merge reads unit results
+in unit order, never in order of arrival, so the same campaign gives the
+same findings on one process, on local workers or on a cluster.
+
+    random, pct   unit k runs k*U .. k*U+U-1, each run seeded as the
+                  whole exploration seeds it (seed + run); pct's run
+                  length estimate (steps_hint) is computed once, here,
+                  and run 0 stays the sequential run that makes it
+    guided        shards of U runs, GUIDED_SHARDS to a round; the shards
+                  of round r start from the corpora of round r - 1,
+                  merged in unit order; shard k seeded seed (k = 0) or a
+                  hash of (seed, k)
+    bounded       one unit: a depth-first search is one stack (it
+                  refuses --jobs and --cluster)
+    fuzz          unit k: a Hypothesis run of U examples, seeded with a
+                  hash of (seed, k)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from umasim.campaign.units import Unit, fingerprint
+from umasim.errors import InvalidArgument
+
+# Units' default sizes: runs of an explorer, examples of the fuzzer.
+DEFAULT_UNIT_SIZE = {"explore": 2000, "fuzz": 25}
+# Guided shards run in rounds of this many units.
+GUIDED_SHARDS = 4
+
+
+def derive_seed(seed: int, index: int, what: str) -> int:
+    """A unit's own seed: a hash of the campaign seed and its index."""
+    h = hashlib.sha256(f"umasim-{what}-unit:{seed}:{index}".encode()).digest()
+    return int.from_bytes(h[:8], "little") >> 1
+
+
+@dataclass
+class Plan:
+    """A campaign: its id, its command, its parameters (what the id
+    hashes) and its units (made on demand: a time-budgeted fuzz
+    campaign has as many as time allows)."""
+    command: str
+    params: dict
+    nunits: int
+    unit_size: int
+    budget: int
+    id: str = ""
+    fingerprint: str = ""
+    time_budget: float | None = None
+    # unit index -> that unit's parameters
+    unit_params: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        ident = json.dumps({"command": self.command, "params": self.params,
+                            "unit_size": self.unit_size, "budget": self.budget},
+                           sort_keys=True)
+        self.id = hashlib.sha256(ident.encode()).hexdigest()[:16]
+        self.fingerprint = fingerprint()
+
+    def unit(self, index: int) -> Unit:
+        if not 0 <= index < self.nunits:
+            raise IndexError(index)
+        p = self.unit_params(index)
+        rnd = index // GUIDED_SHARDS if self.params.get("explorer") == "guided" else 0
+        return Unit(self.command, index, self.id, self.fingerprint, p, rnd)
+
+    def units(self) -> Iterator[Unit]:
+        for i in range(self.nunits):
+            yield self.unit(i)
+
+    @property
+    def rounds(self) -> bool:
+        """Whether units of round r wait for round r - 1 (guided)."""
+        return self.params.get("explorer") == "guided"
+
+    def round_of(self, index: int) -> int:
+        return index // GUIDED_SHARDS if self.rounds else 0
+
+    def manifest(self) -> dict:
+        return {"command": self.command, "campaign": self.id, "params": self.params,
+                "unit_size": self.unit_size, "budget": self.budget, "units": self.nunits,
+                "fingerprint": self.fingerprint}
+
+
+def _check_unit_size(unit_size, command: str) -> int:
+    if unit_size is None:
+        return DEFAULT_UNIT_SIZE[command]
+    if isinstance(unit_size, bool) or not isinstance(unit_size, int) or unit_size < 1:
+        raise InvalidArgument(f"--unit-size must be a positive integer, not {unit_size!r}")
+    return unit_size
+
+
+def explore_plan(scn, explorer: str = "random", runs: int = 1000, seed: int | None = None,
+                 bound: int = 2, depth: int | None = None, corpus: int | None = None,
+                 unit_size: int | None = None, check: bool = True) -> Plan:
+    """The units of `umasim explore` over `scn` (the arguments are
+    explore()'s, checked the same way)."""
+    from umasim.search.explore import explore
+    size = _check_unit_size(unit_size, "explore")
+    # explore() checks its arguments; a run of one gives pct's estimate.
+    probe = explore(scn, explorer if explorer != "bounded" else "random", 1, seed, bound,
+                    depth, check=check, corpus=corpus)
+    sched = scn.schedule
+    seed = sched.seed if seed is None else seed
+    depth = sched.depth if depth is None else depth
+    params = {"scenario": scn.to_dict(), "explorer": explorer,
+              "runs": runs, "seed": seed, "migrate": sched.migrate, "depth": depth,
+              "steps_hint": sched.steps_hint, "bound": bound, "max_steps": sched.max_steps,
+              "expect_outcome": scn.expect.get("outcome", "completed"),
+              "expect_panic": scn.expect.get("panic", ""), "check": check,
+              "corpus_max": corpus or 0}
+    hint = probe.steps_hint if explorer == "pct" else sched.steps_hint
+    nunits = 1 if explorer == "bounded" else -(-runs // size)
+
+    # Where the scenario came from, for messages only: its file's name
+    # (the campaign is the scenario's content, wherever the file lies).
+    source = Path(scn.source).name
+
+    def unit_params(k: int) -> dict:
+        p = dict(params, source=source)
+        if explorer == "bounded":
+            p["start"] = 0
+            return p
+        start = k * size
+        p["start"], p["runs"] = start, min(size, runs - start)
+        if explorer in ("random", "pct"):
+            p["seed"] = seed + start
+            if explorer == "pct" and k > 0:
+                p["steps_hint"] = hint
+        else:
+            p["seed"] = seed if k == 0 else derive_seed(seed, k, "guided")
+        return p
+    return Plan("explore", params, nunits, size, runs, unit_params=unit_params)
+
+
+def fuzz_plan(examples: int, seed: int, bug: str | None = None, every_step: bool = True,
+              unit_size: int | None = None, max_time: float | None = None) -> Plan:
+    """The units of `umasim fuzz`: Hypothesis runs of `unit_size` examples.
+    With `max_time`, the campaign is time-budgeted: units are started
+    while time is left (and `examples` bounds them all, if given)."""
+    from umasim.model.sim import KNOWN_BUGS
+    size = _check_unit_size(unit_size, "fuzz")
+    if isinstance(examples, bool) or not isinstance(examples, int) or examples < 1:
+        raise InvalidArgument("--examples must be at least 1")
+    if bug is not None and bug not in KNOWN_BUGS:
+        raise InvalidArgument(f"unknown bug {bug!r} (known: {', '.join(KNOWN_BUGS)})")
+    params = {"bug": bug, "seed": seed, "every_step": every_step, "examples": examples}
+
+    def unit_params(k: int) -> dict:
+        start = k * size
+        return {"bug": bug, "every_step": every_step, "start": start,
+                "examples": min(size, examples - start), "seed": derive_seed(seed, k, "fuzz")}
+    if max_time is not None:
+        params["max_time"] = max_time
+    return Plan("fuzz", params, -(-examples // size), size, examples, time_budget=max_time,
+                unit_params=unit_params)
+
+
+# ---- merging -----------------------------------------------------------------
+
+def merge_corpora(results: list[dict], corpus_max: int) -> bytes:
+    """The corpus a guided round starts from: the entries of the previous
+    round's shards, in unit order, each schedule once, at most
+    `corpus_max` (0: UMASIM_GUIDED_CORPUS_MAX); bytes in the bindings'
+    format (little-endian uint32 words)."""
+    import array
+    import sys
+
+    from umasim.bindings import GUIDED_CORPUS_MAX
+    most = corpus_max or GUIDED_CORPUS_MAX
+    seen: set[bytes] = set()
+    out: list[bytes] = []
+    for r in sorted(results, key=lambda r: r["index"]):
+        raw = r.get("corpus") or b""
+        w = array.array("I", raw)
+        if sys.byteorder != "little":
+            w.byteswap()
+        i = 0
+        while i < len(w) and len(out) < most:
+            ln = w[i]
+            end = i + 1 + 2 * ln
+            key = raw[4 * (i + 1):4 * (i + 1 + ln)]
+            if key not in seen:
+                seen.add(key)
+                out.append(raw[4 * i:4 * end])
+            i = end
+    return b"".join(out)
+
+
+@dataclass
+class ExploreMerge:
+    """An exploration's results merged in unit order."""
+    runs: int = 0
+    failures: int = 0
+    classes: list = field(default_factory=list)     # dicts, first-seen order
+    points: set = field(default_factory=set)
+    windows: list = field(default_factory=list)
+    state_bits: int = 0
+    state_pairs_total: int = 0
+    points_total: int = 0
+    steps_hint: int = 0
+    exhausted: bool = False
+    growth: list = field(default_factory=list)
+
+
+def merge_explore(results: list[dict]) -> ExploreMerge:
+    """Merges explore units' results, in unit order: classes by (outcome,
+    failed, checker, message), the first unit's run keeping its decisions
+    and signature; counts added; coverage united.  `growth`: after each
+    unit that added coverage, [its last run, windows interleaved, state
+    pairs, windows entered, windows migrated] of the union."""
+    m = ExploreMerge()
+    by_key: dict = {}
+    for r in sorted(results, key=lambda r: r["index"]):
+        m.runs += r["runs"]
+        m.failures += r["failures"]
+        for c in r["classes"]:
+            key = (c["outcome"], c["failed"], c["check_failed"], c["message"])
+            if key in by_key:
+                by_key[key]["count"] += c["count"]
+            else:
+                by_key[key] = dict(c)
+                m.classes.append(by_key[key])
+        m.points.update(r["points_covered"])
+        wins = r["windows"]
+        if len(m.windows) < len(wins):
+            m.windows += [0] * (len(wins) - len(m.windows))
+        before = (list(m.windows), m.state_bits)
+        for i, w in enumerate(wins):
+            m.windows[i] |= w
+        m.state_bits |= int(r["state_bits"], 16)
+        m.state_pairs_total = r.get("state_pairs_total", m.state_pairs_total)
+        m.points_total = r.get("points_total", m.points_total)
+        if r["index"] == 0 or not m.steps_hint:
+            m.steps_hint = r["steps_hint"]
+        m.exhausted = m.exhausted or r["exhausted"]
+        if (list(m.windows), m.state_bits) != before:
+            m.growth.append([m.runs - 1, sum(1 for w in m.windows if w & 2),
+                             bin(m.state_bits).count("1"),
+                             sum(1 for w in m.windows if w & 1),
+                             sum(1 for w in m.windows if w & 4)])
+    return m
+
+
+@dataclass
+class FuzzMerge:
+    """A fuzz campaign's results merged in unit order."""
+    examples: int = 0
+    failures: list = field(default_factory=list)    # distinct, by signature
+    counts: list = field(default_factory=list)      # units that found each
+    first: list = field(default_factory=list)       # the unit that found each first
+    db: list = field(default_factory=list)          # (key, value), unit order
+
+
+def _sig_key(sig: dict) -> tuple:
+    return (sig["kind"], sig["message"], sig["point"])
+
+
+def merge_fuzz(results: list[dict]) -> FuzzMerge:
+    m = FuzzMerge()
+    index: dict = {}
+    for r in sorted(results, key=lambda r: r["index"]):
+        m.examples += r["examples"]
+        m.db += [tuple(kv) for kv in r.get("db", [])]
+        f = r.get("failure") or r.get("error")
+        if f is None:
+            continue
+        key = _sig_key(f["signature"])
+        if key in index:
+            m.counts[index[key]] += 1
+            continue
+        index[key] = len(m.failures)
+        m.failures.append(f)
+        m.counts.append(1)
+        m.first.append(r["index"])
+    return m
