@@ -1,5 +1,6 @@
 """The notebooks in notebooks/ run from top to bottom, in a fresh
-Jupyter kernel, without raising; each within its time budget.  They are
+Jupyter kernel, without raising (a cell that hangs is stopped by
+nbclient's timeout; how long they take is not asserted).  They are
 stored executed (scripts/regen-notebooks), with their outputs and
 pictures: executing one again gives the text outputs stored, once what
 legitimately varies (timings, Python object addresses, temporary
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
-import time
 from pathlib import Path
 
 import pytest
@@ -24,8 +24,6 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = ["01_tour.ipynb", "02_migration_race.ipynb", "03_zonelimit.ipynb",
             "04_memory_pressure.ipynb", "05_fuzzing.ipynb", "06_explaining_a_failure.ipynb"]
-# Seconds one notebook may take, kernel start included ("well under a minute").
-BUDGET = 45
 # Seconds one cell may take before nbclient gives up on it.
 CELL_TIMEOUT = 120
 
@@ -98,10 +96,7 @@ def test_notebook_runs(path, monkeypatch):
     client = nbclient.NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                                      record_timing=False,
                                      resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
-    start = time.monotonic()
     client.execute()            # raises CellExecutionError, naming the cell, on an error
-    took = time.monotonic() - start
-    assert took < BUDGET, f"{path.name} took {took:.1f} s (budget {BUDGET} s)"
     ran = [c for c in nb.cells if c.cell_type == "code"]
     assert ran and all(c.get("execution_count") for c in ran)
     fresh = regen.text_outputs(nb)
