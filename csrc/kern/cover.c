@@ -128,7 +128,7 @@ cov_touch_slow(struct sim *s, const void *obj)
 	int i, j;
 
 	for (i = 0; i < s->st.nthreads; i++) {
-		td = &s->threads[i];
+		td = sim_td(s, i);
 		if (td == cur)
 			continue;
 		for (j = 0; j < td->td_nwin; j++)

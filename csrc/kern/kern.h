@@ -143,6 +143,12 @@ struct kthread {
 	/* race windows the thread is inside, innermost last (cover.c) */
 	int		td_nwin;
 	struct kcovwin	td_win[COV_MAXNEST];
+	/* indexes (struct kindex): wait queue and timed sleepers' links */
+	int		td_wqnext, td_wqprev;
+	int		td_tnext, td_tprev;
+	const void	*td_wqkey;	/* the queue it is on, or NULL */
+	int		td_timed;	/* on the timed sleepers' list */
+	int64_t		td_pct_prio;	/* the PCT policy's priority, 0: unseen */
 	/* machine */
 	struct ctx	td_ctx;
 	struct kstack	*td_stack;
@@ -173,7 +179,7 @@ struct kconsole {
  * policy_init(); the rest is the policy's own, in 'priv', which only its
  * file reads (policy/policy.h: POLICY_PRIV).
  */
-#define	KPOLICY_PRIVSIZE	2304
+#define	KPOLICY_PRIVSIZE	256
 
 struct kpolicy {
 	int		kind;
@@ -247,8 +253,53 @@ struct simstate {
 	struct kcover	cov;		/* race-window coverage (cover.c) */
 };
 
-/* The thread table is copied by snapshots in chunks of this many threads. */
+/*
+ * The thread table is allocated, and copied by snapshots, in chunks of
+ * this many threads; a thread slot keeps its stack for the simulation's
+ * life (frames hold absolute addresses into it).
+ */
 #define	KERN_THREAD_CHUNK	32
+
+struct kthread_chunk {
+	struct kthread	td[KERN_THREAD_CHUNK];
+	struct kstack	*stack[KERN_THREAD_CHUNK];
+};
+
+/* Bitmap words over UMASIM_MAXTHREADS threads. */
+#define	KIX_WORDS	(UMASIM_MAXTHREADS / 64)
+
+/*
+ * Indexes that keep every per-step operation independent of the number
+ * of threads (sched.c, sleep.c, mutex.c, program.c):
+ *  - the set of threads whose state is runnable, a bit per tid; a step
+ *    masks out the vCPUs held in critical sections by other threads;
+ *  - wait queues: the threads blocked on a mutex, asleep on a channel or
+ *    waiting for a variable, hashed by what they wait on, in the order
+ *    they began to wait;
+ *  - the timed sleepers.
+ * Derived from the thread table alone (kix_rebuild()).
+ */
+struct kwq {				/* a wait queue (open addressing) */
+	const void	*key;		/* NULL: free slot */
+	int		head, tail;	/* tids, -1: empty (a tombstone) */
+};
+
+struct kindex {
+	uint64_t	run[KIX_WORDS];	/* td_state == UMASIM_TS_RUNNABLE */
+	uint8_t		runcnt[KIX_WORDS];	/* bits set in each word */
+	int		nrun;
+	int		nwords;		/* words in use: (nthreads + 63) / 64 */
+	uint64_t	*oncpu;		/* [ncpus][KIX_WORDS]: td_cpu */
+	int		nheld;		/* vCPUs held in critical sections */
+	uint64_t	elig[KIX_WORDS];	/* scratch: run minus masked vCPUs */
+	uint8_t		eligcnt[KIX_WORDS];
+	struct kwq	*wq;		/* wait queues by key */
+	int		wqcap, wqused;	/* slots; slots with a key */
+	int		timed_head;	/* timed sleepers, a list by td_tnext */
+	int		ntimed;
+	int		*due;		/* scratch: timed sleepers due */
+	int		capdue;
+};
 
 /*
  * A simulation: its simulated state, then the host's state -- what
@@ -305,28 +356,44 @@ struct sim {
 	void		*hostcall_arg;
 
 	/*
-	 * Host resources that outlive a restore: a thread slot keeps its
-	 * stack (frames hold absolute addresses into it) and every program
-	 * ever spawned stays allocated until the simulation is freed.
+	 * Host resources that outlive a restore: every program ever spawned
+	 * stays allocated until the simulation is freed (thread slots keep
+	 * their stacks: struct kthread_chunk).
 	 */
-	struct kstack	*slot_stack[UMASIM_MAXTHREADS];
 	struct umasim_op **oppool;
 	size_t		noppool, capoppool;
 
 	/*
-	 * The thread table: simulated state, copied by snapshots in chunks
-	 * (sim_thread_chunk()) up to the last thread in use.  A thread's
-	 * td_stack is its slot's stack, the same for the simulation's life.
+	 * The thread table: simulated state, allocated a chunk at a time as
+	 * threads are created (never moved: frames and sleepers hold
+	 * pointers into it), copied by snapshots chunk by chunk up to the
+	 * last thread in use.
 	 */
-	struct kthread	threads[UMASIM_MAXTHREADS];
+	int		ntdchunks;
+	struct kthread_chunk *tdchunks[UMASIM_MAXTHREADS / KERN_THREAD_CHUNK];
+
+	/*
+	 * Indexes over the thread table, derived from it (sched.c): rebuilt
+	 * after a restore, never part of a snapshot or the digest.
+	 */
+	struct kindex	ix;
 };
+
+/* The thread 'tid' (0 <= tid < the chunks' capacity). */
+static inline struct kthread *
+sim_td(const struct sim *s, int tid)
+{
+
+	return (&s->tdchunks[tid / KERN_THREAD_CHUNK]->
+	    td[tid % KERN_THREAD_CHUNK]);
+}
 
 /* The threads from tid c * KERN_THREAD_CHUNK on. */
 static inline struct kthread *
 sim_thread_chunk(struct sim *s, int c)
 {
 
-	return (&s->threads[c * KERN_THREAD_CHUNK]);
+	return (s->tdchunks[c]->td);
 }
 
 extern __thread struct sim *cursim;
@@ -363,6 +430,30 @@ sched_enter(struct sim *s, struct ctx *to)
 #define	API_ENTER_VOID(s)	API_ENTER_RET(s, )
 #define	API_LEAVE(s)	__atomic_store_n(&(s)->busy, 0, __ATOMIC_RELEASE)
 
+/* kindex.c: the indexes over the thread table (struct kindex) */
+struct runview {			/* the threads a step chooses from */
+	const uint64_t	*w;		/* a bit per tid */
+	const uint8_t	*cnt;		/* bits set in each word */
+	int		nwords;
+	int		n;		/* bits set */
+};
+int	kix_init(struct sim *s);
+void	kix_free(struct sim *s);
+int	kix_rebuild(struct sim *s);
+void	kix_thread_new(struct sim *s, struct kthread *td);
+void	kix_migrate(struct sim *s, struct kthread *td, int to);
+void	kix_state(struct sim *s, struct kthread *td);
+void	kix_wait(struct sim *s, struct kthread *td);
+void	kix_wake(struct sim *s, struct kthread *td);
+void	kix_view(struct sim *s, struct runview *rv);
+int	kix_sleep_first(struct sim *s, const void *chan);
+int	kix_mtx_first(struct sim *s, const struct mtx *m);
+int	kix_var_first(struct sim *s, int64_t vid);
+int	kix_timed_first(struct sim *s);
+int	runview_nth(const struct runview *rv, int k);
+int	runview_rank(const struct runview *rv, int tid);
+int	runview_after(const struct runview *rv, int tid);
+
 /* sched.c */
 void	sched_point(int pt);
 void	sched_fine_point(int pt);
@@ -373,6 +464,8 @@ void	sched_overflow(struct sim *s, struct kthread *td)
 void	sched_host_fault(struct sim *s, struct kthread *td, int signo,
 	    const void *addr) __attribute__((noreturn));
 void	sched_wake_thread(struct sim *s, struct kthread *td);
+void	sched_set_asleep(struct sim *s, struct kthread *td, const void *chan,
+	    const char *wmesg);
 void	sched_timer_add(struct sim *s, int64_t when);
 struct kthread *thread_create(struct sim *s, const char *name, int cpu,
 	    int kernel, void (*main)(struct kthread *));

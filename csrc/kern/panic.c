@@ -18,6 +18,7 @@ kern_abandon(struct sim *s, struct kthread *td, int state)
 {
 
 	td->td_state = state;
+	kix_state(s, td);
 	if (!td->td_kernel)
 		s->st.nlive--;
 	s->st.curthread = NULL;

@@ -268,9 +268,9 @@ snapshot_take(struct sim *s)
 	    sizeof(struct snap_stack));
 	total = 0;
 	for (t = 0; t < s->st.nthreads; t++) {
-		if (!thread_has_future(&s->threads[t]))
+		if (!thread_has_future(sim_td(s, t)))
 			continue;
-		stack_live(&s->threads[t], &off, &len);
+		stack_live(sim_td(s, t), &off, &len);
 		total += len;
 	}
 	sn->sn_stackdata = malloc(total > 0 ? total : 1);
@@ -278,16 +278,16 @@ snapshot_take(struct sim *s)
 		total = 0;
 		n = 0;
 		for (t = 0; t < s->st.nthreads; t++) {
-			if (!thread_has_future(&s->threads[t]))
+			if (!thread_has_future(sim_td(s, t)))
 				continue;
-			stack_live(&s->threads[t], &off, &len);
+			stack_live(sim_td(s, t), &off, &len);
 			sn->sn_stacks[n].tid = t;
 			sn->sn_stacks[n].off = off;
 			sn->sn_stacks[n].len = len;
 			sn->sn_stacks[n].data = total;
-			kstack_unpoison(s->threads[t].td_stack);
+			kstack_unpoison(sim_td(s, t)->td_stack);
 			memcpy(sn->sn_stackdata + total,
-			    s->threads[t].td_stack->ks_base + off, len);
+			    sim_td(s, t)->td_stack->ks_base + off, len);
 			total += len;
 			n++;
 		}
@@ -345,8 +345,8 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 		    sn->sn_pages + i * PAGE_SIZE, PAGE_SIZE);
 	for (t = 0; t < sn->sn_nstacks; t++) {
 		st = &sn->sn_stacks[t];
-		kstack_unpoison(s->threads[st->tid].td_stack);
-		memcpy(s->threads[st->tid].td_stack->ks_base + st->off,
+		kstack_unpoison(sim_td(s, st->tid)->td_stack);
+		memcpy(sim_td(s, st->tid)->td_stack->ks_base + st->off,
 		    sn->sn_stackdata + st->data, st->len);
 	}
 	/* The logs only ever grow, so their buffers are big enough. */
@@ -360,5 +360,8 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 	s->ndec = sn->sn_ndec;
 	s->st.curthread = NULL;
 	s->st.in_run = 0;
+	/* The indexes over the thread table follow it. */
+	if (kix_rebuild(s) != 0)
+		return (UMASIM_E_NOMEM);
 	return (0);
 }

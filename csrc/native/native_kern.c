@@ -31,9 +31,13 @@ __thread struct sim *cursim;
 static void
 native_thread_init(struct sim *s)
 {
-	struct kthread *td = &s->threads[0];
+	struct kthread *td;
 
-	memset(td, 0, sizeof(*td));
+	s->tdchunks[0] = calloc(1, sizeof(*s->tdchunks[0]));
+	if (s->tdchunks[0] == NULL)
+		abort();
+	s->ntdchunks = 1;
+	td = sim_td(s, 0);
 	snprintf(td->td_name, sizeof(td->td_name), "native");
 	td->td_state = UMASIM_TS_RUNNABLE;
 	td->td_migrate_to = -1;

@@ -208,7 +208,7 @@ quiescent(const struct sim *s)
 	int i;
 
 	for (i = 0; i < s->st.nthreads; i++)
-		if (s->threads[i].td_busy)
+		if (sim_td(s, i)->td_busy)
 			return (0);
 	return (1);
 }

@@ -490,8 +490,9 @@ class Core:
         self._check(_lib.umasim_migrate(self._s, tid, cpu))
 
     def runnable(self) -> list[int]:
-        buf = _ffi.new("int32_t[]", MAXTHREADS)
-        n = self._check(_lib.umasim_runnable(self._s, buf, MAXTHREADS))
+        cap = max(_lib.umasim_nthreads(self._s), 1)
+        buf = _ffi.new("int32_t[]", cap)
+        n = self._check(_lib.umasim_runnable(self._s, buf, cap))
         return [buf[i] for i in range(n)]
 
     # -- state --
