@@ -166,6 +166,8 @@ umasim_free(struct sim *s)
 	for (i = 0; i < s->ntdchunks; i++)
 		free(s->tdchunks[i]);
 	kix_free(s);
+	for (i = 0; i < s->nxtab; i++)
+		free(s->xtab[i]);
 	for (i = 0; i < (int)s->noppool; i++)
 		free(s->oppool[i]);
 	free(s->oppool);
@@ -186,6 +188,20 @@ umasim_free(struct sim *s)
 	if (cursim == s)
 		cursim = NULL;
 	free(s);
+}
+
+int
+sim_xtab_grow(struct sim *s, size_t chunk)
+{
+
+	if (s->nxtab == KERN_XTAB_MAX ||
+	    (s->xtab_chunk != 0 && s->xtab_chunk != chunk))
+		return (-1);
+	s->xtab[s->nxtab] = calloc(1, chunk);
+	if (s->xtab[s->nxtab] == NULL)
+		return (-1);
+	s->xtab_chunk = chunk;
+	return (s->nxtab++);
 }
 
 static int

@@ -14,6 +14,7 @@
 #define	CANON_CHAN	0x6000000000000000ULL
 #define	CANON_MTX	0x7000000000000000ULL
 #define	CANON_UNKNOWN	0x4000000000000000ULL
+#define	CANON_XTAB	0x3000000000000000ULL
 
 static int
 within(const void *p, const void *base, size_t len)
@@ -59,6 +60,10 @@ kern_canon(const struct sim *s, const void *p)
 		return (a);
 	if (within(p, s, sizeof(*s)))
 		return (canon_sim_field(s, p));
+	for (c = 0; c < s->nxtab; c++)
+		if (within(p, s->xtab[c], s->xtab_chunk))
+			return (CANON_XTAB + (uint64_t)c * s->xtab_chunk +
+			    (uint64_t)((const char *)p - s->xtab[c]));
 	for (c = 0; c < s->ntdchunks; c++)
 		if (within(p, s->tdchunks[c]->td, sizeof(s->tdchunks[c]->td)))
 			return (CANON_SIM + 0x1000 + (uint64_t)c *

@@ -23,6 +23,7 @@
 #define	KERN_NAMELEN	32
 #define	KERN_PANICLEN	512
 #define	KERN_MAXCALLOUT	64
+#define	KERN_XTAB_MAX	16
 #define	UMASIM_DISPLAY_BASE	0xfffff80000000000ULL
 
 enum point_id {
@@ -332,6 +333,16 @@ struct sim {
 	struct kvar	*vars;
 	char		(*var_names)[KERN_NAMELEN];
 
+	/*
+	 * Tables of the UMA port's beyond what its simulated bss holds (the
+	 * zone slots past the 64th: vm/uma_sim_tables.h), a chunk of
+	 * xtab_chunk bytes at a time, never moved.  Contents: simulated
+	 * (snapshots copy them); addresses: canonical (kern_canon()).
+	 */
+	char		*xtab[KERN_XTAB_MAX];
+	int		nxtab;
+	size_t		xtab_chunk;
+
 	/* the arena (VM); none yet until the VM is attached */
 	char		*arena;
 	size_t		arena_len;
@@ -581,6 +592,9 @@ void	explore_free(struct sim *s);
 
 /* hostcall.c */
 int	kern_hostcall(struct sim *s, void (*fn)(void *), void *arg);
+
+/* api.c: a new chunk of xtab (zeroed), or -1 */
+int	sim_xtab_grow(struct sim *s, size_t chunk);
 
 /* snapshot.c */
 struct snapshot;

@@ -49,6 +49,8 @@ struct snapshot {
 	size_t		*sn_conoff;
 	uint32_t	*sn_dec;
 	size_t		sn_ndec;
+	int		sn_nxtab;
+	char		*sn_xtab;	/* the xtab chunks, end to end */
 };
 
 static void *
@@ -221,6 +223,7 @@ snapshot_free(struct snapshot *sn)
 	free(sn->sn_conbuf);
 	free(sn->sn_conoff);
 	free(sn->sn_dec);
+	free(sn->sn_xtab);
 	free(sn);
 }
 
@@ -301,6 +304,12 @@ snapshot_take(struct sim *s)
 	sn->sn_conoff = dup_mem(s->con.off, s->con.n * sizeof(size_t));
 	sn->sn_ndec = s->ndec;
 	sn->sn_dec = dup_mem(s->dec, s->ndec * sizeof(uint32_t));
+	sn->sn_nxtab = s->nxtab;
+	sn->sn_xtab = malloc((size_t)s->nxtab * s->xtab_chunk + 1);
+	if (sn->sn_xtab != NULL)
+		for (t = 0; t < s->nxtab; t++)
+			memcpy(sn->sn_xtab + (size_t)t * s->xtab_chunk,
+			    s->xtab[t], s->xtab_chunk);
 	if (sn->sn_sim == NULL || sn->sn_umtx == NULL || sn->sn_vars == NULL ||
 	    sn->sn_names == NULL ||
 	    sn->sn_kmem_map == NULL || sn->sn_dmap_map == NULL ||
@@ -308,7 +317,8 @@ snapshot_take(struct sim *s)
 	    sn->sn_pages == NULL || sn->sn_boothead == NULL ||
 	    sn->sn_stacks == NULL ||
 	    sn->sn_stackdata == NULL || sn->sn_ev == NULL ||
-	    sn->sn_conbuf == NULL || sn->sn_conoff == NULL || sn->sn_dec == NULL) {
+	    sn->sn_conbuf == NULL || sn->sn_conoff == NULL || sn->sn_dec == NULL ||
+	    sn->sn_xtab == NULL) {
 		snapshot_free(sn);
 		return (NULL);
 	}
@@ -358,6 +368,10 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 	s->con.n = sn->sn_ncon;
 	put_mem(s->dec, sn->sn_dec, sn->sn_ndec * sizeof(uint32_t));
 	s->ndec = sn->sn_ndec;
+	/* Chunks made since hold slots past the restored count. */
+	for (t = 0; t < sn->sn_nxtab; t++)
+		memcpy(s->xtab[t], sn->sn_xtab + (size_t)t * s->xtab_chunk,
+		    s->xtab_chunk);
 	s->st.curthread = NULL;
 	s->st.in_run = 0;
 	/* The indexes over the thread table follow it. */

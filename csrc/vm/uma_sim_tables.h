@@ -8,7 +8,15 @@
 
 #include "uma_int.h"
 
-#define	UMASIM_MAXZONES	64
+/*
+ * Zone slots: the first UT_BSS_ZONES in the simulated bss (its layout, and
+ * so every address in the arena, is that of a 64-slot table), the rest a
+ * chunk of UT_XCHUNK at a time in host memory as slots are named
+ * (struct sim's xtab: copied by snapshots, canonical in digests).
+ */
+#define	UMASIM_MAXZONES	1024
+#define	UT_BSS_ZONES	64
+#define	UT_XCHUNK	64
 
 /* Callback slots of a zone. */
 enum cb_slot {
@@ -47,10 +55,27 @@ struct zreg {
 
 struct umasim_tables {
 	int		ut_nzones;
-	struct zreg	ut_zones[UMASIM_MAXZONES];
+	struct zreg	ut_zones[UT_BSS_ZONES];
 };
 
+_Static_assert((UMASIM_MAXZONES - UT_BSS_ZONES) / UT_XCHUNK <= KERN_XTAB_MAX,
+    "struct sim's xtab holds every zone slot past the bss's");
+
 #define	UT	((struct umasim_tables *)cursim->st.umasim)
+
+/* The zone slot 'slot' (0 <= slot < UMASIM_MAXZONES, its chunk allocated). */
+static inline struct zreg *
+ut_zone(const struct sim *s, int slot)
+{
+
+	if (slot < UT_BSS_ZONES)
+		return (&((struct umasim_tables *)s->st.umasim)->ut_zones[slot]);
+	slot -= UT_BSS_ZONES;
+	return (&((struct zreg *)(void *)s->xtab[slot / UT_XCHUNK])
+	    [slot % UT_XCHUNK]);
+}
+
+#define	UTZ(slot)	ut_zone(cursim, (slot))
 
 /* A zone whose structures may be read: live and not half-way destroyed. */
 #define	ZR_USABLE(zr)	((zr)->zr_state == ZR_LIVE && !(zr)->zr_dying)

@@ -65,3 +65,43 @@ def test_restore_rebuilds_the_queues():
     r = fresh.run(decisions=sim.decisions)
     assert r.steps == len(sim.decisions)
     assert fresh.events == sim.events and fresh.digest() == sim.digest()
+
+
+def many_zones(n):
+    """A Sim with n zones; the last two with callbacks of their own."""
+    sim = Sim(cpus=2, pages=4096, kmem_pages=8192)
+    for i in range(n - 2):
+        sim.zcreate(f"z{i}", 64)
+    sim.zcreate("failing", 64, ctor="fail_every 2")
+    sim.zcreate("sleepy", 64, ctor="sleep 2")
+    return sim
+
+
+def test_a_thousand_zones_each_with_its_callbacks():
+    """Every zone slot up to the limit has callbacks of its own (a fail
+    counter, a sleep channel); one more zone is refused, naming the limit;
+    the digest names the slot's callbacks, and the sleep channel is a
+    simulated object's canonical address (kern_canon), not an unknown one."""
+    from umasim.bindings import MAXZONES
+    assert MAXZONES >= 1024
+    sim = many_zones(MAXZONES)
+    with pytest.raises(TooMany, match=str(MAXZONES)):
+        sim.zcreate("one_too_many", 64)
+    sim.spawn("a", ops=["alloc failing -> x", "alloc failing -> y", "alloc sleepy -> s",
+                        "free x", "free s"])
+    snap = sim.snapshot()
+    r = sim.run()
+    assert r.outcome == "completed"
+    assert sim.variables()["y"] == "null" and sim.variables()["x"] != "null"
+    sleeps = [e for e in sim.events if e.kind == "sleep"]
+    assert sleeps and all(e.a >> 60 != 0x4 for e in sleeps)
+    after = (sim.digest(), sim.events)
+    # The fail counter of a slot past the 64th comes back with a restore.
+    sim.restore(snap)
+    sim.run()
+    assert (sim.digest(), sim.events) == after
+    other = many_zones(MAXZONES)
+    other.spawn("a", ops=["alloc failing -> x", "alloc failing -> y", "alloc sleepy -> s",
+                          "free x", "free s"])
+    other.run()
+    assert other.digest() == sim.digest()
