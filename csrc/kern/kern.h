@@ -298,6 +298,7 @@ struct kindex {
 	int		wqcap, wqused;	/* slots; slots with a key */
 	int		timed_head;	/* timed sleepers, a list by td_tnext */
 	int		ntimed;
+	int		nwaitvar;	/* threads waiting for a variable */
 	int		*due;		/* scratch: timed sleepers due */
 	int		capdue;
 };
@@ -466,7 +467,7 @@ int	runview_rank(const struct runview *rv, int tid);
 int	runview_after(const struct runview *rv, int tid);
 
 /* sched.c */
-void	sched_point(int pt);
+void	sched_stop_point(int pt);
 void	sched_fine_point(int pt);
 void	sched_fine_point_always(int pt);
 void	sched_block(struct kthread *td, int pt);
@@ -624,7 +625,6 @@ void	cov_win_open_inner(int w);
 void	cov_win_close(int w);
 void	cov_touch_slow(struct sim *s, const void *obj);
 void	cov_migrated(struct sim *s, struct kthread *td);
-void	cov_state(int pt, unsigned state);
 void	cov_union(uint8_t *win, uint64_t *states, const struct kcover *c);
 void	cov_report(const uint8_t *win, const uint64_t *states,
 	    struct umasim_coverage *out);
@@ -637,9 +637,21 @@ static inline void
 cov_touch(const void *obj)
 {
 	struct sim *s = cursim;
+	const struct kthread *cur = s->st.curthread;
 
-	if (__builtin_expect(s->st.cov.nopen != 0, 0))
+	/* Nothing to do when the only open windows are this thread's. */
+	if (__builtin_expect(s->st.cov.nopen != 0, 0) &&
+	    (cur == NULL || s->st.cov.nopen != cur->td_nwin))
 		cov_touch_slow(s, obj);
+}
+
+/* The current thread stops at UMA's point 'pt' in abstract state 'state'. */
+static inline void
+cov_state(int pt, unsigned state)
+{
+	size_t bit = (size_t)pt * COV_NSTATES + (state % COV_NSTATES);
+
+	cursim->st.cov.states[bit / 64] |= (uint64_t)1 << (bit % 64);
 }
 
 /* Would sched_point() stop the current thread here? */
@@ -648,6 +660,19 @@ sched_point_stops(const struct kthread *td)
 {
 
 	return (td->td_acts != td->td_stop_acts && !td->td_nopoints);
+}
+
+/*
+ * A preemption point: the current thread stops here, unless it took no
+ * action since its last stop (back to back with it: one point).  Inline,
+ * so that a point that does not stop costs no call.
+ */
+static inline __attribute__((always_inline)) void
+sched_point(int pt)
+{
+
+	if (sched_point_stops(cursim->st.curthread))
+		sched_stop_point(pt);
 }
 
 /* rng.c */

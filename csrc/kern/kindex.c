@@ -461,11 +461,16 @@ kix_wait(struct sim *s, struct kthread *td)
 	if (!kix_tracked(s, td))
 		return;
 	kix_state(s, td);
-	if (td->td_wqkey != NULL)
+	if (td->td_wqkey != NULL) {
+		if (((uintptr_t)td->td_wqkey >> 60) == 3)
+			s->ix.nwaitvar--;
 		wq_remove(s, td);
+	}
 	if (td->td_timed)
 		timed_remove(s, td);
 	wq_append(s, td, wait_key(td));
+	if (td->td_state == UMASIM_TS_WAITVAR)
+		s->ix.nwaitvar++;
 	if (td->td_state == UMASIM_TS_SLEEPING && td->td_timo_at >= 0)
 		timed_add(s, td);
 }
@@ -477,8 +482,11 @@ kix_wake(struct sim *s, struct kthread *td)
 
 	if (!kix_tracked(s, td))
 		return;
-	if (td->td_wqkey != NULL)
+	if (td->td_wqkey != NULL) {
+		if (((uintptr_t)td->td_wqkey >> 60) == 3)
+			s->ix.nwaitvar--;
 		wq_remove(s, td);
+	}
 	if (td->td_timed)
 		timed_remove(s, td);
 	kix_state(s, td);
@@ -515,6 +523,8 @@ int
 kix_var_first(struct sim *s, int64_t vid)
 {
 
+	if (s->ix.nwaitvar == 0)
+		return (-1);
 	return (wq_head(s, var_key(vid)));
 }
 
@@ -558,6 +568,7 @@ kix_rebuild(struct sim *s)
 	ix->nrun = 0;
 	ix->timed_head = -1;
 	ix->ntimed = 0;
+	ix->nwaitvar = 0;
 	ix->nheld = 0;
 	for (c = 0; c < s->st.ncpus; c++)
 		if (s->st.cpu_crit[c] >= 0)

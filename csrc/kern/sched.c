@@ -249,7 +249,7 @@ sequential_continues(const struct sim *s, const struct kthread *td)
  * The thread 'td' has stopped (its state says why).  Inside a run, pick
  * and start the next step from here; otherwise return to the host.
  */
-static void
+static inline __attribute__((always_inline)) void
 sched_stop(struct sim *s, struct kthread *td)
 {
 	struct kthread *next;
@@ -289,15 +289,13 @@ stop_at(struct sim *s, struct kthread *td, int pt)
 	sched_stop(s, td);
 }
 
+/* sched_point() (kern.h) when the thread stops. */
 void
-sched_point(int pt)
+sched_stop_point(int pt)
 {
 	struct sim *s = cursim;
-	struct kthread *td = s->st.curthread;
 
-	if (!sched_point_stops(td))
-		return;		/* back to back with the last stop: one point */
-	stop_at(s, td, pt);
+	stop_at(s, s->st.curthread, pt);
 }
 
 /*

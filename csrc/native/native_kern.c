@@ -135,8 +135,9 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 
 /* ---- preemption points and critical sections ---------------------------- */
 
+/* sched_point() (kern.h) never stops the one thread (td_nopoints). */
 void
-sched_point(int pt)
+sched_stop_point(int pt)
 {
 
 	(void)pt;
@@ -186,6 +187,27 @@ sched_block(struct kthread *td, int pt)
 	(void)pt;
 	panic("native kernel: %s would block (%s) with no other thread to "
 	    "run", td->td_name, td->td_wmesg != NULL ? td->td_wmesg : "mutex");
+}
+
+void
+sched_set_asleep(struct sim *s, struct kthread *td, const void *chan,
+    const char *wmesg)
+{
+
+	(void)s;
+	td->td_state = UMASIM_TS_SLEEPING;
+	td->td_wchan = chan;
+	td->td_wmesg = wmesg;
+}
+
+/* The one thread never waits: every wait queue is empty. */
+int
+kix_mtx_first(struct sim *s, const struct mtx *m)
+{
+
+	(void)s;
+	(void)m;
+	return (-1);
 }
 
 void
@@ -373,10 +395,3 @@ cov_touch_slow(struct sim *s, const void *obj)
 	(void)obj;
 }
 
-void
-cov_state(int pt, unsigned state)
-{
-
-	(void)pt;
-	(void)state;
-}

@@ -82,8 +82,28 @@ ut_zone(const struct sim *s, int slot)
 
 void	uma_sim_tables_init(void);
 int	uma_sim_attach(struct sim *s);
-struct zreg *zreg_get(int slot);
-struct zreg *zreg_live(int slot);
+void	zreg_bad(int slot) __attribute__((noreturn));
+void	zreg_dead(const struct zreg *zr) __attribute__((noreturn));
+
+static inline struct zreg *
+zreg_get(int slot)
+{
+
+	if (__builtin_expect(slot < 0 || slot >= UT->ut_nzones, 0))
+		zreg_bad(slot);
+	return (UTZ(slot));
+}
+
+/* The slot's zone, which must exist: the interpreter's guard. */
+static inline struct zreg *
+zreg_live(int slot)
+{
+	struct zreg *zr = zreg_get(slot);
+
+	if (__builtin_expect(zr->zr_state != ZR_LIVE, 0))
+		zreg_dead(zr);
+	return (zr);
+}
 void	zreg_destroy(int slot);
 void	uma_sim_zcreate(int slot, int size, int align, u_int32_t flags);
 void	uma_sim_zsecond(int slot, int master);

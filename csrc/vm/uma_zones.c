@@ -22,26 +22,21 @@ uma_sim_tables_init(void)
 	bzero(UT, sizeof(struct umasim_tables));
 }
 
-struct zreg *
-zreg_get(int slot)
+void
+zreg_bad(int slot)
 {
 
-	if (slot < 0 || slot >= UT->ut_nzones)
-		panic("umasim: no zone slot %d", slot);
-	return (UTZ(slot));
+	panic("umasim: no zone slot %d", slot);
 }
 
-/* The slot's zone, which must exist: the interpreter's guard. */
-struct zreg *
-zreg_live(int slot)
+/* zreg_live() of a zone not live. */
+void
+zreg_dead(const struct zreg *zr)
 {
-	struct zreg *zr = zreg_get(slot);
 
-	if (zr->zr_state == ZR_NONE)
-		panic("zone %s does not exist (yet)", zr->zr_name);
 	if (zr->zr_state == ZR_DESTROYED)
 		panic("zone %s was destroyed", zr->zr_name);
-	return (zr);
+	panic("zone %s does not exist (yet)", zr->zr_name);
 }
 
 void
