@@ -114,20 +114,29 @@ struct kprog {
 };
 
 struct kthread {
+	/*
+	 * What a step touches first, together at the start (a step to
+	 * another thread reads them cold): the machine, then the fields
+	 * of scheduling and of the program's loop.
+	 */
+	struct ctx	td_ctx;
 	int		td_tid;
-	char		td_name[KERN_NAMELEN];
 	int		td_state;	/* UMASIM_TS_* */
 	int		td_cpu;
 	int		td_critnest;
-	int		td_kernel;	/* softclock, pagedaemon */
 	int		td_point;	/* where it last stopped */
-	int		td_nlocks;	/* mutexes held */
 	int		td_migrate_to;	/* pending sim.migrate(), or -1 */
 	int		td_nopoints;	/* runs to completion (boot work) */
 	int		td_busy;	/* inside an operation or kernel work */
-	uint64_t	td_sleepseq;	/* order of falling asleep */
 	uint64_t	td_acts;	/* actions taken so far */
 	uint64_t	td_stop_acts;	/* td_acts at the last stop */
+	int		td_nwin;	/* race windows it is inside (td_win) */
+	int		td_pc;
+	int64_t		td_iter;
+	struct kprog	td_prog;
+	int		td_kernel;	/* softclock, pagedaemon */
+	int		td_nlocks;	/* mutexes held */
+	uint64_t	td_sleepseq;	/* order of falling asleep */
 	/* sleeping */
 	const void	*td_wchan;
 	const char	*td_wmesg;
@@ -136,13 +145,10 @@ struct kthread {
 	/* blocked on a mutex, or waiting for a variable */
 	struct mtx	*td_blocked;
 	int64_t		td_waitvar;
-	/* program */
-	struct kprog	td_prog;
-	int		td_pc;
-	int64_t		td_iter;
 	void		(*td_main)(struct kthread *);
+	struct kstack	*td_stack;
+	char		td_name[KERN_NAMELEN];
 	/* race windows the thread is inside, innermost last (cover.c) */
-	int		td_nwin;
 	struct kcovwin	td_win[COV_MAXNEST];
 	/* indexes (struct kindex): wait queue and timed sleepers' links */
 	int		td_wqnext, td_wqprev;
@@ -150,9 +156,6 @@ struct kthread {
 	const void	*td_wqkey;	/* the queue it is on, or NULL */
 	int		td_timed;	/* on the timed sleepers' list */
 	int64_t		td_pct_prio;	/* the PCT policy's priority, 0: unseen */
-	/* machine */
-	struct ctx	td_ctx;
-	struct kstack	*td_stack;
 };
 
 struct callout {
