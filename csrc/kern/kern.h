@@ -460,14 +460,105 @@ void	kix_migrate(struct sim *s, struct kthread *td, int to);
 void	kix_state(struct sim *s, struct kthread *td);
 void	kix_wait(struct sim *s, struct kthread *td);
 void	kix_wake(struct sim *s, struct kthread *td);
-void	kix_view(struct sim *s, struct runview *rv);
+void	kix_view_masked(struct sim *s, struct runview *rv);
 int	kix_sleep_first(struct sim *s, const void *chan);
 int	kix_mtx_first(struct sim *s, const struct mtx *m);
 int	kix_var_first(struct sim *s, int64_t vid);
 int	kix_timed_first(struct sim *s);
-int	runview_nth(const struct runview *rv, int k);
-int	runview_rank(const struct runview *rv, int tid);
 int	runview_after(const struct runview *rv, int tid);
+
+
+/*
+ * Bit counting without the POPCNT instruction, which the portable build
+ * cannot assume (GCC would call libgcc's __popcountdi2).
+ */
+static inline uint64_t
+bytes_pop(uint64_t x)
+{
+
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	return ((x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL);
+}
+
+static inline int
+pop64(uint64_t x)
+{
+#ifdef __POPCNT__
+	return (__builtin_popcountll(x));
+#else
+	return ((int)((bytes_pop(x) * 0x0101010101010101ULL) >> 56));
+#endif
+}
+
+/* The position of the k-th set bit of x (0 <= k < pop64(x)). */
+static inline int
+select64(uint64_t x, int k)
+{
+	uint64_t cum, y;
+	int byte;
+
+	/* Byte i of cum: the bits set in bytes 0 to i. */
+	cum = bytes_pop(x) * 0x0101010101010101ULL;
+	for (byte = 0; ((cum >> (byte * 8)) & 0xff) <= (uint64_t)k; byte++)
+		;
+	if (byte > 0)
+		k -= (int)((cum >> ((byte - 1) * 8)) & 0xff);
+	y = (x >> (byte * 8)) & 0xff;
+	while (k-- > 0)
+		y &= y - 1;
+	return (byte * 8 + __builtin_ctzll(y));
+}
+
+/*
+ * The threads a step may choose from: runnable, on a vCPU that no other
+ * thread holds in a critical section.  The same set, in the same (tid)
+ * order, as a scan of the thread table with thread_runnable().
+ */
+static inline void
+kix_view(struct sim *s, struct runview *rv)
+{
+	struct kindex *ix = &s->ix;
+
+	if (__builtin_expect(ix->nheld != 0, 0)) {
+		kix_view_masked(s, rv);
+		return;
+	}
+	rv->nwords = ix->nwords;
+	rv->w = ix->run;
+	rv->cnt = ix->runcnt;
+	rv->n = ix->nrun;
+}
+
+/* The tid of the k-th thread of the view (0 <= k < n). */
+static inline int
+runview_nth(const struct runview *rv, int k)
+{
+	int w;
+
+	for (w = 0; w < rv->nwords; w++) {
+		if (k < rv->cnt[w])
+			return (w * 64 + select64(rv->w[w], k));
+		k -= rv->cnt[w];
+	}
+	return (-1);
+}
+
+/* The index of 'tid' in the view, or -1 when it is not in it. */
+static inline int
+runview_rank(const struct runview *rv, int tid)
+{
+	int w, n;
+
+	if (tid < 0 || tid / 64 >= rv->nwords ||
+	    !((rv->w[tid / 64] >> (tid % 64)) & 1))
+		return (-1);
+	n = 0;
+	for (w = 0; w < tid / 64; w++)
+		n += rv->cnt[w];
+	return (n + pop64(rv->w[tid / 64] &
+	    (((uint64_t)1 << (tid % 64)) - 1)));
+}
 
 /* sched.c */
 void	sched_stop_point(int pt);
