@@ -561,7 +561,7 @@ runview_rank(const struct runview *rv, int tid)
 }
 
 /* sched.c */
-void	sched_stop_point(int pt);
+void	sched_point(int pt);
 void	sched_fine_point(int pt);
 void	sched_fine_point_always(int pt);
 void	sched_block(struct kthread *td, int pt);
@@ -754,19 +754,6 @@ sched_point_stops(const struct kthread *td)
 {
 
 	return (td->td_acts != td->td_stop_acts && !td->td_nopoints);
-}
-
-/*
- * A preemption point: the current thread stops here, unless it took no
- * action since its last stop (back to back with it: one point).  Inline,
- * so that a point that does not stop costs no call.
- */
-static inline __attribute__((always_inline)) void
-sched_point(int pt)
-{
-
-	if (sched_point_stops(cursim->st.curthread))
-		sched_stop_point(pt);
 }
 
 /* rng.c */

@@ -310,13 +310,21 @@ stop_at(struct sim *s, struct kthread *td, int pt)
 	sched_stop(s, td);
 }
 
-/* sched_point() (kern.h) when the thread stops. */
+/*
+ * Out of line on purpose: a thread may resume on another host thread
+ * (the busy guard lets a simulation change hands), and a caller that
+ * inlined this read of the thread-local cursim could keep its address
+ * (aarch64's tpidr_el0) across the switch.
+ */
 void
-sched_stop_point(int pt)
+sched_point(int pt)
 {
 	struct sim *s = cursim;
+	struct kthread *td = s->st.curthread;
 
-	stop_at(s, s->st.curthread, pt);
+	if (!sched_point_stops(td))
+		return;		/* back to back with the last stop: one point */
+	stop_at(s, td, pt);
 }
 
 /*

@@ -135,9 +135,8 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 
 /* ---- preemption points and critical sections ---------------------------- */
 
-/* sched_point() (kern.h) never stops the one thread (td_nopoints). */
 void
-sched_stop_point(int pt)
+sched_point(int pt)
 {
 
 	(void)pt;

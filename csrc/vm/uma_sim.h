@@ -86,10 +86,10 @@ void	uma_sim_stop(int pt, uma_zone_t zone);
 void	uma_sim_fine_stop(int pt, uma_zone_t zone);
 
 /*
- * A point: inline up to what sched_point() checks first, since a point
- * right after an action-less one does not stop.
+ * A point: up to what sched_point() checks first, since a point right
+ * after an action-less one does not stop; the stop out of line.
  */
-static inline __attribute__((always_inline)) void
+static inline void
 uma_sim_point(int pt, uma_zone_t zone)
 {
 	struct kthread *td = kern_curthread();
@@ -99,7 +99,7 @@ uma_sim_point(int pt, uma_zone_t zone)
 		uma_sim_stop(pt, zone);
 }
 
-static inline __attribute__((always_inline)) void
+static inline void
 uma_sim_fine_point(int pt, uma_zone_t zone)
 {
 	struct kthread *td = kern_curthread();
