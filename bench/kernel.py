@@ -15,6 +15,14 @@ Measures, each as the median of --reps repetitions:
                   256-page Sim right after a run that allocated and freed
                   pages (random policy, two threads, trace off); the median
                   of --resets resets
+  snapshot_us     one Sim.snapshot() of the default scenario
+                  (umasim/data/default.toml) half-way through its run
+  step_ns         ns per step of one Sim.run(policy="random") call on T
+                  threads of "yield" on C vCPUs (trace off), for T in 4, 64
+                  and 1,024 and C in 2 and 64 ("T@C" keys), timed by the
+                  CPU time of the calling thread (time.thread_time_ns, so
+                  that other load on the host counts less); step_ratio_C
+                  is the 1,024-thread figure over the 4-thread one
 
 Wall time is read here only (time.perf_counter; the switch benchmark's own
 clock is in C): the simulator itself never reads a clock.
@@ -41,7 +49,12 @@ TARGETS = {
     "py_steps_per_s": (">=", 1_000_000.0),
     "sim_create_us": ("<=", 100.0),
     "reset_us": ("<=", 20.0),
+    "step_ratio_2": ("<=", 2.0),
+    "step_ratio_64": ("<=", 2.0),
 }
+
+STEP_THREADS = (4, 64, 1024)
+STEP_CPUS = (2, 64)
 
 NOTES: dict[str, str] = {}
 
@@ -122,26 +135,76 @@ def bench_reset(resets: int, seed: int) -> float:
     return statistics.median(times) * 1e6
 
 
+def bench_snapshot(count: int) -> float:
+    """Mean time of one Sim.snapshot() of the default scenario, taken
+    half-way through its run (the snapshots are dropped)."""
+    from importlib import resources
+
+    from umasim.model.scenario import loads
+    text = resources.files("umasim").joinpath("data/default.toml").read_text("utf-8")
+    sim = loads(text, "<default>").build_with(trace="off")
+    sim.run(max_steps=400)
+    t0 = time.perf_counter()
+    for _ in range(count):
+        sim.snapshot()
+    dt = time.perf_counter() - t0
+    return dt / count * 1e6
+
+
+def bench_step_ns(nthreads: int, cpus: int, nsteps: int, seed: int) -> float | None:
+    """ns per step of one random-policy run of nthreads yielding threads
+    spread over cpus vCPUs; None past the simulator's thread limit."""
+    from umasim.bindings import MAXTHREADS
+    if nthreads + 1 > MAXTHREADS:
+        NOTES[f"step_ns {nthreads}@{cpus}"] = f"more threads than the limit ({MAXTHREADS})"
+        return None
+    sim = Sim(cpus=cpus, trace="off")
+    per = nsteps // nthreads + 2
+    for i in range(nthreads):
+        sim.spawn(f"t{i}", cpu=i % cpus, ops=["yield"], repeat=per)
+    t0 = time.thread_time_ns()
+    res = sim.run(policy="random", seed=seed, max_steps=nsteps)
+    dt = time.thread_time_ns() - t0
+    if res.steps != nsteps:
+        raise RuntimeError(f"the step run did {res.steps} steps ({res.outcome}), not {nsteps}")
+    return dt / nsteps
+
+
 def run(reps: int, switch_rounds: int, c_steps: int, py_steps: int,
-        creates: int, resets: int = 2_000) -> dict:
+        creates: int, resets: int = 2_000, step_steps: int = 200_000,
+        snapshots: int = 2_000) -> dict:
     # One untimed round first: page in the stacks, warm the caches.
     bench_switch(switch_rounds // 10 or 1)
     bench_c_steps(max(c_steps // 10, 1), 0)
     bench_py_steps(max(py_steps // 10, 1))
     bench_sim_create(max(creates // 10, 1))
     bench_reset(max(resets // 10, 1), 0)
+    bench_snapshot(max(snapshots // 10, 1))
 
-    samples: dict[str, list[float]] = {k: [] for k in
-                                       ("switch_ns", "c_steps_per_s", "py_steps_per_s",
-                                        "sim_create_us", "reset_us")}
+    step_keys = [f"{t}@{c}" for c in STEP_CPUS for t in STEP_THREADS]
+    samples: dict[str, list] = {k: [] for k in
+                                ("switch_ns", "c_steps_per_s", "py_steps_per_s",
+                                 "sim_create_us", "reset_us", "snapshot_us")}
+    step_samples: dict[str, list] = {k: [] for k in step_keys}
     for rep in range(reps):
         samples["switch_ns"].append(bench_switch(switch_rounds))
         samples["c_steps_per_s"].append(bench_c_steps(c_steps, rep + 1))
         samples["py_steps_per_s"].append(bench_py_steps(py_steps))
         samples["sim_create_us"].append(bench_sim_create(creates))
         samples["reset_us"].append(bench_reset(resets, rep + 1))
+        samples["snapshot_us"].append(bench_snapshot(snapshots))
+        for c in STEP_CPUS:
+            for t in STEP_THREADS:
+                step_samples[f"{t}@{c}"].append(bench_step_ns(t, c, step_steps, rep + 1))
 
     result: dict = {k: statistics.median(v) for k, v in samples.items()}
+    result["step_ns"] = {k: (None if None in v else statistics.median(v))
+                         for k, v in step_samples.items()}
+    for c in STEP_CPUS:
+        lo = result["step_ns"][f"{STEP_THREADS[0]}@{c}"]
+        hi = result["step_ns"][f"{STEP_THREADS[-1]}@{c}"]
+        result[f"step_ratio_{c}"] = None if lo is None or hi is None else hi / lo
+    samples["step_ns"] = step_samples  # type: ignore[assignment]
     met = {}
     for key, target in TARGETS.items():
         if target is None or result[key] is None:
@@ -172,6 +235,8 @@ def _fmt(key: str, value) -> str:
         return f"{value:.2f} ns"
     if key.endswith("_us"):
         return f"{value:.2f} us"
+    if "ratio" in key:
+        return f"{value:.2f} x"
     return str(value)
 
 
@@ -184,19 +249,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--py-steps", type=int, default=500_000)
     ap.add_argument("--creates", type=int, default=2_000)
     ap.add_argument("--resets", type=int, default=2_000)
+    ap.add_argument("--step-steps", type=int, default=200_000,
+                    help="steps of each step_ns run")
+    ap.add_argument("--snapshots", type=int, default=2_000)
     args = ap.parse_args(argv)
-    for name in ("reps", "switch_rounds", "c_steps", "py_steps", "creates", "resets"):
+    for name in ("reps", "switch_rounds", "c_steps", "py_steps", "creates", "resets",
+                 "step_steps", "snapshots"):
         if getattr(args, name) < 1:
             ap.error(f"--{name.replace('_', '-')} must be at least 1")
 
     res = run(args.reps, args.switch_rounds, args.c_steps, args.py_steps, args.creates,
-              args.resets)
+              args.resets, args.step_steps, args.snapshots)
     if args.json:
         print(json.dumps(res, sort_keys=True))
         return 0
     print(f"umasim kernel benchmark: median of {args.reps} "
           f"(python {res['host']['python']}, {res['host']['cpus']} CPUs)")
-    for key in ("switch_ns", "c_steps_per_s", "py_steps_per_s", "sim_create_us", "reset_us"):
+    for key in ("switch_ns", "c_steps_per_s", "py_steps_per_s", "sim_create_us", "reset_us",
+                "snapshot_us"):
+        t = res["targets"].get(key)
+        m = res["met"].get(key)
+        verdict = "" if m is None else ("ok" if m else "MISSED")
+        print(f"  {key:<15} {_fmt(key, res[key]):>12}   target {t or '-':<14} {verdict}")
+    for key, v in res["step_ns"].items():
+        print(f"  step_ns {key:<7} {_fmt('_ns', v):>12}")
+    for key in (f"step_ratio_{c}" for c in STEP_CPUS):
         t = res["targets"][key]
         m = res["met"][key]
         verdict = "" if m is None else ("ok" if m else "MISSED")

@@ -59,7 +59,7 @@ struct snapshot;
 #define	UMASIM_GRAN_FINE	1
 
 #define	UMASIM_MAXCPU		64
-#define	UMASIM_MAXTHREADS	256
+#define	UMASIM_MAXTHREADS	4096
 #define	UMASIM_MAXNAMES		4096
 
 struct umasim_config {

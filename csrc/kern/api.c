@@ -129,6 +129,11 @@ umasim_new(const struct umasim_config *cfg, char *err, size_t errlen)
 	kstack_guard_install();
 	kstack_handler_check();
 	cursim = s;
+	if (kix_init(s) != 0) {
+		snprintf(err, errlen, "out of memory");
+		umasim_free(s);
+		return (NULL);
+	}
 	if (vm_attach(s, err, errlen) != 0) {
 		umasim_free(s);
 		return (NULL);
@@ -157,8 +162,14 @@ umasim_free(struct sim *s)
 
 	if (s == NULL)
 		return;
-	for (i = 0; i < UMASIM_MAXTHREADS; i++)
-		kstack_free(s->slot_stack[i]);
+	for (i = 0; i < s->ntdchunks * KERN_THREAD_CHUNK; i++)
+		kstack_free(s->tdchunks[i / KERN_THREAD_CHUNK]->
+		    stack[i % KERN_THREAD_CHUNK]);
+	for (i = 0; i < s->ntdchunks; i++)
+		free(s->tdchunks[i]);
+	kix_free(s);
+	for (i = 0; i < s->nxtab; i++)
+		free(s->xtab[i]);
 	for (i = 0; i < (int)s->noppool; i++)
 		free(s->oppool[i]);
 	free(s->oppool);
@@ -179,6 +190,20 @@ umasim_free(struct sim *s)
 	if (cursim == s)
 		cursim = NULL;
 	free(s);
+}
+
+int
+sim_xtab_grow(struct sim *s, size_t chunk)
+{
+
+	if (s->nxtab == KERN_XTAB_MAX ||
+	    (s->xtab_chunk != 0 && s->xtab_chunk != chunk))
+		return (-1);
+	s->xtab[s->nxtab] = calloc(1, chunk);
+	if (s->xtab[s->nxtab] == NULL)
+		return (-1);
+	s->xtab_chunk = chunk;
+	return (s->nxtab++);
 }
 
 static int
@@ -422,7 +447,7 @@ umasim_host_fault(struct sim *s, struct umasim_host_fault *out)
 		return (0);
 	*out = s->st.fault;
 	td = out->tid >= 0 && out->tid < s->st.nthreads ?
-	    &s->threads[out->tid] : &s->hostcall;
+	    sim_td(s, out->tid) : &s->hostcall;
 	out->thread = td->td_name;
 	out->signame = out->signo == SIGSEGV ? "SIGSEGV" :
 	    out->signo == SIGBUS ? "SIGBUS" : "signal";
@@ -451,7 +476,7 @@ thread_info_unlocked(struct sim *s, int tid, struct umasim_thread_info *out)
 
 	if (tid < 0 || tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
-	td = &s->threads[tid];
+	td = sim_td(s, tid);
 	memset(out, 0, sizeof(*out));
 	out->name = td->td_name;
 	out->tid = td->td_tid;

@@ -143,9 +143,7 @@ softclock_create(struct sim *s)
 	td = thread_create(s, "softclock", 0, 1, softclock_main);
 	if (td == NULL)
 		return (-1);
-	td->td_state = UMASIM_TS_SLEEPING;
-	td->td_wchan = &s->st.softclock_chan;
-	td->td_wmesg = "softclock";
+	sched_set_asleep(s, td, &s->st.softclock_chan, "softclock");
 	return (0);
 }
 

@@ -110,7 +110,13 @@ cov_win_close(int w)
 	struct kthread *td = s->st.curthread;
 	int i;
 
-	for (i = td->td_nwin - 1; i >= 0; i--) {
+	i = td->td_nwin - 1;
+	if (i >= 0 && td->td_win[i].w == w) {	/* the innermost: common */
+		td->td_nwin = i;
+		s->st.cov.nopen--;
+		return;
+	}
+	for (; i >= 0; i--) {
 		if (td->td_win[i].w != w)
 			continue;
 		memmove(&td->td_win[i], &td->td_win[i + 1],
@@ -128,7 +134,7 @@ cov_touch_slow(struct sim *s, const void *obj)
 	int i, j;
 
 	for (i = 0; i < s->st.nthreads; i++) {
-		td = &s->threads[i];
+		td = sim_td(s, i);
 		if (td == cur)
 			continue;
 		for (j = 0; j < td->td_nwin; j++)
@@ -148,14 +154,6 @@ cov_migrated(struct sim *s, struct kthread *td)
 		s->st.cov.win[td->td_win[j].w] |= UMASIM_COV_MIGRATED;
 }
 
-/* The current thread stops at UMA's point 'pt' in abstract state 'state'. */
-void
-cov_state(int pt, unsigned state)
-{
-	size_t bit = (size_t)pt * COV_NSTATES + (state % COV_NSTATES);
-
-	cursim->st.cov.states[bit / 64] |= (uint64_t)1 << (bit % 64);
-}
 
 /* Adds the coverage 'c' into win[W_COUNT] and states[] (explore.c). */
 void

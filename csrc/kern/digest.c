@@ -14,6 +14,7 @@
 #define	CANON_CHAN	0x6000000000000000ULL
 #define	CANON_MTX	0x7000000000000000ULL
 #define	CANON_UNKNOWN	0x4000000000000000ULL
+#define	CANON_XTAB	0x3000000000000000ULL
 
 static int
 within(const void *p, const void *base, size_t len)
@@ -42,9 +43,6 @@ canon_sim_field(const struct sim *s, const void *p)
 	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
 		if (p == tags[i])
 			return (CANON_SIM + 1 + i);
-	if (within(p, s->threads, sizeof(s->threads)))
-		return (CANON_SIM + 0x1000 + (uint64_t)(((const char *)p -
-		    (const char *)s->threads) / sizeof(struct kthread)));
 	if (p == (const void *)&s->hostcall)
 		return (CANON_SIM + 0x2000);
 	return (CANON_UNKNOWN);
@@ -54,6 +52,7 @@ uint64_t
 kern_canon(const struct sim *s, const void *p)
 {
 	uint64_t a;
+	int c;
 
 	if (p == NULL)
 		return (0);
@@ -61,6 +60,16 @@ kern_canon(const struct sim *s, const void *p)
 		return (a);
 	if (within(p, s, sizeof(*s)))
 		return (canon_sim_field(s, p));
+	for (c = 0; c < s->nxtab; c++)
+		if (within(p, s->xtab[c], s->xtab_chunk))
+			return (CANON_XTAB + (uint64_t)c * s->xtab_chunk +
+			    (uint64_t)((const char *)p - s->xtab[c]));
+	for (c = 0; c < s->ntdchunks; c++)
+		if (within(p, s->tdchunks[c]->td, sizeof(s->tdchunks[c]->td)))
+			return (CANON_SIM + 0x1000 + (uint64_t)c *
+			    KERN_THREAD_CHUNK + (uint64_t)(((const char *)p -
+			    (const char *)s->tdchunks[c]->td) /
+			    sizeof(struct kthread)));
 	if (s->chans != NULL && within(p, s->chans, (size_t)s->st.nchan))
 		return (CANON_CHAN + (uint64_t)((const char *)p - s->chans));
 	if (s->umtx != NULL &&
@@ -86,8 +95,8 @@ kern_chan_name(const struct sim *s, const void *p)
 	if (s->chans != NULL && within(p, s->chans, (size_t)s->st.nchan))
 		return (s->chan_name[(const char *)p - s->chans]);
 	for (i = 0; i < s->st.nthreads; i++)
-		if (p == (const void *)&s->threads[i])
-			return (s->threads[i].td_name);
+		if (p == (const void *)sim_td(s, i))
+			return (sim_td(s, i)->td_name);
 	return (NULL);
 }
 
@@ -178,7 +187,7 @@ digest_kernel(struct digest *d, const struct sim *s)
 		dg_u64(d, (uint64_t)s->st.cpu_crit[i]);
 	dg_u64(d, (uint64_t)s->st.nthreads);
 	for (i = 0; i < s->st.nthreads; i++)
-		digest_thread(d, s, &s->threads[i]);
+		digest_thread(d, s, sim_td(s, i));
 	dg_u64(d, (uint64_t)s->st.nmtx);
 	for (i = 0; i < s->st.nmtx; i++) {
 		m = &s->umtx[i];

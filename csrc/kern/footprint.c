@@ -89,12 +89,15 @@ fp_step_begin(struct sim *s, struct kthread *td)
 void
 fp_cpu_released(struct sim *s, const struct kthread *td)
 {
+	const struct kthread *o;
 	int i;
 
-	for (i = 0; i < s->st.nthreads; i++)
-		if (i != td->td_tid && s->threads[i].td_cpu == td->td_cpu &&
-		    s->threads[i].td_state == UMASIM_TS_RUNNABLE)
+	for (i = 0; i < s->st.nthreads; i++) {
+		o = sim_td(s, i);
+		if (i != td->td_tid && o->td_cpu == td->td_cpu &&
+		    o->td_state == UMASIM_TS_RUNNABLE)
 			s->fp->all = 1;
+	}
 }
 
 /* Independent: no object in both that either of them writes. */
@@ -144,16 +147,18 @@ note:
  * step's footprint is filled as it runs (s->fp points at it).
  */
 int
-xlog_append(struct sim *s, const int32_t *run, int n, int def, int tid)
+xlog_append(struct sim *s, const struct runview *rv, int def, int tid)
 {
 	const struct kthread *td;
 	struct xstep *x;
 	struct xrun *r;
 	uint64_t all, held;
 	size_t cap;
+	uint64_t bits;
 	void *p;
-	int i, c;
+	int i, c, n, w;
 
+	n = rv->n;
 	if (s->nxlog == s->capxlog) {
 		cap = s->capxlog ? s->capxlog * 2 : 1024;
 		p = realloc(s->xlog, cap * sizeof(*s->xlog));
@@ -185,13 +190,17 @@ xlog_append(struct sim *s, const int32_t *run, int n, int def, int tid)
 	x->fp.n = 0;
 	x->fp.all = 0;
 	x->fp.any = x->fp.wr = 0;
-	for (i = 0; i < n; i++) {
-		td = &s->threads[run[i]];
-		r = &s->xrun[s->nxrun++];
-		r->tid = run[i];
-		/* As migrate_allowed() (sched.c) has it. */
-		r->mig = td->td_critnest != 0 ? 0 :
-		    all & ~(1ULL << td->td_cpu) & ~held;
+	/* The runnable threads in tid order, as the decision numbers them. */
+	for (w = 0; w < rv->nwords; w++) {
+		for (bits = rv->w[w]; bits != 0; bits &= bits - 1) {
+			i = w * 64 + __builtin_ctzll(bits);
+			td = sim_td(s, i);
+			r = &s->xrun[s->nxrun++];
+			r->tid = i;
+			/* As migrate_allowed() (sched.c) has it. */
+			r->mig = td->td_critnest != 0 ? 0 :
+			    all & ~(1ULL << td->td_cpu) & ~held;
+		}
 	}
 	s->fp = &x->fp;
 	return (0);

@@ -23,6 +23,7 @@
 #define	KERN_NAMELEN	32
 #define	KERN_PANICLEN	512
 #define	KERN_MAXCALLOUT	64
+#define	KERN_XTAB_MAX	16
 #define	UMASIM_DISPLAY_BASE	0xfffff80000000000ULL
 #define	KERN_MAXHELD	8	/* mutexes a thread's footprint names */
 #define	KERN_MAXFPZ	4	/* kegs an op's footprint names */
@@ -143,20 +144,29 @@ struct kprog {
 };
 
 struct kthread {
+	/*
+	 * What a step touches first, together at the start (a step to
+	 * another thread reads them cold): the machine, then the fields
+	 * of scheduling and of the program's loop.
+	 */
+	struct ctx	td_ctx;
 	int		td_tid;
-	char		td_name[KERN_NAMELEN];
 	int		td_state;	/* UMASIM_TS_* */
 	int		td_cpu;
 	int		td_critnest;
-	int		td_kernel;	/* softclock, pagedaemon */
 	int		td_point;	/* where it last stopped */
-	int		td_nlocks;	/* mutexes held */
 	int		td_migrate_to;	/* pending sim.migrate(), or -1 */
 	int		td_nopoints;	/* runs to completion (boot work) */
 	int		td_busy;	/* inside an operation or kernel work */
-	uint64_t	td_sleepseq;	/* order of falling asleep */
 	uint64_t	td_acts;	/* actions taken so far */
 	uint64_t	td_stop_acts;	/* td_acts at the last stop */
+	int		td_nwin;	/* race windows it is inside (td_win) */
+	int		td_pc;
+	int64_t		td_iter;
+	struct kprog	td_prog;
+	int		td_kernel;	/* softclock, pagedaemon */
+	int		td_nlocks;	/* mutexes held */
+	uint64_t	td_sleepseq;	/* order of falling asleep */
 	/* sleeping */
 	const void	*td_wchan;
 	const char	*td_wmesg;
@@ -165,10 +175,6 @@ struct kthread {
 	/* blocked on a mutex, or waiting for a variable */
 	struct mtx	*td_blocked;
 	int64_t		td_waitvar;
-	/* program */
-	struct kprog	td_prog;
-	int		td_pc;
-	int64_t		td_iter;
 	void		(*td_main)(struct kthread *);
 	/* footprints (footprint.c): mutexes held, kegs its op reads */
 	int		td_nheld;
@@ -177,12 +183,16 @@ struct kthread {
 	int		td_nfpz;
 	const void	*td_fpz[KERN_MAXFPZ];
 	int		td_fpall;	/* the op conflicts with every step */
-	/* race windows the thread is inside, innermost last (cover.c) */
-	int		td_nwin;
-	struct kcovwin	td_win[COV_MAXNEST];
-	/* machine */
-	struct ctx	td_ctx;
 	struct kstack	*td_stack;
+	char		td_name[KERN_NAMELEN];
+	/* race windows the thread is inside, innermost last (cover.c) */
+	struct kcovwin	td_win[COV_MAXNEST];
+	/* indexes (struct kindex): wait queue and timed sleepers' links */
+	int		td_wqnext, td_wqprev;
+	int		td_tnext, td_tprev;
+	const void	*td_wqkey;	/* the queue it is on, or NULL */
+	int		td_timed;	/* on the timed sleepers' list */
+	int64_t		td_pct_prio;	/* the PCT policy's priority, 0: unseen */
 };
 
 struct callout {
@@ -210,7 +220,7 @@ struct kconsole {
  * policy_init(); the rest is the policy's own, in 'priv', which only its
  * file reads (policy/policy.h: POLICY_PRIV).
  */
-#define	KPOLICY_PRIVSIZE	2304
+#define	KPOLICY_PRIVSIZE	256
 
 struct kpolicy {
 	int		kind;
@@ -284,8 +294,54 @@ struct simstate {
 	struct kcover	cov;		/* race-window coverage (cover.c) */
 };
 
-/* The thread table is copied by snapshots in chunks of this many threads. */
+/*
+ * The thread table is allocated, and copied by snapshots, in chunks of
+ * this many threads; a thread slot keeps its stack for the simulation's
+ * life (frames hold absolute addresses into it).
+ */
 #define	KERN_THREAD_CHUNK	32
+
+struct kthread_chunk {
+	struct kthread	td[KERN_THREAD_CHUNK];
+	struct kstack	*stack[KERN_THREAD_CHUNK];
+};
+
+/* Bitmap words over UMASIM_MAXTHREADS threads. */
+#define	KIX_WORDS	(UMASIM_MAXTHREADS / 64)
+
+/*
+ * Indexes that keep every per-step operation independent of the number
+ * of threads (sched.c, sleep.c, mutex.c, program.c):
+ *  - the set of threads whose state is runnable, a bit per tid; a step
+ *    masks out the vCPUs held in critical sections by other threads;
+ *  - wait queues: the threads blocked on a mutex, asleep on a channel or
+ *    waiting for a variable, hashed by what they wait on, in the order
+ *    they began to wait;
+ *  - the timed sleepers.
+ * Derived from the thread table alone (kix_rebuild()).
+ */
+struct kwq {				/* a wait queue (open addressing) */
+	const void	*key;		/* NULL: free slot */
+	int		head, tail;	/* tids, -1: empty (a tombstone) */
+};
+
+struct kindex {
+	uint64_t	run[KIX_WORDS];	/* td_state == UMASIM_TS_RUNNABLE */
+	uint8_t		runcnt[KIX_WORDS];	/* bits set in each word */
+	int		nrun;
+	int		nwords;		/* words in use: (nthreads + 63) / 64 */
+	uint64_t	*oncpu;		/* [ncpus][KIX_WORDS]: td_cpu */
+	int		nheld;		/* vCPUs held in critical sections */
+	uint64_t	elig[KIX_WORDS];	/* scratch: run minus masked vCPUs */
+	uint8_t		eligcnt[KIX_WORDS];
+	struct kwq	*wq;		/* wait queues by key */
+	int		wqcap, wqused;	/* slots; slots with a key */
+	int		timed_head;	/* timed sleepers, a list by td_tnext */
+	int		ntimed;
+	int		nwaitvar;	/* threads waiting for a variable */
+	int		*due;		/* scratch: timed sleepers due */
+	int		capdue;
+};
 
 /*
  * A simulation: its simulated state, then the host's state -- what
@@ -317,6 +373,16 @@ struct sim {
 	int64_t		capvars;
 	struct kvar	*vars;
 	char		(*var_names)[KERN_NAMELEN];
+
+	/*
+	 * Tables of the UMA port's beyond what its simulated bss holds (the
+	 * zone slots past the 64th: vm/uma_sim_tables.h), a chunk of
+	 * xtab_chunk bytes at a time, never moved.  Contents: simulated
+	 * (snapshots copy them); addresses: canonical (kern_canon()).
+	 */
+	char		*xtab[KERN_XTAB_MAX];
+	int		nxtab;
+	size_t		xtab_chunk;
 
 	/* the arena (VM); none yet until the VM is attached */
 	char		*arena;
@@ -351,28 +417,44 @@ struct sim {
 	void		*hostcall_arg;
 
 	/*
-	 * Host resources that outlive a restore: a thread slot keeps its
-	 * stack (frames hold absolute addresses into it) and every program
-	 * ever spawned stays allocated until the simulation is freed.
+	 * Host resources that outlive a restore: every program ever spawned
+	 * stays allocated until the simulation is freed (thread slots keep
+	 * their stacks: struct kthread_chunk).
 	 */
-	struct kstack	*slot_stack[UMASIM_MAXTHREADS];
 	struct umasim_op **oppool;
 	size_t		noppool, capoppool;
 
 	/*
-	 * The thread table: simulated state, copied by snapshots in chunks
-	 * (sim_thread_chunk()) up to the last thread in use.  A thread's
-	 * td_stack is its slot's stack, the same for the simulation's life.
+	 * The thread table: simulated state, allocated a chunk at a time as
+	 * threads are created (never moved: frames and sleepers hold
+	 * pointers into it), copied by snapshots chunk by chunk up to the
+	 * last thread in use.
 	 */
-	struct kthread	threads[UMASIM_MAXTHREADS];
+	int		ntdchunks;
+	struct kthread_chunk *tdchunks[UMASIM_MAXTHREADS / KERN_THREAD_CHUNK];
+
+	/*
+	 * Indexes over the thread table, derived from it (sched.c): rebuilt
+	 * after a restore, never part of a snapshot or the digest.
+	 */
+	struct kindex	ix;
 };
+
+/* The thread 'tid' (0 <= tid < the chunks' capacity). */
+static inline struct kthread *
+sim_td(const struct sim *s, int tid)
+{
+
+	return (&s->tdchunks[tid / KERN_THREAD_CHUNK]->
+	    td[tid % KERN_THREAD_CHUNK]);
+}
 
 /* The threads from tid c * KERN_THREAD_CHUNK on. */
 static inline struct kthread *
 sim_thread_chunk(struct sim *s, int c)
 {
 
-	return (&s->threads[c * KERN_THREAD_CHUNK]);
+	return (s->tdchunks[c]->td);
 }
 
 extern __thread struct sim *cursim;
@@ -409,6 +491,121 @@ sched_enter(struct sim *s, struct ctx *to)
 #define	API_ENTER_VOID(s)	API_ENTER_RET(s, )
 #define	API_LEAVE(s)	__atomic_store_n(&(s)->busy, 0, __ATOMIC_RELEASE)
 
+/* kindex.c: the indexes over the thread table (struct kindex) */
+struct runview {			/* the threads a step chooses from */
+	const uint64_t	*w;		/* a bit per tid */
+	const uint8_t	*cnt;		/* bits set in each word */
+	int		nwords;
+	int		n;		/* bits set */
+};
+int	kix_init(struct sim *s);
+void	kix_free(struct sim *s);
+int	kix_rebuild(struct sim *s);
+void	kix_thread_new(struct sim *s, struct kthread *td);
+void	kix_migrate(struct sim *s, struct kthread *td, int to);
+void	kix_state(struct sim *s, struct kthread *td);
+void	kix_wait(struct sim *s, struct kthread *td);
+void	kix_wake(struct sim *s, struct kthread *td);
+void	kix_view_masked(struct sim *s, struct runview *rv);
+int	kix_sleep_first(struct sim *s, const void *chan);
+int	kix_mtx_first(struct sim *s, const struct mtx *m);
+int	kix_var_first(struct sim *s, int64_t vid);
+int	kix_timed_first(struct sim *s);
+int	runview_after(const struct runview *rv, int tid);
+
+
+/*
+ * Bit counting without the POPCNT instruction, which the portable build
+ * cannot assume (GCC would call libgcc's __popcountdi2).
+ */
+static inline uint64_t
+bytes_pop(uint64_t x)
+{
+
+	x = x - ((x >> 1) & 0x5555555555555555ULL);
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	return ((x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL);
+}
+
+static inline int
+pop64(uint64_t x)
+{
+#ifdef __POPCNT__
+	return (__builtin_popcountll(x));
+#else
+	return ((int)((bytes_pop(x) * 0x0101010101010101ULL) >> 56));
+#endif
+}
+
+/* The position of the k-th set bit of x (0 <= k < pop64(x)). */
+static inline int
+select64(uint64_t x, int k)
+{
+	uint64_t cum, y;
+	int byte;
+
+	/* Byte i of cum: the bits set in bytes 0 to i. */
+	cum = bytes_pop(x) * 0x0101010101010101ULL;
+	for (byte = 0; ((cum >> (byte * 8)) & 0xff) <= (uint64_t)k; byte++)
+		;
+	if (byte > 0)
+		k -= (int)((cum >> ((byte - 1) * 8)) & 0xff);
+	y = (x >> (byte * 8)) & 0xff;
+	while (k-- > 0)
+		y &= y - 1;
+	return (byte * 8 + __builtin_ctzll(y));
+}
+
+/*
+ * The threads a step may choose from: runnable, on a vCPU that no other
+ * thread holds in a critical section.  The same set, in the same (tid)
+ * order, as a scan of the thread table with thread_runnable().
+ */
+static inline void
+kix_view(struct sim *s, struct runview *rv)
+{
+	struct kindex *ix = &s->ix;
+
+	if (__builtin_expect(ix->nheld != 0, 0)) {
+		kix_view_masked(s, rv);
+		return;
+	}
+	rv->nwords = ix->nwords;
+	rv->w = ix->run;
+	rv->cnt = ix->runcnt;
+	rv->n = ix->nrun;
+}
+
+/* The tid of the k-th thread of the view (0 <= k < n). */
+static inline int
+runview_nth(const struct runview *rv, int k)
+{
+	int w;
+
+	for (w = 0; w < rv->nwords; w++) {
+		if (k < rv->cnt[w])
+			return (w * 64 + select64(rv->w[w], k));
+		k -= rv->cnt[w];
+	}
+	return (-1);
+}
+
+/* The index of 'tid' in the view, or -1 when it is not in it. */
+static inline int
+runview_rank(const struct runview *rv, int tid)
+{
+	int w, n;
+
+	if (tid < 0 || tid / 64 >= rv->nwords ||
+	    !((rv->w[tid / 64] >> (tid % 64)) & 1))
+		return (-1);
+	n = 0;
+	for (w = 0; w < tid / 64; w++)
+		n += rv->cnt[w];
+	return (n + pop64(rv->w[tid / 64] &
+	    (((uint64_t)1 << (tid % 64)) - 1)));
+}
+
 /* sched.c */
 void	sched_point(int pt);
 void	sched_fine_point(int pt);
@@ -419,6 +616,8 @@ void	sched_overflow(struct sim *s, struct kthread *td)
 void	sched_host_fault(struct sim *s, struct kthread *td, int signo,
 	    const void *addr) __attribute__((noreturn));
 void	sched_wake_thread(struct sim *s, struct kthread *td);
+void	sched_set_asleep(struct sim *s, struct kthread *td, const void *chan,
+	    const char *wmesg);
 void	sched_timer_add(struct sim *s, int64_t when);
 struct kthread *thread_create(struct sim *s, const char *name, int cpu,
 	    int kernel, void (*main)(struct kthread *));
@@ -536,6 +735,9 @@ uint64_t digest_final(struct sim *s);
 /* hostcall.c */
 int	kern_hostcall(struct sim *s, void (*fn)(void *), void *arg);
 
+/* api.c: a new chunk of xtab (zeroed), or -1 */
+int	sim_xtab_grow(struct sim *s, size_t chunk);
+
 /* snapshot.c */
 struct snapshot;
 struct snapshot *snapshot_take(struct sim *s);
@@ -564,7 +766,6 @@ void	cov_win_open_inner(int w);
 void	cov_win_close(int w);
 void	cov_touch_slow(struct sim *s, const void *obj);
 void	cov_migrated(struct sim *s, struct kthread *td);
-void	cov_state(int pt, unsigned state);
 void	cov_union(uint8_t *win, uint64_t *states, const struct kcover *c);
 void	cov_report(const uint8_t *win, const uint64_t *states,
 	    struct umasim_coverage *out);
@@ -577,9 +778,21 @@ static inline void
 cov_touch(const void *obj)
 {
 	struct sim *s = cursim;
+	const struct kthread *cur = s->st.curthread;
 
-	if (__builtin_expect(s->st.cov.nopen != 0, 0))
+	/* Nothing to do when the only open windows are this thread's. */
+	if (__builtin_expect(s->st.cov.nopen != 0, 0) &&
+	    (cur == NULL || s->st.cov.nopen != cur->td_nwin))
 		cov_touch_slow(s, obj);
+}
+
+/* The current thread stops at UMA's point 'pt' in abstract state 'state'. */
+static inline void
+cov_state(int pt, unsigned state)
+{
+	size_t bit = (size_t)pt * COV_NSTATES + (state % COV_NSTATES);
+
+	cursim->st.cov.states[bit / 64] |= (uint64_t)1 << (bit % 64);
 }
 
 /* Would sched_point() stop the current thread here? */
@@ -600,7 +813,8 @@ void	fp_step_begin(struct sim *s, struct kthread *td);
 int	fp_independent(const struct kfoot *a, const struct kfoot *b);
 void	fp_zone(const void *lock);
 void	fp_cpu_released(struct sim *s, const struct kthread *td);
-int	xlog_append(struct sim *s, const int32_t *run, int n, int def, int tid);
+struct runview;
+int	xlog_append(struct sim *s, const struct runview *rv, int def, int tid);
 
 /* Notes that the current step read (w = 0) or wrote (w = 1) 'obj'. */
 static inline void

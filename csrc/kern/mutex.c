@@ -1,6 +1,7 @@
 /*
- * Sleep mutexes (FreeBSD 7's MTX_DEF).  Waiters are found by scanning the
- * simulation's threads, so struct mtx keeps its real size and layout.
+ * Sleep mutexes (FreeBSD 7's MTX_DEF).  Waiters are found in a wait queue
+ * of the simulation keyed by the mutex (kindex.c), so struct mtx keeps its
+ * real size and layout.
  */
 #include <string.h>
 
@@ -127,9 +128,9 @@ void
 mtx_unlock_nopoint(struct mtx *m)
 {
 	struct sim *s = cursim;
-	struct kthread *td = s->st.curthread, *w;
+	struct kthread *td = s->st.curthread;
 	uintptr_t contested;
-	int i;
+	int tid;
 
 	if (mtx_owner_tid(m) != td->td_tid)
 		panic("mutex %s not owned", m->lock_object.lo_name);
@@ -146,11 +147,9 @@ mtx_unlock_nopoint(struct mtx *m)
 	held_drop(td, m);
 	if (!contested)
 		return;
-	for (i = 0; i < s->st.nthreads; i++) {
-		w = &s->threads[i];
-		if (w->td_state == UMASIM_TS_BLOCKED && w->td_blocked == m)
-			sched_wake_thread(s, w);
-	}
+	/* Every waiter runs again, and retries (the queue empties). */
+	while ((tid = kix_mtx_first(s, m)) >= 0)
+		sched_wake_thread(s, sim_td(s, tid));
 }
 
 void

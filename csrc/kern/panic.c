@@ -20,6 +20,7 @@ kern_abandon(struct sim *s, struct kthread *td, int state)
 	td->td_state = state;
 	if (s->fp_on)		/* the run ends here: after any step */
 		s->fp->all = 1;
+	kix_state(s, td);
 	if (!td->td_kernel)
 		s->st.nlive--;
 	s->st.curthread = NULL;

@@ -148,20 +148,16 @@ void
 var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
     int64_t size)
 {
-	struct kthread *w;
 	struct kvar *v = &s->vars[vid];
-	int i;
+	int tid;
 
 	fp_note(FPK_VAR | (uint64_t)vid, 1);
 	v->v_state = state;
 	v->v_zone = zone;
 	v->v_item = item != NULL ? vm_display(s, item) : 0;
 	v->v_size = size;
-	for (i = 0; i < s->st.nthreads; i++) {
-		w = &s->threads[i];
-		if (w->td_state == UMASIM_TS_WAITVAR && w->td_waitvar == vid)
-			sched_wake_thread(s, w);
-	}
+	while ((tid = kix_var_first(s, vid)) >= 0)
+		sched_wake_thread(s, sim_td(s, tid));
 }
 
 /* "kmem_alloc BYTES [nowait] -> VAR": pages straight from kmem_map. */

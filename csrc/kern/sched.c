@@ -10,6 +10,7 @@
  * side (sched_ctx).
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,27 +40,18 @@ thread_runnable(const struct sim *s, const struct kthread *td)
 	return (owner < 0 || owner == td->td_tid);
 }
 
+/*
+ * The index of the default decision's thread among the runnable ones:
+ * the thread that ran last while it can, else the first.
+ */
 static int
-runnable_list(const struct sim *s, int32_t *out)
-{
-	int i, n;
-
-	for (i = n = 0; i < s->st.nthreads; i++)
-		if (thread_runnable(s, &s->threads[i]))
-			out[n++] = i;
-	return (n);
-}
-
-static int
-default_index(const struct sim *s, const int32_t *run, int n)
+default_index(const struct sim *s, const struct runview *rv)
 {
 	int i;
 
 	if (s->st.lastrun >= 0 &&
-	    thread_runnable(s, &s->threads[s->st.lastrun]))
-		for (i = 0; i < n; i++)
-			if (run[i] == s->st.lastrun)
-				return (i);
+	    (i = runview_rank(rv, s->st.lastrun)) >= 0)
+		return (i);
 	return (0);
 }
 
@@ -143,7 +135,7 @@ time_jump(struct sim *s)
 static struct choice
 sched_choose(struct sim *s)
 {
-	int32_t run[UMASIM_MAXTHREADS];
+	struct runview rv;
 	struct choice c;
 	int idx;
 
@@ -159,7 +151,8 @@ sched_choose(struct sim *s)
 			s->st.outcome = UMASIM_OUT_COMPLETED;
 			return (c);
 		}
-		c.n = runnable_list(s, run);
+		kix_view(s, &rv);
+		c.n = rv.n;
 		/* A deadlock is one whatever the step limit says. */
 		if (c.n == 0 && sleep_next_timeout(s) == INT64_MAX) {
 			s->st.outcome = UMASIM_OUT_DEADLOCK;
@@ -173,20 +166,20 @@ sched_choose(struct sim *s)
 			break;
 		time_jump(s);
 	}
-	c.def = default_index(s, run, c.n);
-	c.deftid = run[c.def];
-	idx = policy_choose(s, run, c.n, c.def, &c.mig);
+	c.def = default_index(s, &rv);
+	c.deftid = c.def != 0 ? s->st.lastrun : runview_nth(&rv, 0);
+	idx = policy_choose(s, &rv, c.n, c.def, &c.mig);
 	if (idx < 0) {
 		s->st.outcome = UMASIM_OUT_RUNNING;
 		s->st.script_error = 1;
 		return (c);
 	}
 	c.idx = idx;
-	c.tid = run[idx];
+	c.tid = idx == c.def ? c.deftid : runview_nth(&rv, idx);
 	if (s->xlog_on)
-		xlog_append(s, run, c.n, c.def, c.tid);
+		xlog_append(s, &rv, c.def, c.tid);
 	if (c.mig < 0)		/* a pending sim.migrate() folds in here */
-		c.mig = s->threads[c.tid].td_migrate_to;
+		c.mig = sim_td(s, c.tid)->td_migrate_to;
 	return (c);
 }
 
@@ -212,7 +205,7 @@ step_begin(struct sim *s, struct kthread *td, uint32_t d)
 static void
 sched_begin(struct sim *s, struct choice *c)
 {
-	struct kthread *td = &s->threads[c->tid];
+	struct kthread *td = sim_td(s, c->tid);
 	uint32_t d;
 	int from;
 
@@ -232,6 +225,7 @@ sched_begin(struct sim *s, struct choice *c)
 		if (td->td_nwin != 0)
 			cov_migrated(s, td);
 		from = td->td_cpu;
+		kix_migrate(s, td, c->mig);
 		td->td_cpu = c->mig;
 		if (s->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(s, EVK_MIGRATION, from, c->mig);
@@ -259,10 +253,29 @@ sequential_continues(const struct sim *s, const struct kthread *td)
 }
 
 /*
+ * The top of a suspended thread's stack, where switching to it resumes:
+ * fetched while the step's bookkeeping runs, so that with many threads
+ * (whose stacks are not in the cache) the misses overlap.
+ */
+static inline void
+stack_prefetch(const struct kthread *td)
+{
+#ifndef UMASIM_UCONTEXT
+	const char *sp = td->td_ctx.sp;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		__builtin_prefetch(sp + i * 64);
+#else
+	(void)td;
+#endif
+}
+
+/*
  * The thread 'td' has stopped (its state says why).  Inside a run, pick
  * and start the next step from here; otherwise return to the host.
  */
-static void
+static inline __attribute__((always_inline)) void
 sched_stop(struct sim *s, struct kthread *td)
 {
 	struct kthread *next;
@@ -286,8 +299,10 @@ sched_stop(struct sim *s, struct kthread *td)
 		ctx_switch(&td->td_ctx, &s->sched_ctx);
 		return;
 	}
+	next = sim_td(s, c.tid);
+	if (next != td)
+		stack_prefetch(next);
 	sched_begin(s, &c);
-	next = &s->threads[c.tid];
 	if (next != td)
 		ctx_switch(&td->td_ctx, &next->td_ctx);
 }
@@ -302,6 +317,12 @@ stop_at(struct sim *s, struct kthread *td, int pt)
 	sched_stop(s, td);
 }
 
+/*
+ * Out of line on purpose: a thread may resume on another host thread
+ * (the busy guard lets a simulation change hands), and a caller that
+ * inlined this read of the thread-local cursim could keep its address
+ * (aarch64's tpidr_el0) across the switch.
+ */
 void
 sched_point(int pt)
 {
@@ -355,6 +376,7 @@ sched_block(struct kthread *td, int pt)
 	if (td->td_nopoints)
 		panic("%s blocked where it may not (%s)", td->td_name,
 		    td->td_wmesg != NULL ? td->td_wmesg : "mutex");
+	kix_wait(s, td);
 	stop_at(s, td, pt);
 }
 
@@ -372,6 +394,19 @@ sched_wake_thread(struct sim *s, struct kthread *td)
 	td->td_wchan = NULL;
 	td->td_blocked = NULL;
 	td->td_timo_at = -1;
+	kix_wake(s, td);
+}
+
+/* A kernel thread created asleep on 'chan' (softclock, pagedaemon). */
+void
+sched_set_asleep(struct sim *s, struct kthread *td, const void *chan,
+    const char *wmesg)
+{
+
+	td->td_state = UMASIM_TS_SLEEPING;
+	td->td_wchan = chan;
+	td->td_wmesg = wmesg;
+	kix_wait(s, td);
 }
 
 /* Ends the current thread: its program is done. */
@@ -386,6 +421,7 @@ thread_exit(struct sim *s, struct kthread *td)
 		panic("thread %s exited with %d mutex%s held", td->td_name,
 		    td->td_nlocks, td->td_nlocks == 1 ? "" : "es");
 	td->td_state = UMASIM_TS_FINISHED;
+	kix_state(s, td);
 	td->td_point = PT_EXIT;
 	if (!td->td_kernel)
 		s->st.nlive--;
@@ -407,15 +443,27 @@ struct kthread *
 thread_create(struct sim *s, const char *name, int cpu, int kernel,
     void (*main)(struct kthread *))
 {
+	struct kthread_chunk *ch;
 	struct kthread *td;
+	int c, i;
 
 	if (s->st.nthreads >= UMASIM_MAXTHREADS)
 		return (NULL);
-	td = &s->threads[s->st.nthreads];
+	c = s->st.nthreads / KERN_THREAD_CHUNK;
+	i = s->st.nthreads % KERN_THREAD_CHUNK;
+	if (c == s->ntdchunks) {
+		/* A chunk at a time, never moved (pointers into it live on). */
+		ch = calloc(1, sizeof(*ch));
+		if (ch == NULL)
+			return (NULL);
+		s->tdchunks[s->ntdchunks++] = ch;
+	}
+	ch = s->tdchunks[c];
+	td = &ch->td[i];
 	memset(td, 0, sizeof(*td));
-	if (s->slot_stack[s->st.nthreads] == NULL)
-		s->slot_stack[s->st.nthreads] = kstack_alloc();
-	td->td_stack = s->slot_stack[s->st.nthreads];
+	if (ch->stack[i] == NULL)
+		ch->stack[i] = kstack_alloc();
+	td->td_stack = ch->stack[i];
 	if (td->td_stack == NULL)
 		return (NULL);
 	td->td_tid = s->st.nthreads++;
@@ -430,6 +478,7 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 	td->td_main = main;
 	ctx_make(&td->td_ctx, td->td_stack->ks_base, td->td_stack->ks_size,
 	    thread_entry, td);
+	kix_thread_new(s, td);
 	if (!kernel)
 		s->st.nlive++;
 	return (td);
@@ -443,8 +492,10 @@ critical_enter(void)
 
 	sched_point(PT_CRITICAL_ENTER);
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
-	if (td->td_critnest++ == 0)
+	if (td->td_critnest++ == 0) {
 		s->st.cpu_crit[td->td_cpu] = td->td_tid;
+		s->ix.nheld++;
+	}
 	td->td_acts++;
 }
 
@@ -460,6 +511,7 @@ critical_exit(void)
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
 	if (--td->td_critnest == 0) {
 		s->st.cpu_crit[td->td_cpu] = -1;
+		s->ix.nheld--;
 		if (__builtin_expect(s->fp_on, 0))
 			fp_cpu_released(s, td);
 	}
@@ -556,7 +608,7 @@ why_not_runnable(const struct sim *s, const struct kthread *td, char *buf,
 		break;
 	default:
 		snprintf(buf, len, "vCPU %d is held in a critical section by %s",
-		    td->td_cpu, s->threads[s->st.cpu_crit[td->td_cpu]].td_name);
+		    td->td_cpu, sim_td(s, s->st.cpu_crit[td->td_cpu])->td_name);
 		break;
 	}
 	return (buf);
@@ -566,34 +618,31 @@ why_not_runnable(const struct sim *s, const struct kthread *td, char *buf,
 int
 sched_step_host(struct sim *s, int tid)
 {
-	int32_t run[UMASIM_MAXTHREADS];
+	struct runview rv;
 	struct kthread *td;
 	struct choice c;
 	char why[160];
-	int i;
 
 	if (s->st.panicked)
 		return (s->st.faulted ? UMASIM_E_FAULTED : UMASIM_E_PANICKED);
 	if (tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
-	c.n = runnable_list(s, run);
-	if (c.n == 0 && time_jump(s))
-		c.n = runnable_list(s, run);
+	kix_view(s, &rv);
+	if (rv.n == 0 && time_jump(s))
+		kix_view(s, &rv);
+	c.n = rv.n;
 	if (c.n == 0) {
 		snprintf(s->st.errmsg, sizeof(s->st.errmsg),
 		    "no thread can run (%s)", s->st.nlive == 0 ?
 		    "all threads finished" : "deadlock");
 		return (UMASIM_E_NOTRUNNABLE);
 	}
-	c.def = default_index(s, run, c.n);
-	c.deftid = run[c.def];
+	c.def = default_index(s, &rv);
+	c.deftid = runview_nth(&rv, c.def);
 	if (tid < 0)
-		tid = run[c.def];
-	td = &s->threads[tid];
-	c.idx = -1;
-	for (i = 0; i < c.n; i++)
-		if (run[i] == tid)
-			c.idx = i;
+		tid = c.deftid;
+	td = sim_td(s, tid);
+	c.idx = runview_rank(&rv, tid);
 	if (c.idx < 0) {
 		snprintf(s->st.errmsg, sizeof(s->st.errmsg),
 		    "thread %s is not runnable: %s", td->td_name,
@@ -625,7 +674,7 @@ sched_run_host(struct sim *s, uint64_t max_steps)
 	c = sched_choose(s);
 	if (c.tid >= 0) {
 		sched_begin(s, &c);
-		sched_enter(s, &s->threads[c.tid].td_ctx);
+		sched_enter(s, &sim_td(s, c.tid)->td_ctx);
 	}
 	s->st.in_run = 0;
 	s->st.curthread = NULL;
@@ -643,7 +692,7 @@ sched_migrate_host(struct sim *s, int tid, int cpu)
 		return (UMASIM_E_NOTHREAD);
 	if (cpu < 0 || cpu >= s->st.ncpus)
 		return (UMASIM_E_INVAL);
-	td = &s->threads[tid];
+	td = sim_td(s, tid);
 	if (td->td_critnest != 0) {
 		snprintf(s->st.errmsg, sizeof(s->st.errmsg),
 		    "thread %s is inside a critical section and cannot migrate",
@@ -657,11 +706,14 @@ sched_migrate_host(struct sim *s, int tid, int cpu)
 int
 sched_runnable_host(struct sim *s, int32_t *tids, int max)
 {
-	int32_t run[UMASIM_MAXTHREADS];
-	int i, n;
+	struct runview rv;
+	uint64_t x;
+	int w, n;
 
-	n = runnable_list(s, run);
-	for (i = 0; i < n && i < max; i++)
-		tids[i] = run[i];
-	return (n);
+	kix_view(s, &rv);
+	n = 0;
+	for (w = 0; w < rv.nwords; w++)
+		for (x = rv.w[w]; x != 0 && n < max; x &= x - 1)
+			tids[n++] = w * 64 + __builtin_ctzll(x);
+	return (rv.n);
 }

@@ -2,6 +2,7 @@
  * msleep/wakeup on wait channels (any address), with timeouts in ticks.
  */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "kern.h"
 #include "../sys/mutex.h"
@@ -56,33 +57,29 @@ msleep(const void *chan, struct mtx *m, int pri, const char *wmesg, int timo)
 	return (sleep_internal(td, chan, m, pri, wmesg, timo));
 }
 
+static int
+by_tid(const void *a, const void *b)
+{
+
+	return (*(const int *)a - *(const int *)b);
+}
+
 /* Wakes the sleepers on 'chan' (the earliest one only if 'one'). */
 int
 wakeup_internal(struct sim *s, const void *chan, int one)
 {
-	struct kthread *td, *first;
-	int i, n;
+	int tid, n;
 
-	first = NULL;
+	/* The queue holds them in the order they fell asleep. */
 	n = 0;
 	FP_WRITE(chan);
 	if (one)
 		fp_note(FPK_SLEEPQ, 0);
-	for (i = 0; i < s->st.nthreads; i++) {
-		td = &s->threads[i];
-		if (td->td_state != UMASIM_TS_SLEEPING || td->td_wchan != chan)
-			continue;
-		if (one) {
-			if (first == NULL || td->td_sleepseq < first->td_sleepseq)
-				first = td;
-			continue;
-		}
-		sched_wake_thread(s, td);
+	while ((tid = kix_sleep_first(s, chan)) >= 0) {
+		sched_wake_thread(s, sim_td(s, tid));
 		n++;
-	}
-	if (first != NULL) {
-		sched_wake_thread(s, first);
-		n = 1;
+		if (one)
+			break;
 	}
 	return (n);
 }
@@ -123,30 +120,39 @@ sleep_wakeup_timers(struct sim *s)
 {
 	struct kthread *td, *cur;
 	int64_t next;
-	int i;
+	int *due, ndue, tid, i;
 
 	next = INT64_MAX;
-	for (i = 0; i < s->st.nthreads; i++) {
-		td = &s->threads[i];
-		if (td->td_state != UMASIM_TS_SLEEPING || td->td_timo_at < 0)
-			continue;
-		if (td->td_timo_at <= s->st.now) {
-			/*
-			 * A timeout is the sleeper's event, not that of
-			 * whichever thread happened to stop last (which
-			 * would depend on how the host split the run).
-			 */
-			if (s->st.trace_level >= UMASIM_TRACE_FULL) {
-				cur = s->st.curthread;
-				s->st.curthread = td;
-				ev_record(s, EVK_WAKEUP,
-				    (int64_t)kern_canon(s, td->td_wchan), -1);
-				s->st.curthread = cur;
-			}
-			sched_wake_thread(s, td);
-			td->td_timedout = 1;
-		} else if (td->td_timo_at < next)
+	if (s->ix.ntimed == 0)
+		return (next);
+	/* The due sleepers, woken in tid order (their events' order). */
+	due = s->ix.due;
+	ndue = 0;
+	for (tid = kix_timed_first(s); tid >= 0; tid = td->td_tnext) {
+		td = sim_td(s, tid);
+		if (td->td_timo_at <= s->st.now)
+			due[ndue++] = tid;
+		else if (td->td_timo_at < next)
 			next = td->td_timo_at;
+	}
+	if (ndue > 1)
+		qsort(due, (size_t)ndue, sizeof(int), by_tid);
+	for (i = 0; i < ndue; i++) {
+		td = sim_td(s, due[i]);
+		/*
+		 * A timeout is the sleeper's event, not that of whichever
+		 * thread happened to stop last (which would depend on how
+		 * the host split the run).
+		 */
+		if (s->st.trace_level >= UMASIM_TRACE_FULL) {
+			cur = s->st.curthread;
+			s->st.curthread = td;
+			ev_record(s, EVK_WAKEUP,
+			    (int64_t)kern_canon(s, td->td_wchan), -1);
+			s->st.curthread = cur;
+		}
+		sched_wake_thread(s, td);
+		td->td_timedout = 1;
 	}
 	return (next);
 }
@@ -156,13 +162,12 @@ sleep_next_timeout(const struct sim *s)
 {
 	const struct kthread *td;
 	int64_t next;
-	int i;
+	int tid;
 
 	next = INT64_MAX;
-	for (i = 0; i < s->st.nthreads; i++) {
-		td = &s->threads[i];
-		if (td->td_state == UMASIM_TS_SLEEPING && td->td_timo_at >= 0 &&
-		    td->td_timo_at < next)
+	for (tid = s->ix.timed_head; tid >= 0; tid = td->td_tnext) {
+		td = sim_td(s, tid);
+		if (td->td_timo_at < next)
 			next = td->td_timo_at;
 	}
 	return (next);

@@ -49,6 +49,8 @@ struct snapshot {
 	size_t		*sn_conoff;
 	uint32_t	*sn_dec;
 	size_t		sn_ndec;
+	int		sn_nxtab;
+	char		*sn_xtab;	/* the xtab chunks, end to end */
 };
 
 static void *
@@ -221,6 +223,7 @@ snapshot_free(struct snapshot *sn)
 	free(sn->sn_conbuf);
 	free(sn->sn_conoff);
 	free(sn->sn_dec);
+	free(sn->sn_xtab);
 	free(sn);
 }
 
@@ -268,9 +271,9 @@ snapshot_take(struct sim *s)
 	    sizeof(struct snap_stack));
 	total = 0;
 	for (t = 0; t < s->st.nthreads; t++) {
-		if (!thread_has_future(&s->threads[t]))
+		if (!thread_has_future(sim_td(s, t)))
 			continue;
-		stack_live(&s->threads[t], &off, &len);
+		stack_live(sim_td(s, t), &off, &len);
 		total += len;
 	}
 	sn->sn_stackdata = malloc(total > 0 ? total : 1);
@@ -278,16 +281,16 @@ snapshot_take(struct sim *s)
 		total = 0;
 		n = 0;
 		for (t = 0; t < s->st.nthreads; t++) {
-			if (!thread_has_future(&s->threads[t]))
+			if (!thread_has_future(sim_td(s, t)))
 				continue;
-			stack_live(&s->threads[t], &off, &len);
+			stack_live(sim_td(s, t), &off, &len);
 			sn->sn_stacks[n].tid = t;
 			sn->sn_stacks[n].off = off;
 			sn->sn_stacks[n].len = len;
 			sn->sn_stacks[n].data = total;
-			kstack_unpoison(s->threads[t].td_stack);
+			kstack_unpoison(sim_td(s, t)->td_stack);
 			memcpy(sn->sn_stackdata + total,
-			    s->threads[t].td_stack->ks_base + off, len);
+			    sim_td(s, t)->td_stack->ks_base + off, len);
 			total += len;
 			n++;
 		}
@@ -301,6 +304,12 @@ snapshot_take(struct sim *s)
 	sn->sn_conoff = dup_mem(s->con.off, s->con.n * sizeof(size_t));
 	sn->sn_ndec = s->ndec;
 	sn->sn_dec = dup_mem(s->dec, s->ndec * sizeof(uint32_t));
+	sn->sn_nxtab = s->nxtab;
+	sn->sn_xtab = malloc((size_t)s->nxtab * s->xtab_chunk + 1);
+	if (sn->sn_xtab != NULL)
+		for (t = 0; t < s->nxtab; t++)
+			memcpy(sn->sn_xtab + (size_t)t * s->xtab_chunk,
+			    s->xtab[t], s->xtab_chunk);
 	if (sn->sn_sim == NULL || sn->sn_umtx == NULL || sn->sn_vars == NULL ||
 	    sn->sn_names == NULL ||
 	    sn->sn_kmem_map == NULL || sn->sn_dmap_map == NULL ||
@@ -308,7 +317,8 @@ snapshot_take(struct sim *s)
 	    sn->sn_pages == NULL || sn->sn_boothead == NULL ||
 	    sn->sn_stacks == NULL ||
 	    sn->sn_stackdata == NULL || sn->sn_ev == NULL ||
-	    sn->sn_conbuf == NULL || sn->sn_conoff == NULL || sn->sn_dec == NULL) {
+	    sn->sn_conbuf == NULL || sn->sn_conoff == NULL || sn->sn_dec == NULL ||
+	    sn->sn_xtab == NULL) {
 		snapshot_free(sn);
 		return (NULL);
 	}
@@ -345,8 +355,8 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 		    sn->sn_pages + i * PAGE_SIZE, PAGE_SIZE);
 	for (t = 0; t < sn->sn_nstacks; t++) {
 		st = &sn->sn_stacks[t];
-		kstack_unpoison(s->threads[st->tid].td_stack);
-		memcpy(s->threads[st->tid].td_stack->ks_base + st->off,
+		kstack_unpoison(sim_td(s, st->tid)->td_stack);
+		memcpy(sim_td(s, st->tid)->td_stack->ks_base + st->off,
 		    sn->sn_stackdata + st->data, st->len);
 	}
 	/* The logs only ever grow, so their buffers are big enough. */
@@ -358,7 +368,14 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 	s->con.n = sn->sn_ncon;
 	put_mem(s->dec, sn->sn_dec, sn->sn_ndec * sizeof(uint32_t));
 	s->ndec = sn->sn_ndec;
+	/* Chunks made since hold slots past the restored count. */
+	for (t = 0; t < sn->sn_nxtab; t++)
+		memcpy(s->xtab[t], sn->sn_xtab + (size_t)t * s->xtab_chunk,
+		    s->xtab_chunk);
 	s->st.curthread = NULL;
 	s->st.in_run = 0;
+	/* The indexes over the thread table follow it. */
+	if (kix_rebuild(s) != 0)
+		return (UMASIM_E_NOMEM);
 	return (0);
 }

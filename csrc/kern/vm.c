@@ -578,9 +578,7 @@ vm_pagedaemon_create(struct sim *s)
 	td = thread_create(s, "pagedaemon", 0, 1, pagedaemon_main);
 	if (td == NULL)
 		return (-1);
-	td->td_state = UMASIM_TS_SLEEPING;
-	td->td_wchan = &s->st.vm.pagedaemon_chan;
-	td->td_wmesg = "psleep";
+	sched_set_asleep(s, td, &s->st.vm.pagedaemon_chan, "psleep");
 	s->st.vm.pagedaemon_tid = td->td_tid;
 	return (0);
 }

@@ -31,9 +31,13 @@ __thread struct sim *cursim;
 static void
 native_thread_init(struct sim *s)
 {
-	struct kthread *td = &s->threads[0];
+	struct kthread *td;
 
-	memset(td, 0, sizeof(*td));
+	s->tdchunks[0] = calloc(1, sizeof(*s->tdchunks[0]));
+	if (s->tdchunks[0] == NULL)
+		abort();
+	s->ntdchunks = 1;
+	td = sim_td(s, 0);
 	snprintf(td->td_name, sizeof(td->td_name), "native");
 	td->td_state = UMASIM_TS_RUNNABLE;
 	td->td_migrate_to = -1;
@@ -182,6 +186,27 @@ sched_block(struct kthread *td, int pt)
 	(void)pt;
 	panic("native kernel: %s would block (%s) with no other thread to "
 	    "run", td->td_name, td->td_wmesg != NULL ? td->td_wmesg : "mutex");
+}
+
+void
+sched_set_asleep(struct sim *s, struct kthread *td, const void *chan,
+    const char *wmesg)
+{
+
+	(void)s;
+	td->td_state = UMASIM_TS_SLEEPING;
+	td->td_wchan = chan;
+	td->td_wmesg = wmesg;
+}
+
+/* The one thread never waits: every wait queue is empty. */
+int
+kix_mtx_first(struct sim *s, const struct mtx *m)
+{
+
+	(void)s;
+	(void)m;
+	return (-1);
 }
 
 void
@@ -367,14 +392,6 @@ cov_touch_slow(struct sim *s, const void *obj)
 
 	(void)s;
 	(void)obj;
-}
-
-void
-cov_state(int pt, unsigned state)
-{
-
-	(void)pt;
-	(void)state;
 }
 
 /* Footprints (csrc/kern/footprint.c): no explorer here, s->fp_on stays 0. */

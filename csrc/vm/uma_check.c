@@ -208,7 +208,7 @@ quiescent(const struct sim *s)
 	int i;
 
 	for (i = 0; i < s->st.nthreads; i++)
-		if (s->threads[i].td_busy)
+		if (sim_td(s, i)->td_busy)
 			return (0);
 	return (1);
 }
@@ -219,9 +219,9 @@ zreg_of_keg(uma_keg_t k)
 	int i;
 
 	for (i = 0; i < UT->ut_nzones; i++)
-		if (ZR_USABLE(&UT->ut_zones[i]) &&
-		    UT->ut_zones[i].zr_zone->uz_keg == k)
-			return (&UT->ut_zones[i]);
+		if (ZR_USABLE(UTZ(i)) &&
+		    UTZ(i)->zr_zone->uz_keg == k)
+			return (UTZ(i));
 	return (NULL);
 }
 
@@ -239,7 +239,7 @@ attached_count(int target)
 	int i, j, cpu, l;
 
 	for (i = 0; i < UT->ut_nzones; i++) {
-		zr = &UT->ut_zones[i];
+		zr = UTZ(i);
 		if (!ZR_USABLE(zr))
 			continue;
 		z = zr->zr_zone;
@@ -292,7 +292,7 @@ check_conservation(struct check *c)
 	int i, j, cpu;
 
 	for (i = 0; i < UT->ut_nzones; i++) {
-		zr = &UT->ut_zones[i];
+		zr = UTZ(i);
 		if (!ZR_USABLE(zr))
 			continue;
 		z = zr->zr_zone;
@@ -329,19 +329,19 @@ check_conservation(struct check *c)
 				cached += b->ub_cnt;
 		}
 		for (j = 0; j < UT->ut_nzones; j++) {
-			if (!ZR_USABLE(&UT->ut_zones[j]) ||
-			    UT->ut_zones[j].zr_zone->uz_keg != k)
+			if (!ZR_USABLE(UTZ(j)) ||
+			    UTZ(j)->zr_zone->uz_keg != k)
 				continue;
 			attached += attached_count(j);
 		}
 		/* Held (or leaked) from any slot on this keg, destroyed or not. */
 		for (j = 0; j < UT->ut_nzones; j++)
-			if (UT->ut_zones[j].zr_keg == k)
-				held += UT->ut_zones[j].zr_leaked;
+			if (UTZ(j)->zr_keg == k)
+				held += UTZ(j)->zr_leaked;
 		for (j = 0; j < s->st.nvars; j++) {
 			if (s->vars[j].v_state != VAR_HELD ||
 			    s->vars[j].v_zone < 0 ||
-			    UT->ut_zones[s->vars[j].v_zone].zr_keg != k)
+			    UTZ(s->vars[j].v_zone)->zr_keg != k)
 				continue;
 			held++;
 		}

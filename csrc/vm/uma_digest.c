@@ -56,8 +56,12 @@ fn_id(const void *fn)
 	if (fn == (const void *)mtrash_fini)
 		return (19);
 	kind = cb_identify(fn, &slot);
-	if (kind != 0)
+	/* The first 64 slots keep the numbers of a 64-slot table. */
+	if (kind != 0 && slot < 64)
 		return (100 + (uint64_t)kind * 64 + (uint64_t)slot);
+	if (kind != 0)
+		return (1000 + (uint64_t)kind * UMASIM_MAXZONES +
+		    (uint64_t)slot);
 	return (0xffff);
 }
 
@@ -209,13 +213,13 @@ uma_digest(struct digest *d, const struct sim *s)
 		dg_keg(d, s, k);
 	dg_u64(d, (uint64_t)ut->ut_nzones);
 	for (i = 0; i < ut->ut_nzones; i++) {
-		dg_str(d, ut->ut_zones[i].zr_name);
-		dg_u64(d, (uint64_t)ut->ut_zones[i].zr_state);
-		dg_ptr(d, s, ut->ut_zones[i].zr_zone);
-		dg_ptr(d, s, ut->ut_zones[i].zr_keg);
-		dg_u64(d, (uint64_t)ut->ut_zones[i].zr_leaked);
+		dg_str(d, ut_zone(s, i)->zr_name);
+		dg_u64(d, (uint64_t)ut_zone(s, i)->zr_state);
+		dg_ptr(d, s, ut_zone(s, i)->zr_zone);
+		dg_ptr(d, s, ut_zone(s, i)->zr_keg);
+		dg_u64(d, (uint64_t)ut_zone(s, i)->zr_leaked);
 		for (j = 0; j < CB_NSLOTS; j++) {
-			cb = &ut->ut_zones[i].zr_cb[j];
+			cb = &ut_zone(s, i)->zr_cb[j];
 			dg_u64(d, (uint64_t)cb->cb_kind);
 			dg_u64(d, (uint64_t)cb->cb_target);
 			dg_u64(d, (uint64_t)cb->cb_n);

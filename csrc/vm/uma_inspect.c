@@ -22,8 +22,8 @@ zone_slot(uma_zone_t z)
 	int i;
 
 	for (i = 0; i < UT->ut_nzones; i++)
-		if (ZR_USABLE(&UT->ut_zones[i]) &&
-		    UT->ut_zones[i].zr_zone == z)
+		if (ZR_USABLE(UTZ(i)) &&
+		    UTZ(i)->zr_zone == z)
 			return (i);
 	return (-1);
 }
@@ -145,9 +145,9 @@ zone_by_slot_unlocked(struct sim *s, int slot, struct umasim_zone_info *out)
 
 	cursim = s;
 	if (slot < 0 || slot >= UT->ut_nzones ||
-	    !ZR_USABLE(&UT->ut_zones[slot]))
+	    !ZR_USABLE(UTZ(slot)))
 		return (UMASIM_E_INVAL);
-	z = UT->ut_zones[slot].zr_zone;
+	z = UTZ(slot)->zr_zone;
 	zone_info(z->uz_keg, z, out);
 	return (0);
 }

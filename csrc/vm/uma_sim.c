@@ -308,45 +308,21 @@ uma_sim_attach(struct sim *s)
 	return (kern_hostcall(s, uma_sim_boot, NULL));
 }
 
-/* ---- race-window coverage: the abstract state at a stop ---------------- */
+/* uma_sim_cov_state(), the abstract state at a stop: inline, in uma_sim.h. */
 
-/* none 0, empty 1, partial 2, full 3 */
-static unsigned
-bucket_class(uma_bucket_t b)
+void
+uma_sim_stop(int pt, uma_zone_t zone)
 {
 
-	if (b == NULL)
-		return (0);
-	if (b->ub_cnt == 0)
-		return (1);
-	return (b->ub_cnt >= b->ub_entries ? 3 : 2);
+	cov_state(pt, uma_sim_cov_state(zone, kern_curthread()->td_cpu));
+	sched_point(pt);
 }
 
-/*
- * The abstract state of 'zone' seen from 'cpu' (cover.c, cov_state): bits
- * 0-1 the CPU's alloc bucket and 2-3 its free bucket (none, empty,
- * partial, full), 4 the keg FULL, 5 uz_fills > 0, 6 the zone lock
- * contended.  Internal zones have no per-CPU caches (the static zones of
- * kegs and zones have room for one only): their buckets count as none.
- */
-unsigned
-uma_sim_cov_state(uma_zone_t zone, int cpu)
+void
+uma_sim_fine_stop(int pt, uma_zone_t zone)
 {
-	uma_keg_t keg = zone->uz_keg;
-	uma_cache_t cache;
-	unsigned st = 0;
 
-	if (!(keg->uk_flags & UMA_ZFLAG_INTERNAL)) {
-		cache = &zone->uz_cpu[cpu];
-		st = bucket_class(cache->uc_allocbucket) |
-		    bucket_class(cache->uc_freebucket) << 2;
-	}
-	if (keg->uk_flags & UMA_ZFLAG_FULL)
-		st |= 1u << 4;
-	if (zone->uz_fills > 0)
-		st |= 1u << 5;
-	if ((zone->uz_lock->mtx_lock & (MTX_CONTESTED | MTX_UNOWNED)) ==
-	    MTX_CONTESTED)
-		st |= 1u << 6;
-	return (st);
+	cov_touch(zone->uz_keg);
+	cov_state(pt, uma_sim_cov_state(zone, kern_curthread()->td_cpu));
+	sched_fine_point(pt);
 }

@@ -12,6 +12,7 @@
 #include "../kern/kern.h"
 #include "vm_shim.h"
 #include "uma_int.h"
+#include "../sys/mutex.h"
 
 /*
  * A preemption point (csrc/kern/points.def) in the port.  Every one
@@ -46,8 +47,54 @@
 	FP_ZONE(&(keg)->uk_lock);					\
 } while (0)
 
-unsigned uma_sim_cov_state(uma_zone_t zone, int cpu);
+static inline unsigned
+uma_sim_bucket_class(uma_bucket_t b)
+{
 
+	if (b == NULL)
+		return (0);
+	if (b->ub_cnt == 0)
+		return (1);
+	return (b->ub_cnt >= b->ub_entries ? 3 : 2);
+}
+
+/*
+ * The abstract state of 'zone' seen from 'cpu' (cover.c, cov_state): bits
+ * 0-1 the CPU's alloc bucket and 2-3 its free bucket (none, empty,
+ * partial, full), 4 the keg FULL, 5 uz_fills > 0, 6 the zone lock
+ * contended.  Internal zones have no per-CPU caches (the static zones of
+ * kegs and zones have room for one only): their buckets count as none.
+ */
+static inline unsigned
+uma_sim_cov_state(uma_zone_t zone, int cpu)
+{
+	uma_keg_t keg = zone->uz_keg;
+	uma_cache_t cache;
+	unsigned st = 0;
+
+	if (!(keg->uk_flags & UMA_ZFLAG_INTERNAL)) {
+		cache = &zone->uz_cpu[cpu];
+		st = uma_sim_bucket_class(cache->uc_allocbucket) |
+		    uma_sim_bucket_class(cache->uc_freebucket) << 2;
+	}
+	if (keg->uk_flags & UMA_ZFLAG_FULL)
+		st |= 1u << 4;
+	if (zone->uz_fills > 0)
+		st |= 1u << 5;
+	if ((zone->uz_lock->mtx_lock & (MTX_CONTESTED | MTX_UNOWNED)) ==
+	    MTX_CONTESTED)
+		st |= 1u << 6;
+	return (st);
+}
+
+/* The stops of the two below, out of line (uma_sim.c). */
+void	uma_sim_stop(int pt, uma_zone_t zone);
+void	uma_sim_fine_stop(int pt, uma_zone_t zone);
+
+/*
+ * A point: up to what sched_point() checks first, since a point right
+ * after an action-less one does not stop; the stop out of line.
+ */
 static inline void
 uma_sim_point(int pt, uma_zone_t zone)
 {
@@ -56,8 +103,7 @@ uma_sim_point(int pt, uma_zone_t zone)
 	cov_touch(zone->uz_keg);
 	FP_ZONE(zone->uz_lock);
 	if (sched_point_stops(td))
-		cov_state(pt, uma_sim_cov_state(zone, td->td_cpu));
-	sched_point(pt);
+		uma_sim_stop(pt, zone);
 }
 
 static inline void
@@ -67,10 +113,8 @@ uma_sim_fine_point(int pt, uma_zone_t zone)
 
 	if (cursim->st.cfg.granularity != UMASIM_GRAN_FINE || td->td_nopoints)
 		return;
-	cov_touch(zone->uz_keg);
 	FP_ZONE(zone->uz_lock);
-	cov_state(pt, uma_sim_cov_state(zone, td->td_cpu));
-	sched_fine_point(pt);
+	uma_sim_fine_stop(pt, zone);
 }
 
 /* A trace event; 'p' is a pointer shown as its display address. */

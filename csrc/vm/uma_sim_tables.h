@@ -8,7 +8,15 @@
 
 #include "uma_int.h"
 
-#define	UMASIM_MAXZONES	64
+/*
+ * Zone slots: the first UT_BSS_ZONES in the simulated bss (its layout, and
+ * so every address in the arena, is that of a 64-slot table), the rest a
+ * chunk of UT_XCHUNK at a time in host memory as slots are named
+ * (struct sim's xtab: copied by snapshots, canonical in digests).
+ */
+#define	UMASIM_MAXZONES	1024
+#define	UT_BSS_ZONES	64
+#define	UT_XCHUNK	64
 
 /* Callback slots of a zone. */
 enum cb_slot {
@@ -47,18 +55,55 @@ struct zreg {
 
 struct umasim_tables {
 	int		ut_nzones;
-	struct zreg	ut_zones[UMASIM_MAXZONES];
+	struct zreg	ut_zones[UT_BSS_ZONES];
 };
 
+_Static_assert((UMASIM_MAXZONES - UT_BSS_ZONES) / UT_XCHUNK <= KERN_XTAB_MAX,
+    "struct sim's xtab holds every zone slot past the bss's");
+
 #define	UT	((struct umasim_tables *)cursim->st.umasim)
+
+/* The zone slot 'slot' (0 <= slot < UMASIM_MAXZONES, its chunk allocated). */
+static inline struct zreg *
+ut_zone(const struct sim *s, int slot)
+{
+
+	if (slot < UT_BSS_ZONES)
+		return (&((struct umasim_tables *)s->st.umasim)->ut_zones[slot]);
+	slot -= UT_BSS_ZONES;
+	return (&((struct zreg *)(void *)s->xtab[slot / UT_XCHUNK])
+	    [slot % UT_XCHUNK]);
+}
+
+#define	UTZ(slot)	ut_zone(cursim, (slot))
 
 /* A zone whose structures may be read: live and not half-way destroyed. */
 #define	ZR_USABLE(zr)	((zr)->zr_state == ZR_LIVE && !(zr)->zr_dying)
 
 void	uma_sim_tables_init(void);
 int	uma_sim_attach(struct sim *s);
-struct zreg *zreg_get(int slot);
-struct zreg *zreg_live(int slot);
+void	zreg_bad(int slot) __attribute__((noreturn));
+void	zreg_dead(const struct zreg *zr) __attribute__((noreturn));
+
+static inline struct zreg *
+zreg_get(int slot)
+{
+
+	if (__builtin_expect(slot < 0 || slot >= UT->ut_nzones, 0))
+		zreg_bad(slot);
+	return (UTZ(slot));
+}
+
+/* The slot's zone, which must exist: the interpreter's guard. */
+static inline struct zreg *
+zreg_live(int slot)
+{
+	struct zreg *zr = zreg_get(slot);
+
+	if (__builtin_expect(zr->zr_state != ZR_LIVE, 0))
+		zreg_dead(zr);
+	return (zr);
+}
 void	zreg_destroy(int slot);
 void	uma_sim_zcreate(int slot, int size, int align, u_int32_t flags);
 void	uma_sim_zsecond(int slot, int master);

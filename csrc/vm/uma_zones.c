@@ -22,26 +22,21 @@ uma_sim_tables_init(void)
 	bzero(UT, sizeof(struct umasim_tables));
 }
 
-struct zreg *
-zreg_get(int slot)
+void
+zreg_bad(int slot)
 {
 
-	if (slot < 0 || slot >= UT->ut_nzones)
-		panic("umasim: no zone slot %d", slot);
-	return (&UT->ut_zones[slot]);
+	panic("umasim: no zone slot %d", slot);
 }
 
-/* The slot's zone, which must exist: the interpreter's guard. */
-struct zreg *
-zreg_live(int slot)
+/* zreg_live() of a zone not live. */
+void
+zreg_dead(const struct zreg *zr)
 {
-	struct zreg *zr = zreg_get(slot);
 
-	if (zr->zr_state == ZR_NONE)
-		panic("zone %s does not exist (yet)", zr->zr_name);
 	if (zr->zr_state == ZR_DESTROYED)
 		panic("zone %s was destroyed", zr->zr_name);
-	return (zr);
+	panic("zone %s does not exist (yet)", zr->zr_name);
 }
 
 void
@@ -105,7 +100,7 @@ umasim_zone_new(struct sim *s, const char *name)
 
 	API_ENTER(s);
 	for (i = 0; i < UT->ut_nzones; i++) {
-		if (strcmp(UT->ut_zones[i].zr_name, name) == 0) {
+		if (strcmp(UTZ(i)->zr_name, name) == 0) {
 			API_LEAVE(s);
 			return (i);
 		}
@@ -114,8 +109,13 @@ umasim_zone_new(struct sim *s, const char *name)
 		API_LEAVE(s);
 		return (UMASIM_E_TOOMANY);
 	}
+	if (UT->ut_nzones >= UT_BSS_ZONES + s->nxtab * UT_XCHUNK &&
+	    sim_xtab_grow(s, UT_XCHUNK * sizeof(struct zreg)) < 0) {
+		API_LEAVE(s);
+		return (UMASIM_E_NOMEM);
+	}
 	i = UT->ut_nzones++;
-	zr = &UT->ut_zones[i];
+	zr = UTZ(i);
 	bzero(zr, sizeof(*zr));
 	snprintf(zr->zr_name, sizeof(zr->zr_name), "%s", name);
 	API_LEAVE(s);
@@ -131,11 +131,11 @@ umasim_zone_callback(struct sim *s, int slot, int which, int kind,
 	API_ENTER(s);
 	if (slot < 0 || slot >= UT->ut_nzones || which < 0 ||
 	    which >= CB_NSLOTS || kind < CBK_NONE || kind > CBK_LEAK ||
-	    UT->ut_zones[slot].zr_state == ZR_LIVE) {
+	    UTZ(slot)->zr_state == ZR_LIVE) {
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
-	cb = &UT->ut_zones[slot].zr_cb[which];
+	cb = &UTZ(slot)->zr_cb[which];
 	bzero(cb, sizeof(*cb));
 	cb->cb_kind = kind;
 	cb->cb_n = n;
@@ -159,7 +159,7 @@ zcreate_call(void *arg)
 	else
 		uma_sim_zcreate(a->slot, a->size, a->align, a->flags);
 	if (a->maxitems > 0)
-		uma_zone_set_max(UT->ut_zones[a->slot].zr_zone, a->maxitems);
+		uma_zone_set_max(UTZ(a->slot)->zr_zone, a->maxitems);
 }
 
 /*
@@ -175,7 +175,7 @@ umasim_zcreate(struct sim *s, int slot, int master, int size, int align,
 
 	API_ENTER(s);
 	if (slot < 0 || slot >= UT->ut_nzones || master >= UT->ut_nzones ||
-	    UT->ut_zones[slot].zr_state == ZR_LIVE) {
+	    UTZ(slot)->zr_state == ZR_LIVE) {
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
@@ -211,8 +211,8 @@ zreg_destroy(int slot)
 	if (secondary)
 		return;
 	for (i = 0; i < UT->ut_nzones; i++)
-		if (UT->ut_zones[i].zr_keg == keg)
-			UT->ut_zones[i].zr_keg = NULL;
+		if (UTZ(i)->zr_keg == keg)
+			UTZ(i)->zr_keg = NULL;
 }
 
 static void
@@ -230,7 +230,7 @@ umasim_zdestroy(struct sim *s, int slot)
 
 	API_ENTER(s);
 	if (slot < 0 || slot >= UT->ut_nzones ||
-	    UT->ut_zones[slot].zr_state != ZR_LIVE) {
+	    UTZ(slot)->zr_state != ZR_LIVE) {
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
@@ -246,9 +246,9 @@ zone_state_unlocked(struct sim *s, int slot)
 	cursim = s;
 	if (slot < 0 || slot >= UT->ut_nzones)
 		return (UMASIM_E_INVAL);
-	if (UT->ut_zones[slot].zr_dying)
+	if (UTZ(slot)->zr_dying)
 		return (3);		/* being destroyed */
-	return (UT->ut_zones[slot].zr_state);
+	return (UTZ(slot)->zr_state);
 }
 
 int

@@ -537,8 +537,9 @@ class Core:
         self._check(_lib.umasim_migrate(self._s, tid, cpu))
 
     def runnable(self) -> list[int]:
-        buf = _ffi.new("int32_t[]", MAXTHREADS)
-        n = self._check(_lib.umasim_runnable(self._s, buf, MAXTHREADS))
+        cap = max(_lib.umasim_nthreads(self._s), 1)
+        buf = _ffi.new("int32_t[]", cap)
+        n = self._check(_lib.umasim_runnable(self._s, buf, cap))
         return [buf[i] for i in range(n)]
 
     # -- state --
@@ -694,9 +695,14 @@ class Core:
 
     # -- UMA --
     def zones(self) -> list[ZoneRecord]:
-        buf = _ffi.new("struct umasim_zone_info[]", MAXZONES * 4)
-        n = _lib.umasim_zones(self._s, buf, MAXZONES * 4)
-        return [_zone_record(buf[i]) for i in range(min(n, MAXZONES * 4))]
+        # Room for the usual few dozen zones; asked again when there are more.
+        cap = 64
+        while True:
+            buf = _ffi.new("struct umasim_zone_info[]", cap)
+            n = _lib.umasim_zones(self._s, buf, cap)
+            if n <= cap:
+                return [_zone_record(buf[i]) for i in range(max(n, 0))]
+            cap = n
 
     def zone_by_slot(self, slot: int) -> ZoneRecord | None:
         zi = _ffi.new("struct umasim_zone_info *")

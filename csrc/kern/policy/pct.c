@@ -13,7 +13,6 @@
 
 struct pct_state {
 	int		depth;
-	int64_t		prio[UMASIM_MAXTHREADS];	/* 0: not seen yet */
 	int64_t		change[PCT_MAXDEPTH];	/* change points, in steps */
 	int64_t		pct_steps;	/* steps with more than one choice */
 };
@@ -30,6 +29,9 @@ pct_init(struct sim *s, const struct umasim_policy *p)
 	if (!(p->migrate >= 0.0 && p->migrate <= 1.0))
 		return (UMASIM_E_INVAL);
 	pol->depth = p->depth;
+	/* No thread seen yet (the priorities live in the thread table). */
+	for (i = 0; i < s->st.nthreads; i++)
+		sim_td(s, i)->td_pct_prio = 0;
 	for (i = 0; i < p->depth - 1; i++)
 		pol->change[i] = 1 + (int64_t)rng_below(s->st.pol.rng,
 		    (uint64_t)p->steps_hint);
@@ -37,33 +39,44 @@ pct_init(struct sim *s, const struct umasim_policy *p)
 }
 
 static int
-pct_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
+pct_choose(struct sim *s, const struct runview *rv, int n, int def, int *mig)
 {
 	struct pct_state *pol = POLICY_PRIV(s, struct pct_state);
 	uint64_t *rng = s->st.pol.rng;
+	struct kthread *td;
+	uint64_t x;
 	int64_t best;
-	int i, idx;
+	int i, w, idx;
 
 	(void)def;
-	for (i = 0; i < n; i++)		/* initial priorities, above d */
-		if (pol->prio[run[i]] == 0)
-			pol->prio[run[i]] = pol->depth +
-			    (int64_t)(rng_next(rng) >> 2);
+	(void)n;
+	/* Initial priorities, above d, in tid order. */
+	for (w = 0; w < rv->nwords; w++)
+		for (x = rv->w[w]; x != 0; x &= x - 1) {
+			td = sim_td(s, w * 64 + __builtin_ctzll(x));
+			if (td->td_pct_prio == 0)
+				td->td_pct_prio = pol->depth +
+				    (int64_t)(rng_next(rng) >> 2);
+		}
 	if (n > 1) {
 		pol->pct_steps++;
 		for (i = 0; i < pol->depth - 1; i++)
 			if (pol->change[i] == pol->pct_steps &&
 			    s->st.lastrun >= 0)
-				pol->prio[s->st.lastrun] = pol->depth - 1 - i;
+				sim_td(s, s->st.lastrun)->td_pct_prio =
+				    pol->depth - 1 - i;
 	}
 	idx = 0;
 	best = -1;
-	for (i = 0; i < n; i++) {
-		if (pol->prio[run[i]] > best) {
-			best = pol->prio[run[i]];
-			idx = i;
+	i = 0;
+	for (w = 0; w < rv->nwords; w++)
+		for (x = rv->w[w]; x != 0; x &= x - 1, i++) {
+			td = sim_td(s, w * 64 + __builtin_ctzll(x));
+			if (td->td_pct_prio > best) {
+				best = td->td_pct_prio;
+				idx = i;
+			}
 		}
-	}
 	*mig = -1;
 	if (s->st.pol.migrate > 0.0 && s->st.ncpus > 1 &&
 	    rng_unit(rng) < s->st.pol.migrate)

@@ -43,12 +43,12 @@ policy_init(struct sim *s, const struct umasim_policy *p)
 }
 
 int
-policy_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
+policy_choose(struct sim *s, const struct runview *rv, int n, int def, int *mig)
 {
 
 	*mig = -1;
 	/* The fast path: sequential continues without a table lookup. */
 	if (s->st.pol.kind == UMASIM_POL_SEQUENTIAL)
 		return (def);
-	return (policy_lookup(s->st.pol.kind)->choose(s, run, n, def, mig));
+	return (policy_lookup(s->st.pol.kind)->choose(s, rv, n, def, mig));
 }

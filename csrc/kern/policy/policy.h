@@ -22,7 +22,7 @@ struct umasim_policy;
 
 struct policy_ops {
 	int		(*init)(struct sim *s, const struct umasim_policy *p);
-	int		(*choose)(struct sim *s, const int32_t *run, int n,
+	int		(*choose)(struct sim *s, const struct runview *rv, int n,
 			    int def, int *mig);
 };
 
@@ -41,7 +41,7 @@ extern const struct policy_ops policy_script;
 
 const struct policy_ops *policy_lookup(int kind);
 int	policy_init(struct sim *s, const struct umasim_policy *p);
-int	policy_choose(struct sim *s, const int32_t *run, int n, int def,
+int	policy_choose(struct sim *s, const struct runview *rv, int n, int def,
 	    int *mig);
 
 #endif /* !_KERN_POLICY_H_ */

@@ -16,11 +16,11 @@ random_init(struct sim *s, const struct umasim_policy *p)
 }
 
 static int
-random_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
+random_choose(struct sim *s, const struct runview *rv, int n, int def, int *mig)
 {
 	int idx;
 
-	(void)run;
+	(void)rv;
 	(void)def;
 	idx = n > 1 ? (int)rng_below(s->st.pol.rng, (uint64_t)n) : 0;
 	*mig = -1;

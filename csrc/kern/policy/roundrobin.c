@@ -15,16 +15,15 @@ roundrobin_init(struct sim *s, const struct umasim_policy *p)
 }
 
 static int
-roundrobin_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
+roundrobin_choose(struct sim *s, const struct runview *rv, int n, int def, int *mig)
 {
 	int i;
 
 	(void)def;
+	(void)n;
 	*mig = -1;
-	for (i = 0; i < n; i++)
-		if (run[i] > s->st.lastrun)
-			return (i);
-	return (0);
+	i = runview_after(rv, s->st.lastrun);
+	return (i >= 0 ? i : 0);
 }
 
 const struct policy_ops policy_roundrobin = {

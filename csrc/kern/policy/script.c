@@ -44,35 +44,34 @@ script_init(struct sim *s, const struct umasim_policy *p)
 }
 
 static int
-script_human(struct sim *s, const int32_t *run, int n, int *mig)
+script_human(struct sim *s, const struct runview *rv, int *mig)
 {
 	struct script_state *pol = POLICY_PRIV(s, struct script_state);
 	int tid, cpu, i;
 
 	tid = pol->stid[pol->spos];
 	cpu = pol->scpu[pol->spos];
-	for (i = 0; i < n; i++) {
-		if (run[i] == tid) {
-			pol->spos++;
-			*mig = cpu;
-			return (i);
-		}
+	i = runview_rank(rv, tid);
+	if (i >= 0) {
+		pol->spos++;
+		*mig = cpu;
+		return (i);
 	}
 	snprintf(s->st.errmsg, sizeof(s->st.errmsg),
 	    "schedule step %zu: thread %s cannot run now", pol->spos,
-	    s->threads[tid].td_name);
+	    sim_td(s, tid)->td_name);
 	return (-1);
 }
 
 static int
-script_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
+script_choose(struct sim *s, const struct runview *rv, int n, int def, int *mig)
 {
 	struct script_state *pol = POLICY_PRIV(s, struct script_state);
 	uint32_t d, k, q;
 
 	*mig = -1;
 	if (pol->spos < pol->nscript)
-		return (script_human(s, run, n, mig));
+		return (script_human(s, rv, mig));
 	if (pol->dpos < pol->ndec) {
 		d = pol->dec[pol->dpos++];
 		if (d == 0)
@@ -85,7 +84,7 @@ script_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
 	}
 	if (pol->then_kind == UMASIM_POL_SEQUENTIAL)
 		return (def);
-	return (policy_lookup(pol->then_kind)->choose(s, run, n, def, mig));
+	return (policy_lookup(pol->then_kind)->choose(s, rv, n, def, mig));
 }
 
 const struct policy_ops policy_script = {

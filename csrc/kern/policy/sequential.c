@@ -15,11 +15,11 @@ sequential_init(struct sim *s, const struct umasim_policy *p)
 }
 
 static int
-sequential_choose(struct sim *s, const int32_t *run, int n, int def, int *mig)
+sequential_choose(struct sim *s, const struct runview *rv, int n, int def, int *mig)
 {
 
 	(void)s;
-	(void)run;
+	(void)rv;
 	(void)n;
 	*mig = -1;
 	return (def);
