@@ -18,7 +18,7 @@ Neither the FFI object nor the library object leaves this module.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 from umasim import _core
@@ -89,6 +89,7 @@ MAXZONES: int = CONSTS["UMASIM_MAXZONES"]
 NAME_MAX: int = CONSTS["UMASIM_NAME_MAX"]
 PCT_MAXDEPTH: int = CONSTS["UMASIM_PCT_MAXDEPTH"]
 GUIDED_CORPUS_MAX: int = CONSTS["UMASIM_GUIDED_CORPUS_MAX"]
+EXPLORE_KEEP_MAX: int = _lib.UMASIM_EXPLORE_KEEP_MAX
 DISPLAY_BASE: int = CONSTS["UMASIM_DISPLAY_BASE"] & 0xFFFFFFFFFFFFFFFF
 # The build and the process: an ASan + UBSan build, or valgrind, owns
 # SIGSEGV and SIGBUS, so a host fault may not come back as an outcome.
@@ -326,6 +327,9 @@ class ExploreSummary:
     # Runs that added to the coverage: (run, windows interleaved, state
     # pairs, windows entered, windows migrated), the union after each.
     growth: list[tuple[int, int, int, int, int]]
+    # The decisions of the last `keep` runs that added coverage, oldest
+    # first (a fuzzer's burst).
+    kept: list[list[int]] = field(default_factory=list)
 
 
 # ---- a handle on one simulation -------------------------------------------------
@@ -707,14 +711,19 @@ class Core:
     def explore(self, start, explorer: str, runs: int, seed: int, migrate: float,
                 depth: int, steps_hint: int, bound: int, max_steps: int, expect_outcome: str,
                 expect_panic: str, check: bool, states: bool,
-                corpus_max: int = 0) -> ExploreSummary:
-        """Runs an explorer from `start` inside one C call."""
+                corpus_max: int = 0, stop_first: bool = False,
+                keep: int = 0) -> ExploreSummary:
+        """Runs an explorer from `start` inside one C call.  `stop_first`:
+        stop after the first run that panics, faults or fails the checker;
+        `keep`: keep the decisions of the last `keep` runs (at most
+        EXPLORE_KEEP_MAX) that added coverage (ExploreSummary.kept)."""
         p = _ffi.new("struct umasim_explore_params *")
         p.kind, p.runs, p.seed, p.migrate = EXPLORERS[explorer], runs, seed, migrate
         p.depth, p.steps_hint, p.bound, p.max_steps = depth, steps_hint, bound, max_steps
         p.expect_outcome = OUTCOME_CODES[expect_outcome]
         p.expect_panic = expect_panic.encode()
         p.check, p.states, p.corpus_max = check, states, corpus_max
+        p.stop_first, p.keep = stop_first, keep
         res = _ffi.new("struct umasim_explore_result *")
         self._check(_lib.umasim_explore(self._s, start, p, res))
         classes = []
@@ -737,9 +746,14 @@ class Core:
             self._check(_lib.umasim_explore_growth(self._s, i, g))
             growth.append((g.run, g.windows_interleaved, g.state_pairs, g.windows_entered,
                            g.windows_migrated))
+        kept = []
+        n = _ffi.new("size_t *")
+        for i in range(_lib.umasim_explore_nkept(self._s)):
+            dp = _lib.umasim_explore_kept(self._s, i, n)
+            kept.append(list(_ffi.unpack(dp, n[0])) if dp != _ffi.NULL and n[0] else [])
         return ExploreSummary(res.runs, res.failures, classes, covered, res.points_total,
                               bool(res.exhausted), res.steps_hint, res.distinct_states,
-                              _coverage(cov), growth)
+                              _coverage(cov), growth, kept)
 
 
 _BOOT_ZONES: tuple[str, ...] | None = None
