@@ -24,6 +24,7 @@ imported only when the command runs.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -77,94 +78,261 @@ class FuzzResult:
 
 
 def strategy_for(bug: str | None = None):
-    """The cases `umasim fuzz` draws: the default knobs, or those for one
-    known bug (with its switch on; stale_cache with granularity fine)."""
+    """The cases `umasim fuzz` draws: the default strategies, with a
+    known-bug switch turned on when asked (and nothing else changed)."""
     from umasim.search import strategies as S
     if bug is None:
         return S.cases(S.DEFAULT_KNOBS)
     if bug not in KNOWN_BUGS:
         raise ValueError(f"unknown bug {bug!r} (known: {', '.join(KNOWN_BUGS)})")
-    gran = "fine" if bug == "stale_cache" else None
-    return S.cases(S.knobs_for_bug(bug), bugs=(bug,), granularity=gran)
+    return S.cases(S.DEFAULT_KNOBS, bugs=(bug,))
+
+
+@dataclass
+class _Search:
+    """What one search has seen so far (shared by the test functions)."""
+    examples: int = 0
+    schedules: int = 0          # schedules run: drawn, burst runs, re-checks
+    last: dict = field(default_factory=dict)
+    found_by_burst: object = None   # (case, verdict) of a burst's find
+    shrinking: bool = False
+
+
+def explore_example(case, every_step: bool = True, burst: bool = True, stats=None):
+    """The property of one example: the case's own schedule, then (when
+    the case carries a burst and `burst`) a burst of schedules of its
+    family (umasim.search.burst), the core's failing runs and the runs
+    that added coverage judged again by the properties.  Returns (case,
+    verdict, the burst or None): the failing case when one failed, in
+    machine form when the burst found it."""
+    from umasim.search.burst import run_burst
+    from umasim.search.properties import check_case
+    v = check_case(case, every_step=every_step)
+    if stats is not None:
+        stats.schedules += 1
+    meta = case.draw or {}
+    if not v.ok or not burst or "family" not in meta:
+        return case, v, None
+    b = run_burst(case, meta["family"], meta["seed"])
+    if stats is not None:
+        stats.schedules += b.runs
+    for dec in b.candidates:
+        c = case.with_decisions(dec)
+        # The end-of-run properties first (one C call); a failure is judged
+        # again after every step, as the drawn schedule was.
+        w = check_case(c, every_step=False)
+        if stats is not None:
+            stats.schedules += 1
+        if not w.ok:
+            if every_step:
+                w2 = check_case(c, every_step=True)
+                if not w2.ok:
+                    w = w2
+            return c, w, b
+    return case, v, b
 
 
 def find_failure(strategy, examples: int, *, seed: int | None = None,
                  derandomize: bool = False, every_step: bool = True, parent=None,
                  on_example=None, targets: bool = True, tidy: bool = True,
-                 database=None, max_time: float | None = None):
-    """Runs the properties on up to `examples` generated cases.  Returns
-    None, or (case, verdict, runs) for the shrunk failing case, `runs` the
-    number of cases run in all (shrinking included).  `parent` is the
-    Hypothesis settings to start from (a profile); examples, derandomize
-    and seed override it.  The shrunk case is the one Hypothesis replays
-    last; with `tidy`, umasim's own shrinker (shrink_case) then takes out
-    what Hypothesis's shrinker leaves where two things must go together,
-    and the case comes back in machine form.  `database`: Hypothesis's
-    example database (None: none).  `max_time`: seconds of search, after
-    which no new example starts (shrinking a find may take SHRINK_EXTRA
-    seconds more); not reproducible, unlike a count of examples."""
-    from hypothesis import HealthCheck, Phase, given, settings, target
+                 database=None, max_time: float | None = None, burst: bool = True,
+                 stats: "_Search | None" = None):
+    """Runs the properties on up to `examples` generated cases, each with
+    its burst of schedules (explore_example).  Returns None, or (case,
+    verdict, runs) for the shrunk failing case, `runs` the number of
+    examples run in all (shrinking included).  `parent` is the Hypothesis
+    settings to start from (a profile); examples, derandomize and seed
+    override it.
+
+    A failure of the drawn schedule is shrunk by Hypothesis as it stands.
+    A failure a burst found is made small (burst.fewer_preemptions), put in
+    trigger form (or sparse machine form) and written into the example's
+    choices in place of the drawn schedule; Hypothesis then shrinks that
+    example -- program and schedule together -- from its database (no
+    bursts while shrinking).  With `tidy`, umasim's own shrinker
+    (shrink_case) takes out what Hypothesis's shrinker leaves where two
+    things must go together, and the case comes back in machine form.
+    `database`: Hypothesis's example database (None: none).  `max_time`:
+    seconds of search, after which no new example starts (shrinking a find
+    may take SHRINK_EXTRA seconds more); not reproducible, unlike a count
+    of examples.  `stats` (a _Search) counts examples and schedules."""
+    from hypothesis import HealthCheck, Phase, event, given, settings, target
     from hypothesis import seed as hseed
 
-    from umasim.search.properties import check_case
-
-    last: dict = {}
-    runs = [0]
+    st_ = stats if stats is not None else _Search()
+    last = st_.last
     stop_at = None if max_time is None else time.monotonic() + max_time
-    if stop_at is not None:
-        # The budget is checked after each example (in on_example, so that
-        # the test function -- whose source seeds a derandomized search --
-        # stays as it is).
-        counted = on_example
 
-        def on_example():
-            if counted is not None:
-                counted()
-            if time.monotonic() > stop_at + (SHRINK_EXTRA if "case" in last else 0.0):
-                raise _OutOfTime()
+    def budget():
+        # The budget is checked after each example (here, so that the test
+        # function -- whose source seeds a derandomized search -- stays as
+        # it is).
+        if on_example is not None:
+            on_example()
+        if stop_at is not None and time.monotonic() > stop_at + (
+                SHRINK_EXTRA if "case" in last or st_.found_by_burst else 0.0):
+            raise _OutOfTime()
+
+    base = dict(deadline=None, report_multiple_bugs=False, print_blob=False,
+                suppress_health_check=list(HealthCheck))
     s = settings(parent if parent is not None else settings.default,
                  max_examples=examples, derandomize=derandomize, database=database,
-                 deadline=None, report_multiple_bugs=False, print_blob=False,
                  # With a database, its examples (failures of earlier runs)
                  # are tried first.
                  phases=([Phase.explicit] + ([Phase.reuse] if database is not None else [])
-                         + [Phase.generate, Phase.target, Phase.shrink]),
-                 suppress_health_check=list(HealthCheck))
+                         + [Phase.generate, Phase.target, Phase.shrink]), **base)
+    key = _database_key(strategy, every_step)
 
     @s
     @given(strategy)
     def prop(case):
-        runs[0] += 1
-        v = check_case(case, every_step=every_step)
-        if on_example is not None:
-            on_example()
+        st_.examples += 1
+        c, v, b = explore_example(case, every_step, burst and not st_.shrinking, st_)
+        budget()
         if targets:
             # Steer the search toward contention (Hypothesis's targeted
-            # phase): threads blocked at once, UMA points reached.
-            target(float(v.metrics["max_asleep"]), label="threads asleep at once")
-            target(float(v.metrics["uma_points"]), label="UMA points reached")
+            # phase): threads blocked at once, UMA points reached, and the
+            # race windows and (point, state) pairs the burst covered.
+            target(float(v.metrics.get("max_asleep", 0)), label="threads asleep at once")
+            target(float(v.metrics.get("uma_points", 0)), label="UMA points reached")
+            if b is not None:
+                target(float(b.windows_interleaved), label="race windows interleaved")
+                target(float(b.state_pairs), label="(point, state) pairs")
+                event(f"burst {b.family}")
+                for w in b.windows:
+                    event(f"window interleaved: {w}")
         if not v.ok:
+            if c is not case:
+                # The burst's find: the search stops here and the find is
+                # shrunk as an example of its own (below).
+                st_.found_by_burst = (c, v, _choices_now())
+                raise _BurstFound()
+            st_.shrinking = True
             last["case"], last["verdict"] = case, v
+            last["choices"] = _choices_now()
             raise _Found(f"{v.kind}: {v.message}")
 
+    prop._hypothesis_internal_database_key = key
     if seed is not None and not derandomize:
         if database is None or not _seed_keeping_database(seed):
             # @seed turns Hypothesis's database off.
             prop = hseed(seed)(prop)
     try:
         prop()
-    except _OutOfTime:
-        if "case" not in last:
-            return None
+    except (_OutOfTime, _BurstFound):
+        pass
     except Exception:
         if "case" not in last:
             raise
-    else:
+    if "case" not in last and st_.found_by_burst is not None:
+        _shrink_burst_find(strategy, st_, every_step, seed, parent, base, budget, database,
+                           key)
+    if "case" not in last:
         return None
     case, verdict = last["case"], last["verdict"]
     if tidy:
         case, verdict = shrink_case(case, verdict, every_step=every_step)
-    return case, verdict, runs[0]
+    return case, verdict, st_.examples
+
+
+class _BurstFound(BaseException):
+    """A burst found a failing schedule (a BaseException: Hypothesis passes
+    it on; find_failure shrinks the find as an example of its own)."""
+
+
+def _choices_now():
+    try:
+        from hypothesis.control import current_build_context
+        return current_build_context().data.choices
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _database_key(strategy, every_step: bool) -> bytes:
+    """The example database's key for the cases of `strategy`: the same in
+    every process (Hypothesis's own is a digest of the test function)."""
+    import hashlib
+    return hashlib.sha256(f"umasim fuzz {strategy!r} {every_step}".encode()).digest()[:20]
+
+
+def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, budget,
+                       database, key) -> None:
+    """A burst's find as an example: its schedule made small and put in
+    trigger form (else sparse machine form) in place of the example's own
+    schedule choices; Hypothesis shrinks that example (program and
+    schedule together) from an in-memory database, bursts off.  When the
+    schedule cannot be put in the example, the find is kept as it is
+    (shrink_case shrinks it).  Sets st_.last."""
+    from hypothesis import HealthCheck, Phase, given, settings  # noqa: F401
+    from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
+
+    from umasim.search.burst import (fewer_preemptions, fewer_triggers, to_triggers,
+                                     trigger_case)
+    from umasim.search.properties import check_case
+    from umasim.search.strategies import schedule_choices
+
+    last = st_.last
+    case, v, choices = st_.found_by_burst
+    check = functools.partial(check_case, every_step=every_step)
+    last["case"], last["verdict"] = case, v
+    tail = None
+    # Trigger form first: the preemptions counted in UMA stops, then as
+    # few of them as the failure needs.
+    trig = to_triggers(case, v.decisions)
+    if trig is not None:
+        tc = trigger_case(case, trig)
+        tv = check(tc)
+        st_.schedules += 1
+        if not tv.ok and tv.kind == v.kind:
+            tc, tv = fewer_triggers(tc, tv, check)
+            last["case"], last["verdict"] = tc, tv
+            tail = schedule_choices(tc, triggers=list(tc.triggers))
+    if tail is None:
+        # Else machine form, as few preemptions as it needs, drawn as a
+        # sparse schedule.
+        small, sv = fewer_preemptions(case, v, check)
+        last["case"], last["verdict"] = small, sv
+        tail = schedule_choices(small, decisions=sv.decisions)
+    at = (case.draw or {}).get("at")
+    if tail is None or choices is None or at is None:
+        return
+    mem = InMemoryExampleDatabase()
+    mkey = key + b".burst"
+    # Under the secondary key: an example of the primary one that fails
+    # as it is would count as shrunk already, and not be shrunk again.
+    mem.save(mkey + b".secondary", choices_to_bytes(tuple(choices[:at]) + tuple(tail)))
+    s2 = settings(parent if parent is not None else settings.default, database=mem,
+                  derandomize=False, max_examples=10**9,
+                  phases=[Phase.reuse, Phase.shrink], **base)
+    got: dict = {}
+
+    @s2
+    @given(strategy)
+    def shrink_prop(case):
+        st_.examples += 1
+        c2 = check_case(case, every_step=every_step)
+        st_.schedules += 1
+        budget()
+        if not c2.ok:
+            got["case"], got["verdict"], got["choices"] = case, c2, _choices_now()
+            raise _Found(f"{c2.kind}: {c2.message}")
+
+    shrink_prop._hypothesis_internal_database_key = mkey
+    # Shrinking draws on Hypothesis's generator: seeded, it shrinks the
+    # same way every time.
+    _seed_keeping_database(seed if seed is not None else 0)
+    try:
+        shrink_prop()
+    except (_OutOfTime, _Found):
+        pass
+    except Exception:
+        if "case" not in got:
+            raise
+    if "case" in got:
+        last.update(got)
+        if database is not None and got.get("choices") is not None:
+            # The next run tries it first.
+            database.save(key, choices_to_bytes(got["choices"]))
 
 
 def _seed_keeping_database(seed: int) -> bool:

@@ -114,11 +114,15 @@ class Case:
     machine form, which is what a scenario file and a trace store."""
     scenario: Scenario
     schedule: Schedule
+    # How the fuzzer drew it (strategies.cases): the burst's schedule
+    # family and seed, and where the schedule's choices begin in the
+    # example; None for a case made otherwise.  Not part of the case.
+    draw: dict | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, sim: dict[str, Any], zones: list[dict[str, Any]],
            threads: list[dict[str, Any]], decisions=(), max_steps: int = DEFAULT_MAX_STEPS,
-           triggers=None) -> "Case":
+           triggers=None, draw: dict | None = None) -> "Case":
         """A case from its parts: a [sim] table, [[zone]] tables, [[thread]]
         tables (name, cpu, ops), and decisions or triggers.  Validated as
         a scenario file would be."""
@@ -131,12 +135,12 @@ class Case:
         else:
             sched = Schedule(decisions=list(decisions), then="sequential",
                              max_steps=max_steps)
-        return cls(scn, sched)
+        return cls(scn, sched, draw)
 
     def with_decisions(self, decisions: list[int]) -> "Case":
         """The same case with a schedule in machine form (trailing default
         decisions dropped: the list continues with them anyway)."""
-        return Case(self.scenario, self.schedule.with_decisions(decisions))
+        return Case(self.scenario, self.schedule.with_decisions(decisions), self.draw)
 
     # -- views of the scenario -------------------------------------------
 

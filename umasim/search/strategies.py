@@ -81,7 +81,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -162,10 +162,11 @@ class Knobs:
     invariants_off: bool = True   # invariants = false
     schedule: str = "mixed"       # points | sparse | dense | mixed
     max_triggers: int = 6         # points form
-    max_trigger_gap: int = 24     # points form
+    max_trigger_gap: int = 255    # points form
     max_preemptions: int = 12     # sparse form
     max_gap: int = 60             # sparse form
     dense_len: int = 120          # dense form
+    burst: bool = True            # a burst of guided or PCT schedules (umasim.search.burst)
 
 
 DEFAULT_KNOBS = Knobs()
@@ -517,24 +518,35 @@ def dense_schedules(top: int, length: int = 120):
 
 def _skewed(b: int, top: int) -> int:
     """0..top from a byte, small values likelier (a fifth of the bytes give
-    0): most races need the preemption at the very next UMA point."""
+    0)."""
     return (b * b * (top + 1)) >> 16
 
 
-def trigger_schedules(top: int, max_triggers: int = 6, max_gap: int = 24):
+def _gap(v: int, top: int) -> int:
+    """0..top from a 16-bit value, small values much likelier (top * u**4,
+    u uniform in [0, 1): a quarter give 0 when top is 255, half of them
+    at most top / 16): most races need the preemption at the very next UMA
+    point, and a burst's find may need one a hundred stops on."""
+    return (v ** 4 * (top + 1)) >> 64
+
+
+def trigger_schedules(top: int, max_triggers: int = 6, max_gap: int = 255):
     """A schedule in trigger form (Case.triggers): (gap, decision) pairs
     whose gaps count stops at UMA's own preemption points.  Two byte
-    strings, as sparse_schedules."""
+    strings: a byte per decision, two per gap (_gap), as sparse_schedules
+    (deleting a decision byte deletes a trigger, lowering gap bytes makes
+    it earlier)."""
     return _cached(_trigger_schedules, top, max_triggers, max_gap)
 
 
 def _trigger_schedules(top, max_triggers, max_gap):
     def pairs(p):
         ds, gaps = p
-        return [(_skewed(gaps[i], max_gap) if i < len(gaps) else 0, 1 + b % top)
+        return [(_gap(int.from_bytes(gaps[2 * i:2 * i + 2].ljust(2, b"\0"), "big"), max_gap)
+                 if 2 * i < len(gaps) else 0, 1 + b % top)
                 for i, b in enumerate(ds)]
     return st.tuples(st.binary(max_size=max_triggers),
-                     st.binary(max_size=max_triggers)).map(pairs)
+                     st.binary(max_size=2 * max_triggers)).map(pairs)
 
 
 def schedules(top: int, knobs: Knobs = DEFAULT_KNOBS):
@@ -575,41 +587,112 @@ def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
     progs = decode_programs(raw, zones, cfg, knobs, swarm)
     threads = [{"name": f"t{i}", "cpu": cpus[i], "ops": progs[i]} for i in range(nthreads)]
     top = max_decision(nthreads, cfg["cpus"])
+    meta: dict = {"top": top, "knobs": knobs}
+    if knobs.burst:
+        # The schedule family of the burst, and its seed.
+        meta["family"] = BURST_FAMILIES[draw(_int(0, len(BURST_FAMILIES) - 1))]
+        meta["seed"] = int.from_bytes(draw(_bytes(4)), "little")
+    # The schedule's choices come last: a schedule a burst finds takes
+    # their place (schedule_choices).
+    meta["at"] = _choices_so_far()
     form = knobs.schedule
     if form == "mixed":
         form = SCHEDULE_FORMS[draw(_int(0, len(SCHEDULE_FORMS) - 1))]
+    meta["form"] = form
     if form == "points":
         trig = draw(trigger_schedules(top, knobs.max_triggers, knobs.max_trigger_gap))
-        return Case.of(cfg, zones, threads, max_steps=max_steps, triggers=trig)
+        return Case.of(cfg, zones, threads, max_steps=max_steps, triggers=trig, draw=meta)
     if form == "sparse":
         dec = draw(sparse_schedules(top, knobs.max_preemptions, knobs.max_gap))
     else:
         dec = draw(dense_schedules(top, knobs.dense_len))
-    return Case.of(cfg, zones, threads, dec, max_steps)
+    return Case.of(cfg, zones, threads, dec, max_steps, draw=meta)
 
 
-def knobs_for_bug(bug: str) -> Knobs:
-    """Knobs for hunting one known bug: what it needs stays in, noise that
-    only slows the search goes.  Used by `umasim fuzz --bug` and the tests."""
-    base = replace(DEFAULT_KNOBS, invariants_off=False, swarm=False)
-    if bug in ("wakeup_one", "full_bypass"):
-        # zonelimit sleepers and frees on a FULL keg
-        k = replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
-                    malloc=False, md_small_alloc=False, flags=False, always_limit=True,
-                    reclaims=False, drains=False, yields=False, cpus=(2,), pages=(256,),
-                    schedule="points")
-        # wakeup_one: several sleepers on one keg -- one zone, short programs
-        return replace(k, max_zones=1, max_ops=8) if bug == "wakeup_one" else k
-    if bug == "no_recheck":
-        # another thread on the vCPU fills its cache in the zalloc_race gap
-        return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
-                       malloc=False, secondary=False, limits=False, flags=False,
-                       md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
-                       sleeps=False, yields=False, pages=(256,), schedule="points")
-    if bug == "stale_cache":
-        # a migration between critical_exit and ZONE_LOCK, fine interleavings
-        return replace(base, cpus=(2,), faults=False, pagedaemon=False, callbacks=False,
-                       malloc=False, secondary=False, limits=False, flags=False,
-                       md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
-                       sleeps=False, yields=False, pages=(256,), schedule="points")
-    return base
+BURST_FAMILIES = ("guided", "pct")
+
+
+def _choices_so_far() -> int | None:
+    """How many choices the example under way has made (None outside a
+    Hypothesis test)."""
+    try:
+        from hypothesis.control import current_build_context
+        return len(current_build_context().data.nodes)
+    except Exception:  # noqa: BLE001 -- no build context, or another Hypothesis
+        return None
+
+
+# ---- the inverse: a schedule as the choices that draw it ---------------------
+
+def _ungap(gap: int, top: int) -> int | None:
+    """The smallest 16-bit value that _gap maps to `gap` (None: none does)."""
+    lo, hi = 0, 0xFFFF
+    if not 0 <= gap <= top:
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _gap(mid, top) >= gap:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo if _gap(lo, top) == gap else None
+
+
+def encode_triggers(triggers, top: int, knobs: Knobs = DEFAULT_KNOBS):
+    """The two byte strings trigger_schedules decodes to these (gap,
+    decision) pairs, or None when they are out of its reach (too many,
+    a gap too long, a decision above `top`)."""
+    if len(triggers) > knobs.max_triggers:
+        return None
+    ds, gaps = bytearray(), bytearray()
+    for gap, d in triggers:
+        g = _ungap(gap, knobs.max_trigger_gap)
+        if g is None or not 1 <= d <= min(top, 256):
+            return None
+        ds.append(d - 1)
+        gaps += g.to_bytes(2, "big")
+    return bytes(ds), bytes(gaps)
+
+
+def encode_sparse(decisions, top: int, knobs: Knobs = DEFAULT_KNOBS):
+    """The two byte strings sparse_schedules decodes to these machine-form
+    decisions (trailing zeros aside), or None when out of its reach."""
+    dec = list(decisions)
+    while dec and dec[-1] == 0:
+        dec.pop()
+    ds, gaps = bytearray(), bytearray()
+    run = 0
+    for d in dec:
+        if d == 0:
+            run += 1
+            continue
+        if run > knobs.max_gap or not 1 <= d <= min(top, 256):
+            return None
+        ds.append(d - 1)
+        gaps.append(run)
+        run = 0
+    if len(ds) > knobs.max_preemptions:
+        return None
+    return bytes(ds), bytes(gaps)
+
+
+def schedule_choices(case: Case, triggers=None, decisions=None):
+    """The choices that draw `case` again with this schedule in place of
+    its own: trigger form (`triggers`) or sparse machine form
+    (`decisions`).  None when the case was not drawn by cases() in a
+    Hypothesis test, its knobs do not draw that form, or the schedule is
+    out of the form's reach.  Only the tail after case.draw["at"] is
+    returned (a tuple of choices)."""
+    meta = case.draw
+    if not meta or meta.get("at") is None:
+        return None
+    knobs, top = meta["knobs"], meta["top"]
+    form = "points" if triggers is not None else "sparse"
+    if knobs.schedule not in ("mixed", form):
+        return None
+    enc = encode_triggers(triggers, top, knobs) if triggers is not None \
+        else encode_sparse(decisions, top, knobs)
+    if enc is None:
+        return None
+    head = (SCHEDULE_FORMS.index(form),) if knobs.schedule == "mixed" else ()
+    return head + enc
