@@ -202,7 +202,17 @@ zreg_destroy(int slot)
 	uma_keg_t keg = zr->zr_keg;
 	int secondary, i;
 
+	uint64_t same = 0;
+
 	secondary = (keg->uk_flags & UMA_ZONE_SECONDARY) != 0;
+	/*
+	 * The slots of this keg, known before uma_zdestroy(): it stops at
+	 * preemption points, and a zone another thread creates meanwhile
+	 * may get a keg at the freed keg's address.
+	 */
+	for (i = 0; i < UT->ut_nzones && i < 64; i++)
+		if (UT->ut_zones[i].zr_keg == keg)
+			same |= (uint64_t)1 << i;
 	zr->zr_dying = 1;
 	uma_zdestroy(zr->zr_zone);
 	zr->zr_dying = 0;
@@ -210,8 +220,8 @@ zreg_destroy(int slot)
 	zr->zr_state = ZR_DESTROYED;
 	if (secondary)
 		return;
-	for (i = 0; i < UT->ut_nzones; i++)
-		if (UT->ut_zones[i].zr_keg == keg)
+	for (i = 0; i < UT->ut_nzones && i < 64; i++)
+		if (same & ((uint64_t)1 << i))
 			UT->ut_zones[i].zr_keg = NULL;
 }
 

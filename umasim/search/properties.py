@@ -283,7 +283,7 @@ class _Program:
                         self.large.add(var)
                     if "zero" in w[1:-2] and w[0] in ("alloc", "malloc"):
                         self.zeroed[var] = int(w[1]) if w[0] == "malloc" else None
-                elif w[0] in ("free", "free_large"):
+                elif w[0] in ("free", "free_large", "kmem_free"):
                     self.by_pc[(tid, pc)] = ("free", w[1], None)
                 elif w[0] == "setmax":
                     self.setmax_zones.add(w[1])

@@ -156,6 +156,12 @@ class Knobs:
     sleeps: bool = True           # sleep TICKS
     yields: bool = True           # yield, timeout (a uma_timeout pass)
     swarm: bool = True            # each case draws which op kinds it uses (op_kinds)
+    bulk: bool = True             # runs of allocs or frees about a bucket long (deep caches)
+    zone_ops: bool = True         # zcreate/zsecond/setobj/zdestroy of a thread's own zone; prealloc
+    item_ops: bool = True         # touch, refcnt
+    large: bool = True            # malloc_large/free_large, kmem_alloc/kmem_free
+    kernel_ops: bool = True       # lock/unlock, crit_enter/crit_exit, tsleep/wakeup, sysctl,
+                                  # show_uma, print_stats, recurse
     flags: bool = True            # zone flags and alignments
     md_small_alloc: bool = True
     fine: bool = True             # granularity "fine"
@@ -378,10 +384,17 @@ def _zone_lists(knobs, min_zones):
 
 # Op kinds a knob may take out, in the order of a swarm mask's bits.
 OPTIONAL_KINDS = ("malloc", "drain", "reclaim", "setmax", "vm_fail", "vm_free_pages",
-                  "sleep", "yield", "timeout")
+                  "sleep", "yield", "timeout", "bulk", "bulkfree", "zlife", "prealloc",
+                  "use", "large", "kmem", "lockpair", "critpair", "tsleep", "info",
+                  "recurse")
 _KIND_KNOB = {"malloc": "malloc", "drain": "drains", "reclaim": "reclaims",
               "setmax": "limits", "vm_fail": "faults", "vm_free_pages": "faults",
-              "sleep": "sleeps", "yield": "yields", "timeout": "yields"}
+              "sleep": "sleeps", "yield": "yields", "timeout": "yields",
+              "bulk": "bulk", "bulkfree": "bulk", "zlife": "zone_ops",
+              "prealloc": "zone_ops", "use": "item_ops", "large": "large", "kmem": "large",
+              "lockpair": "kernel_ops", "critpair": "kernel_ops", "tsleep": "kernel_ops",
+              "info": "kernel_ops", "recurse": "kernel_ops"}
+SWARM_BYTES = 3
 
 
 def op_kinds(knobs: Knobs, swarm: int = 0) -> tuple[str, ...]:
@@ -411,6 +424,36 @@ def _raw_programs(max_ops):
     return st.tuples(st.binary(max_size=max_ops), st.binary(max_size=max_ops))
 
 
+def bucket_items(zone: dict, zones: list[dict]) -> int:
+    """About how many items a per-CPU bucket of this zone holds: uz_count,
+    the keg's items per slab (at most BUCKET_MAX, 128; BUCKET_MAX with
+    "maxbucket"), the way zone_ctor sets it in FreeBSD 7's
+    sys/vm/uma_core.c (an estimate: the slab header's size is rounded)."""
+    if zone.get("master"):
+        zone = next((z for z in zones if z["name"] == zone["master"]), zone)
+    flags = zone.get("flags") or ()
+    if "maxbucket" in flags:
+        return 128
+    size = zone.get("size", 256)
+    rsize = max(-(-size // 8) * 8, 16)
+    offpage = size >= 1024 or "offpage" in flags
+    ipers = max((4096 if offpage else 4096 - 80) // rsize, 1)
+    return min(ipers, 128)
+
+
+# Bulk lengths, as multiples of a bucket (then less or more one item): a
+# bucket one item from full or empty, a full one, several full buckets
+# on the zone's list.
+_BULK = ((1, -1), (1, 0), (1, 1), (2, 1), (3, 0), (3, 1), (0, 2), (0, 5))
+BULK_MAX = 48
+ZLIFE_MAX = 4
+
+
+def _bulk_len(arg: int, zone: dict, zones: list[dict]) -> int:
+    m, k = _BULK[arg % len(_BULK)]
+    return max(1, min(BULK_MAX, m * bucket_items(zone, zones) + k))
+
+
 def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict,
                     knobs: Knobs = DEFAULT_KNOBS, swarm: int = 0) -> list[list[str]]:
     """Turns each thread's raw ops into op strings, valid by construction
@@ -418,52 +461,169 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
     programs.  `swarm`: see op_kinds."""
     kinds = op_kinds(knobs, swarm)
     znames = [z["name"] for z in zones]
+    byname = {z["name"]: z for z in zones}
     # M_ZERO would wipe the pointer an attaching zinit keeps in the item.
     attaching = {z["name"] for z in zones if str(z.get("zinit", "")).startswith("attach")}
+    # Zones whose allocations can return NULL under M_WAITOK (a failing
+    # ctor or zinit), and whose items other zones' zinit point into.
+    failing = {z["name"] for z in zones
+               if any(str(z.get(k, "")).startswith(("fail", "attach")) for k in ("ctor", "zinit"))}
+    targets = {str(z.get("zinit", "")).split()[1] for z in zones if z["name"] in attaching}
+
+    def keg(name):
+        z = byname[name]
+        return byname.get(z.get("master"), z)
+
+    # uma_prealloc adds slabs whatever the limit (and dereferences the
+    # slab a failing keg init or allocf did not give): only kegs with
+    # neither.
+    prealloc_ok = [n for n in znames
+                   if keg(n).get("max") is None and not keg(n).get("init")
+                   and not keg(n).get("allocf")]
+    refcnt_ok = {n for n in znames if "refcnt" in (keg(n).get("flags") or ())}
     pages = cfg.get("pages", 256)
     fault_pages = sorted({0, 1, 4, pages // 2, pages})
     claimed: set[str] = set()
     # Variables of each thread nobody frees (yet), in order of creation.
     unclaimed: list[list[str]] = []
+    # How each variable is freed: free, free_large or kmem_free.
+    freer: dict[str, str] = {}
     programs = []
     for t, (kbytes, abytes) in enumerate(raw):
         out: list[str] = []
         live: list[str] = []
+        # Variables that hold an item whatever the schedule (M_WAITOK from
+        # a zone that cannot fail), by zone: what touch and refcnt may use.
+        sure: dict[str, str] = {}
         k = 0
+        own_zones = 0
+
+        def new_var(prefix: str) -> str:
+            nonlocal k
+            var = f"{prefix}{t}_{k}"
+            k += 1
+            return var
+
+        def free_one(var: str) -> None:
+            claimed.add(var)
+            if var in live:
+                live.remove(var)
+            sure.pop(var, None)
+            out.append(f"{freer.get(var, 'free')} {var}")
+
+        def candidates() -> list[str]:
+            cands = list(live)
+            if knobs.cross_frees:
+                for j in range(t):
+                    cands += [v for v in unclaimed[j] if v not in claimed]
+            return cands
+
         for i, kind_i in enumerate(kbytes):
             kind = kinds[kind_i % len(kinds)]
             arg = abytes[i] if i < len(abytes) else 0
             x, y = arg & 15, arg >> 4
             if kind == "alloc":
-                var = f"v{t}_{k}"
-                k += 1
-                words = ["alloc", znames[x % len(znames)]]
+                var = new_var("v")
+                zone = znames[x % len(znames)]
+                words = ["alloc", zone]
                 if knobs.nowait and y & 1:
                     words.append("nowait")
-                if y & 2 and words[1] not in attaching:
+                if y & 2 and zone not in attaching:
                     words.append("zero")
-                if knobs.faults and knobs.nowait and y & 12 == 12:
+                novm = knobs.faults and knobs.nowait and y & 12 == 12
+                if novm:
                     words.append("novm")
                 out.append(" ".join(words) + f" -> {var}")
                 live.append(var)
+                if not (y & 1 and knobs.nowait) and zone not in failing \
+                        and zone not in attaching and zone not in targets:
+                    sure[var] = zone
+            elif kind == "bulk":
+                # A run of M_WAITOK allocations about a bucket long.
+                zone = znames[x % len(znames)]
+                for _ in range(_bulk_len(y, byname[zone], zones)):
+                    var = new_var("v")
+                    out.append(f"alloc {zone} -> {var}")
+                    live.append(var)
+            elif kind == "bulkfree":
+                # A run of frees (of this thread's items, or another's on
+                # another vCPU): buckets filled and pushed on the zone's list.
+                n = _bulk_len(y, byname[znames[x % len(znames)]], zones)
+                for var in candidates()[:n]:
+                    free_one(var)
             elif kind == "malloc":
-                var = f"m{t}_{k}"
-                k += 1
+                var = new_var("m")
                 nowait = " nowait" if knobs.nowait and y & 1 else ""
                 out.append(f"malloc {MALLOC_SIZES[x % len(MALLOC_SIZES)]}{nowait} -> {var}")
                 live.append(var)
+                if not nowait:
+                    sure[var] = ""
+            elif kind == "large":
+                var = new_var("l")
+                out.append(f"malloc_large {4096 * (1 + x % 3)} -> {var}")
+                live.append(var)
+                freer[var] = "free_large"
+            elif kind == "kmem":
+                var = new_var("k")
+                out.append(f"kmem_alloc {4096 * (1 + x % 2)} -> {var}")
+                live.append(var)
+                freer[var] = "kmem_free"
             elif kind == "free":
-                cands = list(live)
-                if knobs.cross_frees:
-                    for j in range(t):
-                        cands += [v for v in unclaimed[j] if v not in claimed]
+                cands = candidates()
                 if not cands:
                     continue
-                var = cands[arg % len(cands)]
+                free_one(cands[arg % len(cands)])
+            elif kind == "use":
+                # touch or refcnt of an item this thread holds for sure,
+                # which nobody else frees then.
+                mine = [v for v in live if v in sure]
+                if not mine:
+                    continue
+                var = mine[arg % len(mine)]
+                if y & 1 and sure[var] in refcnt_ok:
+                    out.append(f"refcnt {var}")
+                else:
+                    out.append(f"touch {var}")
                 claimed.add(var)
-                if var in live:
-                    live.remove(var)
-                out.append(f"free {var}")
+            elif kind == "zlife":
+                # A zone of this thread's own, from creation to destruction:
+                # its items are all freed before uma_zdestroy (FreeBSD 7
+                # leaves a keg with items out leaked), and nobody else uses it.
+                # (At most ZLIFE_MAX a thread: the core's zone table is finite.)
+                if own_zones >= ZLIFE_MAX:
+                    continue
+                own_zones += 1
+                name = f"p{t}_{k}"
+                k += 1
+                size = ZONE_SIZES[x % len(ZONE_SIZES)]
+                flags = " flags=maxbucket" if y & 1 else ""
+                out.append(f"zcreate {name} size={size}{flags}")
+                # (uma_zone_set_obj makes the keg NOFREE: FreeBSD 7 then
+                # leaks its slabs, headers included, at uma_zdestroy, so
+                # such a zone is kept.)
+                if y & 2:
+                    out.append(f"setobj {name} {8 + 8 * (y >> 2)}")
+                use = name
+                if y & 4 and not y & 2:
+                    use = f"q{t}_{k}"
+                    k += 1
+                    out.append(f"zsecond {use} master={name}")
+                n = 1 + (arg % 3)
+                mine = [new_var("v") for _ in range(n)]
+                # (A keg with a private object that is out of pages makes
+                # an M_WAITOK allocation spin in uma_zone_slab: M_NOWAIT.)
+                wait = " nowait" if y & 2 else ""
+                out += [f"alloc {use}{wait} -> {v}" for v in mine]
+                if y & 8:
+                    out.append(f"drain {use}")
+                out += [f"free {v}" for v in mine]
+                if use != name:
+                    out.append(f"zdestroy {use}")
+                if not y & 2:
+                    out.append(f"zdestroy {name}")
+            elif kind == "prealloc":
+                if prealloc_ok:
+                    out.append(f"prealloc {prealloc_ok[x % len(prealloc_ok)]} {1 + 2 * y}")
             elif kind == "drain":
                 out.append(f"drain {znames[x % len(znames)]}")
             elif kind == "reclaim":
@@ -476,8 +636,20 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
                 out.append(f"vm_free_pages {fault_pages[x % len(fault_pages)]}")
             elif kind == "sleep":
                 out.append(f"sleep {1 + 4 * x}")
+            elif kind == "lockpair":
+                m = f"m{x % 2}"
+                out += [f"lock {m}", "yield", f"unlock {m}"]
+            elif kind == "critpair":
+                out += ["crit_enter", "crit_exit"]
+            elif kind == "tsleep":
+                c = f"c{x % 2}"
+                out.append(f"tsleep {c} {1 + y}" if arg & 1 == 0 else f"wakeup {c}")
+            elif kind == "info":
+                out.append(("sysctl", "show_uma", "print_stats")[x % 3])
+            elif kind == "recurse":
+                out.append(f"recurse {1 + x % 4}")
             else:
-                out.append(kind)                      # yield, timeout, reclaim
+                out.append(kind)                      # yield, timeout
         unclaimed.append([v for v in live if v not in claimed])
         programs.append(out)
     return programs
@@ -580,7 +752,7 @@ def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
     nthreads = draw(_int(min(knobs.min_threads, knobs.max_threads), knobs.max_threads))
     raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
     cpub = draw(_bytes(knobs.max_threads))
-    swarm = int.from_bytes(draw(_bytes(2)), "little") if knobs.swarm else 0
+    swarm = int.from_bytes(draw(_bytes(SWARM_BYTES)), "little") if knobs.swarm else 0
     cfg = draw(sim_configs(knobs, bugs, granularity))
     zones = draw(zone_lists(knobs))
     cpus = [cpub[i] % cfg["cpus"] for i in range(nthreads)]
