@@ -182,6 +182,8 @@ BENCH_KNOBS = Knobs(cpus=(2,), min_threads=3, max_threads=3, max_ops=30)
 
 # Sizes: the first is where shrinking ends.  >= 512 may be offpage.
 ZONE_SIZES = (256, 64, 16, 128, 512, 1024, 2048, 100, 24, 4096, 40, 2000, 8192)
+# Sizes of a zone a program creates (no slab hash table: see decode_programs).
+OWN_ZONE_SIZES = tuple(z for z in ZONE_SIZES if z < 1024)
 ALIGNS = ("ptr", "char", "int", "cache", 15, 31)
 # Flag bits of a drawn mask, in order.
 FLAG_BITS = ("nofree", "mtxclass", "vm", "maxbucket", "zinit", "refcnt", "hash", "offpage")
@@ -595,7 +597,12 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
                 own_zones += 1
                 name = f"p{t}_{k}"
                 k += 1
-                size = ZONE_SIZES[x % len(ZONE_SIZES)]
+                # Items below 1024 bytes: a keg with a slab hash table
+                # (UMA's choice from 1024 bytes on) made while another
+                # thread's hash_alloc refills "UMA Hash" gets none, and
+                # FreeBSD 7 dereferences it (the port's "no slab hash table"
+                # panic).
+                size = OWN_ZONE_SIZES[x % len(OWN_ZONE_SIZES)]
                 flags = " flags=maxbucket" if y & 1 else ""
                 out.append(f"zcreate {name} size={size}{flags}")
                 # (uma_zone_set_obj makes the keg NOFREE: FreeBSD 7 then
