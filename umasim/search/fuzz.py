@@ -1,22 +1,34 @@
-"""`umasim fuzz`: the properties of umasim.properties over cases that
-Hypothesis generates (umasim.strategies), in one or several processes,
-with a progress bar; a failure is shrunk, written as a scenario file and a
-trace (umasim.artefacts), and the command that replays it is printed.
+"""`umasim fuzz`: the properties of umasim.search.properties over cases
+that Hypothesis generates (umasim.search.strategies), in one or several
+processes, with a progress bar; a failure is shrunk, written as a
+scenario file and a trace (umasim.views.artefacts), and the command that
+replays it is printed.
 
-    umasim fuzz [--examples N] [--seed N] [--bug NAME] [--jobs N] [--out DIR]
-                [--fast] [--json]
+    umasim fuzz [--examples N | --max-time S] [--seed N] [--bug NAME] [--jobs N]
+                [--out DIR] [--db DIR | --no-db] [--fast] [--json]
     umasim fuzz --list-bugs
 
 Exit status: 0 when no example failed, 1 when one did (artefacts
 written), 2 for bad arguments.
 
---bug NAME turns on a known-bug switch and narrows the cases to what that
-bug needs (strategies.knobs_for_bug).  --seed seeds Hypothesis (job j of
---jobs uses seed + j); without it FreeBSD 7 is drawn and printed, so any
-run can be repeated.  --fast checks the invariants at the end of each run
-only (one C call per run) instead of after every step.  No example
-database is used: a run is repeated by its seed, and a failure by its
-artefacts.
+Each example explores schedules (explore_example): Hypothesis draws the
+program, a schedule, and a schedule family (guided or PCT) with a seed;
+the drawn schedule is checked, then a burst of the family's schedules
+runs in one C call (umasim.search.burst), and the burst's failing and
+coverage-adding schedules are checked by the properties too.  A burst's
+find is put back into the example in trigger form and shrunk by
+Hypothesis with the program (find_failure).  The race windows and state
+pairs a burst covers feed hypothesis.target() and event().
+
+--bug NAME turns on a known-bug switch and runs the default search.
+--seed seeds Hypothesis (job j of --jobs uses seed + j); without it a
+seed is drawn and printed, so any run can be repeated.  --fast checks the
+invariants at the end of each run only (one C call per run) instead of
+after every step.  --max-time S bounds the search (shrinking a find may
+take SHRINK_EXTRA seconds more) and lifts the default example count.
+The example database (DEFAULT_DB, or --db DIR; --no-db for none) keeps
+failures for the next run to try first; a run given --seed neither reads
+nor writes it unless --db is given.
 
 Hypothesis is needed at run time (pip install 'umasim[fuzz]'); it is
 imported only when the command runs.
@@ -71,10 +83,17 @@ class FuzzResult:
     bug: str | None
     failures: list[Failure] = field(default_factory=list)
     artefacts: list = field(default_factory=list)
+    # Schedules run in all: each example's own, its burst's runs, and the
+    # burst's schedules the properties checked again (shrinking included).
+    schedules: int = 0
 
     @property
     def examples_per_s(self) -> float:
         return self.examples / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def schedules_per_s(self) -> float:
+        return self.schedules / self.seconds if self.seconds > 0 else 0.0
 
 
 def strategy_for(bug: str | None = None):
@@ -371,19 +390,26 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
 # ---- processes ---------------------------------------------------------------
 
 def _worker(job: int, seed: int, examples: int, bug: str | None, every_step: bool,
-            counts, results, db: str | None = None, max_time: float | None = None) -> None:
+            counts, results, db: str | None = None, max_time: float | None = None,
+            scheds=None) -> None:
     """One process of --jobs: its share of the examples under its seed.
     The first job to find a failure stops the others."""
     import contextlib
     import io
 
+    stats = _Search()
+
     def tick():
         counts[job] += 1
+        if scheds is not None:
+            scheds[job] = stats.schedules
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             found = find_failure(strategy_for(bug), examples, seed=seed,
                                  every_step=every_step, on_example=tick,
-                                 database=_database(db), max_time=max_time)
+                                 database=_database(db), max_time=max_time, stats=stats)
+        if scheds is not None:
+            scheds[job] = stats.schedules
     except BaseException as e:  # noqa: BLE001 -- reported by the parent
         results.put((job, "error", f"{type(e).__name__}: {e}"))
         return
@@ -425,6 +451,8 @@ def run_fuzz(examples: int = 200, seed: int | None = None, bug: str | None = Non
     t0 = time.perf_counter()
     failures: list[Failure] = []
     done = 0
+    stats = _Search()
+    nsched = [0]
     try:
         if jobs == 1:
             def tick():
@@ -434,26 +462,30 @@ def run_fuzz(examples: int = 200, seed: int | None = None, bug: str | None = Non
                     bar.update(1)
             found = find_failure(strategy_for(bug), examples, seed=seeds[0],
                                  every_step=every_step, on_example=tick,
-                                 database=_database(db), max_time=max_time)
+                                 database=_database(db), max_time=max_time, stats=stats)
             if found is not None:
                 failures.append(Failure(found[0], found[1], 0, seeds[0]))
+            nsched[0] = stats.schedules
         else:
             done = _run_jobs(shares, seeds, bug, every_step, bar, failures,
-                             None if db is None else str(db), max_time)
+                             None if db is None else str(db), max_time, nsched)
     finally:
         if bar is not None:
             bar.close()
     secs = time.perf_counter() - t0
-    return FuzzResult(min(done, examples), secs, seeds, bug, failures)
+    return FuzzResult(min(done, examples), secs, seeds, bug, failures, schedules=nsched[0])
 
 
-def _run_jobs(shares, seeds, bug, every_step, bar, failures, db=None, max_time=None) -> int:
+def _run_jobs(shares, seeds, bug, every_step, bar, failures, db=None, max_time=None,
+              nsched=None) -> int:
     import multiprocessing as mp
     ctx = mp.get_context("spawn")
     counts = ctx.Array("l", len(shares), lock=False)
+    scheds = ctx.Array("q", len(shares), lock=False)
     results = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(j, seeds[j], shares[j], bug, every_step,
-                                               counts, results, db, max_time), daemon=True)
+                                               counts, results, db, max_time, scheds),
+                         daemon=True)
              for j in range(len(shares))]
     for p in procs:
         p.start()
@@ -493,6 +525,8 @@ def _run_jobs(shares, seeds, bug, every_step, bar, failures, db=None, max_time=N
                 p.terminate()
     if errors:
         raise RuntimeError("fuzz worker failed: " + "; ".join(errors))
+    if nsched is not None:
+        nsched[0] = sum(scheds[j] for j in range(len(shares)))
     return sum(min(counts[j], shares[j]) for j in range(len(shares)))
 
 

@@ -485,6 +485,7 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
     refcnt_ok = {n for n in znames if "refcnt" in (keg(n).get("flags") or ())}
     pages = cfg.get("pages", 256)
     fault_pages = sorted({0, 1, 4, pages // 2, pages})
+    destroys = any(kinds[b % len(kinds)] == "zlife" for kb, _ in raw for b in kb)
     claimed: set[str] = set()
     # Variables of each thread nobody frees (yet), in order of creation.
     unclaimed: list[list[str]] = []
@@ -652,7 +653,11 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
                 c = f"c{x % 2}"
                 out.append(f"tsleep {c} {1 + y}" if arg & 1 == 0 else f"wakeup {c}")
             elif kind == "info":
-                out.append(("sysctl", "show_uma", "print_stats")[x % 3])
+                # DDB's show uma walks the kegs and zones without a lock (the
+                # system stands still in the debugger): not while a zone may
+                # be destroyed.
+                info = ("sysctl", "print_stats") + (() if destroys else ("show_uma",))
+                out.append(info[x % len(info)])
             elif kind == "recurse":
                 out.append(f"recurse {1 + x % 4}")
             else:
