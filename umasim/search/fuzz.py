@@ -373,18 +373,54 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
     """After Hypothesis's shrinker, which can stop in a local minimum (an op
     that can only go together with another): umasim's own shrinker
     (search.shrink, the one `umasim shrink` runs) on the case's run,
-    judged by the properties.  Returns the smaller case, in machine form,
-    and its verdict."""
+    judged by the properties.  Then, when the case still has many ops, the
+    same with each zone's items made a page large (BIG_ITEM: one item a
+    slab, so a full keg or bucket takes a few allocations, not a run of
+    them) when it still fails the same way, kept if it has fewer ops.
+    Returns the smaller case, in machine form, and its verdict."""
     from umasim.search.properties import Case, check_case
     from umasim.search.shrink import NotFailing, final_scenario, shrink_run
-    fixed = case.with_decisions(verdict.decisions)
-    try:
-        res = shrink_run(fixed.scenario.with_schedule(fixed.schedule), list(verdict.decisions),
-                         max_runs=max_runs, properties=True, every_step=every_step)
-    except NotFailing:
-        return fixed, check_case(fixed, every_step=every_step)
-    small = Case.from_scenario(final_scenario(res, fixed.scenario))
-    return small, check_case(small, every_step=every_step)
+
+    def shrunk(c, v):
+        try:
+            res = shrink_run(c.scenario.with_schedule(c.schedule), list(v.decisions),
+                             max_runs=max_runs, properties=True, every_step=every_step)
+        except NotFailing:
+            return c, check_case(c, every_step=every_step)
+        small = Case.from_scenario(final_scenario(res, c.scenario))
+        return small, check_case(small, every_step=every_step)
+
+    best, bv = shrunk(case.with_decisions(verdict.decisions), verdict)
+    if bv.ok or best.nops <= MANY_OPS:
+        return best, bv
+    for i, z in enumerate(best.zones):
+        if z.get("master") or z.get("size", 0) >= BIG_ITEM:
+            continue
+        d = best.to_scenario()
+        big = dict(d["zone"][i], size=BIG_ITEM)
+        flags = [f for f in big.get("flags") or () if f != "vm"]    # vm: 2048 at most
+        if flags:
+            big["flags"] = flags
+        else:
+            big.pop("flags", None)
+        d["zone"][i] = big
+        try:
+            cand = Case.from_scenario(d)
+        except Exception:  # noqa: BLE001 -- a scenario the loader refuses
+            continue
+        w = check_case(cand, every_step=every_step)
+        if w.ok or w.kind != bv.kind:
+            continue
+        c2, v2 = shrunk(cand, w)
+        if not v2.ok and v2.kind == bv.kind and c2.nops < best.nops:
+            best, bv = c2, v2
+    return best, bv
+
+
+# When a shrunk case still has more ops than this, shrink_case tries items
+# of BIG_ITEM bytes.
+MANY_OPS = 10
+BIG_ITEM = 4096
 
 
 # ---- processes ---------------------------------------------------------------
