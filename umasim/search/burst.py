@@ -33,7 +33,7 @@ from umasim.model.schedule import Schedule
 # Schedules of one burst (the core's runs), and how many of the runs that
 # added coverage come back for the properties.
 BURST_RUNS = 32
-BURST_KEEP = 2
+BURST_KEEP = 1
 # Migration probability of a PCT burst.
 PCT_MIGRATE = 0.2
 PCT_DEPTH = 3
