@@ -115,6 +115,7 @@ class _Search:
     last: dict = field(default_factory=dict)
     found_by_burst: object = None   # (case, verdict) of a burst's find
     shrinking: bool = False
+    found_at: float | None = None   # time.monotonic() of the first failure
 
 
 def explore_example(case, every_step: bool = True, burst: bool = True, stats=None):
@@ -221,6 +222,8 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
                 for w in b.windows:
                     event(f"window interleaved: {w}")
         if not v.ok:
+            if st_.found_at is None:
+                st_.found_at = time.monotonic()
             if c is not case:
                 # The burst's find: the search stops here and the find is
                 # shrunk as an example of its own (below).
