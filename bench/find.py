@@ -169,12 +169,13 @@ def main(argv: list[str] | None = None) -> int:
                     explore_find(bug, who, seed, args.budget)
                 results.append(r)
             per[who] = summary(results, args.budget, shrunk=who == "fuzz")
-            if not args.json:
-                s = per[who]
-                print(f"{bug:<18} {who:<8} found {s['found']}/{s['seeds']}  median "
-                      f"{s['median_s']:6.2f} s  worst {s['worst_s']:6.2f} s"
-                      + (f"  shrunk {s['shrunk']}" if "shrunk" in s else "")
-                      + (f"  size {s['size']}" if "size" in s else ""), flush=True)
+            # A line a result (on stderr with --json: the progress).
+            s = per[who]
+            print(f"{bug:<18} {who:<8} found {s['found']}/{s['seeds']}  median "
+                  f"{s['median_s']:6.2f} s  worst {s['worst_s']:6.2f} s"
+                  + (f"  shrunk {s['shrunk']}" if "shrunk" in s else "")
+                  + (f"  size {s['size']}" if "size" in s else ""), flush=True,
+                  file=sys.stderr if args.json else sys.stdout)
         report["bugs"][bug] = per
     if args.json:
         print(json.dumps(report, sort_keys=True, indent=1))
