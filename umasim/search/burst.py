@@ -145,8 +145,10 @@ def to_triggers(case, decisions) -> list[tuple[int, int]] | None:
     """The (gap, decision) pairs of a machine-form schedule: each
     preemption is taken after the gap-th next stop at a UMA point, as
     TriggerDriver counts them.  A preemption after another kind of stop
-    moves back to the last UMA stop before it; None when there is none (or
-    two preemptions would land on one stop)."""
+    moves back to the last UMA stop before it, and is left out when there
+    is none (the first step, or a stop another preemption took): the
+    result is what the caller runs again.  None when no preemption is
+    left of a schedule that had some."""
     dec = list(decisions)
     while dec and dec[-1] == 0:
         dec.pop()
@@ -163,11 +165,13 @@ def to_triggers(case, decisions) -> list[tuple[int, int]] | None:
         while j > last_fire and not (j < len(stops) and stops[j]):
             j -= 1
         if j <= last_fire:
-            return None
+            # No UMA stop of its own to take it after: left out (the caller
+            # runs the result to see whether it still fails).
+            continue
         gap = sum(1 for k in range(last_fire + 1, j) if k < len(stops) and stops[k])
         trig.append((gap, d))
         last_fire = j
-    return trig
+    return trig if trig or not any(dec) else None
 
 
 def fewer_triggers(case, verdict, check, max_runs: int = 60):

@@ -60,6 +60,9 @@ class _OutOfTime(BaseException):
 DEFAULT_DB = Path(".umasim") / "hypothesis"
 # How much longer than --max-time shrinking a find may take.
 SHRINK_EXTRA = 60.0
+# Examples Hypothesis may run to shrink a burst's find (then the smallest
+# so far is kept).
+SHRINK_EXAMPLES = 500
 
 
 @dataclass
@@ -298,23 +301,34 @@ def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, b
     check = functools.partial(check_case, every_step=every_step)
     last["case"], last["verdict"] = case, v
     tail = None
-    # Trigger form first: the preemptions counted in UMA stops, then as
-    # few of them as the failure needs.
-    trig = to_triggers(case, v.decisions)
-    if trig is not None:
-        tc = trigger_case(case, trig)
+
+    def as_triggers(c, cv):
+        # The preemptions counted in UMA stops, then as few of them as the
+        # failure needs.
+        trig = to_triggers(c, cv.decisions)
+        if trig is None:
+            return None
+        tc = trigger_case(c, trig)
         tv = check(tc)
         st_.schedules += 1
-        if not tv.ok and tv.kind == v.kind:
-            tc, tv = fewer_triggers(tc, tv, check)
-            last["case"], last["verdict"] = tc, tv
-            tail = schedule_choices(tc, triggers=list(tc.triggers))
+        if tv.ok or tv.kind != cv.kind:
+            return None
+        tc, tv = fewer_triggers(tc, tv, check)
+        last["case"], last["verdict"] = tc, tv
+        return schedule_choices(tc, triggers=list(tc.triggers))
+
+    # Trigger form first; else the preemptions the failure needs, in
+    # trigger form.  (A machine-form schedule would fit the example as a
+    # sparse one, but its positions count steps, which every op Hypothesis
+    # takes out moves: it would shrink nothing.  Such a find is left to
+    # shrink_case, whose guided replay follows the interleaving.)
+    tail = as_triggers(case, v)
     if tail is None:
-        # Else machine form, as few preemptions as it needs, drawn as a
-        # sparse schedule.
         small, sv = fewer_preemptions(case, v, check)
         last["case"], last["verdict"] = small, sv
-        tail = schedule_choices(small, decisions=sv.decisions)
+        tail = as_triggers(small, sv)
+        if tail is None:
+            last["case"], last["verdict"] = small, sv
     at = (case.draw or {}).get("at")
     if tail is None or choices is None or at is None:
         return
@@ -328,6 +342,8 @@ def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, b
                   phases=[Phase.reuse, Phase.shrink], **base)
     got: dict = {}
 
+    calls = [0]
+
     @s2
     @given(strategy)
     def shrink_prop(case):
@@ -335,6 +351,9 @@ def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, b
         c2 = check_case(case, every_step=every_step)
         st_.schedules += 1
         budget()
+        calls[0] += 1
+        if calls[0] > SHRINK_EXAMPLES and "case" in got:
+            raise _OutOfTime()
         if not c2.ok:
             got["case"], got["verdict"], got["choices"] = case, c2, _choices_now()
             raise _Found(f"{c2.kind}: {c2.message}")

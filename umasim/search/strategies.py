@@ -170,7 +170,7 @@ class Knobs:
     max_triggers: int = 6         # points form
     max_trigger_gap: int = 255    # points form
     max_preemptions: int = 12     # sparse form
-    max_gap: int = 60             # sparse form
+    max_gap: int = 1023           # sparse form
     dense_len: int = 120          # dense form
     burst: bool = True            # a burst of guided or PCT schedules (umasim.search.burst)
 
@@ -676,20 +676,26 @@ def max_decision(nthreads: int, cpus: int) -> int:
 
 
 @functools.lru_cache(maxsize=None)
-def sparse_schedules(top: int, max_preemptions: int = 12, max_gap: int = 60):
+def sparse_schedules(top: int, max_preemptions: int = 12, max_gap: int = 1023):
     """Preemptions as (gap, decision) pairs -- decision i is taken gap i
     steps after the previous one -- expanded to the machine form.  Drawn as
-    two byte strings (decisions, gaps): deleting a decision byte deletes a
-    preemption, lowering a gap byte makes it earlier."""
-    def expand(pair):
-        ds, gaps = pair
-        out: list[int] = []
-        for i, b in enumerate(ds):
-            out += [0] * (gaps[i] % (max_gap + 1) if i < len(gaps) else 0)
-            out.append(1 + b % top)
-        return out
+    two byte strings (decisions; gaps, two bytes each, small ones likelier:
+    _gap): deleting a decision byte deletes a preemption, lowering gap
+    bytes makes it earlier."""
     return st.tuples(st.binary(max_size=max_preemptions),
-                     st.binary(max_size=max_preemptions)).map(expand)
+                     st.binary(max_size=2 * max_preemptions)).map(
+        lambda p: decode_sparse(p[0], p[1], top, max_gap))
+
+
+def decode_sparse(ds: bytes, gaps: bytes, top: int, max_gap: int = 1023) -> list[int]:
+    """The machine-form decisions of sparse_schedules' two byte strings."""
+    out: list[int] = []
+    for i, b in enumerate(ds):
+        if 2 * i < len(gaps):
+            out += [0] * _gap(int.from_bytes(gaps[2 * i:2 * i + 2].ljust(2, b"\0"), "big"),
+                              max_gap)
+        out.append(1 + b % top)
+    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -723,14 +729,17 @@ def trigger_schedules(top: int, max_triggers: int = 6, max_gap: int = 255):
     return _cached(_trigger_schedules, top, max_triggers, max_gap)
 
 
+def decode_triggers(ds: bytes, gaps: bytes, top: int, max_gap: int = 255):
+    """The (gap, decision) pairs of trigger_schedules' two byte strings."""
+    return [(_gap(int.from_bytes(gaps[2 * i:2 * i + 2].ljust(2, b"\0"), "big"), max_gap)
+             if 2 * i < len(gaps) else 0, 1 + b % top)
+            for i, b in enumerate(ds)]
+
+
 def _trigger_schedules(top, max_triggers, max_gap):
-    def pairs(p):
-        ds, gaps = p
-        return [(_gap(int.from_bytes(gaps[2 * i:2 * i + 2].ljust(2, b"\0"), "big"), max_gap)
-                 if 2 * i < len(gaps) else 0, 1 + b % top)
-                for i, b in enumerate(ds)]
     return st.tuples(st.binary(max_size=max_triggers),
-                     st.binary(max_size=2 * max_triggers)).map(pairs)
+                     st.binary(max_size=2 * max_triggers)).map(
+        lambda p: decode_triggers(p[0], p[1], top, max_gap))
 
 
 def schedules(top: int, knobs: Knobs = DEFAULT_KNOBS):
@@ -850,10 +859,11 @@ def encode_sparse(decisions, top: int, knobs: Knobs = DEFAULT_KNOBS):
         if d == 0:
             run += 1
             continue
-        if run > knobs.max_gap or not 1 <= d <= min(top, 256):
+        g = _ungap(run, knobs.max_gap)
+        if g is None or not 1 <= d <= min(top, 256):
             return None
         ds.append(d - 1)
-        gaps.append(run)
+        gaps += g.to_bytes(2, "big")
         run = 0
     if len(ds) > knobs.max_preemptions:
         return None
