@@ -179,7 +179,7 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
     seconds of search, after which no new example starts (shrinking a find
     may take SHRINK_EXTRA seconds more); not reproducible, unlike a count
     of examples.  `stats` (a _Search) counts examples and schedules."""
-    from hypothesis import HealthCheck, Phase, event, given, settings, target
+    from hypothesis import HealthCheck, Phase, Verbosity, event, given, settings, target
     from hypothesis import seed as hseed
 
     st_ = stats if stats is not None else _Search()
@@ -196,8 +196,10 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
                 SHRINK_EXTRA if "case" in last or st_.found_by_burst else 0.0):
             raise _OutOfTime()
 
+    # Quiet: Hypothesis would print how to repeat a search that a burst's
+    # find (or the time budget) ends; umasim fuzz reports the seed itself.
     base = dict(deadline=None, report_multiple_bugs=False, print_blob=False,
-                suppress_health_check=list(HealthCheck))
+                suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet)
     s = settings(parent if parent is not None else settings.default,
                  max_examples=examples, derandomize=derandomize, database=database,
                  # With a database, its examples (failures of earlier runs)
@@ -288,7 +290,7 @@ def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, b
     schedule together) from an in-memory database, bursts off.  When the
     schedule cannot be put in the example, the find is kept as it is
     (shrink_case shrinks it).  Sets st_.last."""
-    from hypothesis import HealthCheck, Phase, given, settings  # noqa: F401
+    from hypothesis import Phase, given, settings
     from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
 
     from umasim.search.burst import (fewer_preemptions, fewer_triggers, to_triggers,
