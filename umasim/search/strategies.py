@@ -27,8 +27,30 @@ and they are not what fuzzing looks for):
     once; a thread frees its own variables or (cross-thread frees) those
     of lower-numbered threads that nobody else frees, so the
     producer/consumer waits are acyclic;
-  - no frees of what was never allocated, no frees into the wrong zone, no
-    zdestroy, prealloc, refcnt or lock ops;
+  - no frees of what was never allocated, no frees into the wrong zone;
+    large allocations go back with free_large, kmem_alloc's pages with
+    kmem_free;
+  - a zone a program creates (zcreate, perhaps zsecond and setobj) is its
+    thread's own: its items are freed before uma_zdestroy (a secondary
+    zone destroyed first); a keg given a private object (setobj, which
+    makes it NOFREE: FreeBSD 7 leaks its slabs at uma_zdestroy) is never
+    destroyed and is allocated from with M_NOWAIT only (an M_WAITOK
+    allocation spins in uma_zone_slab once its object is out of pages);
+    its items are below 1024 bytes (a keg made while another thread's
+    hash_alloc refills "UMA Hash" gets no slab hash table); at most
+    ZLIFE_MAX such zones a thread;
+  - DDB's show uma (which walks kegs and zones without a lock) only in a
+    case where no zone is destroyed;
+  - prealloc only on kegs with no limit (uma_prealloc adds slabs whatever
+    the limit) and no init or allocf callback (it dereferences the slab a
+    failing one did not give);
+  - touch and refcnt only of an item the thread holds whatever the
+    schedule (M_WAITOK, a zone whose ctor and zinit cannot fail, no zinit
+    attaching) and that no other thread frees then; refcnt only on a
+    REFCNT keg;
+  - lock/unlock and crit_enter/crit_exit in pairs around a yield (or
+    nothing), so nothing sleeps holding them; tsleep always with a
+    timeout;
   - kmem_map cannot run out under M_WAITOK: 1024 kmem pages, at most 256
     physical pages, vm_free_pages never above the configured pages;
   - boot_pages stays 48;
@@ -53,17 +75,32 @@ and they are not what fuzzing looks for):
     zero_init the keg's init), and a secondary zone of a trash keg has
     trash ctor and dtor too.
 
+Deep cache states as a matter of course: a "bulk" raw op is a run of
+M_WAITOK allocations a bucket long less one, a bucket, a bucket and one,
+or several buckets (bucket_items: the zone's uz_count), and "bulkfree"
+frees as many (of this thread's items or, across vCPUs, a lower
+thread's): a bucket one item from full or empty, several full buckets
+on a zone's list; drains and reclaims run on one vCPU while allocations
+go on on another.
+
+Bursts.  Each case also draws a schedule family (BURST_FAMILIES: guided or
+pct) and a seed for the burst of schedules umasim.search.fuzz runs on it
+(umasim.search.burst); its schedule is drawn last, so that a schedule a
+burst finds can take its place in the example's choices
+(schedule_choices, encode_triggers, encode_sparse: the inverse of the
+decoders).
+
 Schedules.  The machine form (docs/design.md, "Schedules") is a list of small
 ints: 0 is the default decision and the list may end early (then
 sequential).  Three forms are drawn (mixed: one of them per case):
   points  (gap, decision) pairs whose gaps count stops at UMA's own
           preemption points (properties.UMA_POINTS: FreeBSD 7's race
           windows, callbacks, fine and stale-window points) -- Case.triggers;
-          small gaps likelier.  A migration between critical_exit and
+          gaps 0..255 from two bytes each, small ones likelier (_gap).  A migration between critical_exit and
           ZONE_LOCK is then one or two stops away instead of dozens of
           steps.  The run resolves it to machine form (the verdict's
           decisions), which failures are written in.
-  sparse  (gap, decision) pairs whose gaps count steps.
+  sparse  (gap, decision) pairs whose gaps count steps (0..1023, _gap).
   dense   a decision for each of the first steps, half of them 0.
 Each shrinks toward fewer and earlier preemptions, and to [] (none).
 
