@@ -106,8 +106,8 @@ Each shrinks toward fewer and earlier preemptions, and to [] (none).
 
 Settings profiles (registered on import; `load_profile()` picks one):
   ci    derandomized, max_examples CI_EXAMPLES, no deadline, no database,
-        blob printed (a bug hunt: up to CI_HUNT_EXAMPLES, stopping at the
-        first failure)
+        blob printed (the bug-switch hunts of tests/tools/test_bug_switches.py
+        run the default fuzz search under a fixed seed instead)
   dev   max_examples 200, no deadline, database .hypothesis/ (the default)
   deep  max_examples 5000, stateful_step_count 100
 UMASIM_HYPOTHESIS_PROFILE names the profile; without it: ci when CI=true
@@ -129,10 +129,6 @@ from umasim.search.properties import DEFAULT_MAX_STEPS, Case
 
 PROFILE_ENV = "UMASIM_HYPOTHESIS_PROFILE"
 CI_EXAMPLES = 200
-# The CI budget of a bug hunt (tests/tools/test_bug_switches.py): derandomized
-# like the profile, it stops at the first failure, so only a bug that
-# random cases rarely reach uses much of it.
-CI_HUNT_EXAMPLES = 8000
 
 # Each from Hypothesis's own "default" profile: under CI=true, Hypothesis
 # has loaded its built-in "ci" profile by now, which new profiles would
