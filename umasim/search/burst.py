@@ -32,10 +32,11 @@ from umasim.model.schedule import Schedule
 
 # Schedules of one burst (the core's runs), and how many of the runs that
 # added coverage come back for the properties.
-BURST_RUNS = 32
+BURST_RUNS = 64
 BURST_KEEP = 1
-# Migration probability of a PCT burst.
-PCT_MIGRATE = 0.2
+# Migration probability of a PCT burst's steps, and of a guided burst's
+# runs under the random policy.
+MIGRATE = 0.2
 PCT_DEPTH = 3
 
 
@@ -69,7 +70,7 @@ def run_burst(case, family: str, seed: int, runs: int = BURST_RUNS,
     sim = case.build(trace="off")
     core = sim.core
     start = core.snapshot()
-    s = core.explore(start, family, runs, seed, PCT_MIGRATE if family == "pct" else 0.0,
+    s = core.explore(start, family, runs, seed, MIGRATE,
                      PCT_DEPTH, 0, 0, case.max_steps, "completed", "", True, False, 0,
                      stop_first=True, keep=keep)
     hard = [c.decisions for c in s.classes if c.failed and (c.check_failed or c.outcome in

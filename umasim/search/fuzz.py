@@ -397,7 +397,9 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
     """After Hypothesis's shrinker, which can stop in a local minimum (an op
     that can only go together with another): umasim's own shrinker
     (search.shrink, the one `umasim shrink` runs) on the case's run,
-    judged by the properties.  Then, when the case still has many ops, the
+    judged by the properties (again, up to twice, while the case still
+    has more than MANY_OPS ops or MANY_PREEMPTIONS preemptions and the last
+    round made it smaller).  Then, when the case still has many ops, the
     same with each zone's items made a page large (BIG_ITEM: one item a
     slab, so a full keg or bucket takes a few allocations, not a run of
     them) when it still fails the same way, kept if it has fewer ops.
@@ -415,6 +417,16 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
         return small, check_case(small, every_step=every_step)
 
     best, bv = shrunk(case.with_decisions(verdict.decisions), verdict)
+    # Again while it is large and the last round made it smaller (each
+    # round a budget of its own).
+    for _ in range(2):
+        if bv.ok or (best.nops <= MANY_OPS and best.preemptions <= MANY_PREEMPTIONS):
+            break
+        c2, v2 = shrunk(best, bv)
+        if v2.ok or v2.kind != bv.kind or (c2.nops, c2.preemptions) >= (best.nops,
+                                                                        best.preemptions):
+            break
+        best, bv = c2, v2
     if bv.ok or best.nops <= MANY_OPS:
         return best, bv
     for i, z in enumerate(best.zones):
@@ -444,6 +456,7 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
 # When a shrunk case still has more ops than this, shrink_case tries items
 # of BIG_ITEM bytes.
 MANY_OPS = 10
+MANY_PREEMPTIONS = 5
 BIG_ITEM = 4096
 
 
