@@ -8,7 +8,7 @@ from __future__ import annotations
 from umasim.model.scenario import from_dict
 from umasim.model.schedule import Schedule
 from umasim.search import strategies as S
-from umasim.search.burst import fewer_triggers, run_burst, to_triggers, trigger_case
+from umasim.search.burst import BURST_RUNS, fewer_triggers, run_burst, to_triggers, trigger_case
 from umasim.search.fuzz import _Search, explore_example, find_failure, strategy_for
 from umasim.search.properties import Case, check_case
 
@@ -179,9 +179,9 @@ def test_the_burst_is_deterministic():
     a = run_burst(case, "guided", 9)
     b = run_burst(case, "guided", 9)
     assert (a.runs, a.failed, a.kept, a.windows) == (b.runs, b.failed, b.kept, b.windows)
-    assert a.runs == 32 and not a.failed
+    assert a.runs == BURST_RUNS and not a.failed
     p = run_burst(case, "pct", 9)
-    assert p.runs == 32 and p.family == "pct"
+    assert p.runs == BURST_RUNS and p.family == "pct"
 
 
 def test_a_case_keeps_how_it_was_drawn_across_decisions():
