@@ -181,6 +181,7 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
     of examples.  `stats` (a _Search) counts examples and schedules."""
     from hypothesis import HealthCheck, Phase, Verbosity, event, given, settings, target
     from hypothesis import seed as hseed
+    from hypothesis.internal.reflection import function_digest
 
     st_ = stats if stats is not None else _Search()
     last = st_.last
@@ -206,10 +207,6 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
                  # are tried first.
                  phases=([Phase.explicit] + ([Phase.reuse] if database is not None else [])
                          + [Phase.generate, Phase.target, Phase.shrink]), **base)
-    key = _database_key(strategy, every_step)
-
-    @s
-    @given(strategy)
     def prop(case):
         st_.examples += 1
         c, v, b = explore_example(case, every_step, burst and not st_.shrinking, st_)
@@ -239,7 +236,10 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
             last["choices"] = _choices_now()
             raise _Found(f"{v.kind}: {v.message}")
 
-    prop._hypothesis_internal_database_key = key
+    # The example database's key: Hypothesis's own, a digest of the test
+    # function (the same in every process).
+    key = function_digest(prop)
+    prop = s(given(strategy)(prop))
     if seed is not None and not derandomize:
         if database is None or not _seed_keeping_database(seed):
             # @seed turns Hypothesis's database off.
@@ -275,13 +275,6 @@ def _choices_now():
         return None
 
 
-def _database_key(strategy, every_step: bool) -> bytes:
-    """The example database's key for the cases of `strategy`: the same in
-    every process (Hypothesis's own is a digest of the test function)."""
-    import hashlib
-    return hashlib.sha256(f"umasim fuzz {strategy!r} {every_step}".encode()).digest()[:20]
-
-
 def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, budget,
                        database, key) -> None:
     """A burst's find as an example: its schedule made small and put in
@@ -292,6 +285,7 @@ def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, b
     (shrink_case shrinks it).  Sets st_.last."""
     from hypothesis import Phase, given, settings
     from hypothesis.database import InMemoryExampleDatabase, choices_to_bytes
+    from hypothesis.internal.reflection import function_digest
 
     from umasim.search.burst import (fewer_preemptions, fewer_triggers, to_triggers,
                                      trigger_case)
@@ -335,10 +329,6 @@ def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, b
     if tail is None or choices is None or at is None:
         return
     mem = InMemoryExampleDatabase()
-    mkey = key + b".burst"
-    # Under the secondary key: an example of the primary one that fails
-    # as it is would count as shrunk already, and not be shrunk again.
-    mem.save(mkey + b".secondary", choices_to_bytes(tuple(choices[:at]) + tuple(tail)))
     s2 = settings(parent if parent is not None else settings.default, database=mem,
                   derandomize=False, max_examples=10**9,
                   phases=[Phase.reuse, Phase.shrink], **base)
@@ -346,8 +336,6 @@ def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, b
 
     calls = [0]
 
-    @s2
-    @given(strategy)
     def shrink_prop(case):
         st_.examples += 1
         c2 = check_case(case, every_step=every_step)
@@ -360,7 +348,12 @@ def _shrink_burst_find(strategy, st_: _Search, every_step, seed, parent, base, b
             got["case"], got["verdict"], got["choices"] = case, c2, _choices_now()
             raise _Found(f"{c2.kind}: {c2.message}")
 
-    shrink_prop._hypothesis_internal_database_key = mkey
+    # Under the secondary key of the test's own: an example of the primary
+    # one that fails as it is would count as shrunk already, and not be
+    # shrunk again.
+    mem.save(function_digest(shrink_prop) + b".secondary",
+             choices_to_bytes(tuple(choices[:at]) + tuple(tail)))
+    shrink_prop = s2(given(strategy)(shrink_prop))
     # Shrinking draws on Hypothesis's generator: seeded, it shrinks the
     # same way every time.
     _seed_keeping_database(seed if seed is not None else 0)
