@@ -54,7 +54,6 @@ sys.path.insert(0, str(ROOT))
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 from umasim.search import strategies as S  # noqa: E402
-from umasim.search.properties import check_case  # noqa: E402
 
 TARGET = 200.0
 RUNS_TARGET = 20_000.0

@@ -5,11 +5,10 @@ shrunk by Hypothesis together with the program."""
 
 from __future__ import annotations
 
-from umasim.model.scenario import from_dict
 from umasim.model.schedule import Schedule
 from umasim.search import strategies as S
 from umasim.search.burst import BURST_RUNS, fewer_triggers, run_burst, to_triggers, trigger_case
-from umasim.search.fuzz import _Search, explore_example, find_failure, strategy_for
+from umasim.search.fuzz import _Search, explore_example, find_failure
 from umasim.search.properties import Case, check_case
 
 # Two allocs on one vCPU: with no_recheck, t0 stopped at zalloc_race while

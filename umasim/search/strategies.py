@@ -96,10 +96,11 @@ sequential).  Three forms are drawn (mixed: one of them per case):
   points  (gap, decision) pairs whose gaps count stops at UMA's own
           preemption points (properties.UMA_POINTS: FreeBSD 7's race
           windows, callbacks, fine and stale-window points) -- Case.triggers;
-          gaps 0..255 from two bytes each, small ones likelier (_gap).  A migration between critical_exit and
-          ZONE_LOCK is then one or two stops away instead of dozens of
-          steps.  The run resolves it to machine form (the verdict's
-          decisions), which failures are written in.
+          gaps 0..255 from two bytes each, small ones likelier (_gap). A
+          migration between critical_exit and ZONE_LOCK is then one or two
+          stops away instead of dozens of steps. The run resolves it to
+          machine form (the verdict's decisions), which failures are written
+          in.
   sparse  (gap, decision) pairs whose gaps count steps (0..1023, _gap).
   dense   a decision for each of the first steps, half of them 0.
 Each shrinks toward fewer and earlier preemptions, and to [] (none).
