@@ -188,3 +188,21 @@ def test_a_case_keeps_how_it_was_drawn_across_decisions():
     assert case.with_decisions([0, 2]).draw == {"at": 3}
     assert case.with_decisions([0, 2]) == race_case().with_decisions([0, 2])
     assert Schedule(decisions=[1]).kind == "script"
+
+
+def test_unpaired_ops_the_shrinker_leaves_go():
+    """A crit_exit or unlock whose pair the shrinker took out (and the
+    lock or crit_enter never left) go when the case still fails the same
+    way without them: the race panics before either runs."""
+    from umasim.search.fuzz import _balanced
+    threads = [{"name": "t0", "cpu": 0, "ops": ["alloc z0 -> a", "free a", "lock m0"]},
+               {"name": "t1", "cpu": 0, "ops": ["alloc z0 -> b", "free b", "crit_exit",
+                                                "crit_enter", "yield", "crit_exit"]}]
+    case = Case.of(dict(RACE), ZONES, threads, [0, 0, 2])
+    v = check_case(case)
+    assert v.kind == "panic"
+    small, sv = _balanced((case, v), True)
+    assert sv.kind == "panic"
+    assert small.threads[0]["ops"] == ["alloc z0 -> a", "free a"]
+    assert small.threads[1]["ops"] == ["alloc z0 -> b", "free b", "crit_enter", "yield",
+                                       "crit_exit"]

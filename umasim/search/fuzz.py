@@ -409,7 +409,7 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
         small = Case.from_scenario(final_scenario(res, c.scenario))
         return small, check_case(small, every_step=every_step)
 
-    best, bv = shrunk(case.with_decisions(verdict.decisions), verdict)
+    best, bv = _balanced(shrunk(case.with_decisions(verdict.decisions), verdict), every_step)
     # Again while it is large and the last round made it smaller (each
     # round a budget of its own).
     for _ in range(2):
@@ -419,7 +419,7 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
         if v2.ok or v2.kind != bv.kind or (c2.nops, c2.preemptions) >= (best.nops,
                                                                         best.preemptions):
             break
-        best, bv = c2, v2
+        best, bv = _balanced((c2, v2), every_step)
     if bv.ok or best.nops <= MANY_OPS:
         return best, bv
     for i, z in enumerate(best.zones):
@@ -440,10 +440,61 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
         w = check_case(cand, every_step=every_step)
         if w.ok or w.kind != bv.kind:
             continue
-        c2, v2 = shrunk(cand, w)
+        c2, v2 = _balanced(shrunk(cand, w), every_step)
         if not v2.ok and v2.kind == bv.kind and c2.nops < best.nops:
             best, bv = c2, v2
     return best, bv
+
+
+def _balanced(found, every_step: bool):
+    """The shrinker takes out single ops: it may leave a crit_exit or an
+    unlock whose crit_enter or lock went (or the other way round) after the
+    failure, which the failure does not need but a run to the end
+    (the same case without its bug switch, say) panics on.  Such unpaired
+    ops go too, when the case still fails the same way without them."""
+    from umasim.search.properties import Case, check_case
+    case, v = found
+    if v.ok:
+        return found
+    d = case.to_scenario()
+    changed = False
+    for t in d["thread"]:
+        keep, depth, held = [], 0, []
+        for op in t["ops"]:
+            w = op.split()
+            if w[0] == "crit_exit" and depth == 0 or \
+                    w[0] == "unlock" and (len(w) < 2 or w[1] not in held):
+                changed = True
+                continue
+            if w[0] == "crit_enter":
+                depth += 1
+            elif w[0] == "crit_exit":
+                depth -= 1
+            elif w[0] == "lock" and len(w) > 1:
+                held.append(w[1])
+            elif w[0] == "unlock":
+                held.remove(w[1])
+            keep.append(op)
+        # Entries never left: the last ones go.
+        for i in range(len(keep) - 1, -1, -1):
+            w = keep[i].split()
+            if w[0] == "crit_enter" and depth > 0:
+                depth -= 1
+            elif w[0] == "lock" and len(w) > 1 and w[1] in held:
+                held.remove(w[1])
+            else:
+                continue
+            del keep[i]
+            changed = True
+        t["ops"] = keep
+    if not changed:
+        return found
+    try:
+        c2 = Case.from_scenario(d)
+    except Exception:  # noqa: BLE001 -- a scenario the loader refuses
+        return found
+    v2 = check_case(c2, every_step=every_step)
+    return (c2, v2) if not v2.ok and v2.kind == v.kind else found
 
 
 # When a shrunk case still has more ops than this, shrink_case tries items
