@@ -206,3 +206,16 @@ def test_unpaired_ops_the_shrinker_leaves_go():
     assert small.threads[0]["ops"] == ["alloc z0 -> a", "free a"]
     assert small.threads[1]["ops"] == ["alloc z0 -> b", "free b", "crit_enter", "yield",
                                        "crit_exit"]
+
+
+def test_touch_and_refcnt_only_of_items_held_for_sure():
+    """An M_NOVM or M_NOWAIT allocation may store NULL: no refcnt or touch
+    of it (refcnt of a NULL variable panics in the interpreter)."""
+    kinds = S.op_kinds(S.DEFAULT_KNOBS)
+    k_alloc, k_use = kinds.index("alloc"), kinds.index("use")
+    zones = [{"name": "z0", "size": 2048, "flags": ["refcnt"]}]
+    for y in range(16):
+        raw = [(bytes([k_alloc, k_use]), bytes([y << 4, 0x10]))]
+        (prog,) = S.decode_programs(raw, zones, {"pages": 256})
+        nullable = "novm" in prog[0] or "nowait" in prog[0]
+        assert (len(prog) == 1) == nullable, prog

@@ -572,7 +572,8 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
                     words.append("novm")
                 out.append(" ".join(words) + f" -> {var}")
                 live.append(var)
-                if not (y & 1 and knobs.nowait) and zone not in failing \
+                # (M_NOVM may return NULL even without M_NOWAIT.)
+                if not (y & 1 and knobs.nowait) and not novm and zone not in failing \
                         and zone not in attaching and zone not in targets:
                     sure[var] = zone
             elif kind == "bulk":
