@@ -258,7 +258,9 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
         return None
     case, verdict = last["case"], last["verdict"]
     if tidy:
-        case, verdict = shrink_case(case, verdict, every_step=every_step)
+        case, verdict = shrink_case(case, verdict, every_step=every_step,
+                                    deadline=None if stop_at is None
+                                    else stop_at + SHRINK_EXTRA)
     return case, verdict, st_.examples
 
 
@@ -386,7 +388,8 @@ def _seed_keeping_database(seed: int) -> bool:
     return True
 
 
-def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
+def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400,
+                deadline: float | None = None):
     """After Hypothesis's shrinker, which can stop in a local minimum (an op
     that can only go together with another): umasim's own shrinker
     (search.shrink, the one `umasim shrink` runs) on the case's run,
@@ -396,9 +399,13 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
     same with each zone's items made a page large (BIG_ITEM: one item a
     slab, so a full keg or bucket takes a few allocations, not a run of
     them) when it still fails the same way, kept if it has fewer ops.
-    Returns the smaller case, in machine form, and its verdict."""
+    Returns the smaller case, in machine form, and its verdict.  After
+    `deadline` (time.monotonic()), only the first round runs."""
     from umasim.search.properties import Case, check_case
     from umasim.search.shrink import NotFailing, final_scenario, shrink_run
+
+    def late():
+        return deadline is not None and time.monotonic() > deadline
 
     def shrunk(c, v):
         try:
@@ -413,7 +420,8 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
     # Again while it is large and the last round made it smaller (each
     # round a budget of its own).
     for _ in range(2):
-        if bv.ok or (best.nops <= MANY_OPS and best.preemptions <= MANY_PREEMPTIONS):
+        if bv.ok or late() or (best.nops <= MANY_OPS and
+                               best.preemptions <= MANY_PREEMPTIONS):
             break
         c2, v2 = shrunk(best, bv)
         if v2.ok or v2.kind != bv.kind or (c2.nops, c2.preemptions) >= (best.nops,
@@ -423,6 +431,8 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400):
     if bv.ok or best.nops <= MANY_OPS:
         return best, bv
     for i, z in enumerate(best.zones):
+        if late():
+            break
         if z.get("master") or z.get("size", 0) >= BIG_ITEM:
             continue
         d = best.to_scenario()
