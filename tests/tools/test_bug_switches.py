@@ -8,9 +8,9 @@ replays identically and fails the same way; without the switch the same
 case passes.
 
 Budget: HUNT_EXAMPLES examples at most (a hunt stops at its first failure
-and then shrinks); wakeup_one needs more under this seed and is hunted
-outside CI only (LONG_HUNTS).  How fast the default search finds each
-switch across seeds 1..N is measured by bench/find.py, not here.
+and then shrinks); wakeup_one needs more under this seed
+(HUNT_EXAMPLES_LONG).  How fast the default search finds each switch
+across seeds 1..N is measured by bench/find.py, not here.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ import pytest
 from umasim.bindings import KNOWN_BUGS
 from umasim.search.fuzz import Failure, find_failure, strategy_for, write_artefacts
 from umasim.search.properties import Case, check_case, check_sim_end
-from umasim.search.strategies import profile_name
 from umasim.views import trace
 
 SEED = 1
 HUNT_EXAMPLES = 3000
-# Hunts the seed does not end within HUNT_EXAMPLES: a larger budget, and
-# not under CI (too slow for it; bench/find.py measures them across seeds).
+# Hunts the seed does not end within HUNT_EXAMPLES: a larger budget
+# (wakeup_one: two threads asleep in zonelimit on one keg, then a free).
 LONG_HUNTS = {"wakeup_one"}
 HUNT_EXAMPLES_LONG = 12000
 # The shrunk size every find must reach (ops, preemptions): bench/find.py's
@@ -87,11 +86,7 @@ def test_every_switch_is_hunted():
     assert set(KINDS) == set(KNOWN_BUGS)
 
 
-@pytest.mark.parametrize("bug", [
-    pytest.param(b, marks=pytest.mark.skipif(
-        b in LONG_HUNTS and profile_name() == "ci",
-        reason=f"seed {SEED} needs more than {HUNT_EXAMPLES} examples for {b}: too slow for CI "
-        "(bench/find.py measures it across seeds)")) for b in KNOWN_BUGS])
+@pytest.mark.parametrize("bug", list(KNOWN_BUGS))
 def test_switch_found_shrunk_and_replayed(bug, tmp_path):
     case, v = hunt(bug)
     assert v.kind in KINDS[bug], (v.kind, v.message, case.describe())
