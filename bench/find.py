@@ -123,7 +123,7 @@ def summary(results: list[dict], budget: float, shrunk: bool = True) -> dict:
     if shrink:
         out["shrink_s"] = {"median": round(statistics.median(shrink), 2),
                            "worst": round(max(shrink), 2)}
-    out["kinds"] = sorted({r["kind"] for r in results if r["found"]})
+    out["kinds"] = sorted({str(r["kind"]) for r in results if r["found"]})
     return out
 
 

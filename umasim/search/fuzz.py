@@ -146,11 +146,14 @@ def explore_example(case, every_step: bool = True, burst: bool = True, stats=Non
         w = check_case(c, every_step=False)
         if stats is not None:
             stats.schedules += 1
+        if not w.ok and every_step:
+            # Judged after every step, as the drawn schedule was (a
+            # schedule that fails only at the end in that mode is not a
+            # find of this search).
+            w = check_case(c, every_step=True)
+            if stats is not None:
+                stats.schedules += 1
         if not w.ok:
-            if every_step:
-                w2 = check_case(c, every_step=True)
-                if not w2.ok:
-                    w = w2
             return c, w, b
     return case, v, b
 
@@ -258,9 +261,10 @@ def find_failure(strategy, examples: int, *, seed: int | None = None,
         return None
     case, verdict = last["case"], last["verdict"]
     if tidy:
-        case, verdict = shrink_case(case, verdict, every_step=every_step,
-                                    deadline=None if stop_at is None
-                                    else stop_at + SHRINK_EXTRA)
+        small, sv = shrink_case(case, verdict, every_step=every_step,
+                                deadline=None if stop_at is None else stop_at + SHRINK_EXTRA)
+        if not sv.ok:
+            case, verdict = small, sv
     return case, verdict, st_.examples
 
 
