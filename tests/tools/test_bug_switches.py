@@ -35,7 +35,7 @@ SIZE = (10, 5)
 SIZES = {"stale_cache": (20, 80)}
 # What each switch breaks: the properties that may see it first.
 KINDS = {
-    "stale_cache": {"invariant", "panic", "duplicate", "stats", "accounting"},
+    "stale_cache": {"invariant", "panic", "duplicate", "stats", "accounting", "host_fault"},
     "full_bypass": {"liveness", "deadlock"},
     "wakeup_one": {"liveness", "deadlock"},
     "no_recheck": {"panic"},
