@@ -2,24 +2,32 @@
 not a timed test).
 
 For every switch of the core (or those given with --bugs) and every seed
-1..N, with the switch on and nothing else narrowed:
+1..N (--seeds, default 10), with the switch on and nothing else narrowed:
 
-  fuzz      `umasim fuzz`'s default strategies (umasim.search.strategies'
-            DEFAULT_KNOBS, every property checked after every step), until
-            the first failure or --budget seconds; then the shrunk size
-  explore   each explorer of the core (random, pct, and guided when the
-            core has it) on one generic scenario (GENERIC below: two
-            zones sharing a keg, a limit, M_ZERO allocations, frees across
-            threads and vCPUs, a drain), --budget seconds at most
+  fuzz      the default `umasim fuzz` search (strategy_for(bug): the
+            default strategies, each example's burst of guided or PCT
+            schedules, every property checked after every step), until the
+            first failure or --budget seconds; then its shrinking (to the
+            size reported)
+  guided    `umasim explore --explorer guided` on one generic scenario
+            (GENERIC below: two zones sharing a keg, a limit, M_ZERO
+            allocations, frees across threads and vCPUs, a drain),
+            --budget seconds at most; --searchers adds random and pct
 
 and reports, per switch and searcher: how many seeds found it, seconds to
-find (median and worst; a seed that did not find it counts as the
-budget), and the shrunk size of fuzz's finds (threads, ops, preemptions).
+find (median and worst over the seeds; a seed that did not find it counts
+as the budget; for fuzz the time of the first failing example, shrinking
+not counted, which `shrink_s` reports), and the size of the finds
+(threads, ops, preemptions: the largest over the seeds, and for fuzz after
+shrinking; an explorer's find is not shrunk).
 
     python bench/find.py [--json] [--seeds N] [--budget S] [--bugs a,b]
+                         [--searchers fuzz,guided,random,pct]
 
 Seconds are wall-clock time on this machine; robustness across seeds is
-what this measures, so no seed is special.
+what this measures, so no seed is special.  Targets: every switch found by
+every seed, median <= 5 s, worst <= 60 s, shrunk to <= 10 ops and <= 5
+preemptions (TARGETS).
 """
 
 from __future__ import annotations
@@ -59,18 +67,24 @@ GENERIC = {
 }
 
 
+TARGETS = {"median_s": 5.0, "worst_s": 60.0, "ops": 10, "preemptions": 5}
+
+
 def fuzz_find(bug: str, seed: int, budget: float) -> dict:
-    from umasim.search import strategies as S
-    from umasim.search.fuzz import find_failure
+    from umasim.search.fuzz import _Search, find_failure, strategy_for
+    stats = _Search()
     t0 = time.perf_counter()
-    found = find_failure(S.cases(S.DEFAULT_KNOBS, bugs=(bug,)), 10**9, seed=seed,
-                         max_time=budget)
+    m0 = time.monotonic()
+    found = find_failure(strategy_for(bug), 10**9, seed=seed, max_time=budget, stats=stats)
     secs = time.perf_counter() - t0
     if found is None:
         return {"found": False, "seconds": secs}
     case, verdict, runs = found
     size = case.with_decisions(verdict.decisions).size()
-    return {"found": True, "seconds": secs, "kind": verdict.kind, "examples": runs,
+    to_find = stats.found_at - m0 if stats.found_at is not None else secs
+    return {"found": True, "seconds": to_find, "shrink_s": secs - to_find,
+            "kind": verdict.kind, "examples": runs, "schedules": stats.schedules,
+            "by_burst": stats.found_by_burst is not None,
             "threads": size["threads"], "ops": size["ops"],
             "preemptions": size["preemptions"]}
 
@@ -86,21 +100,30 @@ def explore_find(bug: str, explorer: str, seed: int, budget: float) -> dict:
         res = explore(scn, explorer, runs=chunk, seed=seed * 1_000_003 + runs)
         runs += res.runs
         if res.failures:
+            c = next(c for c in res.classes if c.failed)
             return {"found": True, "seconds": time.perf_counter() - t0, "runs": runs,
-                    "kind": next(c.outcome + (f" ({c.message})" if c.message else "")
-                                 for c in res.classes if c.failed)}
+                    "kind": c.outcome + (f" ({c.message})" if c.message else ""),
+                    "threads": len(GENERIC["thread"]),
+                    "ops": sum(len(t["ops"]) * t.get("repeat", 1) for t in GENERIC["thread"]),
+                    "preemptions": sum(1 for d in c.decisions if d)}
         if res.exhausted:
             break
     return {"found": False, "seconds": time.perf_counter() - t0, "runs": runs}
 
 
-def summary(results: list[dict], budget: float) -> dict:
+def summary(results: list[dict], budget: float, shrunk: bool = True) -> dict:
     secs = [r["seconds"] if r["found"] else budget for r in results]
     out = {"found": sum(r["found"] for r in results), "seeds": len(results),
            "median_s": round(statistics.median(secs), 2), "worst_s": round(max(secs), 2)}
     sizes = [r for r in results if r["found"] and "ops" in r]
     if sizes:
-        out["shrunk"] = {k: max(r[k] for r in sizes) for k in ("threads", "ops", "preemptions")}
+        out["shrunk" if shrunk else "size"] = {k: max(r[k] for r in sizes)
+                                               for k in ("threads", "ops", "preemptions")}
+    shrink = [r["shrink_s"] for r in results if r["found"] and "shrink_s" in r]
+    if shrink:
+        out["shrink_s"] = {"median": round(statistics.median(shrink), 2),
+                           "worst": round(max(shrink), 2)}
+    out["kinds"] = sorted({str(r["kind"]) for r in results if r["found"]})
     return out
 
 
@@ -119,12 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     for b in bugs:
         if b not in KNOWN_BUGS:
             ap.error(f"unknown switch {b!r} (known: {', '.join(KNOWN_BUGS)})")
-    searchers = ["fuzz"] + [e for e in EXPLORERS if e != "bounded"]
+    known = ["fuzz"] + [e for e in EXPLORERS if e != "bounded"]
+    searchers = ["fuzz", "guided"]
     if args.searchers:
         want = args.searchers.split(",")
-        bad = [s for s in want if s not in searchers]
+        bad = [s for s in want if s not in known]
         if bad:
-            ap.error(f"unknown searcher {bad[0]!r} (one of: {', '.join(searchers)})")
+            ap.error(f"unknown searcher {bad[0]!r} (one of: {', '.join(known)})")
         searchers = want
     report: dict = {"budget_s": args.budget, "seeds": args.seeds, "bugs": {}}
     # The generic scenario must not fail without a switch.
@@ -144,12 +168,14 @@ def main(argv: list[str] | None = None) -> int:
                 r = fuzz_find(bug, seed, args.budget) if who == "fuzz" else \
                     explore_find(bug, who, seed, args.budget)
                 results.append(r)
-            per[who] = summary(results, args.budget)
-            if not args.json:
-                s = per[who]
-                print(f"{bug:<18} {who:<8} found {s['found']}/{s['seeds']}  median "
-                      f"{s['median_s']:6.2f} s  worst {s['worst_s']:6.2f} s"
-                      + (f"  shrunk {s['shrunk']}" if "shrunk" in s else ""), flush=True)
+            per[who] = summary(results, args.budget, shrunk=who == "fuzz")
+            # A line a result (on stderr with --json: the progress).
+            s = per[who]
+            print(f"{bug:<18} {who:<8} found {s['found']}/{s['seeds']}  median "
+                  f"{s['median_s']:6.2f} s  worst {s['worst_s']:6.2f} s"
+                  + (f"  shrunk {s['shrunk']}" if "shrunk" in s else "")
+                  + (f"  size {s['size']}" if "size" in s else ""), flush=True,
+                  file=sys.stderr if args.json else sys.stdout)
         report["bugs"][bug] = per
     if args.json:
         print(json.dumps(report, sort_keys=True, indent=1))

@@ -4,9 +4,15 @@
     python bench/fuzz.py --json     # one JSON object on stdout
 
 examples_per_s: Hypothesis examples per second of the default
-(non-stateful) program + schedule property (umasim.search.properties.check_case
-on umasim.search.strategies.cases) at 2 vCPUs, 3 threads, up to 30 ops each
-(strategies.BENCH_KNOBS); the target is 200 or more.
+(non-stateful) property of `umasim fuzz` (umasim.search.fuzz.explore_example
+on umasim.search.strategies.cases: the drawn schedule, then a burst of
+guided or PCT schedules in one C call, the burst's failing and
+coverage-adding schedules checked again) at 2 vCPUs, 3 threads, up to 30
+ops each (strategies.BENCH_KNOBS); the target is 200 or more.
+schedules_per_s beside it: the schedules those examples ran (each
+example's own, the burst's runs, the re-checks).  The *_no_burst figures
+are the same examples with the drawn schedule only (the property before
+bursts).
 Generation, the run and every check are counted; shrinking is not (no
 example fails).  Each figure is the median of --reps repetitions of
 --examples examples, derandomized, so every repetition draws the same
@@ -50,7 +56,6 @@ sys.path.insert(0, str(ROOT))
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 from umasim.search import strategies as S  # noqa: E402
-from umasim.search.properties import check_case  # noqa: E402
 
 TARGET = 200.0
 RUNS_TARGET = 20_000.0
@@ -87,18 +92,22 @@ def measure_explorers(runs: int, reps: int) -> dict:
     return out
 
 
-def measure(examples: int, every_step: bool) -> dict:
-    """One repetition: `examples` derandomized examples."""
+def measure(examples: int, every_step: bool, burst: bool = True) -> dict:
+    """One repetition: `examples` derandomized examples, each with its
+    burst of schedules (umasim.search.fuzz.explore_example) unless
+    `burst` is False (the drawn schedule only)."""
+    from umasim.search.fuzz import _Search, explore_example
     count = [0]
     steps = [0]
     ops = [0]
     failed = []
+    stats = _Search()
 
     @settings(max_examples=examples, derandomize=True, database=None, deadline=None,
               phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     @given(S.cases(S.BENCH_KNOBS))
     def prop(case):
-        v = check_case(case, every_step=every_step)
+        _, v, _ = explore_example(case, every_step, burst, stats)
         count[0] += 1
         steps[0] += v.steps
         ops[0] += case.nops
@@ -111,8 +120,8 @@ def measure(examples: int, every_step: bool) -> dict:
     if failed:
         raise SystemExit(f"bench/fuzz.py: an example failed: {failed[0].kind}: "
                          f"{failed[0].message}")
-    return {"examples": count[0], "wall_s": wall, "cpu_s": cpu, "steps": steps[0],
-            "ops": ops[0]}
+    return {"examples": count[0], "schedules": stats.schedules, "wall_s": wall, "cpu_s": cpu,
+            "steps": steps[0], "ops": ops[0]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,14 +139,18 @@ def main(argv: list[str] | None = None) -> int:
                             "examples": args.examples, "reps": args.reps,
                             "knobs": "strategies.BENCH_KNOBS"},
                  "target_examples_per_s": TARGET, "samples": {}}
-    for key, every in (("end", False), ("step", True)):
-        reps = [measure(args.examples, every) for _ in range(args.reps)]
+    for key, every, burst in (("end", False, True), ("step", True, True),
+                              ("end_no_burst", False, False), ("step_no_burst", True, False)):
+        reps = [measure(args.examples, every, burst) for _ in range(args.reps)]
         res["samples"][key] = reps
         per = [r["examples"] / r["wall_s"] for r in reps]
         cpu = [r["examples"] / r["cpu_s"] for r in reps]
-        suffix = "" if key == "end" else "_every_step"
+        sched = [r["schedules"] / r["wall_s"] for r in reps]
+        suffix = {"end": "", "step": "_every_step", "end_no_burst": "_no_burst",
+                  "step_no_burst": "_every_step_no_burst"}[key]
         res["examples_per_s" + suffix] = round(statistics.median(per), 1)
         res["examples_per_cpu_s" + suffix] = round(statistics.median(cpu), 1)
+        res["schedules_per_s" + suffix] = round(statistics.median(sched), 1)
         res["mean_steps" + suffix] = round(statistics.mean(r["steps"] / r["examples"]
                                                            for r in reps), 1)
         res["mean_ops" + suffix] = round(statistics.mean(r["ops"] / r["examples"]
@@ -149,10 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"fuzz property, 2 vCPUs, 3 threads, <= {S.BENCH_KNOBS.max_ops} ops each "
               f"(mean {res['mean_ops']} ops, {res['mean_steps']} steps per example)")
-        print(f"  checks at the end   {res['examples_per_s']:8.1f} examples/s "
-              f"({res['examples_per_cpu_s']:.1f} per CPU second)")
-        print(f"  checks every step   {res['examples_per_s_every_step']:8.1f} examples/s "
-              f"({res['examples_per_cpu_s_every_step']:.1f} per CPU second)")
+        for label, suffix in (("checks at the end", ""), ("checks every step", "_every_step"),
+                              ("end, no burst", "_no_burst"),
+                              ("every step, no burst", "_every_step_no_burst")):
+            print(f"  {label:<21} {res['examples_per_s' + suffix]:8.1f} examples/s "
+                  f"({res['examples_per_cpu_s' + suffix]:.1f} per CPU second), "
+                  f"{res['schedules_per_s' + suffix]:9.1f} schedules/s")
         print(f"  target              {TARGET:8.1f} examples/s: "
               f"{'met' if res['meets_target'] else 'NOT met'}")
         print(f"explorers, {res['explore_steps_per_run']}-step scenario, "

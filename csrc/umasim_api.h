@@ -224,7 +224,15 @@ struct umasim_explore_params {
 	int		states;
 	int		corpus_max;	/* guided: 0 for UMASIM_GUIDED_CORPUS_MAX */
 	int		reduction;	/* bounded: sleep sets (footprint.c) */
+	/*
+	 * A fuzzer's burst (umasim/search/fuzz.py): stop after the first run
+	 * that panics, faults or fails the checker; keep the decisions of
+	 * the last 'keep' runs that added coverage (umasim_explore_kept).
+	 */
+	int		stop_first;
+	int		keep;		/* 0 to UMASIM_EXPLORE_KEEP_MAX */
 };
+#define	UMASIM_EXPLORE_KEEP_MAX	64
 
 struct umasim_explore_result {
 	uint64_t	runs;
@@ -357,6 +365,8 @@ int		 umasim_explore_class(struct sim *s, int i,
 		    struct umasim_explore_class *out);
 const uint32_t	*umasim_explore_decisions(struct sim *s, int i);
 const uint64_t	*umasim_explore_states(struct sim *s, size_t *n);
+int		 umasim_explore_nkept(struct sim *s);
+const uint32_t	*umasim_explore_kept(struct sim *s, int i, size_t *n);
 int		 umasim_explore_point_covered(struct sim *s, int pt);
 int64_t		 umasim_explore_ngrowth(struct sim *s);
 int		 umasim_explore_growth(struct sim *s, int64_t i,

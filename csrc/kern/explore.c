@@ -21,6 +21,12 @@
  * coverage (cover.c) is added to the union of the runs'; each run that
  * adds to it is a point of the coverage growth curve (the run, and the
  * union's counts after it).
+ *
+ * For the fuzzer's bursts (umasim/search/fuzz.py): with stop_first the
+ * exploration ends after the first run that panics, faults or fails the
+ * checker; with keep k, the decisions of the last k runs that added
+ * coverage are kept (umasim_explore_kept), for the host to judge by
+ * properties the core does not check.
  */#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +57,12 @@ struct explore_state {
 	 * the one the last exploration ended with (umasim_api.h's format) */
 	uint32_t	*corpus_in, *corpus_out;
 	size_t		ncorpus_in, ncorpus_out;
+	struct {				/* the last runs that added coverage */
+		uint32_t *dec;
+		size_t	n;
+	}		kept[UMASIM_EXPLORE_KEEP_MAX];
+	int		keep, nkept, nextkept;
+	int		hard;		/* the last run panicked, faulted or failed the checker */
 };
 
 static void
@@ -62,6 +74,8 @@ explore_reset(struct explore_state *e)
 
 	for (i = 0; i < e->nclasses; i++)
 		free(e->classes[i].dec);
+	for (i = 0; i < UMASIM_EXPLORE_KEEP_MAX; i++)
+		free(e->kept[i].dec);
 	free(e->states);
 	free(e->growth);
 	free(e->corpus_out);
@@ -291,6 +305,8 @@ classify(struct sim *s, struct explore_state *e,
 	if (p->expect_panic[0] != '\0' && s->st.panicked &&
 	    strstr(s->st.panicmsg, p->expect_panic) == NULL)
 		failed = 1;
+	e->hard = checkfail || s->st.panicked ||
+	    s->st.outcome == UMASIM_OUT_HOST_FAULT;
 	msg = checkfail ? rep.message : s->st.panicked ? s->st.panicmsg : "";
 	h = strhash(msg) ^ ((uint64_t)s->st.outcome << 56) ^
 	    (uint64_t)checkfail;
@@ -319,6 +335,28 @@ classify(struct sim *s, struct explore_state *e,
 	if (k->dec != NULL && k->c.ndecisions > 0)
 		memcpy(k->dec, s->dec + dec0, k->c.ndecisions * sizeof(uint32_t));
 	return (failed);
+}
+
+/* Keeps the decisions of the run just done, in place of the oldest kept. */
+static void
+keep_run(struct explore_state *e, const struct sim *s, int keep, size_t dec0)
+{
+	size_t n = s->ndec - dec0;
+	uint32_t *d;
+	int k = e->nextkept;
+
+	d = malloc((n + 1) * sizeof(uint32_t));
+	if (d == NULL)
+		return;
+	if (n > 0)
+		memcpy(d, s->dec + dec0, n * sizeof(uint32_t));
+	free(e->kept[k].dec);
+	e->kept[k].dec = d;
+	e->kept[k].n = n;
+	e->keep = keep;
+	e->nextkept = (k + 1) % keep;
+	if (e->nkept < keep)
+		e->nkept++;
 }
 
 /* One run from the snapshot under the given policy. */
@@ -360,6 +398,8 @@ explore_run(struct explorer *x, const struct umasim_policy *pol,
 		x->res->failures += classify(x->s, e, x->p, *dec0, run);
 		x->novel |= e->nclasses != nclasses;
 		x->res->runs++;
+		if (x->novel && x->p->keep > 0)
+			keep_run(e, x->s, x->p->keep, *dec0);
 	}
 	return (r);
 }
@@ -398,7 +438,7 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	kstack_handler_check();
 	memset(res, 0, sizeof(*res));
 	ops = explorer_lookup(p->kind);
-	if (ops == NULL) {
+	if (ops == NULL || p->keep < 0 || p->keep > UMASIM_EXPLORE_KEEP_MAX) {
 		API_LEAVE(s);
 		return (UMASIM_E_INVAL);
 	}
@@ -429,6 +469,8 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 		r = explore_run(&x, &pol, run, &dec0);
 		if (ops->done != NULL)
 			ops->done(&x, r, dec0);
+		if (r == 0 && p->stop_first && e->hard)
+			break;
 	}
 	if (ops->finish != NULL)
 		ops->finish(&x);
@@ -483,6 +525,30 @@ umasim_explore_decisions(struct sim *s, int i)
 	if (s->explore == NULL || i < 0 || i >= s->explore->nclasses)
 		return (NULL);
 	return (s->explore->classes[i].dec);
+}
+
+/* How many runs' decisions the last exploration kept (params keep). */
+int
+umasim_explore_nkept(struct sim *s)
+{
+
+	return (s->explore != NULL ? s->explore->nkept : 0);
+}
+
+/* Kept run i (0 the oldest), its length in *n; NULL if none. */
+const uint32_t *
+umasim_explore_kept(struct sim *s, int i, size_t *n)
+{
+	struct explore_state *e = s->explore;
+	int k;
+
+	*n = 0;
+	if (e == NULL || i < 0 || i >= e->nkept)
+		return (NULL);
+	/* Once the ring is full, the oldest is where the next one goes. */
+	k = e->nkept < e->keep ? i : (e->nextkept + i) % e->keep;
+	*n = e->kept[k].n;
+	return (e->kept[k].dec);
 }
 
 /* The union of the last exploration's runs' coverage. */

@@ -200,9 +200,19 @@ zreg_destroy(int slot)
 {
 	struct zreg *zr = zreg_live(slot);
 	uma_keg_t keg = zr->zr_keg;
+	uint64_t same[(UMASIM_MAXZONES + 63) / 64];
 	int secondary, i;
 
 	secondary = (keg->uk_flags & UMA_ZONE_SECONDARY) != 0;
+	/*
+	 * The slots of this keg, known before uma_zdestroy(): it stops at
+	 * preemption points, and a zone another thread creates meanwhile
+	 * may get a keg at the freed keg's address.
+	 */
+	bzero(same, sizeof(same));
+	for (i = 0; i < UT->ut_nzones; i++)
+		if (UTZ(i)->zr_keg == keg)
+			same[i / 64] |= (uint64_t)1 << (i % 64);
 	zr->zr_dying = 1;
 	uma_zdestroy(zr->zr_zone);
 	zr->zr_dying = 0;
@@ -211,7 +221,7 @@ zreg_destroy(int slot)
 	if (secondary)
 		return;
 	for (i = 0; i < UT->ut_nzones; i++)
-		if (UTZ(i)->zr_keg == keg)
+		if (same[i / 64] & ((uint64_t)1 << (i % 64)))
 			UTZ(i)->zr_keg = NULL;
 }
 

@@ -45,6 +45,8 @@ def test_nothing_fails_exit_0(capsys, tmp_path):
     assert res["examples"] == 25 and res["failed"] is False and res["failures"] == []
     assert res["seed"] == 3 and res["jobs"] == 1 and res["every_step"] is True
     assert not list(tmp_path.iterdir())
+    # Each example explores schedules: its own, and a burst's.
+    assert res["schedules"] > res["examples"] and res["schedules_per_s"] > 0
 
 
 def test_the_same_seed_fuzzes_the_same_cases(capsys):
@@ -109,6 +111,34 @@ def test_a_seeded_run_keeps_no_database_unless_asked(capsys, tmp_path, monkeypat
     assert any((tmp_path / "examples").rglob("*"))
     code, out, _ = run(capsys, "--examples", "5", "--json")
     assert json.loads(out)["database"] == ".umasim/hypothesis"
+
+
+def test_the_database_gives_the_next_run_its_failure_first(capsys, tmp_path):
+    """A failure kept in --db DIR (whether Hypothesis or a burst found it)
+    is what the next run with that database tries first: found again at
+    its first example, whatever the next run's seed."""
+    db = str(tmp_path / "examples")
+    code, out, _ = run(capsys, "--bug", "no_recheck", "--examples", "300", "--seed", "1",
+                       "--db", db, "--out", str(tmp_path / "f1"), "--json")
+    assert code == 1
+    first = json.loads(out)["failures"][0]
+    assert first["kind"] in ("panic", "invariant")
+    # One example, another seed: nothing fails without the database ...
+    code, out, _ = run(capsys, "--bug", "no_recheck", "--examples", "1", "--seed", "99",
+                       "--no-db", "--out", str(tmp_path / "f2"), "--json")
+    assert code == 0, out
+    # ... and with it, the kept failure does (shrunk again, it may show
+    # as the conservation failure of the same race).
+    code, out, _ = run(capsys, "--bug", "no_recheck", "--examples", "1", "--seed", "99",
+                       "--db", db, "--out", str(tmp_path / "f3"), "--json")
+    assert code == 1, out
+    assert json.loads(out)["failures"][0]["kind"] in ("panic", "invariant")
+
+
+def test_text_output_reports_schedules_per_second(capsys):
+    code, out, _ = run(capsys, "--examples", "5", "--seed", "2", "--fast")
+    assert code == 0
+    assert "5 examples in" in out and "schedules," in out and "/s), seed 2" in out
 
 
 def test_max_time_lifts_the_example_count(capsys):

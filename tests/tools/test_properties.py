@@ -103,10 +103,13 @@ def test_programs_free_only_what_was_allocated_and_only_once(raw):
 
 def test_knobs_take_ops_out_of_the_draw():
     quiet = Knobs(malloc=False, drains=False, reclaims=False, limits=False, faults=False,
-                  sleeps=False, yields=False)
+                  sleeps=False, yields=False, bulk=False, zone_ops=False, item_ops=False,
+                  large=False, kernel_ops=False)
     assert set(op_kinds(quiet)) == {"alloc", "free"}
     assert {"vm_fail", "vm_free_pages", "setmax", "drain", "reclaim", "malloc", "sleep",
-            "yield", "timeout"} <= set(op_kinds(DEFAULT_KNOBS))
+            "yield", "timeout", "bulk", "bulkfree", "zlife", "prealloc", "use", "large",
+            "kmem", "lockpair", "critpair", "tsleep", "info",
+            "recurse"} <= set(op_kinds(DEFAULT_KNOBS))
     progs = decode_programs([(bytes(range(256)), bytes(range(256)))], [{"name": "z0"}],
                             {"pages": 256}, quiet)
     assert {op.split()[0] for op in progs[0]} == {"alloc", "free"}

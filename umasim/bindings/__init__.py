@@ -21,7 +21,7 @@ Neither the FFI object nor the library object leaves this module.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
 from umasim import _core
@@ -92,6 +92,7 @@ MAXZONES: int = CONSTS["UMASIM_MAXZONES"]
 NAME_MAX: int = CONSTS["UMASIM_NAME_MAX"]
 PCT_MAXDEPTH: int = CONSTS["UMASIM_PCT_MAXDEPTH"]
 GUIDED_CORPUS_MAX: int = CONSTS["UMASIM_GUIDED_CORPUS_MAX"]
+EXPLORE_KEEP_MAX: int = _lib.UMASIM_EXPLORE_KEEP_MAX
 DISPLAY_BASE: int = CONSTS["UMASIM_DISPLAY_BASE"] & 0xFFFFFFFFFFFFFFFF
 # The build and the process: an ASan + UBSan build, or valgrind, owns
 # SIGSEGV and SIGBUS, so a host fault may not come back as an outcome.
@@ -356,6 +357,9 @@ class ExploreSummary:
     # words; empty for the other explorers).
     state_bits: int = 0
     corpus: bytes = b""
+    # The decisions of the last `keep` runs that added coverage, oldest
+    # first (a fuzzer's burst).
+    kept: list[list[int]] = field(default_factory=list)
 
 
 def _le32(data: bytes) -> bytes:
@@ -777,10 +781,14 @@ class Core:
                 depth: int, steps_hint: int, bound: int, max_steps: int, expect_outcome: str,
                 expect_panic: str, check: bool, states: bool,
                 corpus_max: int = 0, reduction: bool = False,
-                corpus_in: bytes = b"") -> ExploreSummary:
+                corpus_in: bytes = b"", stop_first: bool = False,
+                keep: int = 0) -> ExploreSummary:
         """Runs an explorer from `start` inside one C call.  `corpus_in`:
         the guided explorer's starting corpus (a summary's `corpus`, or
-        several merged entry by entry)."""
+        several merged entry by entry).  `stop_first`: stop after the
+        first run that panics, faults or fails the checker; `keep`: keep
+        the decisions of the last `keep` runs (at most EXPLORE_KEEP_MAX)
+        that added coverage (ExploreSummary.kept)."""
         if corpus_in:
             if len(corpus_in) % 4:
                 raise InvalidArgument("a corpus is a whole number of 32-bit words")
@@ -793,6 +801,7 @@ class Core:
         p.expect_panic = expect_panic.encode()
         p.check, p.states, p.corpus_max = check, states, corpus_max
         p.reduction = reduction
+        p.stop_first, p.keep = stop_first, keep
         res = _ffi.new("struct umasim_explore_result *")
         self._check(_lib.umasim_explore(self._s, start, p, res))
         classes = []
@@ -825,10 +834,15 @@ class Core:
             buf = _ffi.new("uint32_t[]", ncorpus)
             _lib.umasim_guided_corpus_out(self._s, buf, ncorpus)
             corpus = _le32(bytes(_ffi.buffer(buf)))
+        kept = []
+        n = _ffi.new("size_t *")
+        for i in range(_lib.umasim_explore_nkept(self._s)):
+            dp = _lib.umasim_explore_kept(self._s, i, n)
+            kept.append(list(_ffi.unpack(dp, n[0])) if dp != _ffi.NULL and n[0] else [])
         return ExploreSummary(res.runs, res.failures, classes, covered, res.points_total,
                               bool(res.exhausted), res.steps_hint, res.distinct_states,
                               _coverage(cov), growth, res.pruned, self._explore_states(),
-                              state_bits, corpus)
+                              state_bits, corpus, kept)
 
     def _explore_states(self) -> tuple[int, ...]:
         n = _ffi.new("size_t *")

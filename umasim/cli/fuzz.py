@@ -24,10 +24,10 @@ UNBOUNDED_EXAMPLES = 10**9
 def add_command(subparsers) -> None:
     f = subparsers.add_parser(
         "fuzz", help="run the fuzzing properties on generated programs and schedules",
-        description="Runs the properties of umasim.properties on programs and schedules "
-        "that Hypothesis generates; shrinks a failure and writes it as a scenario and a "
-        "trace.  Exit status 0: nothing failed; 1: a failure (artefacts written); 2: bad "
-        "arguments.")
+        description="Runs the properties of umasim.search.properties on programs that "
+        "Hypothesis generates, each under its drawn schedule and a burst of guided or PCT "
+        "schedules; shrinks a failure and writes it as a scenario and a trace.  Exit status "
+        "0: nothing failed; 1: a failure (artefacts written); 2: bad arguments.")
     f.add_argument("--examples", type=int, default=None, metavar="N",
                    help="generated cases in all (default 200; with --max-time, no limit)")
     f.add_argument("--max-time", type=float, default=None, metavar="S",
@@ -41,7 +41,8 @@ def add_command(subparsers) -> None:
                    help="Hypothesis seed (a campaign's unit k: a hash of N and k); default: "
                    "drawn and printed")
     f.add_argument("--bug", choices=sorted(KNOWN_BUGS), metavar="NAME",
-                   help="turn on a known-bug switch (see --list-bugs) and hunt it")
+                   help="turn on a known-bug switch (see --list-bugs); the search is the "
+                   "default one")
     f.add_argument("--out", metavar="DIR", help="where failures are written "
                    "(default .umasim/failures/)")
     f.add_argument("--fast", action="store_true",
@@ -86,7 +87,8 @@ def cmd_fuzz(args) -> int:
         res.artefacts.append(write_artefacts(f, args.out))
     if args.json:
         out = {"examples": res.examples, "seconds": round(res.seconds, 3),
-               "examples_per_s": round(res.examples_per_s, 1), "seed": res.seeds[0],
+               "examples_per_s": round(res.examples_per_s, 1), "schedules": res.schedules,
+               "schedules_per_s": round(res.schedules_per_s, 1), "seed": res.seeds[0],
                "seeds": res.seeds, "jobs": len(res.seeds), "bug": res.bug,
                "every_step": not args.fast, "failed": bool(res.failures),
                "max_time": args.max_time, "database": None if db is None else str(db),
@@ -95,7 +97,8 @@ def cmd_fuzz(args) -> int:
     else:
         what = f" with bug {res.bug}" if res.bug else ""
         print(f"fuzz{what}: {res.examples} examples in {res.seconds:.1f} s "
-              f"({res.examples_per_s:.0f}/s), seed {res.seeds[0]}"
+              f"({res.examples_per_s:.0f}/s; {res.schedules} schedules, "
+              f"{res.schedules_per_s:.0f}/s), seed {res.seeds[0]}"
               + (f" (jobs {len(res.seeds)}: seeds {res.seeds[0]}..{res.seeds[-1]})"
                  if len(res.seeds) > 1 else ""))
         if db is not None:

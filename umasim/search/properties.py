@@ -114,11 +114,15 @@ class Case:
     machine form, which is what a scenario file and a trace store."""
     scenario: Scenario
     schedule: Schedule
+    # How the fuzzer drew it (strategies.cases): the burst's schedule
+    # family and seed, and where the schedule's choices begin in the
+    # example; None for a case made otherwise.  Not part of the case.
+    draw: dict | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, sim: dict[str, Any], zones: list[dict[str, Any]],
            threads: list[dict[str, Any]], decisions=(), max_steps: int = DEFAULT_MAX_STEPS,
-           triggers=None) -> "Case":
+           triggers=None, draw: dict | None = None) -> "Case":
         """A case from its parts: a [sim] table, [[zone]] tables, [[thread]]
         tables (name, cpu, ops), and decisions or triggers.  Validated as
         a scenario file would be."""
@@ -131,12 +135,12 @@ class Case:
         else:
             sched = Schedule(decisions=list(decisions), then="sequential",
                              max_steps=max_steps)
-        return cls(scn, sched)
+        return cls(scn, sched, draw)
 
     def with_decisions(self, decisions: list[int]) -> "Case":
         """The same case with a schedule in machine form (trailing default
         decisions dropped: the list continues with them anyway)."""
-        return Case(self.scenario, self.schedule.with_decisions(decisions))
+        return Case(self.scenario, self.schedule.with_decisions(decisions), self.draw)
 
     # -- views of the scenario -------------------------------------------
 
@@ -279,7 +283,7 @@ class _Program:
                         self.large.add(var)
                     if "zero" in w[1:-2] and w[0] in ("alloc", "malloc"):
                         self.zeroed[var] = int(w[1]) if w[0] == "malloc" else None
-                elif w[0] in ("free", "free_large"):
+                elif w[0] in ("free", "free_large", "kmem_free"):
                     self.by_pc[(tid, pc)] = ("free", w[1], None)
                 elif w[0] == "setmax":
                     self.setmax_zones.add(w[1])
@@ -564,12 +568,15 @@ class PropertyChecker:
     def check_vmwait(self) -> None:
         """After a step that freed pages: once free pages reach max(free_min,
         1), VM_WAIT's sleepers are woken (vm_page_free_wakeup), so none may
-        still sleep in "vmwait" then -- flagged when it happens."""
+        still sleep in "vmwait" then -- flagged when it happens.  Only
+        sleepers without a timeout count."""
         u = self.core.uma_globals()
         if u["free_pages"] < max(u["free_min"], 1):
             return
+        # (A sleeper with a timeout -- VM_WAIT after an injected page
+        # failure sleeps one tick -- is not waiting for this wakeup.)
         left = [self.tid_name.get(tid, str(tid)) for tid in range(self.core.nthreads())
-                if self.core.thread(tid).wmesg == "vmwait"
+                if tid in self.asleep and self.core.thread(tid).wmesg == "vmwait"
                 and self.core.thread(tid).state == "asleep"]
         if left:
             self.fail("liveness", f"lost wakeup: {u['free_pages']} pages are free (wake "

@@ -31,8 +31,13 @@ from umasim.model.sim import Sim
 from umasim.search.strategies import (Knobs, decode_programs, raw_programs, sim_configs, zone_lists)
 
 # The machine's own knobs: every kind of op, small machines, no bugs.
+# (Programs of plain allocs, frees and the kernel's faults: the rule
+# renames their variables per thread, and the ops with variables and zones
+# of other names -- large and kmem allocations, a program's own zones --
+# are the fuzzer's.)
 MACHINE_KNOBS = Knobs(max_threads=1, max_ops=6, max_zones=2, cpus=(2, 1, 3, 4),
-                      pages=(64, 16, 256))
+                      pages=(64, 16, 256), bulk=False, zone_ops=False, item_ops=False,
+                      large=False, kernel_ops=False, burst=False)
 MAX_THREADS = 60            # spawned threads per run (well below bindings.MAXTHREADS)
 END_STEPS = 20_000
 

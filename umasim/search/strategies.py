@@ -27,8 +27,30 @@ and they are not what fuzzing looks for):
     once; a thread frees its own variables or (cross-thread frees) those
     of lower-numbered threads that nobody else frees, so the
     producer/consumer waits are acyclic;
-  - no frees of what was never allocated, no frees into the wrong zone, no
-    zdestroy, prealloc, refcnt or lock ops;
+  - no frees of what was never allocated, no frees into the wrong zone;
+    large allocations go back with free_large, kmem_alloc's pages with
+    kmem_free;
+  - a zone a program creates (zcreate, perhaps zsecond and setobj) is its
+    thread's own: its items are freed before uma_zdestroy (a secondary
+    zone destroyed first); a keg given a private object (setobj, which
+    makes it NOFREE: FreeBSD 7 leaks its slabs at uma_zdestroy) is never
+    destroyed and is allocated from with M_NOWAIT only (an M_WAITOK
+    allocation spins in uma_zone_slab once its object is out of pages);
+    its items are below 1024 bytes (a keg made while another thread's
+    hash_alloc refills "UMA Hash" gets no slab hash table); at most
+    ZLIFE_MAX such zones a thread;
+  - DDB's show uma (which walks kegs and zones without a lock) only in a
+    case where no zone is destroyed;
+  - prealloc only on kegs with no limit (uma_prealloc adds slabs whatever
+    the limit) and no init or allocf callback (it dereferences the slab a
+    failing one did not give);
+  - touch and refcnt only of an item the thread holds whatever the
+    schedule (M_WAITOK, a zone whose ctor and zinit cannot fail, no zinit
+    attaching) and that no other thread frees then; refcnt only on a
+    REFCNT keg;
+  - lock/unlock and crit_enter/crit_exit in pairs around a yield (or
+    nothing), so nothing sleeps holding them; tsleep always with a
+    timeout;
   - kmem_map cannot run out under M_WAITOK: 1024 kmem pages, at most 256
     physical pages, vm_free_pages never above the configured pages;
   - boot_pages stays 48;
@@ -53,24 +75,40 @@ and they are not what fuzzing looks for):
     zero_init the keg's init), and a secondary zone of a trash keg has
     trash ctor and dtor too.
 
+Deep cache states as a matter of course: a "bulk" raw op is a run of
+M_WAITOK allocations a bucket long less one, a bucket, a bucket and one,
+or several buckets (bucket_items: the zone's uz_count), and "bulkfree"
+frees as many (of this thread's items or, across vCPUs, a lower
+thread's): a bucket one item from full or empty, several full buckets
+on a zone's list; drains and reclaims run on one vCPU while allocations
+go on on another.
+
+Bursts.  Each case also draws a schedule family (BURST_FAMILIES: guided or
+pct) and a seed for the burst of schedules umasim.search.fuzz runs on it
+(umasim.search.burst); its schedule is drawn last, so that a schedule a
+burst finds can take its place in the example's choices
+(schedule_choices, encode_triggers, encode_sparse: the inverse of the
+decoders).
+
 Schedules.  The machine form (docs/design.md, "Schedules") is a list of small
 ints: 0 is the default decision and the list may end early (then
 sequential).  Three forms are drawn (mixed: one of them per case):
   points  (gap, decision) pairs whose gaps count stops at UMA's own
           preemption points (properties.UMA_POINTS: FreeBSD 7's race
           windows, callbacks, fine and stale-window points) -- Case.triggers;
-          small gaps likelier.  A migration between critical_exit and
-          ZONE_LOCK is then one or two stops away instead of dozens of
-          steps.  The run resolves it to machine form (the verdict's
-          decisions), which failures are written in.
-  sparse  (gap, decision) pairs whose gaps count steps.
+          gaps 0..255 from two bytes each, small ones likelier (_gap). A
+          migration between critical_exit and ZONE_LOCK is then one or two
+          stops away instead of dozens of steps. The run resolves it to
+          machine form (the verdict's decisions), which failures are written
+          in.
+  sparse  (gap, decision) pairs whose gaps count steps (0..1023, _gap).
   dense   a decision for each of the first steps, half of them 0.
 Each shrinks toward fewer and earlier preemptions, and to [] (none).
 
 Settings profiles (registered on import; `load_profile()` picks one):
   ci    derandomized, max_examples CI_EXAMPLES, no deadline, no database,
-        blob printed (a bug hunt: up to CI_HUNT_EXAMPLES, stopping at the
-        first failure)
+        blob printed (the bug-switch hunts of tests/tools/test_bug_switches.py
+        run the default fuzz search under a fixed seed instead)
   dev   max_examples 200, no deadline, database .hypothesis/ (the default)
   deep  max_examples 5000, stateful_step_count 100
 UMASIM_HYPOTHESIS_PROFILE names the profile; without it: ci when CI=true
@@ -81,7 +119,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -92,10 +130,6 @@ from umasim.search.properties import DEFAULT_MAX_STEPS, Case
 
 PROFILE_ENV = "UMASIM_HYPOTHESIS_PROFILE"
 CI_EXAMPLES = 200
-# The CI budget of a bug hunt (tests/tools/test_bug_switches.py): derandomized
-# like the profile, it stops at the first failure, so only a bug that
-# random cases rarely reach uses much of it.
-CI_HUNT_EXAMPLES = 8000
 
 # Each from Hypothesis's own "default" profile: under CI=true, Hypothesis
 # has loaded its built-in "ci" profile by now, which new profiles would
@@ -156,16 +190,23 @@ class Knobs:
     sleeps: bool = True           # sleep TICKS
     yields: bool = True           # yield, timeout (a uma_timeout pass)
     swarm: bool = True            # each case draws which op kinds it uses (op_kinds)
+    bulk: bool = True             # runs of allocs or frees about a bucket long (deep caches)
+    zone_ops: bool = True         # zcreate/zsecond/setobj/zdestroy of a thread's own zone; prealloc
+    item_ops: bool = True         # touch, refcnt
+    large: bool = True            # malloc_large/free_large, kmem_alloc/kmem_free
+    kernel_ops: bool = True       # lock/unlock, crit_enter/crit_exit, tsleep/wakeup, sysctl,
+                                  # show_uma, print_stats, recurse
     flags: bool = True            # zone flags and alignments
     md_small_alloc: bool = True
     fine: bool = True             # granularity "fine"
     invariants_off: bool = True   # invariants = false
     schedule: str = "mixed"       # points | sparse | dense | mixed
     max_triggers: int = 6         # points form
-    max_trigger_gap: int = 24     # points form
+    max_trigger_gap: int = 255    # points form
     max_preemptions: int = 12     # sparse form
-    max_gap: int = 60             # sparse form
+    max_gap: int = 1023           # sparse form
     dense_len: int = 120          # dense form
+    burst: bool = True            # a burst of guided or PCT schedules (umasim.search.burst)
 
 
 DEFAULT_KNOBS = Knobs()
@@ -175,6 +216,8 @@ BENCH_KNOBS = Knobs(cpus=(2,), min_threads=3, max_threads=3, max_ops=30)
 
 # Sizes: the first is where shrinking ends.  >= 512 may be offpage.
 ZONE_SIZES = (256, 64, 16, 128, 512, 1024, 2048, 100, 24, 4096, 40, 2000, 8192)
+# Sizes of a zone a program creates (no slab hash table: see decode_programs).
+OWN_ZONE_SIZES = tuple(z for z in ZONE_SIZES if z < 1024)
 ALIGNS = ("ptr", "char", "int", "cache", 15, 31)
 # Flag bits of a drawn mask, in order.
 FLAG_BITS = ("nofree", "mtxclass", "vm", "maxbucket", "zinit", "refcnt", "hash", "offpage")
@@ -377,10 +420,17 @@ def _zone_lists(knobs, min_zones):
 
 # Op kinds a knob may take out, in the order of a swarm mask's bits.
 OPTIONAL_KINDS = ("malloc", "drain", "reclaim", "setmax", "vm_fail", "vm_free_pages",
-                  "sleep", "yield", "timeout")
+                  "sleep", "yield", "timeout", "bulk", "bulkfree", "zlife", "prealloc",
+                  "use", "large", "kmem", "lockpair", "critpair", "tsleep", "info",
+                  "recurse")
 _KIND_KNOB = {"malloc": "malloc", "drain": "drains", "reclaim": "reclaims",
               "setmax": "limits", "vm_fail": "faults", "vm_free_pages": "faults",
-              "sleep": "sleeps", "yield": "yields", "timeout": "yields"}
+              "sleep": "sleeps", "yield": "yields", "timeout": "yields",
+              "bulk": "bulk", "bulkfree": "bulk", "zlife": "zone_ops",
+              "prealloc": "zone_ops", "use": "item_ops", "large": "large", "kmem": "large",
+              "lockpair": "kernel_ops", "critpair": "kernel_ops", "tsleep": "kernel_ops",
+              "info": "kernel_ops", "recurse": "kernel_ops"}
+SWARM_BYTES = 3
 
 
 def op_kinds(knobs: Knobs, swarm: int = 0) -> tuple[str, ...]:
@@ -410,6 +460,36 @@ def _raw_programs(max_ops):
     return st.tuples(st.binary(max_size=max_ops), st.binary(max_size=max_ops))
 
 
+def bucket_items(zone: dict, zones: list[dict]) -> int:
+    """About how many items a per-CPU bucket of this zone holds: uz_count,
+    the keg's items per slab (at most BUCKET_MAX, 128; BUCKET_MAX with
+    "maxbucket"), the way zone_ctor sets it in FreeBSD 7's
+    sys/vm/uma_core.c (an estimate: the slab header's size is rounded)."""
+    if zone.get("master"):
+        zone = next((z for z in zones if z["name"] == zone["master"]), zone)
+    flags = zone.get("flags") or ()
+    if "maxbucket" in flags:
+        return 128
+    size = zone.get("size", 256)
+    rsize = max(-(-size // 8) * 8, 16)
+    offpage = size >= 1024 or "offpage" in flags
+    ipers = max((4096 if offpage else 4096 - 80) // rsize, 1)
+    return min(ipers, 128)
+
+
+# Bulk lengths, as multiples of a bucket (then less or more one item): a
+# bucket one item from full or empty, a full one, several full buckets
+# on the zone's list.
+_BULK = ((1, -1), (1, 0), (1, 1), (2, 1), (3, 0), (3, 1), (0, 2), (0, 5))
+BULK_MAX = 48
+ZLIFE_MAX = 4
+
+
+def _bulk_len(arg: int, zone: dict, zones: list[dict]) -> int:
+    m, k = _BULK[arg % len(_BULK)]
+    return max(1, min(BULK_MAX, m * bucket_items(zone, zones) + k))
+
+
 def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict,
                     knobs: Knobs = DEFAULT_KNOBS, swarm: int = 0) -> list[list[str]]:
     """Turns each thread's raw ops into op strings, valid by construction
@@ -417,52 +497,176 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
     programs.  `swarm`: see op_kinds."""
     kinds = op_kinds(knobs, swarm)
     znames = [z["name"] for z in zones]
+    byname = {z["name"]: z for z in zones}
     # M_ZERO would wipe the pointer an attaching zinit keeps in the item.
     attaching = {z["name"] for z in zones if str(z.get("zinit", "")).startswith("attach")}
+    # Zones whose allocations can return NULL under M_WAITOK (a failing
+    # ctor or zinit), and whose items other zones' zinit point into.
+    failing = {z["name"] for z in zones
+               if any(str(z.get(k, "")).startswith(("fail", "attach")) for k in ("ctor", "zinit"))}
+    targets = {str(z.get("zinit", "")).split()[1] for z in zones if z["name"] in attaching}
+
+    def keg(name):
+        z = byname[name]
+        return byname.get(z.get("master"), z)
+
+    # uma_prealloc adds slabs whatever the limit (and dereferences the
+    # slab a failing keg init or allocf did not give): only kegs with
+    # neither.
+    prealloc_ok = [n for n in znames
+                   if keg(n).get("max") is None and not keg(n).get("init")
+                   and not keg(n).get("allocf")]
+    refcnt_ok = {n for n in znames if "refcnt" in (keg(n).get("flags") or ())}
     pages = cfg.get("pages", 256)
     fault_pages = sorted({0, 1, 4, pages // 2, pages})
+    destroys = any(kinds[b % len(kinds)] == "zlife" for kb, _ in raw for b in kb)
     claimed: set[str] = set()
     # Variables of each thread nobody frees (yet), in order of creation.
     unclaimed: list[list[str]] = []
+    # How each variable is freed: free, free_large or kmem_free.
+    freer: dict[str, str] = {}
     programs = []
     for t, (kbytes, abytes) in enumerate(raw):
         out: list[str] = []
         live: list[str] = []
+        # Variables that hold an item whatever the schedule (M_WAITOK from
+        # a zone that cannot fail), by zone: what touch and refcnt may use.
+        sure: dict[str, str] = {}
         k = 0
+        own_zones = 0
+
+        def new_var(prefix: str) -> str:
+            nonlocal k
+            var = f"{prefix}{t}_{k}"
+            k += 1
+            return var
+
+        def free_one(var: str) -> None:
+            claimed.add(var)
+            if var in live:
+                live.remove(var)
+            sure.pop(var, None)
+            out.append(f"{freer.get(var, 'free')} {var}")
+
+        def candidates() -> list[str]:
+            cands = list(live)
+            if knobs.cross_frees:
+                for j in range(t):
+                    cands += [v for v in unclaimed[j] if v not in claimed]
+            return cands
+
         for i, kind_i in enumerate(kbytes):
             kind = kinds[kind_i % len(kinds)]
             arg = abytes[i] if i < len(abytes) else 0
             x, y = arg & 15, arg >> 4
             if kind == "alloc":
-                var = f"v{t}_{k}"
-                k += 1
-                words = ["alloc", znames[x % len(znames)]]
+                var = new_var("v")
+                zone = znames[x % len(znames)]
+                words = ["alloc", zone]
                 if knobs.nowait and y & 1:
                     words.append("nowait")
-                if y & 2 and words[1] not in attaching:
+                if y & 2 and zone not in attaching:
                     words.append("zero")
-                if knobs.faults and knobs.nowait and y & 12 == 12:
+                novm = knobs.faults and knobs.nowait and y & 12 == 12
+                if novm:
                     words.append("novm")
                 out.append(" ".join(words) + f" -> {var}")
                 live.append(var)
+                # (M_NOVM may return NULL even without M_NOWAIT.)
+                if not (y & 1 and knobs.nowait) and not novm and zone not in failing \
+                        and zone not in attaching and zone not in targets:
+                    sure[var] = zone
+            elif kind == "bulk":
+                # A run of M_WAITOK allocations about a bucket long.
+                zone = znames[x % len(znames)]
+                for _ in range(_bulk_len(y, byname[zone], zones)):
+                    var = new_var("v")
+                    out.append(f"alloc {zone} -> {var}")
+                    live.append(var)
+            elif kind == "bulkfree":
+                # A run of frees (of this thread's items, or another's on
+                # another vCPU): buckets filled and pushed on the zone's list.
+                n = _bulk_len(y, byname[znames[x % len(znames)]], zones)
+                for var in candidates()[:n]:
+                    free_one(var)
             elif kind == "malloc":
-                var = f"m{t}_{k}"
-                k += 1
+                var = new_var("m")
                 nowait = " nowait" if knobs.nowait and y & 1 else ""
                 out.append(f"malloc {MALLOC_SIZES[x % len(MALLOC_SIZES)]}{nowait} -> {var}")
                 live.append(var)
+                if not nowait:
+                    sure[var] = ""
+            elif kind == "large":
+                var = new_var("l")
+                out.append(f"malloc_large {4096 * (1 + x % 3)} -> {var}")
+                live.append(var)
+                freer[var] = "free_large"
+            elif kind == "kmem":
+                var = new_var("k")
+                out.append(f"kmem_alloc {4096 * (1 + x % 2)} -> {var}")
+                live.append(var)
+                freer[var] = "kmem_free"
             elif kind == "free":
-                cands = list(live)
-                if knobs.cross_frees:
-                    for j in range(t):
-                        cands += [v for v in unclaimed[j] if v not in claimed]
+                cands = candidates()
                 if not cands:
                     continue
-                var = cands[arg % len(cands)]
+                free_one(cands[arg % len(cands)])
+            elif kind == "use":
+                # touch or refcnt of an item this thread holds for sure,
+                # which nobody else frees then.
+                mine = [v for v in live if v in sure]
+                if not mine:
+                    continue
+                var = mine[arg % len(mine)]
+                if y & 1 and sure[var] in refcnt_ok:
+                    out.append(f"refcnt {var}")
+                else:
+                    out.append(f"touch {var}")
                 claimed.add(var)
-                if var in live:
-                    live.remove(var)
-                out.append(f"free {var}")
+            elif kind == "zlife":
+                # A zone of this thread's own, from creation to destruction:
+                # its items are all freed before uma_zdestroy (FreeBSD 7
+                # leaves a keg with items out leaked), and nobody else uses it.
+                # (At most ZLIFE_MAX a thread: the core's zone table is finite.)
+                if own_zones >= ZLIFE_MAX:
+                    continue
+                own_zones += 1
+                name = f"p{t}_{k}"
+                k += 1
+                # Items below 1024 bytes: a keg with a slab hash table
+                # (UMA's choice from 1024 bytes on) made while another
+                # thread's hash_alloc refills "UMA Hash" gets none, and
+                # FreeBSD 7 dereferences it (the port's "no slab hash table"
+                # panic).
+                size = OWN_ZONE_SIZES[x % len(OWN_ZONE_SIZES)]
+                flags = " flags=maxbucket" if y & 1 else ""
+                out.append(f"zcreate {name} size={size}{flags}")
+                # (uma_zone_set_obj makes the keg NOFREE: FreeBSD 7 then
+                # leaks its slabs, headers included, at uma_zdestroy, so
+                # such a zone is kept.)
+                if y & 2:
+                    out.append(f"setobj {name} {8 + 8 * (y >> 2)}")
+                use = name
+                if y & 4 and not y & 2:
+                    use = f"q{t}_{k}"
+                    k += 1
+                    out.append(f"zsecond {use} master={name}")
+                n = 1 + (arg % 3)
+                mine = [new_var("v") for _ in range(n)]
+                # (A keg with a private object that is out of pages makes
+                # an M_WAITOK allocation spin in uma_zone_slab: M_NOWAIT.)
+                wait = " nowait" if y & 2 else ""
+                out += [f"alloc {use}{wait} -> {v}" for v in mine]
+                if y & 8:
+                    out.append(f"drain {use}")
+                out += [f"free {v}" for v in mine]
+                if use != name:
+                    out.append(f"zdestroy {use}")
+                if not y & 2:
+                    out.append(f"zdestroy {name}")
+            elif kind == "prealloc":
+                if prealloc_ok:
+                    out.append(f"prealloc {prealloc_ok[x % len(prealloc_ok)]} {1 + 2 * y}")
             elif kind == "drain":
                 out.append(f"drain {znames[x % len(znames)]}")
             elif kind == "reclaim":
@@ -475,8 +679,24 @@ def decode_programs(raw: list[tuple[bytes, bytes]], zones: list[dict], cfg: dict
                 out.append(f"vm_free_pages {fault_pages[x % len(fault_pages)]}")
             elif kind == "sleep":
                 out.append(f"sleep {1 + 4 * x}")
+            elif kind == "lockpair":
+                m = f"m{x % 2}"
+                out += [f"lock {m}", "yield", f"unlock {m}"]
+            elif kind == "critpair":
+                out += ["crit_enter", "crit_exit"]
+            elif kind == "tsleep":
+                c = f"c{x % 2}"
+                out.append(f"tsleep {c} {1 + y}" if arg & 1 == 0 else f"wakeup {c}")
+            elif kind == "info":
+                # DDB's show uma walks the kegs and zones without a lock (the
+                # system stands still in the debugger): not while a zone may
+                # be destroyed.
+                info = ("sysctl", "print_stats") + (() if destroys else ("show_uma",))
+                out.append(info[x % len(info)])
+            elif kind == "recurse":
+                out.append(f"recurse {1 + x % 4}")
             else:
-                out.append(kind)                      # yield, timeout, reclaim
+                out.append(kind)                      # yield, timeout
         unclaimed.append([v for v in live if v not in claimed])
         programs.append(out)
     return programs
@@ -491,20 +711,26 @@ def max_decision(nthreads: int, cpus: int) -> int:
 
 
 @functools.lru_cache(maxsize=None)
-def sparse_schedules(top: int, max_preemptions: int = 12, max_gap: int = 60):
+def sparse_schedules(top: int, max_preemptions: int = 12, max_gap: int = 1023):
     """Preemptions as (gap, decision) pairs -- decision i is taken gap i
     steps after the previous one -- expanded to the machine form.  Drawn as
-    two byte strings (decisions, gaps): deleting a decision byte deletes a
-    preemption, lowering a gap byte makes it earlier."""
-    def expand(pair):
-        ds, gaps = pair
-        out: list[int] = []
-        for i, b in enumerate(ds):
-            out += [0] * (gaps[i] % (max_gap + 1) if i < len(gaps) else 0)
-            out.append(1 + b % top)
-        return out
+    two byte strings (decisions; gaps, two bytes each, small ones likelier:
+    _gap): deleting a decision byte deletes a preemption, lowering gap
+    bytes makes it earlier."""
     return st.tuples(st.binary(max_size=max_preemptions),
-                     st.binary(max_size=max_preemptions)).map(expand)
+                     st.binary(max_size=2 * max_preemptions)).map(
+        lambda p: decode_sparse(p[0], p[1], top, max_gap))
+
+
+def decode_sparse(ds: bytes, gaps: bytes, top: int, max_gap: int = 1023) -> list[int]:
+    """The machine-form decisions of sparse_schedules' two byte strings."""
+    out: list[int] = []
+    for i, b in enumerate(ds):
+        if 2 * i < len(gaps):
+            out += [0] * _gap(int.from_bytes(gaps[2 * i:2 * i + 2].ljust(2, b"\0"), "big"),
+                              max_gap)
+        out.append(1 + b % top)
+    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -517,24 +743,38 @@ def dense_schedules(top: int, length: int = 120):
 
 def _skewed(b: int, top: int) -> int:
     """0..top from a byte, small values likelier (a fifth of the bytes give
-    0): most races need the preemption at the very next UMA point."""
+    0)."""
     return (b * b * (top + 1)) >> 16
 
 
-def trigger_schedules(top: int, max_triggers: int = 6, max_gap: int = 24):
+def _gap(v: int, top: int) -> int:
+    """0..top from a 16-bit value, small values much likelier (top * u**4,
+    u uniform in [0, 1): a quarter give 0 when top is 255, half of them
+    at most top / 16): most races need the preemption at the very next UMA
+    point, and a burst's find may need one a hundred stops on."""
+    return (v ** 4 * (top + 1)) >> 64
+
+
+def trigger_schedules(top: int, max_triggers: int = 6, max_gap: int = 255):
     """A schedule in trigger form (Case.triggers): (gap, decision) pairs
     whose gaps count stops at UMA's own preemption points.  Two byte
-    strings, as sparse_schedules."""
+    strings: a byte per decision, two per gap (_gap), as sparse_schedules
+    (deleting a decision byte deletes a trigger, lowering gap bytes makes
+    it earlier)."""
     return _cached(_trigger_schedules, top, max_triggers, max_gap)
 
 
+def decode_triggers(ds: bytes, gaps: bytes, top: int, max_gap: int = 255):
+    """The (gap, decision) pairs of trigger_schedules' two byte strings."""
+    return [(_gap(int.from_bytes(gaps[2 * i:2 * i + 2].ljust(2, b"\0"), "big"), max_gap)
+             if 2 * i < len(gaps) else 0, 1 + b % top)
+            for i, b in enumerate(ds)]
+
+
 def _trigger_schedules(top, max_triggers, max_gap):
-    def pairs(p):
-        ds, gaps = p
-        return [(_skewed(gaps[i], max_gap) if i < len(gaps) else 0, 1 + b % top)
-                for i, b in enumerate(ds)]
     return st.tuples(st.binary(max_size=max_triggers),
-                     st.binary(max_size=max_triggers)).map(pairs)
+                     st.binary(max_size=2 * max_triggers)).map(
+        lambda p: decode_triggers(p[0], p[1], top, max_gap))
 
 
 def schedules(top: int, knobs: Knobs = DEFAULT_KNOBS):
@@ -568,48 +808,120 @@ def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
     nthreads = draw(_int(min(knobs.min_threads, knobs.max_threads), knobs.max_threads))
     raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
     cpub = draw(_bytes(knobs.max_threads))
-    swarm = int.from_bytes(draw(_bytes(2)), "little") if knobs.swarm else 0
+    swarm = int.from_bytes(draw(_bytes(SWARM_BYTES)), "little") if knobs.swarm else 0
     cfg = draw(sim_configs(knobs, bugs, granularity))
     zones = draw(zone_lists(knobs))
     cpus = [cpub[i] % cfg["cpus"] for i in range(nthreads)]
     progs = decode_programs(raw, zones, cfg, knobs, swarm)
     threads = [{"name": f"t{i}", "cpu": cpus[i], "ops": progs[i]} for i in range(nthreads)]
     top = max_decision(nthreads, cfg["cpus"])
+    meta: dict = {"top": top, "knobs": knobs}
+    if knobs.burst:
+        # The schedule family of the burst, and its seed.
+        meta["family"] = BURST_FAMILIES[draw(_int(0, len(BURST_FAMILIES) - 1))]
+        meta["seed"] = int.from_bytes(draw(_bytes(4)), "little")
+    # The schedule's choices come last: a schedule a burst finds takes
+    # their place (schedule_choices).
+    meta["at"] = _choices_so_far()
     form = knobs.schedule
     if form == "mixed":
         form = SCHEDULE_FORMS[draw(_int(0, len(SCHEDULE_FORMS) - 1))]
+    meta["form"] = form
     if form == "points":
         trig = draw(trigger_schedules(top, knobs.max_triggers, knobs.max_trigger_gap))
-        return Case.of(cfg, zones, threads, max_steps=max_steps, triggers=trig)
+        return Case.of(cfg, zones, threads, max_steps=max_steps, triggers=trig, draw=meta)
     if form == "sparse":
         dec = draw(sparse_schedules(top, knobs.max_preemptions, knobs.max_gap))
     else:
         dec = draw(dense_schedules(top, knobs.dense_len))
-    return Case.of(cfg, zones, threads, dec, max_steps)
+    return Case.of(cfg, zones, threads, dec, max_steps, draw=meta)
 
 
-def knobs_for_bug(bug: str) -> Knobs:
-    """Knobs for hunting one known bug: what it needs stays in, noise that
-    only slows the search goes.  Used by `umasim fuzz --bug` and the tests."""
-    base = replace(DEFAULT_KNOBS, invariants_off=False, swarm=False)
-    if bug in ("wakeup_one", "full_bypass"):
-        # zonelimit sleepers and frees on a FULL keg
-        k = replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
-                    malloc=False, md_small_alloc=False, flags=False, always_limit=True,
-                    reclaims=False, drains=False, yields=False, cpus=(2,), pages=(256,),
-                    schedule="points")
-        # wakeup_one: several sleepers on one keg -- one zone, short programs
-        return replace(k, max_zones=1, max_ops=8) if bug == "wakeup_one" else k
-    if bug == "no_recheck":
-        # another thread on the vCPU fills its cache in the zalloc_race gap
-        return replace(base, fine=False, faults=False, pagedaemon=False, callbacks=False,
-                       malloc=False, secondary=False, limits=False, flags=False,
-                       md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
-                       sleeps=False, yields=False, pages=(256,), schedule="points")
-    if bug == "stale_cache":
-        # a migration between critical_exit and ZONE_LOCK, fine interleavings
-        return replace(base, cpus=(2,), faults=False, pagedaemon=False, callbacks=False,
-                       malloc=False, secondary=False, limits=False, flags=False,
-                       md_small_alloc=False, max_zones=1, drains=False, reclaims=False,
-                       sleeps=False, yields=False, pages=(256,), schedule="points")
-    return base
+BURST_FAMILIES = ("guided", "pct")
+
+
+def _choices_so_far() -> int | None:
+    """How many choices the example under way has made (None outside a
+    Hypothesis test)."""
+    try:
+        from hypothesis.control import current_build_context
+        return len(current_build_context().data.nodes)
+    except Exception:  # noqa: BLE001 -- no build context, or another Hypothesis
+        return None
+
+
+# ---- the inverse: a schedule as the choices that draw it ---------------------
+
+def _ungap(gap: int, top: int) -> int | None:
+    """The smallest 16-bit value that _gap maps to `gap` (None: none does)."""
+    lo, hi = 0, 0xFFFF
+    if not 0 <= gap <= top:
+        return None
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _gap(mid, top) >= gap:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo if _gap(lo, top) == gap else None
+
+
+def encode_triggers(triggers, top: int, knobs: Knobs = DEFAULT_KNOBS):
+    """The two byte strings trigger_schedules decodes to these (gap,
+    decision) pairs, or None when they are out of its reach (too many,
+    a gap too long, a decision above `top`)."""
+    if len(triggers) > knobs.max_triggers:
+        return None
+    ds, gaps = bytearray(), bytearray()
+    for gap, d in triggers:
+        g = _ungap(gap, knobs.max_trigger_gap)
+        if g is None or not 1 <= d <= min(top, 256):
+            return None
+        ds.append(d - 1)
+        gaps += g.to_bytes(2, "big")
+    return bytes(ds), bytes(gaps)
+
+
+def encode_sparse(decisions, top: int, knobs: Knobs = DEFAULT_KNOBS):
+    """The two byte strings sparse_schedules decodes to these machine-form
+    decisions (trailing zeros aside), or None when out of its reach."""
+    dec = list(decisions)
+    while dec and dec[-1] == 0:
+        dec.pop()
+    ds, gaps = bytearray(), bytearray()
+    run = 0
+    for d in dec:
+        if d == 0:
+            run += 1
+            continue
+        g = _ungap(run, knobs.max_gap)
+        if g is None or not 1 <= d <= min(top, 256):
+            return None
+        ds.append(d - 1)
+        gaps += g.to_bytes(2, "big")
+        run = 0
+    if len(ds) > knobs.max_preemptions:
+        return None
+    return bytes(ds), bytes(gaps)
+
+
+def schedule_choices(case: Case, triggers=None, decisions=None):
+    """The choices that draw `case` again with this schedule in place of
+    its own: trigger form (`triggers`) or sparse machine form
+    (`decisions`).  None when the case was not drawn by cases() in a
+    Hypothesis test, its knobs do not draw that form, or the schedule is
+    out of the form's reach.  Only the tail after case.draw["at"] is
+    returned (a tuple of choices)."""
+    meta = case.draw
+    if not meta or meta.get("at") is None:
+        return None
+    knobs, top = meta["knobs"], meta["top"]
+    form = "points" if triggers is not None else "sparse"
+    if knobs.schedule not in ("mixed", form):
+        return None
+    enc = encode_triggers(triggers, top, knobs) if triggers is not None \
+        else encode_sparse(decisions, top, knobs)
+    if enc is None:
+        return None
+    head = (SCHEDULE_FORMS.index(form),) if knobs.schedule == "mixed" else ()
+    return head + enc
