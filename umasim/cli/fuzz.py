@@ -80,7 +80,7 @@ def cmd_fuzz(args) -> int:
     if campaign_asked(args):
         from umasim.cli.campaign import fuzz_campaign_command
         return fuzz_campaign_command(args, db)
-    res = run_fuzz(args.examples, args.seed, args.bug, 1, not args.fast,
+    res = run_fuzz(args.examples, args.seed, args.bug, not args.fast,
                    progress=not args.json and sys.stderr.isatty(), max_time=args.max_time,
                    db=db)
     for f in res.failures:

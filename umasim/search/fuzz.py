@@ -1,11 +1,12 @@
 """`umasim fuzz`: the properties of umasim.search.properties over cases
-that Hypothesis generates (umasim.search.strategies), in one or several
-processes, with a progress bar; a failure is shrunk, written as a
+that Hypothesis generates (umasim.search.strategies), with a progress
+bar (in several processes or on a cluster: umasim.campaign); a failure is shrunk, written as a
 scenario file and a trace (umasim.views.artefacts), and the command that
 replays it is printed.
 
-    umasim fuzz [--examples N | --max-time S] [--seed N] [--bug NAME] [--jobs N]
+    umasim fuzz [--examples N | --max-time S] [--seed N] [--bug NAME]
                 [--out DIR] [--db DIR | --no-db] [--fast] [--json]
+                [--jobs N | --cluster tcp://HOST:PORT] [--unit-size N] [--resume DIR]
     umasim fuzz --list-bugs
 
 Exit status: 0 when no example failed, 1 when one did (artefacts
@@ -21,7 +22,7 @@ Hypothesis with the program (find_failure).  The race windows and state
 pairs a burst covers feed hypothesis.target() and event().
 
 --bug NAME turns on a known-bug switch and runs the default search.
---seed seeds Hypothesis (job j of --jobs uses seed + j); without it a
+--seed seeds Hypothesis (a campaign's unit k a hash of it and k); without it a
 seed is drawn and printed, so any run can be repeated.  --fast checks the
 invariants at the end of each run only (one C call per run) instead of
 after every step.  --max-time S bounds the search (shrinking a find may
@@ -37,7 +38,6 @@ imported only when the command runs.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sys
 import time
@@ -518,38 +518,7 @@ MANY_PREEMPTIONS = 5
 BIG_ITEM = 4096
 
 
-# ---- processes ---------------------------------------------------------------
-
-def _worker(job: int, seed: int, examples: int, bug: str | None, every_step: bool,
-            counts, results, db: str | None = None, max_time: float | None = None,
-            scheds=None) -> None:
-    """One process of --jobs: its share of the examples under its seed.
-    The first job to find a failure stops the others."""
-    import contextlib
-    import io
-
-    stats = _Search()
-
-    def tick():
-        counts[job] += 1
-        if scheds is not None:
-            scheds[job] = stats.schedules
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            found = find_failure(strategy_for(bug), examples, seed=seed,
-                                 every_step=every_step, on_example=tick,
-                                 database=_database(db), max_time=max_time, stats=stats)
-        if scheds is not None:
-            scheds[job] = stats.schedules
-    except BaseException as e:  # noqa: BLE001 -- reported by the parent
-        results.put((job, "error", f"{type(e).__name__}: {e}"))
-        return
-    if found is None:
-        results.put((job, "ok", None))
-    else:
-        case, verdict, _ = found
-        results.put((job, "failed", (case, verdict)))
-
+# ---- the search ----------------------------------------------------------------
 
 def _database(path):
     if path is None:
@@ -559,106 +528,44 @@ def _database(path):
 
 
 def run_fuzz(examples: int = 200, seed: int | None = None, bug: str | None = None,
-             jobs: int = 1, every_step: bool = True, progress: bool = True,
+             every_step: bool = True, progress: bool = True,
              max_time: float | None = None, db: str | Path | None = None) -> FuzzResult:
-    """Fuzzes with `jobs` processes (one: this process), job j seeded
-    seed + j; returns what failed (not yet written as artefacts).
+    """Fuzzes in this process (several processes or machines: a campaign,
+    umasim.campaign); returns what failed (not yet written as artefacts).
     `max_time` bounds the search in seconds; `db` is the directory of
     Hypothesis's example database (None: no database)."""
     if examples < 1:
         raise ValueError("--examples must be at least 1")
-    if jobs < 1:
-        raise ValueError("--jobs must be at least 1")
     if max_time is not None and not max_time > 0:
         raise ValueError(f"--max-time must be a positive number of seconds, not {max_time}")
     if bug is not None and bug not in KNOWN_BUGS:
         raise ValueError(f"unknown bug {bug!r} (known: {', '.join(KNOWN_BUGS)})")
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
-    jobs = min(jobs, examples)
-    shares = [examples // jobs + (1 if j < examples % jobs else 0) for j in range(jobs)]
-    seeds = [seed + j for j in range(jobs)]
+    seeds = [seed]
     bar = _bar(examples, progress, bug)
     t0 = time.perf_counter()
     failures: list[Failure] = []
     done = 0
     stats = _Search()
     nsched = [0]
+    def tick():
+        nonlocal done
+        done += 1
+        if bar is not None and done <= examples:
+            bar.update(1)
     try:
-        if jobs == 1:
-            def tick():
-                nonlocal done
-                done += 1
-                if bar is not None and done <= examples:
-                    bar.update(1)
-            found = find_failure(strategy_for(bug), examples, seed=seeds[0],
-                                 every_step=every_step, on_example=tick,
-                                 database=_database(db), max_time=max_time, stats=stats)
-            if found is not None:
-                failures.append(Failure(found[0], found[1], 0, seeds[0]))
-            nsched[0] = stats.schedules
-        else:
-            done = _run_jobs(shares, seeds, bug, every_step, bar, failures,
-                             None if db is None else str(db), max_time, nsched)
+        found = find_failure(strategy_for(bug), examples, seed=seed,
+                             every_step=every_step, on_example=tick,
+                             database=_database(db), max_time=max_time, stats=stats)
+        if found is not None:
+            failures.append(Failure(found[0], found[1], 0, seed))
+        nsched[0] = stats.schedules
     finally:
         if bar is not None:
             bar.close()
     secs = time.perf_counter() - t0
     return FuzzResult(min(done, examples), secs, seeds, bug, failures, schedules=nsched[0])
-
-
-def _run_jobs(shares, seeds, bug, every_step, bar, failures, db=None, max_time=None,
-              nsched=None) -> int:
-    import multiprocessing as mp
-    ctx = mp.get_context("spawn")
-    counts = ctx.Array("l", len(shares), lock=False)
-    scheds = ctx.Array("q", len(shares), lock=False)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(j, seeds[j], shares[j], bug, every_step,
-                                               counts, results, db, max_time, scheds),
-                         daemon=True)
-             for j in range(len(shares))]
-    for p in procs:
-        p.start()
-    pending = set(range(len(shares)))
-    errors = []
-    shown = 0
-    try:
-        while pending:
-            try:
-                job, status, payload = results.get(timeout=0.2)
-            except Exception:  # queue.Empty
-                job = None
-            if job is not None:
-                pending.discard(job)
-                if status == "failed":
-                    failures.append(Failure(payload[0], payload[1], job, seeds[job]))
-                    # One shrunk failure is the answer: stop the others.
-                    for p in procs:
-                        if p.is_alive():
-                            p.terminate()
-                    pending.clear()
-                elif status == "error":
-                    errors.append(f"job {job}: {payload}")
-            now = sum(min(counts[j], shares[j]) for j in range(len(shares)))
-            if bar is not None and now > shown:
-                bar.update(now - shown)
-                shown = now
-            if job is None and not any(p.is_alive() for p in procs) and pending:
-                # A job died without a word (killed, or out of memory).
-                errors += [f"job {j}: exited with status {procs[j].exitcode}"
-                           for j in sorted(pending)]
-                break
-    finally:
-        for p in procs:
-            p.join(timeout=5)
-            if p.is_alive():
-                p.terminate()
-    if errors:
-        raise RuntimeError("fuzz worker failed: " + "; ".join(errors))
-    if nsched is not None:
-        nsched[0] = sum(scheds[j] for j in range(len(shares)))
-    return sum(min(counts[j], shares[j]) for j in range(len(shares)))
 
 
 def _bar(total: int, progress: bool, bug: str | None):
