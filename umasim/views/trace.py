@@ -1,6 +1,6 @@
 """Traces: JSON Lines that stand alone (docs/design.md, "Traces and replay").
 
-    {"trace": "umasim", "version": 2, "umasim": ..., "level": ...,
+    {"trace": "umasim", "version": 3, "umasim": ..., "level": ...,
      "digest_every": K, "scenario": {...the whole normalised scenario...},
      "start_digest": ...}                                   header
     {"ev": "page_alloc", "step": 3, "tick": 2, ...}         events (level "full")
@@ -34,7 +34,7 @@ from umasim.views.report import Report, report_of
 _OP_NAMES = {code: name for name, code in OPCODES.items()}
 
 FORMAT = "umasim"
-VERSION = 2
+VERSION = 3
 DEFAULT_DIGEST_EVERY = 1000
 # Event kinds whose `a` is an address, shown in hex.
 ADDRESS_KINDS = {"page_alloc", "page_free", "bucket_alloc", "bucket_free", "slab_alloc",
