@@ -12,6 +12,7 @@
 #include "vm.h"
 
 #define	VM_CHAN(s)	((const void *)&(s)->st.vm.cnt.v_free_count)
+#define	VM_HZ		1000	/* hz, as sys/systm.h has it */
 
 /* Reserves the arena: page-aligned, base aligned to VM_ARENA_ALIGN. */
 static char *
@@ -318,39 +319,80 @@ kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
 		vm->kmem_hwm = first + n;
 }
 
+/*
+ * The vm_lowmem event (EVENTHANDLER_INVOKE(vm_lowmem, 0)).  FreeBSD 7's
+ * handlers live outside UMA (mbuf protocol drains, the buffer cache's and
+ * ZFS's caches); the simulated kernel has none of those subsystems and
+ * registers no handler, so the event runs nothing: what frees kmem_map
+ * space in kmem_malloc's rounds is the uma_reclaim() that follows it.
+ */
+static void
+vm_lowmem_invoke(struct sim *s)
+{
+
+	(void)s;
+}
+
+/*
+ * kmem_malloc as FreeBSD 7's sys/vm/vm_kern.c has it: find room in
+ * kmem_map; for M_WAITOK, when there is none, up to 8 rounds of the
+ * vm_lowmem event and uma_reclaim(), each followed by a retry and, if that
+ * fails, a tsleep on "nokva" of (hz / 4) * (round + 1) ticks, then the
+ * panic (M_NOWAIT: NULL at once).  The range is entered in the map
+ * (vm_map_insert) before the pages are allocated and stays there while
+ * the request sleeps in VM_WAIT; an M_NOWAIT request that gets no pages
+ * gives it back (vm_map_delete).
+ */
 void *
 kmem_malloc(void *map, size_t size, int flags)
 {
 	struct sim *s = cursim;
 	struct vmstate *vm = &s->st.vm;
+	struct kthread *td;
 	int64_t n, first;
-	int injected;
+	int i, injected;
 	char *p;
 
 	(void)map;
 	sched_point(PT_PAGE_ALLOC);
 	fp_note(FPK_VM, 1);
 	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
-	for (;;) {
-		first = kva_find(vm, n);
-		if (first < 0) {
-			if (flags & M_NOWAIT) {
-				page_fail_event(s, n, flags);
-				return (NULL);
+	size = (size_t)n * PAGE_SIZE;			/* round_page(size) */
+	first = kva_find(vm, n);
+	if (first < 0) {
+		if ((flags & M_NOWAIT) == 0) {
+			for (i = 0; i < 8; i++) {
+				vm_lowmem_invoke(s);
+				if (vm->reclaim_hook != NULL)
+					vm->reclaim_hook();	/* uma_reclaim() */
+				first = kva_find(vm, n);
+				if (first >= 0)
+					break;
+				td = s->st.curthread;
+				msleep(&td->td_nokva, NULL, 0, "nokva",
+				    (VM_HZ / 4) * (i + 1));
 			}
-			panic("kmem_malloc(%ld): kmem_map too small: %ld total "
-			    "allocated", (long)size,
-			    (long)(vm->kmem_used * PAGE_SIZE));
+			if (i == 8)
+				panic("kmem_malloc(%ld): kmem_map too small: %ld "
+				    "total allocated", (long)size,
+				    (long)(vm->kmem_used * PAGE_SIZE));
+		} else {
+			page_fail_event(s, n, flags);
+			return (NULL);
 		}
+	}
+	kva_mark(s, first, n, 1);			/* vm_map_insert */
+	for (;;) {
 		injected = vm->fail_next > 0;
 		if (vm_phys_take(n, flags))
 			break;
 		page_fail_event(s, n, flags);
-		if (flags & M_NOWAIT)
+		if (flags & M_NOWAIT) {
+			kva_mark(s, first, n, 0);	/* vm_map_delete */
 			return (NULL);
+		}
 		vm_wait(s, injected);
 	}
-	kva_mark(s, first, n, 1);
 	p = page_addr(s, vm->kmem_base + first);
 	/*
 	 * Pages come back zeroed whatever the flags: a page's old contents

@@ -152,6 +152,8 @@ class StateRecorder:
                 rec.append(console[e.a])
             elif e.kind in ("op_begin", "op_end"):
                 rec.append(_OP_NAMES.get(e.a, "?"))
+            elif e.kind == "sleep" and e.wmesg:
+                rec.append(e.wmesg)
             self.events.append(rec)
         if stepev is not None:
             self.steps.append([tname.get(stepev.thread, -1), stepev.cpu,

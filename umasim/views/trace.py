@@ -78,6 +78,8 @@ def event_record(sim: Sim, e) -> dict[str, Any]:
     else:
         rec["a"] = e.a
     rec["b"] = e.b
+    if e.kind == "sleep":
+        rec["wmesg"] = e.wmesg
     if e.kind in ("console", "panic"):
         con = sim.console
         rec["text"] = con[e.a] if 0 <= e.a < len(con) else None
