@@ -1,6 +1,7 @@
 /*
- * The simulated VM: arena, physical pages, kmem_map, the per-page table,
- * vmwait, faults and the pagedaemon.
+ * The simulated VM: arena, physical pages, kmem_map (its first-fit map;
+ * kmem_malloc and kmem_free are in vm_kern.c), the per-page table, vmwait,
+ * faults and the pagedaemon.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 #include "vm.h"
 
 #define	VM_CHAN(s)	((const void *)&(s)->st.vm.cnt.v_free_count)
-#define	VM_HZ		1000	/* hz, as sys/systm.h has it */
 
 /* Reserves the arena: page-aligned, base aligned to VM_ARENA_ALIGN. */
 static char *
@@ -264,7 +264,7 @@ vm_phys_release(int64_t n)
  * VM_WAIT: sleep in "vmwait" until free pages return (or, after an
  * injected failure, for one tick), and wake the pagedaemon on the way.
  */
-static void
+void
 vm_wait(struct sim *s, int injected)
 {
 	struct kthread *td = s->st.curthread;
@@ -277,8 +277,8 @@ vm_wait(struct sim *s, int injected)
 	cov_win_close(W_VMWAIT);
 }
 
-static void
-page_fail_event(struct sim *s, int64_t n, int flags)
+void
+vm_page_fail_event(struct sim *s, int64_t n, int flags)
 {
 
 	if (s->st.trace_level >= UMASIM_TRACE_FULL)
@@ -288,8 +288,8 @@ page_fail_event(struct sim *s, int64_t n, int flags)
 /* ---- kmem_map ---------------------------------------------------------- */
 
 /* First fit of n contiguous pages in kmem_map; -1 if there is no room. */
-static int64_t
-kva_find(const struct vmstate *vm, int64_t n)
+int64_t
+vm_kva_find(const struct vmstate *vm, int64_t n)
 {
 	int64_t i, run;
 
@@ -302,8 +302,8 @@ kva_find(const struct vmstate *vm, int64_t n)
 	return (-1);
 }
 
-static void
-kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
+void
+vm_kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
 {
 	struct vmstate *vm = &s->st.vm;
 	int64_t i;
@@ -319,135 +319,19 @@ kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
 		vm->kmem_hwm = first + n;
 }
 
-/*
- * The vm_lowmem event (EVENTHANDLER_INVOKE(vm_lowmem, 0)).  FreeBSD 7's
- * handlers live outside UMA (mbuf protocol drains, the buffer cache's and
- * ZFS's caches); the simulated kernel has none of those subsystems and
- * registers no handler, so the event runs nothing: what frees kmem_map
- * space in kmem_malloc's rounds is the uma_reclaim() that follows it.
- */
-static void
-vm_lowmem_invoke(struct sim *s)
+/* The address of kmem_map's page 'first', and the kmem_map page of 'addr'. */
+char *
+vm_kmem_addr(const struct sim *s, int64_t first)
 {
 
-	(void)s;
-}
-
-/*
- * kmem_malloc as FreeBSD 7's sys/vm/vm_kern.c has it: find room in
- * kmem_map; for M_WAITOK, when there is none, up to 8 rounds of the
- * vm_lowmem event and uma_reclaim(), each followed by a retry and, if that
- * fails, a tsleep on "nokva" of (hz / 4) * (round + 1) ticks, then the
- * panic (M_NOWAIT: NULL at once).  The range is entered in the map
- * (vm_map_insert) before the pages are allocated and stays there while
- * the request sleeps in VM_WAIT; an M_NOWAIT request that gets no pages
- * gives it back (vm_map_delete).
- */
-void *
-kmem_malloc(void *map, size_t size, int flags)
-{
-	struct sim *s = cursim;
-	struct vmstate *vm = &s->st.vm;
-	struct kthread *td;
-	int64_t n, first;
-	int i, injected;
-	char *p;
-
-	(void)map;
-	sched_point(PT_PAGE_ALLOC);
-	fp_note(FPK_VM, 1);
-	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
-	size = (size_t)n * PAGE_SIZE;			/* round_page(size) */
-	first = kva_find(vm, n);
-	if (first < 0) {
-		if ((flags & M_NOWAIT) == 0) {
-			for (i = 0; i < 8; i++) {
-				vm_lowmem_invoke(s);
-				if (vm->reclaim_hook != NULL)
-					vm->reclaim_hook();	/* uma_reclaim() */
-				first = kva_find(vm, n);
-				if (first >= 0)
-					break;
-				td = s->st.curthread;
-				msleep(&td->td_nokva, NULL, 0, "nokva",
-				    (VM_HZ / 4) * (i + 1));
-			}
-			if (i == 8)
-				panic("kmem_malloc(%ld): kmem_map too small: %ld "
-				    "total allocated", (long)size,
-				    (long)(vm->kmem_used * PAGE_SIZE));
-		} else {
-			page_fail_event(s, n, flags);
-			return (NULL);
-		}
-	}
-	kva_mark(s, first, n, 1);			/* vm_map_insert */
-	for (;;) {
-		injected = vm->fail_next > 0;
-		if (vm_phys_take(n, flags))
-			break;
-		page_fail_event(s, n, flags);
-		if (flags & M_NOWAIT) {
-			kva_mark(s, first, n, 0);	/* vm_map_delete */
-			return (NULL);
-		}
-		vm_wait(s, injected);
-	}
-	p = page_addr(s, vm->kmem_base + first);
-	/*
-	 * Pages come back zeroed whatever the flags: a page's old contents
-	 * would otherwise depend on history a snapshot restore discards.
-	 */
-	memset(p, 0, (size_t)n * PAGE_SIZE);
-	s->st.curthread->td_acts++;
-	if (s->st.trace_level >= UMASIM_TRACE_FULL)
-		ev_record(s, EVK_PAGE_ALLOC, (int64_t)vm_display(s, p), n);
-	return (p);
-}
-
-void
-kmem_free(void *map, void *addr, size_t size)
-{
-	struct sim *s = cursim;
-	struct vmstate *vm = &s->st.vm;
-	int64_t n, first, i;
-
-	(void)map;
-	sched_point(PT_PAGE_FREE);
-	fp_note(FPK_VM, 1);
-	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
-	first = page_index(s, (uintptr_t)addr) - vm->kmem_base;
-	if (((uintptr_t)addr & PAGE_MASK) != 0 || first < 0 ||
-	    first + n > vm->kmem_pages)
-		panic("kmem_free: %#llx is not in kmem_map",
-		    (unsigned long long)vm_display(s, addr));
-	for (i = 0; i < n; i++)
-		if (!vm->kmem_map[first + i])
-			panic("kmem_free: page %#llx is not allocated",
-			    (unsigned long long)vm_display(s,
-			    page_addr(s, vm->kmem_base + first + i)));
-	if (s->st.trace_level >= UMASIM_TRACE_FULL)
-		ev_record(s, EVK_PAGE_FREE, (int64_t)vm_display(s, addr), n);
-	kva_mark(s, first, n, 0);
-	s->st.curthread->td_acts++;
-	vm_phys_release(n);
-}
-
-/* Address space only (uma_zone_set_obj); pages come from vm_phys_take. */
-void *
-kmem_alloc_nofault(void *map, size_t size)
-{
-	struct sim *s = cursim;
-	int64_t n, first;
-
-	(void)map;
-	fp_note(FPK_VM, 1);
-	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
-	first = kva_find(&s->st.vm, n);
-	if (first < 0)
-		return (NULL);
-	kva_mark(s, first, n, 1);
 	return (page_addr(s, s->st.vm.kmem_base + first));
+}
+
+int64_t
+vm_kmem_index(const struct sim *s, const void *addr)
+{
+
+	return (page_index(s, (uintptr_t)addr) - s->st.vm.kmem_base);
 }
 
 /* ---- the direct map (md_small_alloc) ------------------------------------ */
@@ -467,7 +351,7 @@ vm_small_alloc(int flags)
 		injected = vm->fail_next > 0;
 		if (vm_phys_take(1, flags))
 			break;
-		page_fail_event(s, 1, flags);
+		vm_page_fail_event(s, 1, flags);
 		if (flags & M_NOWAIT)
 			return (NULL);
 		vm_wait(s, injected);
