@@ -76,8 +76,8 @@
 
 /*
  * The vm_lowmem event (EVENTHANDLER_INVOKE(vm_lowmem, 0)).  FreeBSD 7's
- * handlers live outside UMA (mbuf protocol drains, the buffer cache's and
- * ZFS's caches); the simulated kernel has none of those subsystems and
+ * handlers live outside UMA (among them the mbuf protocol drains and ZFS's
+ * ARC); the simulated kernel has none of those subsystems and
  * registers no handler, so the event runs nothing: what frees kmem_map
  * space in kmem_malloc's rounds is the uma_reclaim() that follows it.
  */
