@@ -111,7 +111,9 @@ class StateRecorder:
         self.scenario = scenario
         self.ch = _Channels()
         self.steps: list[list[Any]] = []       # [thread, cpu, point, tick] per step
-        self.events: list[list[Any]] = []      # [step, kind, thread, cpu, a, b, text]
+        # [step, kind, thread, cpu, a, b, text]; text: a console line, an
+        # operation's name or a sleep's wait message
+        self.events: list[list[Any]] = []
         self.nev = 0
         self.zones: list[str] = []
         self.threads: list[str] = []
