@@ -69,6 +69,7 @@ NATIVE_SOURCES = [
     "csrc/vm/uma_sim.c",
     "csrc/vm/kern_malloc.c",
     "csrc/kern/vm.c",
+    "csrc/kern/vm_kern.c",
     "csrc/kern/mutex.c",
 ]
 

@@ -122,6 +122,7 @@ struct umasim_event {
 	int32_t		point;
 	int64_t		a;
 	int64_t		b;
+	char		wmesg[32];	/* sleep: the wait message; else "" */
 };
 
 struct umasim_digest_rec {

@@ -169,6 +169,14 @@ digest_kernel(struct digest *d, const struct sim *s)
 	int i;
 
 	dg_u64(d, (uint64_t)s->st.ncpus);
+	/* The configuration that changes what a simulation does next. */
+	dg_u64(d, s->st.cfg.bugs);
+	dg_u64(d, (uint64_t)s->st.cfg.granularity);
+	dg_u64(d, (uint64_t)s->st.cfg.ticks_per_step);
+	dg_u64(d, (uint64_t)s->st.cfg.invariants);
+	dg_u64(d, (uint64_t)s->st.cfg.md_small_alloc);
+	dg_u64(d, (uint64_t)s->st.cfg.pagedaemon);
+	dg_u64(d, (uint64_t)s->st.cfg.free_min);
 	dg_u64(d, (uint64_t)s->st.now);
 	dg_u64(d, s->st.nsteps);
 	dg_u64(d, (uint64_t)s->st.panicked);

@@ -2,6 +2,7 @@
  * What a run leaves behind: events, console lines and decisions, kept in
  * growable arrays owned by the simulation.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,19 @@ ev_record(struct sim *s, int kind, int64_t a, int64_t b)
 	e->point = td != NULL ? td->td_point : -1;
 	e->a = a;
 	e->b = b;
+	e->wmesg[0] = '\0';
+}
+
+/* A sleep event: the channel, the timeout and the wait message. */
+void
+ev_record_sleep(struct sim *s, int64_t chan, int64_t timo, const char *wmesg)
+{
+	size_t n = s->ev.n;
+
+	ev_record(s, EVK_SLEEP, chan, timo);
+	if (s->ev.n > n && wmesg != NULL)
+		snprintf(s->ev.e[n].wmesg, sizeof(s->ev.e[n].wmesg), "%s",
+		    wmesg);
 }
 
 int

@@ -171,6 +171,7 @@ struct kthread {
 	const void	*td_wchan;
 	const char	*td_wmesg;
 	int64_t		td_timo_at;	/* tick of a timed wakeup, or -1 */
+	char		td_nokva;	/* kmem_malloc's "nokva" channel */
 	int		td_timedout;
 	/* blocked on a mutex, or waiting for a variable */
 	struct mtx	*td_blocked;
@@ -678,6 +679,8 @@ int	kern_vprintf(const char *fmt, va_list ap);
 
 /* events.c */
 void	ev_record(struct sim *s, int kind, int64_t a, int64_t b);
+void	ev_record_sleep(struct sim *s, int64_t chan, int64_t timo,
+	    const char *wmesg);
 int	console_append(struct sim *s, const char *line);
 int	dec_grow(struct sim *s);
 

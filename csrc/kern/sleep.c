@@ -35,7 +35,7 @@ sleep_internal(struct kthread *td, const void *chan, struct mtx *m, int pri,
 		sched_timer_add(s, td->td_timo_at);
 	}
 	if (s->st.trace_level >= UMASIM_TRACE_FULL && !td->td_kernel)
-		ev_record(s, EVK_SLEEP, (int64_t)kern_canon(s, chan), timo);
+		ev_record_sleep(s, (int64_t)kern_canon(s, chan), timo, wmesg);
 	if (m != NULL)
 		mtx_unlock_nopoint(m);
 	td->td_acts++;

@@ -1,6 +1,7 @@
 /*
- * The simulated VM: arena, physical pages, kmem_map, the per-page table,
- * vmwait, faults and the pagedaemon.
+ * The simulated VM: arena, physical pages, kmem_map (its first-fit map;
+ * kmem_malloc and kmem_free are in vm_kern.c), the per-page table, vmwait,
+ * faults and the pagedaemon.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -263,7 +264,7 @@ vm_phys_release(int64_t n)
  * VM_WAIT: sleep in "vmwait" until free pages return (or, after an
  * injected failure, for one tick), and wake the pagedaemon on the way.
  */
-static void
+void
 vm_wait(struct sim *s, int injected)
 {
 	struct kthread *td = s->st.curthread;
@@ -276,8 +277,8 @@ vm_wait(struct sim *s, int injected)
 	cov_win_close(W_VMWAIT);
 }
 
-static void
-page_fail_event(struct sim *s, int64_t n, int flags)
+void
+vm_page_fail_event(struct sim *s, int64_t n, int flags)
 {
 
 	if (s->st.trace_level >= UMASIM_TRACE_FULL)
@@ -287,8 +288,8 @@ page_fail_event(struct sim *s, int64_t n, int flags)
 /* ---- kmem_map ---------------------------------------------------------- */
 
 /* First fit of n contiguous pages in kmem_map; -1 if there is no room. */
-static int64_t
-kva_find(const struct vmstate *vm, int64_t n)
+int64_t
+vm_kva_find(const struct vmstate *vm, int64_t n)
 {
 	int64_t i, run;
 
@@ -301,8 +302,8 @@ kva_find(const struct vmstate *vm, int64_t n)
 	return (-1);
 }
 
-static void
-kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
+void
+vm_kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
 {
 	struct vmstate *vm = &s->st.vm;
 	int64_t i;
@@ -318,94 +319,19 @@ kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val)
 		vm->kmem_hwm = first + n;
 }
 
-void *
-kmem_malloc(void *map, size_t size, int flags)
+/* The address of kmem_map's page 'first', and the kmem_map page of 'addr'. */
+char *
+vm_kmem_addr(const struct sim *s, int64_t first)
 {
-	struct sim *s = cursim;
-	struct vmstate *vm = &s->st.vm;
-	int64_t n, first;
-	int injected;
-	char *p;
 
-	(void)map;
-	sched_point(PT_PAGE_ALLOC);
-	fp_note(FPK_VM, 1);
-	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
-	for (;;) {
-		first = kva_find(vm, n);
-		if (first < 0) {
-			if (flags & M_NOWAIT) {
-				page_fail_event(s, n, flags);
-				return (NULL);
-			}
-			panic("kmem_malloc(%ld): kmem_map too small: %ld total "
-			    "allocated", (long)size,
-			    (long)(vm->kmem_used * PAGE_SIZE));
-		}
-		injected = vm->fail_next > 0;
-		if (vm_phys_take(n, flags))
-			break;
-		page_fail_event(s, n, flags);
-		if (flags & M_NOWAIT)
-			return (NULL);
-		vm_wait(s, injected);
-	}
-	kva_mark(s, first, n, 1);
-	p = page_addr(s, vm->kmem_base + first);
-	/*
-	 * Pages come back zeroed whatever the flags: a page's old contents
-	 * would otherwise depend on history a snapshot restore discards.
-	 */
-	memset(p, 0, (size_t)n * PAGE_SIZE);
-	s->st.curthread->td_acts++;
-	if (s->st.trace_level >= UMASIM_TRACE_FULL)
-		ev_record(s, EVK_PAGE_ALLOC, (int64_t)vm_display(s, p), n);
-	return (p);
-}
-
-void
-kmem_free(void *map, void *addr, size_t size)
-{
-	struct sim *s = cursim;
-	struct vmstate *vm = &s->st.vm;
-	int64_t n, first, i;
-
-	(void)map;
-	sched_point(PT_PAGE_FREE);
-	fp_note(FPK_VM, 1);
-	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
-	first = page_index(s, (uintptr_t)addr) - vm->kmem_base;
-	if (((uintptr_t)addr & PAGE_MASK) != 0 || first < 0 ||
-	    first + n > vm->kmem_pages)
-		panic("kmem_free: %#llx is not in kmem_map",
-		    (unsigned long long)vm_display(s, addr));
-	for (i = 0; i < n; i++)
-		if (!vm->kmem_map[first + i])
-			panic("kmem_free: page %#llx is not allocated",
-			    (unsigned long long)vm_display(s,
-			    page_addr(s, vm->kmem_base + first + i)));
-	if (s->st.trace_level >= UMASIM_TRACE_FULL)
-		ev_record(s, EVK_PAGE_FREE, (int64_t)vm_display(s, addr), n);
-	kva_mark(s, first, n, 0);
-	s->st.curthread->td_acts++;
-	vm_phys_release(n);
-}
-
-/* Address space only (uma_zone_set_obj); pages come from vm_phys_take. */
-void *
-kmem_alloc_nofault(void *map, size_t size)
-{
-	struct sim *s = cursim;
-	int64_t n, first;
-
-	(void)map;
-	fp_note(FPK_VM, 1);
-	n = (int64_t)((size + PAGE_MASK) >> PAGE_SHIFT);
-	first = kva_find(&s->st.vm, n);
-	if (first < 0)
-		return (NULL);
-	kva_mark(s, first, n, 1);
 	return (page_addr(s, s->st.vm.kmem_base + first));
+}
+
+int64_t
+vm_kmem_index(const struct sim *s, const void *addr)
+{
+
+	return (page_index(s, (uintptr_t)addr) - s->st.vm.kmem_base);
 }
 
 /* ---- the direct map (md_small_alloc) ------------------------------------ */
@@ -425,7 +351,7 @@ vm_small_alloc(int flags)
 		injected = vm->fail_next > 0;
 		if (vm_phys_take(1, flags))
 			break;
-		page_fail_event(s, 1, flags);
+		vm_page_fail_event(s, 1, flags);
 		if (flags & M_NOWAIT)
 			return (NULL);
 		vm_wait(s, injected);

@@ -93,6 +93,14 @@ void	*vtoslab(uintptr_t va);
 void	vsetslab(uintptr_t va, void *slab);
 void	vsetobj(uintptr_t va, void *obj);
 
+/* For vm_kern.c: the kmem_map's first fit, vmwait, the page_fail event. */
+int64_t	vm_kva_find(const struct vmstate *vm, int64_t n);
+void	vm_kva_mark(struct sim *s, int64_t first, int64_t n, uint8_t val);
+char	*vm_kmem_addr(const struct sim *s, int64_t first);
+int64_t	vm_kmem_index(const struct sim *s, const void *addr);
+void	vm_wait(struct sim *s, int injected);
+void	vm_page_fail_event(struct sim *s, int64_t n, int flags);
+
 void	vm_set_free_pages(struct sim *s, int64_t n);
 void	vm_set_fail(struct sim *s, int64_t n);
 void	vm_set_reclaim_hook(struct sim *s, void (*hook)(void));

@@ -35,7 +35,10 @@
  * malloc(9) and free(9) as FreeBSD 7's kern_malloc.c had them: requests
  * up to a page come from power-of-two UMA_ZONE_MALLOC zones (the
  * kmemzones, "16" to "4096"), larger ones from uma_large_malloc(); free(9)
- * finds the slab through vtoslab().  Per-type statistics are left out.
+ * finds the slab through vtoslab().  kmeminit creates mt_zone, whose items
+ * hold a malloc type's per-CPU statistics, but no type takes one
+ * (malloc_init does not run: M_TEMP is shared by every simulation in the
+ * process), and malloc/free keep no per-type statistics.
  */
 
 #include "../sys/param.h"
@@ -59,15 +62,42 @@ struct kmemzone {
 	uma_zone_t	kz_zone;
 };
 
-/* The kmemzones table and the size map, in the simulated bss. */
+/*
+ * FreeBSD 7's struct malloc_type_internal (sys/malloc.h) on amd64: the
+ * DTrace probe ids and one struct malloc_type_stats per CPU (MAXCPU 16).
+ * Only its size matters here: it is mt_zone's item size.
+ */
+struct malloc_type_stats {
+	uint64_t	mts_memalloced;
+	uint64_t	mts_memfreed;
+	uint64_t	mts_numallocs;
+	uint64_t	mts_numfrees;
+	uint64_t	mts_size;
+	uint64_t	_mts_reserved1;
+	uint64_t	_mts_reserved2;
+	uint64_t	_mts_reserved3;
+};
+
+struct malloc_type_internal {
+	uint32_t	mti_probes[2];		/* DTMALLOC_PROBE_MAX */
+	struct malloc_type_stats mti_stats[16];	/* MAXCPU */
+};
+
+/*
+ * The kmemzones table, the size map, mt_zone and malloc()'s "once" of its
+ * flags check, in the simulated bss.
+ */
 struct kmem_globals {
 	struct kmemzone	kmemzones[10];
 	u_int8_t	kmemsize[KMEM_ZSIZE + 1];
+	uma_zone_t	mt_zone;
+	int		badflags_once;
 };
 
 #define	KG		((struct kmem_globals *)cursim->st.kmem)
 #define	kmemzones	(KG->kmemzones)
 #define	kmemsize	(KG->kmemsize)
+#define	mt_zone		(KG->mt_zone)
 
 static const struct kmemzone kmemzones_init[10] = {
 	{16, "16", NULL},
@@ -90,6 +120,21 @@ kern_malloc(unsigned long size, struct malloc_type *mtp, int flags)
 	uma_zone_t zone;
 
 	(void)mtp;
+	if (INVARIANTS_ON) {
+		/*
+		 * Check that exactly one of M_WAITOK or M_NOWAIT is specified.
+		 * FreeBSD 7 rate-limits the report with ppsratecheck() and
+		 * makes it once only; there is no debugger for kdb_backtrace().
+		 */
+		indx = flags & (M_WAITOK | M_NOWAIT);
+		if (indx != M_NOWAIT && indx != M_WAITOK) {
+			if (KG->badflags_once == 0) {
+				printf("Bad malloc flags: %x\n", indx);
+				flags |= M_WAITOK;
+				KG->badflags_once++;
+			}
+		}
+	}
 	if (size <= KMEM_ZMAX) {
 		if (size & KMEM_ZMASK)
 			size = (size & ~KMEM_ZMASK) + KMEM_ZBASE;
@@ -174,6 +219,13 @@ kmeminit(void)
 	memcpy(kmemzones, kmemzones_init, sizeof(kmemzones_init));
 
 	uma_startup2();
+
+	mt_zone = uma_zcreate("mt_zone", sizeof(struct malloc_type_internal),
+	    INVARIANTS_ON ? mtrash_ctor : NULL,
+	    INVARIANTS_ON ? mtrash_dtor : NULL,
+	    INVARIANTS_ON ? mtrash_init : NULL,
+	    INVARIANTS_ON ? mtrash_fini : NULL,
+	    UMA_ALIGN_PTR, UMA_ZONE_MALLOC);
 
 	for (i = 0, indx = 0; kmemzones[indx].kz_size != 0; indx++) {
 		int size = kmemzones[indx].kz_size;

@@ -138,7 +138,9 @@ op_malloc(struct kthread *td, const struct umasim_op *op)
 
 	if (bytes <= 0)
 		panic("malloc of %lld bytes", (long long)bytes);
-	item = malloc((unsigned long)bytes, M_TEMP, op_wait_flags(op));
+	/* "nowait waitok" passes both, for malloc's INVARIANTS check */
+	item = malloc((unsigned long)bytes, M_TEMP, op_wait_flags(op) |
+	    ((op->flags & OPF_WAITOK) ? M_WAITOK : 0));
 	var_store(op_b(td, op), item, VAR_SRC_MALLOC, bytes);
 }
 

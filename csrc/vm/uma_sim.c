@@ -45,7 +45,13 @@ vm_memq_last(struct vm_memq *q)
 	return (o->resident > 0 ? &o->pages[o->resident - 1] : NULL);
 }
 
-/* One physical page for 'object' at 'pindex' (the next one), or NULL. */
+/*
+ * One physical page for 'object' at 'pindex' (the next one), or NULL when
+ * no page is free.  Like FreeBSD 7's, it accepts any index; but a page at
+ * or past the object's size is one obj_alloc would map past the kva that
+ * uma_zone_set_obj reserved for it (over whatever follows in the map): the
+ * simulation panics there instead (docs/deviations.md).
+ */
 vm_page_t
 vm_page_alloc(vm_object_t object, vm_pindex_t pindex, int req)
 {
@@ -53,11 +59,15 @@ vm_page_alloc(vm_object_t object, vm_pindex_t pindex, int req)
 
 	(void)req;
 	sched_point(PT_OBJ_PAGE_ALLOC);	/* no zone at hand: no coverage state */
-	if (pindex >= object->size || !vm_phys_take(1, M_NOWAIT)) {
+	if (!vm_phys_take(1, M_NOWAIT)) {
 		if (cursim->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(cursim, EVK_PAGE_FAIL, 1, M_NOWAIT);
 		return (NULL);
 	}
+	if (pindex >= object->size)
+		panic("umasim: vm_page_alloc: page %ju of a %ju-page object: "
+		    "obj_alloc would map it past the object's kva",
+		    (uintmax_t)pindex, (uintmax_t)object->size);
 	m = &object->pages[pindex];
 	m->pindex = pindex;
 	m->object = object;

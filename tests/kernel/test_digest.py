@@ -141,6 +141,18 @@ def test_configuration_in_state_changes_digest():
         assert Sim(**cfg).digest() != base, cfg
 
 
+def test_configuration_that_changes_behaviour_changes_digest():
+    """Two simulations with equal digests behave alike: the switches that
+    change what happens next (bug switches, granularity, ticks per step,
+    INVARIANTS, the direct map) are part of the digest even where the
+    state they lead to is not different yet."""
+    base = Sim().digest()
+    for cfg in (dict(bugs=["zero_bucket"]), dict(granularity="fine"),
+                dict(ticks_per_step=2), dict(invariants=False),
+                dict(md_small_alloc=True)):
+        assert Sim(**cfg).digest() != base, cfg
+
+
 # ---- every op kind changes the state, seen against a "yield" in its place ----
 
 # Names every case uses, resolved by a thread that never runs, so that both

@@ -58,7 +58,8 @@ def test_kmem_map_fragmented_waitok_panics_though_pages_remain():
     """kmem_map (4 pages) is full, then pages 0 and 2 are freed: two free
     kmem_map pages and 98 free physical pages, but no run of two
     contiguous pages, so an M_WAITOK two-page allocation panics as FreeBSD
-    7's kmem_malloc did (it does not sleep in vmwait)."""
+    7's kmem_malloc did, after its reclaim rounds (it does not sleep in
+    vmwait)."""
     sim, r = run_ops(FRAGMENT + ["kmem_alloc 8192 -> big"], pages=100, kmem_pages=4)
     assert r.outcome == "panic"
     assert sim.panic == "kmem_malloc(8192): kmem_map too small: 8192 total allocated"
@@ -91,11 +92,69 @@ def test_kmem_map_fragmented_nowait_gets_null_then_first_fit():
 
 
 def test_kmem_map_too_small_message_counts_bytes_in_use():
-    """The panic names the size asked for and the bytes of kmem_map in use."""
+    """The panic names the size asked for, rounded to pages as FreeBSD 7's
+    kmem_malloc does (round_page), and the bytes of kmem_map in use."""
     sim, r = run_ops(["kmem_alloc 12288 -> x", "kmem_alloc 20000 -> y"],
                      pages=1000, kmem_pages=6)
     assert r.outcome == "panic"
-    assert sim.panic == "kmem_malloc(20000): kmem_map too small: 12288 total allocated"
+    assert sim.panic == "kmem_malloc(20480): kmem_map too small: 12288 total allocated"
+
+
+# ---- kmem_malloc's reclaim rounds (FreeBSD 7's vm_kern.c) ------------------
+
+def test_kmem_map_full_waitok_runs_eight_nokva_rounds_then_panics():
+    """With no room in kmem_map, an M_WAITOK request runs 8 rounds of
+    vm_lowmem, uma_reclaim and a retry, each failed retry followed by a
+    tsleep on "nokva" of (hz / 4) * (round + 1) ticks that nothing wakes
+    (it times out); then the panic.  M_NOWAIT gets NULL at once."""
+    sim, r = run_ops(FRAGMENT + ["kmem_alloc 8192 nowait -> n", "kmem_alloc 8192 -> big"],
+                     pages=100, kmem_pages=4)
+    assert r.outcome == "panic" and "kmem_map too small" in sim.panic
+    sleeps = evs(sim, "sleep")
+    assert [(e.wmesg, e.b) for e in sleeps] == [("nokva", 250 * k) for k in range(1, 9)]
+    assert len({e.a for e in sleeps}) == 1 and all(e.thread == "a" for e in sleeps)
+    assert [e.b for e in evs(sim, "wakeup")] == [-1] * 8          # timed out
+    assert sim.variables()["n"] == "null"
+    assert [(e.a, e.b) for e in evs(sim, "page_fail")] == [(2, M_NOWAIT)]
+    assert r.ticks >= 250 * sum(range(1, 9))
+
+
+def test_a_later_round_finds_the_room_another_thread_freed():
+    """b's first retry fails and it sleeps in "nokva"; a frees its four
+    pages meanwhile; b's next round (after the sleep times out) finds the
+    room: no panic, and b's page is where a's were."""
+    sim = Sim(pages=100, kmem_pages=4)
+    sim.spawn("a", ops=["kmem_alloc 16384 -> x", "sleep 300", "kmem_free x"])
+    sim.spawn("b", ops=["kmem_alloc 4096 -> y"])
+    r = sim.run()
+    assert r.outcome == "completed" and sim.panic is None
+    assert [(e.thread, e.wmesg) for e in evs(sim, "sleep")] == [("a", "sleep"), ("b", "nokva")]
+    assert allocs(sim) == [(allocs(sim)[0][0], 4), (allocs(sim)[0][0], 1)]
+    assert sim.variables()["y"].startswith("holds")
+
+
+@pytest.mark.parametrize("flag, outcome", [("", "panic"), (" nowait", "completed")])
+def test_a_request_larger_than_kmem_map_is_a_run_time_event(flag, outcome):
+    """A request larger than the whole kmem_map loads (it is no scenario
+    error) and meets kmem_malloc at run time: the rounds and the panic for
+    M_WAITOK, NULL for M_NOWAIT."""
+    from umasim.model.scenario import loads
+    scn = loads(f'''
+        [sim]
+        kmem_pages = 4
+        [[thread]]
+        name = "a"
+        ops = ["kmem_alloc 65536{flag} -> x", "malloc_large 65536{flag} -> y"]
+        '''.replace("        ", ""))
+    sim = scn.build()
+    r = sim.run()
+    assert r.outcome == outcome
+    if flag:
+        assert sim.variables()["x"] == sim.variables()["y"] == "null"
+        assert evs(sim, "sleep") == []
+    else:
+        assert sim.panic == "kmem_malloc(65536): kmem_map too small: 0 total allocated"
+        assert len(evs(sim, "sleep")) == 8
 
 
 def test_physical_pages_run_out_before_kmem_map():
@@ -110,6 +169,7 @@ def test_physical_pages_run_out_before_kmem_map():
     assert len(allocs(sim)) == 2
     a = sim.thread("a")
     assert (a.state, a.wmesg, a.op, a.timeout) == ("asleep", "vmwait", 3, None)
+    assert [(e.wmesg, e.b) for e in evs(sim, "sleep")] == [("vmwait", 0)]   # its event too
     assert r.waiting == [f"a: {a.describe()}"]
 
 
@@ -119,7 +179,8 @@ def test_physical_pages_run_out_before_kmem_map():
 def test_vmwait_wakes_when_pages_returned_reach_threshold(free_min):
     """A vmwait sleeper stays asleep while kmem_free returns pages below
     max(free_min, 1), and wakes (one wakeup event) when they reach it; it
-    then takes the lowest free page."""
+    then maps the page at the kmem_map range it entered before sleeping (as
+    FreeBSD 7's map entry stays across VM_WAIT), not x0's freed range."""
     thresh = max(free_min, 1)
     sim = Sim(pages=3, free_min=free_min)
     sim.spawn("b", ops=[f"kmem_alloc 4096 -> x{i}" for i in range(3)] +
@@ -139,7 +200,7 @@ def test_vmwait_wakes_when_pages_returned_reach_threshold(free_min):
     assert [e.b for e in evs(sim, "wakeup")] == [1]      # one sleeper woke
     sim.step("a")
     assert sim.thread("a").state == "finished"
-    assert allocs(sim)[-1] == allocs(sim)[0]             # x0's page, the lowest
+    assert allocs(sim)[-1] == (allocs(sim)[2][0] + PAGE, 1)   # the range after x2
 
 
 @pytest.mark.parametrize("free_min", [0, 2, 3])
@@ -162,7 +223,8 @@ def test_vm_free_pages_raising_wakes_at_threshold(free_min):
 def test_vm_free_pages_lowering_leaves_pages_in_use():
     """Lowering the free count to 0 does not take back pages in use: their
     owner frees them later without a panic, each free adds a page, and a
-    sleeper gets the freed page.  Lowering does not wake sleepers."""
+    sleeper gets a page, at the range it entered before sleeping.  Lowering
+    does not wake sleepers."""
     sim = Sim(pages=2)
     sim.spawn("a", ops=["kmem_alloc 4096 -> x", "kmem_free x"])
     sim.spawn("f", ops=["vm_free_pages 0"])
@@ -177,7 +239,7 @@ def test_vm_free_pages_lowering_leaves_pages_in_use():
     sim.step("c")
     assert sim.thread("c").state == "finished"
     x_page = allocs(sim)[0]
-    assert allocs(sim) == [x_page, x_page]
+    assert allocs(sim) == [x_page, (x_page[0] + PAGE, 1)]
     assert frees(sim) == [x_page]
     assert sim.run().outcome == "completed" and sim.panic is None
 

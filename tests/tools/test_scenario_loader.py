@@ -224,10 +224,11 @@ CASES = [
     # sizes beyond kmem_map (16 pages = 65536 bytes)
     ("zone size", '[sim]\nkmem_pages = 16\n[[zone]]\nname = "z"\nsize = 65537\n', 5,
      "zone[0].size", "at most 65536"),
+    # requests beyond kmem_map are run-time events; beyond an int, refused
     ("malloc size", '[sim]\nkmem_pages = 16\n[[thread]]\nname = "a"\n'
-     'ops = ["malloc 65537 -> x"]\n', 5, "thread[0].ops[0]", "kmem_map"),
+     'ops = ["malloc 2147483648 -> x"]\n', 5, "thread[0].ops[0]", "not 1 to 2147483647"),
     ("malloc_large size", '[sim]\nkmem_pages = 16\n[[thread]]\nname = "a"\n'
-     'ops = ["malloc_large 70000 -> x"]\n', 5, "thread[0].ops[0]", "kmem_map"),
+     'ops = ["malloc_large 0 -> x"]\n', 5, "thread[0].ops[0]", "not 1 to 2147483647"),
     ("zcreate size", '[sim]\nkmem_pages = 16\n[[thread]]\nname = "a"\n'
      'ops = ["zcreate q size=70000"]\n', 5, "thread[0].ops[0]", "kmem_map"),
     # names declared twice

@@ -112,7 +112,7 @@ def test_compact_decisions_round_trip():
 def test_header_carries_the_whole_normalised_scenario(full):
     head = lines(full)[0]
     assert head["trace"] == "umasim"
-    assert head["version"] == tracemod.VERSION == 2
+    assert head["version"] == tracemod.VERSION == 4
     assert head["umasim"] == umasim.__version__
     assert (head["level"], head["digest_every"]) == ("full", EVERY)
     assert head["scenario"] == loads(textwrap.dedent(SCENARIO)).to_dict()
@@ -302,9 +302,9 @@ def test_corrupted_line(full, tmp_path, capsys):
 
 
 def test_wrong_version(full, tmp_path, capsys):
-    t = alter(full, tmp_path, lambda recs: recs[0].update(version=3))
+    t = alter(full, tmp_path, lambda recs: recs[0].update(version=5))
     err = bad(capsys, t)
-    assert "version 3" in err and "version 2" in err
+    assert "version 5" in err and "version 4" in err
 
 
 def test_a_version_1_trace_is_refused_with_status_2_naming_its_version(full, tmp_path, capsys):
@@ -312,7 +312,34 @@ def test_a_version_1_trace_is_refused_with_status_2_naming_its_version(full, tmp
     read of UMA_ZFLAG_FULL: their steps no longer match."""
     t = alter(full, tmp_path, lambda recs: recs[0].update(version=1))
     err = bad(capsys, t)
-    assert "trace format version 1; this umasim reads version 2" in err
+    assert "trace format version 1; this umasim reads version 4" in err
+
+
+def test_a_version_2_trace_is_refused_with_status_2_naming_its_version(full, tmp_path, capsys):
+    """Version 2 traces were written before digests covered the
+    configuration (bug switches, granularity, ticks per step, INVARIANTS):
+    their digests no longer match."""
+    t = alter(full, tmp_path, lambda recs: recs[0].update(version=2))
+    err = bad(capsys, t)
+    assert "trace format version 2; this umasim reads version 4" in err
+
+
+def test_a_version_3_trace_is_refused_with_status_2_naming_its_version(full, tmp_path, capsys):
+    """Version 3 traces were written before kmem_malloc's reclaim rounds,
+    mt_zone and sleep events' wait messages: their runs and digests no
+    longer match."""
+    t = alter(full, tmp_path, lambda recs: recs[0].update(version=3))
+    err = bad(capsys, t)
+    assert "trace format version 3; this umasim reads version 4" in err
+
+
+def test_sleep_events_carry_their_wait_message(full):
+    """A sleep event names why the thread slept (its wmesg: "zonelimit"
+    here, a keg at its limit); no other event has the field."""
+    evs = [r for r in lines(full)[1:] if "ev" in r]
+    sleeps = [r for r in evs if r["ev"] == "sleep"]
+    assert sleeps and all(r["wmesg"] == "zonelimit" for r in sleeps)
+    assert all("wmesg" not in r for r in evs if r["ev"] != "sleep")
 
 
 def test_not_an_umasim_trace(tmp_path, capsys):

@@ -67,6 +67,7 @@ OUTCOMES = {_lib.UMASIM_OUT_RUNNING: "running", _lib.UMASIM_OUT_COMPLETED: "comp
             _lib.UMASIM_OUT_STEP_LIMIT: "step_limit", _lib.UMASIM_OUT_HOST_FAULT: "host_fault"}
 OUTCOME_CODES = {v: k for k, v in OUTCOMES.items()}
 _EV_STEP = EVENT_KINDS.index("step")
+_EV_SLEEP = EVENT_KINDS.index("sleep")
 STATES = {_lib.UMASIM_TS_RUNNABLE: "runnable", _lib.UMASIM_TS_BLOCKED: "blocked",
           _lib.UMASIM_TS_SLEEPING: "asleep", _lib.UMASIM_TS_WAITVAR: "waiting",
           _lib.UMASIM_TS_FINISHED: "finished", _lib.UMASIM_TS_PANICKED: "panicked",
@@ -604,12 +605,14 @@ class Core:
         return _lib.umasim_nevents(self._s)
 
     def events(self, start: int = 0, end: int | None = None) -> list[tuple]:
-        """(step, tick, kind, tid, cpu, point, a, b) of events start..end;
-        kind and point are indexes into EVENT_KINDS and POINTS (point -1:
-        none), a is unsigned."""
+        """(step, tick, kind, tid, cpu, point, a, b, wmesg) of events
+        start..end; kind and point are indexes into EVENT_KINDS and POINTS
+        (point -1: none), a is unsigned, wmesg is a sleep's wait message
+        (None for other kinds)."""
         n = _lib.umasim_nevents(self._s) if end is None else end
         evs = _lib.umasim_events(self._s)
-        return [(e.step, e.tick, e.kind, e.tid, e.cpu, e.point, _u64(e.a), e.b)
+        return [(e.step, e.tick, e.kind, e.tid, e.cpu, e.point, _u64(e.a), e.b,
+                 _ffi.string(e.wmesg).decode() if e.kind == _EV_SLEEP else None)
                 for e in (evs[k] for k in range(start, n))]
 
     def trigger_step(self, decision: int, start: int, points: frozenset) -> tuple[str, int, bool]:
@@ -635,7 +638,8 @@ class Core:
         out = []
         for k in range(start, n):
             e = evs[k]
-            out.append((e.step, e.tick, e.kind, e.tid, e.cpu, e.point, e.a & _M64, e.b))
+            out.append((e.step, e.tick, e.kind, e.tid, e.cpu, e.point, e.a & _M64, e.b,
+                        _ffi.string(e.wmesg).decode() if e.kind == _EV_SLEEP else None))
         return n, out
 
     def event_kind_counts(self) -> list[int]:

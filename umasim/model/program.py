@@ -80,7 +80,7 @@ for _spec in (
     OpSpec("alloc", ("zone",), flags=("waitok", "nowait", "zero", "novm"), output=True,
            exclusive=(("nowait", "waitok"),)),
     OpSpec("free", ("var", "zone?")),
-    OpSpec("malloc", ("int",), flags=("nowait", "zero"), output=True),
+    OpSpec("malloc", ("int",), flags=("nowait", "zero", "waitok"), output=True),
     OpSpec("malloc_large", ("int",), flags=("nowait",), output=True),
     OpSpec("free_large", ("var",)),
     OpSpec("zcreate", ("zone",), keywords=("size!", "align", "flags")),

@@ -40,6 +40,7 @@ ZONE_KEYS = ("name", "size", "align", "flags", "max", "master", "ctor", "dtor", 
 THREAD_KEYS = ("name", "cpu", "repeat", "ops")
 EXPECT_KEYS = ("outcome", "asleep", "panic", "console", "zone", "events")
 ZONE_EXPECT_KEYS = ("used", "free", "requests", "fails", "limit", "size")
+REQUEST_MAX = (1 << 31) - 1     # malloc, malloc_large and kmem_alloc: an int
 OUTCOMES = ("completed", "deadlock", "panic", "step_limit", "host_fault")
 TOP_KEYS = ("sim", "zone", "thread", "schedule", "expect")
 
@@ -456,11 +457,14 @@ class _Validator:
                 zones.parse_flags(p.keywords.get("flags", ""))
             except (ValueError, TypeError) as e:
                 raise self.err(where, str(e)) from None
-        limit = simcfg["kmem_pages"] * PAGE_SIZE
+        # A request larger than kmem_map is the simulated kernel's to handle
+        # at run time (kmem_malloc's reclaim rounds, then its panic; NULL
+        # for M_NOWAIT); only what uma_large_malloc's int cannot hold is
+        # refused here.
         if p.name in ("malloc", "malloc_large", "kmem_alloc"):
             n = p.operands[0]
-            if isinstance(n, int) and not 1 <= n <= limit:
-                raise self.err(where, f"{n} bytes is not 1 to the size of kmem_map ({limit})")
+            if isinstance(n, int) and not 1 <= n <= REQUEST_MAX:
+                raise self.err(where, f"{n} bytes is not 1 to {REQUEST_MAX}")
 
     def schedule(self, table, thread_names, simcfg) -> dict:
         self.keys("schedule", table, tuple(SCHEDULE_DEFAULTS))

@@ -74,6 +74,7 @@ class Event:
     point: str | None
     a: int
     b: int
+    wmesg: str | None = None    # a sleep's wait message ("zonelimit", "vmwait", "nokva"...)
 
 
 @dataclass
@@ -562,8 +563,9 @@ class Sim:
         during a run)."""
         name = self._thread_name
         return [Event(step, tick, EVENT_KINDS[kind], name(tid), cpu,
-                      POINTS[point] if point >= 0 else None, a, b)
-                for step, tick, kind, tid, cpu, point, a, b in self._core.events(start)]
+                      POINTS[point] if point >= 0 else None, a, b, wmesg)
+                for step, tick, kind, tid, cpu, point, a, b, wmesg
+                in self._core.events(start)]
 
     def event_counts(self) -> dict[str, int]:
         counts = self._core.event_kind_counts()

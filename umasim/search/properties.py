@@ -396,7 +396,7 @@ class PropertyChecker:
         if not events:
             return
         by_pc = self.prog.by_pc
-        for k, (step, _tick, kind, tid, _cpu, _pt, a, b) in enumerate(events, self.nev):
+        for k, (step, _tick, kind, tid, _cpu, _pt, a, b, _wm) in enumerate(events, self.nev):
             if kind == _EV_STEP:
                 if a in UMA_POINTS:
                     self.uma_stops += 1

@@ -243,7 +243,8 @@ def _op_name(scn, thread: str, index: int) -> str | None:
 
 
 def _wmesg(sim, e) -> str:
-    return f"channel {e.a:#x}" + (f", {e.b} ticks" if e.b else "")
+    return ((f'"{e.wmesg}" on ' if e.wmesg else "") + f"channel {e.a:#x}"
+            + (f", {e.b} ticks" if e.b else ""))
 
 
 def _console(sim, e) -> str:

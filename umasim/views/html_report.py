@@ -111,7 +111,9 @@ class StateRecorder:
         self.scenario = scenario
         self.ch = _Channels()
         self.steps: list[list[Any]] = []       # [thread, cpu, point, tick] per step
-        self.events: list[list[Any]] = []      # [step, kind, thread, cpu, a, b, text]
+        # [step, kind, thread, cpu, a, b, text]; text: a console line, an
+        # operation's name or a sleep's wait message
+        self.events: list[list[Any]] = []
         self.nev = 0
         self.zones: list[str] = []
         self.threads: list[str] = []
@@ -152,6 +154,8 @@ class StateRecorder:
                 rec.append(console[e.a])
             elif e.kind in ("op_begin", "op_end"):
                 rec.append(_OP_NAMES.get(e.a, "?"))
+            elif e.kind == "sleep" and e.wmesg:
+                rec.append(e.wmesg)
             self.events.append(rec)
         if stepev is not None:
             self.steps.append([tname.get(stepev.thread, -1), stepev.cpu,

@@ -117,6 +117,8 @@ def _chrome(cpus: int, samples, all_events, other: dict) -> dict[str, Any]:
         for e in new:
             if e.kind in _INSTANTS:
                 args = {"thread": e.thread, "a": e.a, "b": e.b}
+                if e.kind == "sleep":
+                    args["wmesg"] = e.wmesg
                 events.append({"ph": "i", "s": "t", "pid": 0,
                                "tid": e.cpu if e.cpu >= 0 else stepev.cpu, "ts": ts,
                                "name": _INSTANTS[e.kind], "args": args})

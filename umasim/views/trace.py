@@ -1,9 +1,10 @@
 """Traces: JSON Lines that stand alone (docs/design.md, "Traces and replay").
 
-    {"trace": "umasim", "version": 2, "umasim": ..., "level": ...,
+    {"trace": "umasim", "version": 4, "umasim": ..., "level": ...,
      "digest_every": K, "scenario": {...the whole normalised scenario...},
      "start_digest": ...}                                   header
-    {"ev": "page_alloc", "step": 3, "tick": 2, ...}         events (level "full")
+    {"ev": "page_alloc", "step": 3, "tick": 2, ...}         events (level "full";
+                                                            a sleep's has "wmesg")
     {"digest": "...", "step": 1000}                         every K steps
     {"end": "completed", "steps": ..., "decisions": [...],
      "digest": "...", "panic": null, ...}                   the end
@@ -34,7 +35,7 @@ from umasim.views.report import Report, report_of
 _OP_NAMES = {code: name for name, code in OPCODES.items()}
 
 FORMAT = "umasim"
-VERSION = 2
+VERSION = 4
 DEFAULT_DIGEST_EVERY = 1000
 # Event kinds whose `a` is an address, shown in hex.
 ADDRESS_KINDS = {"page_alloc", "page_free", "bucket_alloc", "bucket_free", "slab_alloc",
@@ -78,6 +79,8 @@ def event_record(sim: Sim, e) -> dict[str, Any]:
     else:
         rec["a"] = e.a
     rec["b"] = e.b
+    if e.kind == "sleep":
+        rec["wmesg"] = e.wmesg
     if e.kind in ("console", "panic"):
         con = sim.console
         rec["text"] = con[e.a] if 0 <= e.a < len(con) else None
