@@ -521,8 +521,30 @@ class Shrinker:
             return True
         return False
 
+    def attempt_segments(self, segs: list[Segment], what: str) -> bool:
+        """Tries the current programs run guided by `segs` (an edited copy of
+        the current interleaving); keeps the run when it fails the same way
+        and is smaller, its decisions the ones it recorded."""
+        key = (_canon(self.cur.d, strip_decisions(self.cur.decisions)), tuple(segs))
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self._budget()
+        got = self._run(self.cur.d, [], segs)
+        if got is None:
+            return False
+        state, sig = got
+        if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
+            return False
+        self.cur = state
+        self.taken.append(what + " (guided)")
+        if self.log:
+            self.log(f"run {self.runs}: {self.taken[-1]}")
+        return True
+
     def run(self) -> ShrinkResult:
-        passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_decisions,
+        passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_segments,
+                  self.pass_decisions,
                   self.pass_zones, self.pass_sim, self.pass_operands)
         try:
             changed = True
@@ -608,6 +630,44 @@ class Shrinker:
                         break
                 else:
                     break
+
+    def pass_segments(self) -> None:
+        """Fewer preemptions and migrations whatever the policy that made
+        them: the current run's interleaving as segments (one thread's
+        consecutive steps, each ending where that thread stopped), chunks
+        of them deleted ddmin style -- a deleted segment's thread does that
+        work in its next segment, or after the last one under default
+        decisions -- then each migration dropped.  Unlike zeroing machine
+        decisions, deleting a segment does not change what the later
+        segments mean."""
+        def segs() -> list[Segment]:
+            return _segments(self.timeline(), self.cur.d, self.cur.d, Edit())
+
+        if not self.cur.sizes.nonzero:
+            return
+        chunk = max(len(segs()) // 2, 1)
+        while chunk >= 1:
+            start = 0
+            while self.cur.sizes.nonzero:
+                cur = segs()
+                if start >= len(cur):
+                    break
+                n = min(chunk, len(cur) - start)
+                if not self.attempt_segments(cur[:start] + cur[start + n:],
+                                             f"delete {n} segments at {start}"):
+                    start += chunk
+            chunk //= 2
+        k = 0
+        while self.cur.sizes.nonzero:
+            cur = segs()
+            mig = [i for i, sg in enumerate(cur) if sg.migrate is not None]
+            if k >= len(mig):
+                break
+            i = mig[k]
+            cand = list(cur)
+            cand[i] = dataclasses.replace(cur[i], migrate=None)
+            if not self.attempt_segments(cand, f"segment {i}: no migration"):
+                k += 1
 
     def pass_decisions(self) -> None:
         # Zero chunks of the non-zero decisions.
