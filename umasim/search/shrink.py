@@ -459,6 +459,12 @@ class Shrinker:
             return None
         sim, outcome = run.sim, run.outcome
         sig = judge.failure
+        if sig is not None and sig.outcome == "running":
+            # A run the judge stopped at the step that broke a property has
+            # not ended, like one at its step limit: the same failure
+            # (guided runs are stepped from Python and stop there; runs of
+            # decisions may end at the limit instead).
+            sig = dataclasses.replace(sig, outcome="step_limit")
         dec = sim.decisions
         nd = _scripted(scn.to_dict(), self.cap)
         state = State(nd, dec, sim.steps, outcome, sim.panic,
