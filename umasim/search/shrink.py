@@ -10,9 +10,12 @@ order of `Sizes.key`.  The passes, repeated until none finds anything or
 the budget of runs is spent:
 
   threads     remove a whole thread
-  ops         remove chunks of a thread's ops (halves, quarters, ... single
-              ops), ddmin style
+  ops         remove chunks of a thread's ops (halves, quarters, ... pairs
+              at every offset, single ops), ddmin style
   repeat      lower a thread's repeat count (to 1, to half, by one)
+  segments    delete chunks of the run's interleaving, as segments (one
+              thread's consecutive steps, below), ddmin style, then drop
+              each migration: fewer preemptions whatever made them
   decisions   zero chunks of the non-zero decisions, lower the non-zero
               values, and move preemptions earlier by cutting the zeros
               before them (shorter lists)
@@ -613,7 +616,9 @@ class Shrinker:
                     d, edit = self._without(self.cur.d, {(name, j) for j in idx})
                     if not self.attempt(d, f"thread {name}: remove ops "
                                         f"{[ops[j] for j in sorted(idx)]}", edit):
-                        start += chunk
+                        # Pairs at every offset (a lock and its unlock go
+                        # together only), larger chunks side by side.
+                        start += chunk if chunk > 2 else 1
                 chunk //= 2
 
     def pass_repeat(self) -> None:
