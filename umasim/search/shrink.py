@@ -13,6 +13,7 @@ the budget of runs is spent:
   ops         remove chunks of a thread's ops (halves, quarters, ... pairs
               at every offset, single ops), ddmin style
   repeat      lower a thread's repeat count (to 1, to half, by one)
+  order       move a thread to the front of the list (spawned first)
   segments    delete chunks of the run's interleaving, as segments (one
               thread's consecutive steps, below), ddmin style, then drop
               each migration: fewer preemptions whatever made them
@@ -552,7 +553,7 @@ class Shrinker:
         return True
 
     def run(self) -> ShrinkResult:
-        passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_segments,
+        passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
                   self.pass_decisions,
                   self.pass_zones, self.pass_sim, self.pass_operands)
         try:
@@ -641,6 +642,20 @@ class Shrinker:
                         break
                 else:
                     break
+
+    def pass_order(self) -> None:
+        """Each thread moved to the front of the list (it is spawned first),
+        the run guided by the current interleaving: a run whose first step
+        goes to a later thread needs no decision for it then."""
+        for name in [t["name"] for t in self.cur.d["thread"]][1:]:
+            if not self.cur.sizes.nonzero:
+                return
+            i = self._thread_index(name)
+            if i is None or i == 0:
+                continue
+            d = self._copy()
+            d["thread"].insert(0, d["thread"].pop(i))
+            self.attempt(d, f"thread {name} first")
 
     def pass_segments(self) -> None:
         """Fewer preemptions and migrations whatever the policy that made
