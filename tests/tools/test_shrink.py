@@ -425,8 +425,13 @@ def test_a_find_shrinks_to_few_ops_and_preemptions():
     """The whole loop on the same find: guided candidates are kept for a
     property failure (the judge stops a guided run at the failing step),
     so ops and preemptions go together."""
-    res = _stale_cache_shrinker().run()
-    assert res.final.sizes.ops <= 6 and res.final.sizes.nonzero <= 5, res.final.sizes
+    sh = _stale_cache_shrinker()
+    res = sh.run()
+    assert res.final.sizes.ops <= 7 and res.final.sizes.nonzero <= 5, res.final.sizes
+    assert any("(guided)" in t for t in res.steps_taken)
+    # What the shrunk scenario will run: its decisions as they stand fail
+    # the same way (a guided run is kept only then).
+    assert sh._run(res.final.d, strip_decisions(res.final.decisions))[1] == res.failure
 
 
 def test_order_pass_spawns_the_first_runner_first():

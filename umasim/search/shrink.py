@@ -38,7 +38,9 @@ interleaving (guided_run: each thread is run until it stops where it
 stopped before, at the same op and preemption point), and only then with
 the current decisions as they stand.  Whenever a candidate is kept, its
 decisions become the ones its run recorded, in canonical form and without
-trailing zeros, so the written scenario replays without guidance.
+trailing zeros, so the written scenario replays without guidance; a
+guided candidate is kept only when those decisions, run as they stand,
+fail the same way too.
 
 "Smaller" is an order (Sizes.key), so that shrinking always ends: first
 fewer threads, ops, ops run (repeat), non-zero decisions, zones, zone
@@ -524,12 +526,29 @@ class Shrinker:
             state, sig = got
             if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
                 continue
+            if segs is not None:
+                state = self._replayed(d, state)
+                if state is None:
+                    continue
             self.cur = state
             self.taken.append(what + (" (guided)" if segs is not None else ""))
             if self.log:
                 self.log(f"run {self.runs}: {self.taken[-1]}")
             return True
         return False
+
+    def _replayed(self, d: dict, state: State) -> State | None:
+        """A guided run's state, kept only when the decisions it recorded,
+        run as they stand, fail the same way and are as small (what the
+        written scenario will do): that run's state, or None."""
+        self._budget()
+        got = self._run(d, strip_decisions(state.decisions))
+        if got is None:
+            return None
+        again, sig = got
+        if sig != self.failure or again.sizes.key() >= self.cur.sizes.key():
+            return None
+        return again
 
     def attempt_segments(self, segs: list[Segment], what: str) -> bool:
         """Tries the current programs run guided by `segs` (an edited copy of
@@ -545,6 +564,9 @@ class Shrinker:
             return False
         state, sig = got
         if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
+            return False
+        state = self._replayed(self.cur.d, state)
+        if state is None:
             return False
         self.cur = state
         self.taken.append(what + " (guided)")
