@@ -25,7 +25,7 @@ from umasim.cli import main
 from umasim.views.report import run_scenario
 from umasim.model.scenario import from_dict, load
 from umasim.search.shrink import (Failure, failure_signature, normalise_panic, shrink_trace,
-                           sizes_of)
+                                  sizes_of, strip_decisions)
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -369,3 +369,75 @@ def test_a_failure_only_the_invariant_checker_sees_shrinks(tmp_path):
     sim.run(**after.scenario.run_args())
     with pytest.raises(InvariantViolation, match="items in its slabs"):
         sim.check()
+
+
+# A stale_cache find of the fuzzer (property failure, machine form, many
+# preemptions that zeroing decisions cannot take out: each zeroed decision
+# changes what every later one means).
+STALE_CACHE_FIND = {
+    "sim": {"cpus": 2, "pages": 256, "granularity": "coarse", "invariants": True,
+            "bugs": ["stale_cache"]},
+    "zone": [{"name": "z0", "size": 4096, "flags": ["nofree"], "ctor": "sleep 2",
+              "dtor": "sleep 1", "allocf": "sleep 2"}],
+    "thread": [
+        {"name": "t0", "cpu": 0,
+         "ops": ["alloc z0 -> v0_0", "sleep 53", "alloc z0 -> v0_1", "free v0_0"]},
+        {"name": "t1", "cpu": 0,
+         "ops": ["crit_enter", "crit_exit", "drain z0", "alloc z0 -> v1_0", "crit_enter",
+                 "crit_exit", "alloc z0 -> v1_1", "sleep 1", "free v1_0",
+                 "kmem_alloc 1 -> k1_2"]},
+        {"name": "t2", "cpu": 0, "ops": ["crit_enter", "crit_exit"]}],
+}
+# Its non-zero decisions: (index, decision).
+STALE_CACHE_DECISIONS = [(0, 2), (8, 1), (11, 2), (14, 1), (34, 1), (41, 1), (48, 1), (51, 1), (63, 1), (113, 1), (124, 1), (127, 3), (129, 1)]
+
+
+def _stale_cache_shrinker():
+    from umasim.search.shrink import Shrinker
+    d = json.loads(json.dumps(STALE_CACHE_FIND))
+    n = STALE_CACHE_DECISIONS[-1][0] + 1
+    dec = [0] * n
+    for i, x in STALE_CACHE_DECISIONS:
+        dec[i] = x
+    d["schedule"] = {"policy": "script", "decisions": dec, "then": "sequential",
+                     "max_steps": 20000}
+    scn = from_dict(d, "stale_cache.toml")
+    return Shrinker(scn, dec, 400, properties=True)
+
+
+def test_segments_pass_deletes_preemptions_of_a_machine_form_find():
+    """Deleting segments of the interleaving (guided runs) takes out
+    preemptions that zeroing decisions cannot, the programs unchanged and
+    the failure the same."""
+    sh = _stale_cache_shrinker()
+    assert sh.cur.sizes.nonzero == 13
+    sh.pass_decisions()
+    assert sh.cur.sizes.nonzero == 13          # zeroing decisions: nothing
+    sh = _stale_cache_shrinker()
+    failure, ops = sh.failure, sh.cur.sizes.ops
+    sh.pass_segments()
+    assert sh.cur.sizes.nonzero <= 8 and sh.cur.sizes.ops == ops
+    assert any("segments" in t for t in sh.taken)
+    assert sh._run(sh.cur.d, strip_decisions(sh.cur.decisions))[1] == failure
+
+
+def test_a_find_shrinks_to_few_ops_and_preemptions():
+    """The whole loop on the same find: guided candidates are kept for a
+    property failure (the judge stops a guided run at the failing step),
+    so ops and preemptions go together."""
+    sh = _stale_cache_shrinker()
+    res = sh.run()
+    assert res.final.sizes.ops <= 7 and res.final.sizes.nonzero <= 5, res.final.sizes
+    assert any("(guided)" in t for t in res.steps_taken)
+    # What the shrunk scenario will run: its decisions as they stand fail
+    # the same way (a guided run is kept only then).
+    assert sh._run(res.final.d, strip_decisions(res.final.decisions))[1] == res.failure
+
+
+def test_order_pass_spawns_the_first_runner_first():
+    """Moving a thread to the front of the list, the run guided by the same
+    interleaving, takes out the decisions that chose a later thread."""
+    sh = _stale_cache_shrinker()
+    sh.pass_order()
+    assert sh.cur.sizes.nonzero < len(STALE_CACHE_DECISIONS)
+    assert [t["name"] for t in sh.cur.d["thread"]][0] != "t0"

@@ -10,9 +10,13 @@ order of `Sizes.key`.  The passes, repeated until none finds anything or
 the budget of runs is spent:
 
   threads     remove a whole thread
-  ops         remove chunks of a thread's ops (halves, quarters, ... single
-              ops), ddmin style
+  ops         remove chunks of a thread's ops (halves, quarters, ... pairs
+              at every offset, single ops), ddmin style
   repeat      lower a thread's repeat count (to 1, to half, by one)
+  order       move a thread to the front of the list (spawned first)
+  segments    delete chunks of the run's interleaving, as segments (one
+              thread's consecutive steps, below), ddmin style, then drop
+              each migration: fewer preemptions whatever made them
   decisions   zero chunks of the non-zero decisions, lower the non-zero
               values, and move preemptions earlier by cutting the zeros
               before them (shorter lists)
@@ -34,7 +38,9 @@ interleaving (guided_run: each thread is run until it stops where it
 stopped before, at the same op and preemption point), and only then with
 the current decisions as they stand.  Whenever a candidate is kept, its
 decisions become the ones its run recorded, in canonical form and without
-trailing zeros, so the written scenario replays without guidance.
+trailing zeros, so the written scenario replays without guidance; a
+guided candidate is kept only when those decisions, run as they stand,
+fail the same way too.
 
 "Smaller" is an order (Sizes.key), so that shrinking always ends: first
 fewer threads, ops, ops run (repeat), non-zero decisions, zones, zone
@@ -459,6 +465,12 @@ class Shrinker:
             return None
         sim, outcome = run.sim, run.outcome
         sig = judge.failure
+        if sig is not None and sig.outcome == "running":
+            # A run the judge stopped at the step that broke a property has
+            # not ended, like one at its step limit: the same failure
+            # (guided runs are stepped from Python and stop there; runs of
+            # decisions may end at the limit instead).
+            sig = dataclasses.replace(sig, outcome="step_limit")
         dec = sim.decisions
         nd = _scripted(scn.to_dict(), self.cap)
         state = State(nd, dec, sim.steps, outcome, sim.panic,
@@ -514,6 +526,10 @@ class Shrinker:
             state, sig = got
             if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
                 continue
+            if segs is not None:
+                state = self._replayed(d, state)
+                if state is None:
+                    continue
             self.cur = state
             self.taken.append(what + (" (guided)" if segs is not None else ""))
             if self.log:
@@ -521,8 +537,46 @@ class Shrinker:
             return True
         return False
 
+    def _replayed(self, d: dict, state: State) -> State | None:
+        """A guided run's state, kept only when the decisions it recorded,
+        run as they stand, fail the same way and are as small (what the
+        written scenario will do): that run's state, or None."""
+        self._budget()
+        got = self._run(d, strip_decisions(state.decisions))
+        if got is None:
+            return None
+        again, sig = got
+        if sig != self.failure or again.sizes.key() >= self.cur.sizes.key():
+            return None
+        return again
+
+    def attempt_segments(self, segs: list[Segment], what: str) -> bool:
+        """Tries the current programs run guided by `segs` (an edited copy of
+        the current interleaving); keeps the run when it fails the same way
+        and is smaller, its decisions the ones it recorded."""
+        key = (_canon(self.cur.d, strip_decisions(self.cur.decisions)), tuple(segs))
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self._budget()
+        got = self._run(self.cur.d, [], segs)
+        if got is None:
+            return False
+        state, sig = got
+        if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
+            return False
+        state = self._replayed(self.cur.d, state)
+        if state is None:
+            return False
+        self.cur = state
+        self.taken.append(what + " (guided)")
+        if self.log:
+            self.log(f"run {self.runs}: {self.taken[-1]}")
+        return True
+
     def run(self) -> ShrinkResult:
-        passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_decisions,
+        passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
+                  self.pass_decisions,
                   self.pass_zones, self.pass_sim, self.pass_operands)
         try:
             changed = True
@@ -585,7 +639,9 @@ class Shrinker:
                     d, edit = self._without(self.cur.d, {(name, j) for j in idx})
                     if not self.attempt(d, f"thread {name}: remove ops "
                                         f"{[ops[j] for j in sorted(idx)]}", edit):
-                        start += chunk
+                        # Pairs at every offset (a lock and its unlock go
+                        # together only), larger chunks side by side.
+                        start += chunk if chunk > 2 else 1
                 chunk //= 2
 
     def pass_repeat(self) -> None:
@@ -608,6 +664,58 @@ class Shrinker:
                         break
                 else:
                     break
+
+    def pass_order(self) -> None:
+        """Each thread moved to the front of the list (it is spawned first),
+        the run guided by the current interleaving: a run whose first step
+        goes to a later thread needs no decision for it then."""
+        for name in [t["name"] for t in self.cur.d["thread"]][1:]:
+            if not self.cur.sizes.nonzero:
+                return
+            i = self._thread_index(name)
+            if i is None or i == 0:
+                continue
+            d = self._copy()
+            d["thread"].insert(0, d["thread"].pop(i))
+            self.attempt(d, f"thread {name} first")
+
+    def pass_segments(self) -> None:
+        """Fewer preemptions and migrations whatever the policy that made
+        them: the current run's interleaving as segments (one thread's
+        consecutive steps, each ending where that thread stopped), chunks
+        of them deleted ddmin style -- a deleted segment's thread does that
+        work in its next segment, or after the last one under default
+        decisions -- then each migration dropped.  Unlike zeroing machine
+        decisions, deleting a segment does not change what the later
+        segments mean."""
+        def segs() -> list[Segment]:
+            return _segments(self.timeline(), self.cur.d, self.cur.d, Edit())
+
+        if not self.cur.sizes.nonzero:
+            return
+        chunk = max(len(segs()) // 2, 1)
+        while chunk >= 1:
+            start = 0
+            while self.cur.sizes.nonzero:
+                cur = segs()
+                if start >= len(cur):
+                    break
+                n = min(chunk, len(cur) - start)
+                if not self.attempt_segments(cur[:start] + cur[start + n:],
+                                             f"delete {n} segments at {start}"):
+                    start += chunk
+            chunk //= 2
+        k = 0
+        while self.cur.sizes.nonzero:
+            cur = segs()
+            mig = [i for i, sg in enumerate(cur) if sg.migrate is not None]
+            if k >= len(mig):
+                break
+            i = mig[k]
+            cand = list(cur)
+            cand[i] = dataclasses.replace(cur[i], migrate=None)
+            if not self.attempt_segments(cand, f"segment {i}: no migration"):
+                k += 1
 
     def pass_decisions(self) -> None:
         # Zero chunks of the non-zero decisions.
