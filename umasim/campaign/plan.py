@@ -32,7 +32,7 @@ from umasim.campaign.units import Unit, fingerprint
 from umasim.errors import InvalidArgument
 
 # Units' default sizes: runs of an explorer, examples of the fuzzer.
-DEFAULT_UNIT_SIZE = {"explore": 2000, "fuzz": 25}
+DEFAULT_UNIT_SIZE = {"explore": 10000, "fuzz": 25}
 # Guided shards run in rounds of this many units.
 GUIDED_SHARDS = 4
 
