@@ -372,6 +372,20 @@ timed_remove(struct sim *s, struct kthread *td)
 	ix->ntimed--;
 }
 
+/* 'td' off its wait queue and the timed sleepers, where it is on them. */
+static void
+kix_unqueue(struct sim *s, struct kthread *td)
+{
+
+	if (td->td_wqkey != NULL) {
+		if (((uintptr_t)td->td_wqkey >> 60) == 3)
+			s->ix.nwaitvar--;
+		wq_remove(s, td);
+	}
+	if (td->td_timed)
+		timed_remove(s, td);
+}
+
 /*
  * 'td' has begun to wait (its state says on what): off the runnable set,
  * onto its wait queue, and onto the timed sleepers if it has a timeout.
@@ -383,13 +397,7 @@ kix_wait(struct sim *s, struct kthread *td)
 	if (!kix_tracked(s, td))
 		return;
 	kix_state(s, td);
-	if (td->td_wqkey != NULL) {
-		if (((uintptr_t)td->td_wqkey >> 60) == 3)
-			s->ix.nwaitvar--;
-		wq_remove(s, td);
-	}
-	if (td->td_timed)
-		timed_remove(s, td);
+	kix_unqueue(s, td);
 	wq_append(s, td, wait_key(td));
 	if (td->td_state == UMASIM_TS_WAITVAR)
 		s->ix.nwaitvar++;
@@ -404,13 +412,7 @@ kix_wake(struct sim *s, struct kthread *td)
 
 	if (!kix_tracked(s, td))
 		return;
-	if (td->td_wqkey != NULL) {
-		if (((uintptr_t)td->td_wqkey >> 60) == 3)
-			s->ix.nwaitvar--;
-		wq_remove(s, td);
-	}
-	if (td->td_timed)
-		timed_remove(s, td);
+	kix_unqueue(s, td);
 	kix_state(s, td);
 }
 
