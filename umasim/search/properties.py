@@ -261,6 +261,8 @@ class _Program:
         self.producer: dict[str, str] = {}
         self.var_zone: dict[str, str | None] = {}
         self.setmax_zones: set[str] = set()
+        # Zones a zdestroy op destroys (FreeBSD 7 drops their vmstat -z row).
+        self.destroyed: set[str] = set()
         # Variables an M_ZERO allocation stores into (with the bytes that
         # must read zero: None for a zone's item size), and those a "touch"
         # op writes to.
@@ -287,6 +289,8 @@ class _Program:
                     self.by_pc[(tid, pc)] = ("free", w[1], None)
                 elif w[0] == "setmax":
                     self.setmax_zones.add(w[1])
+                elif w[0] == "zdestroy":
+                    self.destroyed.add(w[1])
                 elif w[0] == "touch":
                     self.touched.add(w[1])
         masters = {z["name"]: z.get("master", z["name"]) for z in case.zones}
@@ -445,12 +449,14 @@ class PropertyChecker:
                 self.need_pages[tid] = a
             elif kind == _EV_OP_END:
                 self.in_flight.pop(tid, None)
+                # The end of the op of a free that read FULL set (a free
+                # of a zfini's inside a drain, say, as well as a free op).
+                if track_items and tid in self.full_frees:
+                    self.check_full_free(tid, step)
                 op = by_pc.get((tid, b))
                 if op is None:
                     continue
                 what, var, zone = op
-                if track_items and tid in self.full_frees:
-                    self.check_full_free(tid, step)
                 if what == "free":
                     st, zn, item = self.var(var)
                     if st == _VAR_FREED and zn >= 0:
@@ -796,6 +802,8 @@ class PropertyChecker:
             name = z["name"]
             row = rows.get(name)
             if row is None:
+                if name in prog.destroyed:
+                    continue            # destroyed by an op: no row, nothing to add up
                 self.fail("stats", f"zone {name} is not in vmstat -z")
                 return
             h = held.get(self.slots[name], 0)
@@ -824,7 +832,7 @@ class PropertyChecker:
             acc = per_keg.setdefault(keg, [0, 0])
             acc[0] += row.used + row.free
         for z in self.case.zones:
-            if z.get("master"):
+            if z.get("master") or z["name"] not in per_keg:
                 continue
             name = z["name"]
             zone = sim.zone(name)
