@@ -617,8 +617,8 @@ slab_zalloc(uma_zone_t zone, int wait)
 
 	ZONE_UNLOCK(zone);
 	UMA_WINDOW_OPEN(SLAB_ZALLOC);
-	UMA_POINT(PT_SLAB_ZALLOC_UNLOCKED);
 	UMA_ORACLE(oracle_flight_enter(cursim));
+	UMA_POINT(PT_SLAB_ZALLOC_UNLOCKED);
 
 	if (keg->uk_flags & UMA_ZONE_OFFPAGE) {
 		slab = uma_zalloc_internal(keg->uk_slabzone, NULL, wait);

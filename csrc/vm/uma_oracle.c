@@ -214,18 +214,19 @@ vmrow(uma_zone_t z, struct vmrow *r)
 	    (u_int32_t)(k->uk_maxpages * k->uk_ipers);
 }
 
-/* The zone named 'name' (the last of that name, as a table by name has it). */
-static uma_zone_t
-zone_named(const char *name)
+/*
+ * Is 'z' the last zone of its name in 'named' (the zones a check reads
+ * by name, in list order), as a table of vmstat -z rows by name has it?
+ */
+static int
+last_of_name(uma_zone_t *named, int n, int i)
 {
-	uma_keg_t k;
-	uma_zone_t z, found = NULL;
+	int j;
 
-	for (k = uma_sim_first_keg(); k != NULL; k = LIST_NEXT(k, uk_link))
-		LIST_FOREACH(z, &k->uk_zones, uz_link)
-			if (strcmp(z->uz_name, name) == 0)
-				found = z;
-	return (found);
+	for (j = i + 1; j < n; j++)
+		if (strcmp(named[j]->uz_name, named[i]->uz_name) == 0)
+			return (0);
+	return (1);
 }
 
 static int
@@ -479,6 +480,7 @@ static void
 check_buckets(struct sim *s)
 {
 	static const char *const hdr[2] = { "UMA Slabs", "UMA RCntSlabs" };
+	uma_zone_t bucketz[64], hdrz[64];
 	struct vmrow row;
 	const struct kvar *v;
 	uma_keg_t k;
@@ -486,16 +488,17 @@ check_buckets(struct sim *s)
 	uma_bucket_t b;
 	int64_t held = 0, used = 0, slabs = 0, large = 0, headers = 0, vid;
 	size_t len;
-	int cpu, i;
+	int cpu, i, nb = 0, nh = 0;
 
 	for (k = uma_sim_first_keg(); k != NULL; k = LIST_NEXT(k, uk_link))
 		LIST_FOREACH(z, &k->uk_zones, uz_link) {
 			len = strlen(z->uz_name);
 			if (len > 7 && strcmp(z->uz_name + len - 7, " Bucket") == 0 &&
-			    zone_named(z->uz_name) == z) {
-				vmrow(z, &row);
-				used += row.used;
-			}
+			    nb < 64)
+				bucketz[nb++] = z;
+			if ((strcmp(z->uz_name, hdr[0]) == 0 ||
+			    strcmp(z->uz_name, hdr[1]) == 0) && nh < 64)
+				hdrz[nh++] = z;
 			if (k->uk_flags & UMA_ZFLAG_INTERNAL)
 				continue;
 			for (cpu = 0; cpu <= mp_maxid; cpu++)
@@ -505,6 +508,11 @@ check_buckets(struct sim *s)
 				held++;
 			LIST_FOREACH(b, &z->uz_free_bucket, ub_link)
 				held++;
+		}
+	for (i = 0; i < nb; i++)
+		if (last_of_name(bucketz, nb, i)) {
+			vmrow(bucketz[i], &row);
+			used += row.used;
 		}
 	if (used != held) {
 		oracle_fail(s, OK_ACCOUNTING, "the bucket zones have %lld buckets "
@@ -527,9 +535,9 @@ check_buckets(struct sim *s)
 		    (v->v_zone == VAR_SRC_MALLOC && v->v_size > ORACLE_KMEM_ZMAX)))
 			large++;
 	}
-	for (i = 0; i < 2; i++)
-		if ((z = zone_named(hdr[i])) != NULL) {
-			vmrow(z, &row);
+	for (i = 0; i < nh; i++)
+		if (last_of_name(hdrz, nh, i)) {
+			vmrow(hdrz[i], &row);
 			headers += row.used;
 		}
 	if (headers != slabs + large)

@@ -72,11 +72,12 @@ def run_burst(case, family: str, seed: int, runs: int = BURST_RUNS,
     start = core.snapshot()
     s = core.explore(start, family, runs, seed, MIGRATE,
                      PCT_DEPTH, 0, 0, case.max_steps, "completed", "", True, False, 0,
-                     stop_first=True, keep=keep)
-    hard = [c.decisions for c in s.classes if c.failed and (c.check_failed or c.outcome in
-                                                            ("panic", "host_fault"))]
-    soft = [c.decisions for c in s.classes if c.failed and not (c.check_failed or c.outcome in
-                                                                ("panic", "host_fault"))]
+                     stop_first=True, keep=keep, oracle=True)
+
+    def hard_(c) -> bool:
+        return bool(c.check_failed or c.oracle_kind or c.outcome in ("panic", "host_fault"))
+    hard = [c.decisions for c in s.classes if c.failed and hard_(c)]
+    soft = [c.decisions for c in s.classes if c.failed and not hard_(c)]
     cov = s.coverage
     return Burst(family, seed, s.runs, hard + soft, list(reversed(s.kept)),
                  cov.windows_interleaved, cov.state_pairs,
