@@ -402,7 +402,8 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400,
     round made it smaller).  Then, when the case still has many ops, the
     same with each zone's items made a page large (BIG_ITEM: one item a
     slab, so a full keg or bucket takes a few allocations, not a run of
-    them) when it still fails the same way, kept if it has fewer ops.
+    them), and a limited zone's max made smaller (so a full keg takes
+    fewer), when it still fails the same way, kept if it has fewer ops.
     Returns the smaller case, in machine form, and its verdict.  After
     `deadline` (time.monotonic()), only the first round runs."""
     from umasim.search.properties import Case, check_case
@@ -435,28 +436,44 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400,
     if bv.ok or best.nops <= MANY_OPS:
         return best, bv
     for i, z in enumerate(best.zones):
-        if late():
-            break
-        if z.get("master") or z.get("size", 0) >= BIG_ITEM:
+        if z.get("master"):
             continue
-        d = best.to_scenario()
-        big = dict(d["zone"][i], size=BIG_ITEM)
-        flags = [f for f in big.get("flags") or () if f != "vm"]    # vm: 2048 at most
-        if flags:
-            big["flags"] = flags
-        else:
-            big.pop("flags", None)
-        d["zone"][i] = big
-        try:
-            cand = Case.from_scenario(d)
-        except Exception:  # noqa: BLE001 -- a scenario the loader refuses
-            continue
-        w = check_case(cand, every_step=every_step)
-        if w.ok or w.kind != bv.kind:
-            continue
-        c2, v2 = _balanced(shrunk(cand, w), every_step)
-        if not v2.ok and v2.kind == bv.kind and c2.nops < best.nops:
-            best, bv = c2, v2
+        mx0 = z.get("max")
+        # Smaller limits, the smallest first (the first that fails the
+        # same way is the one to shrink), at the zone's size, then with
+        # big items.
+        maxes = sorted({m for m in (1, 2, 3, 4, mx0 // 4, mx0 // 2, (3 * mx0) // 4, mx0 - 1)
+                        if 1 <= m < mx0}) if mx0 else []
+        variants = [(None, m) for m in maxes]
+        if z.get("size", 0) < BIG_ITEM:
+            variants += [(BIG_ITEM, m) for m in maxes] + [(BIG_ITEM, None)]
+        for size, mx in variants:
+            if late() or best.nops <= MANY_OPS:
+                break
+            d = best.to_scenario()
+            big = dict(d["zone"][i])
+            if size is not None:
+                big["size"] = size
+            if mx is not None:
+                big["max"] = mx
+            if size is not None:
+                flags = [f for f in big.get("flags") or () if f != "vm"]  # vm: 2048 at most
+                if flags:
+                    big["flags"] = flags
+                else:
+                    big.pop("flags", None)
+            d["zone"][i] = big
+            try:
+                cand = Case.from_scenario(d)
+            except Exception:  # noqa: BLE001 -- a scenario the loader refuses
+                continue
+            w = check_case(cand, every_step=every_step)
+            if w.ok or w.kind != bv.kind:
+                continue
+            c2, v2 = _balanced(shrunk(cand, w), every_step)
+            if not v2.ok and v2.kind == bv.kind and c2.nops < best.nops:
+                # (Its zones may be others now: no more variants.)
+                return c2, v2
     return best, bv
 
 
