@@ -12,21 +12,26 @@
  *  guided   a corpus of schedules mutated, kept when a run reaches new
  *           coverage (explorer/guided.c).
  *
- * A run fails when its outcome is not the expected one, or when the
- * invariant checker objects at its end.  Runs are grouped into classes by
- * (outcome, panic or checker message); the first run of each class keeps
- * its decisions, so the host can write a trace of it (and, for a deadlock,
- * tell a FreeBSD 7 liveness hazard from a failure: search/explore.py).
+ * A run fails when its outcome is not the expected one, when the
+ * invariant checker objects at its end, or (params oracle) when the
+ * oracle fails it (oracle.c): a failure it saw during the run first, then
+ * the checker and the expectations, then its end-of-run checks on a run
+ * that went as expected.  Runs are grouped into classes by (outcome,
+ * panic or checker message), or (outcome, the oracle's kind and message
+ * with its numbers left out); the first run of each class keeps its
+ * decisions, so the host can write a trace of it (and, for a deadlock the
+ * oracle did not fail, tell a FreeBSD 7 liveness hazard from a failure:
+ * search/explore.py).
  * Final states are counted by digest_final().  Every run's
  * coverage (cover.c) is added to the union of the runs'; each run that
  * adds to it is a point of the coverage growth curve (the run, and the
  * union's counts after it).
  *
  * For the fuzzer's bursts (umasim/search/fuzz.py): with stop_first the
- * exploration ends after the first run that panics, faults or fails the
- * checker; with keep k, the decisions of the last k runs that added
- * coverage are kept (umasim_explore_kept), for the host to judge by
- * properties the core does not check.
+ * exploration ends after the first run that panics, faults, fails the
+ * checker or the oracle; with keep k, the decisions of the last k runs
+ * that added coverage are kept (umasim_explore_kept), for the host to
+ * judge by properties the core does not check.
  */#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
