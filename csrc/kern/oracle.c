@@ -33,7 +33,10 @@
  * while the oracle was off restores a fresh state, as if the oracle had
  * been turned on at that moment (what an explorer's runs start from).
  * Scenario zones are told apart from a program's own by how they were
- * made: umasim_zcreate (oracle_declare), which keeps their max.
+ * made: umasim_zcreate (oracle_declare), which keeps their max.  Started
+ * after the run's first step (a mid-run snapshot taken while it was off),
+ * it has not seen the ops before: vmstat -z against the programs' ops is
+ * not judged then.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -67,6 +70,7 @@ struct orun {
 	int		kind;
 	uint64_t	step;
 	char		msg[ORACLE_MSGLEN];
+	int		counted;	/* it has seen every op of the run (stats) */
 	int		nflight;	/* threads between test and update now */
 	int		flight_max;
 	int		npend;		/* entries of pend in use */
@@ -332,6 +336,8 @@ oracle_reset(struct sim *s)
 	r->kind = OK_NONE;
 	r->step = 0;
 	r->msg[0] = '\0';
+	/* Started after some steps, it has not counted the ops before them. */
+	r->counted = s->st.nsteps == 0;
 	r->nflight = r->flight_max = 0;
 	r->npend = 0;
 	if (r->nthreads > 0) {
@@ -473,6 +479,13 @@ oracle_slot_counts(const struct sim *s, int slot, int64_t *items,
 }
 
 int
+oracle_counted(const struct sim *s)
+{
+
+	return (s->oracle != NULL && s->oracle->r.counted);
+}
+
+int
 oracle_flight_max(const struct sim *s)
 {
 
@@ -545,6 +558,7 @@ oracle_restore(struct sim *s, const void *saved)
 	}
 	r->kind = sv->r.kind;
 	r->step = sv->r.step;
+	r->counted = sv->r.counted;
 	memcpy(r->msg, sv->r.msg, sizeof(r->msg));
 	r->nflight = sv->r.nflight;
 	r->flight_max = sv->r.flight_max;
@@ -684,6 +698,40 @@ full_free_end(struct sim *s, struct kthread *td)
 	    (long long)p.woken, names);
 }
 
+int
+oracle_freeing(struct sim *s, int64_t *vids, int max)
+{
+	const struct umasim_op *op;
+	struct kthread *td;
+	int t, n = 0;
+
+	for (t = 0; t < s->st.nthreads; t++) {
+		td = sim_td(s, t);
+		if ((op = op_inside(td)) != NULL && op_frees(op->code)) {
+			if (n < max)
+				vids[n] = op_a(td, op);
+			n++;
+		}
+	}
+	return (n);
+}
+
+int
+oracle_being_freed(struct sim *s, int64_t vid)
+{
+	const struct umasim_op *op;
+	struct kthread *td;
+	int t;
+
+	for (t = 0; t < s->st.nthreads; t++) {
+		td = sim_td(s, t);
+		if ((op = op_inside(td)) != NULL && op_frees(op->code) &&
+		    op_a(td, op) == vid)
+			return (1);
+	}
+	return (0);
+}
+
 void
 oracle_op_end(struct sim *s, struct kthread *td, const struct umasim_op *op)
 {
@@ -726,7 +774,11 @@ oracle_op_end(struct sim *s, struct kthread *td, const struct umasim_op *op)
 		uma_oracle_zero(s, op->code == OPC_ALLOC ? (int)op_a(td, op) : -1,
 		    op->code == OPC_MALLOC ? op_a(td, op) : 0, vid, v->v_item);
 	other = map_get(r, v->v_item);
-	if (other >= 0 && other != vid)
+	/*
+	 * (A free that began while its variable was unset, waiting for its
+	 * producer, gives the item back once it is set: a free under way.)
+	 */
+	if (other >= 0 && other != vid && !oracle_being_freed(s, other))
 		oracle_fail(s, OK_DUPLICATE, "item %#llx handed out twice: %s "
 		    "and %s hold it", (unsigned long long)v->v_item,
 		    var_name(s, other), var_name(s, vid));

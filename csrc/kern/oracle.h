@@ -54,6 +54,12 @@ int	oracle_setmax_slot(struct sim *s, int slot);
 /* Allocations (items, NULLs) and frees the programs made on a slot. */
 void	oracle_slot_counts(const struct sim *s, int slot, int64_t *items,
 	    int64_t *nulls, int64_t *frees);
+/* Whether it has seen every op of the run (it started at step 0). */
+int	oracle_counted(const struct sim *s);
+/* Is a free op under way (its thread inside it) freeing variable 'vid'? */
+int	oracle_being_freed(struct sim *s, int64_t vid);
+/* The variables free ops under way free (at most 'max'); how many. */
+int	oracle_freeing(struct sim *s, int64_t *vids, int max);
 /* The most threads between uma_zone_slab's test and update at once. */
 int	oracle_flight_max(const struct sim *s);
 const char *oracle_thread_name(const struct sim *s, int tid);

@@ -254,16 +254,18 @@ check_held(struct sim *s, struct heldmap *h)
 	struct zreg *zr;
 	int64_t vid;
 	size_t i;
-	int slot, malloc_held = 0, cpu, where, l, idx, n;
+	int slot, malloc_held = 0, cpu, where, l, idx, n, nfreeing;
 	uint64_t item;
 	void *it;
 
 	kslots = calloc((size_t)UT->ut_nzones + 1, 1);
 	if (kslots == NULL)
 		return;
+	nfreeing = oracle_freeing(s, NULL, 0);
 	for (vid = 0; vid < s->st.nvars; vid++) {
 		v = &s->vars[vid];
-		if (v->v_state != VAR_HELD)
+		if (v->v_state != VAR_HELD ||
+		    (nfreeing > 0 && oracle_being_freed(s, vid)))
 			continue;
 		i = hm_slot(h, v->v_item);
 		if (h->item[i] != 0) {
@@ -570,7 +572,8 @@ uma_oracle_end(struct sim *s, int quiescent)
 	}
 	if (oracle_failed(s) || !quiescent)
 		return;
-	check_stats(s);
+	if (oracle_counted(s))
+		check_stats(s);
 	if (!oracle_failed(s))
 		check_buckets(s);
 }

@@ -265,3 +265,25 @@ def test_cli_explore_shows_the_kind_and_no_oracle_leaves_it_out(tmp_path, capsys
     assert k["kind"] == "zero" and k["failed"] and k["oracle_step"] > 0
     assert cli.main(["explore", path, "--runs", "50", "--out", out, "--no-oracle"]) == 0
     assert "[ok] completed" in capsys.readouterr().out
+
+
+def test_a_free_that_waited_for_its_variable_gives_the_item_back_once_set():
+    """t2's free_large begins before t0 has set l0 (it waits for its
+    producer), then releases the pages, and t1's malloc_large gets them
+    before t2's op ends: no item handed out twice, for either judge (the
+    item goes back when the free under way releases it, not only as a
+    free op begins)."""
+    threads = [{"name": "t2", "cpu": 0, "ops": ["free_large l0"]},
+               {"name": "t0", "cpu": 0, "ops": ["malloc_large 4096 -> l0"]},
+               {"name": "t1", "cpu": 1, "ops": ["malloc_large 4096 -> l1"]}]
+    case = Case.of({"cpus": 2, "pages": 16}, [{"name": "z0", "size": 64}], threads,
+                   [3, 2, 0, 0, 1, 0, 0, 2, 0, 0, 2, 0, 0, 0, 0, 0, 2])
+    run = execute(case.scenario, case.schedule, level="full")
+    ev = run.sim.events
+    first = {(e.kind, e.thread): e.step for e in reversed(ev) if e.kind in ("op_begin",
+                                                                             "op_end")}
+    assert first[("op_begin", "t2")] < first[("op_end", "t0")]      # it waited for l0
+    assert first[("op_end", "t1")] < first[("op_end", "t2")]        # l1 before its end
+    vid = run.sim.variable_ids
+    assert run.sim.core.var_info(vid["l0"])[2] == run.sim.core.var_info(vid["l1"])[2]
+    assert check_case(case).ok and oracle_check(case).ok
