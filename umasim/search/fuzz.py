@@ -403,7 +403,9 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400,
     same with each zone's items made a page large (BIG_ITEM: one item a
     slab, so a full keg or bucket takes a few allocations, not a run of
     them), and a limited zone's max made smaller (so a full keg takes
-    fewer), when it still fails the same way, kept if it has fewer ops.
+    fewer), when it still fails the same way -- under the case's schedule,
+    or one a short guided exploration of the changed case finds
+    (refind) -- kept if it has fewer ops.
     Returns the smaller case, in machine form, and its verdict.  After
     `deadline` (time.monotonic()), only the first round runs."""
     from umasim.search.properties import Case, check_case
@@ -469,12 +471,39 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400,
                 continue
             w = check_case(cand, every_step=every_step)
             if w.ok or w.kind != bv.kind:
-                continue
+                # The schedule counts steps, which the change moves: look
+                # for one that fails the same way.
+                dec = refind(cand, bv.kind)
+                if dec is None:
+                    continue
+                cand = cand.with_decisions(dec)
+                w = check_case(cand, every_step=every_step)
+                if w.ok or w.kind != bv.kind:
+                    continue
             c2, v2 = _balanced(shrunk(cand, w), every_step)
             if not v2.ok and v2.kind == bv.kind and c2.nops < best.nops:
                 # (Its zones may be others now: no more variants.)
                 return c2, v2
     return best, bv
+
+
+# The runs of refind's guided exploration.
+REFIND_RUNS = 256
+
+
+def refind(case, kind: str, runs: int = REFIND_RUNS, seed: int = 1):
+    """The decisions of a run of `case` that fails with `kind`, from a
+    guided exploration of its schedules inside one C call, every run
+    judged by the core's oracle too (so a failure of its kinds is seen
+    wherever it shows); None when none does."""
+    from umasim.search.burst import MIGRATE, PCT_DEPTH
+    core = case.build(trace="off").core
+    s = core.explore(core.snapshot(), "guided", runs, seed, MIGRATE, PCT_DEPTH, 0, 0,
+                     case.max_steps, "completed", "", True, False, 0, oracle=True)
+    for c in s.classes:
+        if c.failed and c.kind == kind:
+            return list(c.decisions)
+    return None
 
 
 def _balanced(found, every_step: bool):
