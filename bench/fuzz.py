@@ -6,8 +6,8 @@
 examples_per_s: Hypothesis examples per second of the default
 (non-stateful) property of `umasim fuzz` (umasim.search.fuzz.explore_example
 on umasim.search.strategies.cases: the drawn schedule, then a burst of
-guided or PCT schedules in one C call, the burst's failing and
-coverage-adding schedules checked again) at 2 vCPUs, 3 threads, up to 30
+guided or PCT schedules in one C call judged by the core's oracle, the
+burst's failing schedules checked again) at 2 vCPUs, 3 threads, up to 30
 ops each (strategies.BENCH_KNOBS); the target is 200 or more.
 schedules_per_s beside it: the schedules those examples ran (each
 example's own, the burst's runs, the re-checks).  The *_no_burst figures

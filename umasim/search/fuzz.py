@@ -15,8 +15,9 @@ written), 2 for bad arguments.
 Each example explores schedules (explore_example): Hypothesis draws the
 program, a schedule, and a schedule family (guided or PCT) with a seed;
 the drawn schedule is checked, then a burst of the family's schedules
-runs in one C call (umasim.search.burst), and the burst's failing and
-coverage-adding schedules are checked by the properties too.  A burst's
+runs in one C call (umasim.search.burst), every run judged by the core's
+oracle, and the burst's failing schedules are checked by the properties
+too.  A burst's
 find is put back into the example in trigger form and shrunk by
 Hypothesis with the program (find_failure).  The race windows and state
 pairs a burst covers feed hypothesis.target() and event().
@@ -124,8 +125,8 @@ class _Search:
 def explore_example(case, every_step: bool = True, burst: bool = True, stats=None):
     """The property of one example: the case's own schedule, then (when
     the case carries a burst and `burst`) a burst of schedules of its
-    family (umasim.search.burst), the core's failing runs and the runs
-    that added coverage judged again by the properties.  Returns (case,
+    family (umasim.search.burst), judged by the core's checker and oracle,
+    its failing runs judged again by the properties.  Returns (case,
     verdict, the burst or None): the failing case when one failed, in
     machine form when the burst found it."""
     from umasim.search.burst import run_burst
