@@ -806,7 +806,9 @@ oracle_full_read(struct sim *s, const void *keg)
 	struct opend *p;
 	int n;
 
-	if (td == NULL || grow_threads(r, td->td_tid + 1) != 0)
+	/* (Not the host's work, zone creation say: it ends no op.) */
+	if (td == NULL || td->td_tid >= s->st.nthreads ||
+	    grow_threads(r, td->td_tid + 1) != 0)
 		return;
 	p = &r->pend[td->td_tid];
 	n = zonelimit_sleepers(s, keg, UINT64_MAX, NULL, 0);
@@ -831,7 +833,7 @@ oracle_flight_enter(struct sim *s)
 	struct orun *r = &s->oracle->r;
 	struct kthread *td = s->st.curthread;
 
-	if (td == NULL || td->td_nopoints ||
+	if (td == NULL || td->td_nopoints || td->td_tid >= s->st.nthreads ||
 	    grow_threads(r, td->td_tid + 1) != 0)
 		return;
 	if (r->depth[td->td_tid]++ == 0 && ++r->nflight > r->flight_max)

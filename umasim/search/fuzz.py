@@ -406,7 +406,8 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400,
     them), and a limited zone's max made smaller (so a full keg takes
     fewer), when it still fails the same way -- under the case's schedule,
     or one a short guided exploration of the changed case finds
-    (refind) -- kept if it has fewer ops.
+    (refind) -- kept if it has fewer ops and no more preemptions than
+    the case or MANY_PREEMPTIONS.
     Returns the smaller case, in machine form, and its verdict.  After
     `deadline` (time.monotonic()), only the first round runs."""
     from umasim.search.properties import Case, check_case
@@ -482,7 +483,10 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400,
                 if w.ok or w.kind != bv.kind:
                     continue
             c2, v2 = _balanced(shrunk(cand, w), every_step)
-            if not v2.ok and v2.kind == bv.kind and c2.nops < best.nops:
+            # Fewer ops, and no more preemptions than the target allows
+            # beyond the case's own (a schedule refind found may have many).
+            if not v2.ok and v2.kind == bv.kind and c2.nops < best.nops and \
+                    c2.preemptions <= max(best.preemptions, MANY_PREEMPTIONS):
                 # (Its zones may be others now: no more variants.)
                 return c2, v2
     return best, bv
