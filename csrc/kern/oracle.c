@@ -494,6 +494,15 @@ oracle_flight_max(const struct sim *s)
 
 /* ---- snapshots ---- */
 
+/* memcpy() for arrays that may not exist yet (NULL) when len is 0. */
+static void
+ocopy(void *dst, const void *src, size_t len)
+{
+
+	if (len > 0)
+		memcpy(dst, src, len);
+}
+
 struct osaved {
 	struct orun	r;		/* its arrays point into the copy below */
 };
@@ -519,16 +528,16 @@ oracle_save(struct sim *s)
 	sv->r = *r;
 	p = (char *)(sv + 1);
 	sv->r.pend = (struct opend *)(void *)p;
-	memcpy(p, r->pend, np);
+	ocopy(p, r->pend, np);
 	p += np;
 	sv->r.map = (struct oitem *)(void *)p;
-	memcpy(p, r->map, nm);
+	ocopy(p, r->map, nm);
 	p += nm;
 	sv->r.counts = (int64_t *)(void *)p;
-	memcpy(p, r->counts, nc);
+	ocopy(p, r->counts, nc);
 	p += nc;
 	sv->r.depth = (int *)(void *)p;
-	memcpy(p, r->depth, nd);
+	ocopy(p, r->depth, nd);
 	return (sv);
 }
 
@@ -563,18 +572,22 @@ oracle_restore(struct sim *s, const void *saved)
 	r->nflight = sv->r.nflight;
 	r->flight_max = sv->r.flight_max;
 	r->npend = sv->r.npend;
-	memset(r->depth, 0, (size_t)r->nthreads * sizeof(*r->depth));
-	memset(r->pend, 0, (size_t)r->nthreads * sizeof(*r->pend));
-	memcpy(r->depth, sv->r.depth, (size_t)sv->r.nthreads * sizeof(*r->depth));
-	memcpy(r->pend, sv->r.pend, (size_t)sv->r.nthreads * sizeof(*r->pend));
-	memset(r->counts, 0, (size_t)r->nslots * 3 * sizeof(*r->counts));
-	memcpy(r->counts, sv->r.counts,
+	if (r->nthreads > 0) {
+		memset(r->depth, 0, (size_t)r->nthreads * sizeof(*r->depth));
+		memset(r->pend, 0, (size_t)r->nthreads * sizeof(*r->pend));
+	}
+	ocopy(r->depth, sv->r.depth, (size_t)sv->r.nthreads * sizeof(*r->depth));
+	ocopy(r->pend, sv->r.pend, (size_t)sv->r.nthreads * sizeof(*r->pend));
+	if (r->nslots > 0)
+		memset(r->counts, 0, (size_t)r->nslots * 3 * sizeof(*r->counts));
+	ocopy(r->counts, sv->r.counts,
 	    (size_t)sv->r.nslots * 3 * sizeof(*r->counts));
 	/* The map keeps its capacity: put the items in again. */
-	memset(r->map, 0, r->mapcap * sizeof(*r->map));
+	if (r->mapcap > 0)
+		memset(r->map, 0, r->mapcap * sizeof(*r->map));
 	r->mapn = 0;
 	if (r->mapcap == sv->r.mapcap) {
-		memcpy(r->map, sv->r.map, r->mapcap * sizeof(*r->map));
+		ocopy(r->map, sv->r.map, r->mapcap * sizeof(*r->map));
 		r->mapn = sv->r.mapn;
 	} else {
 		size_t i;
