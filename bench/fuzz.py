@@ -33,10 +33,11 @@ figures count the load of the host, the CPU figures much less of it.
 
 runs_per_s: the explorers' throughput (umasim explore, csrc/kern/explore.c):
 runs per second of each explorer (random, pct, bounded with k = 3, guided) on a
-200-step scenario (EXPLORE_SCENARIO: two threads alternating alloc and free
-on two vCPUs, INVARIANTS on, the checker at the end of every run), every
-run from the post-setup snapshot inside one C call (target: 20,000 or
-more); the JSON has one key per explorer and runs_per_s, the slowest.
+229-step scenario (EXPLORE_SCENARIO: two threads alternating alloc and free
+on two vCPUs, INVARIANTS on, the checker at the end of every run, and the
+core's oracle judging every run, as `umasim explore` does), every run from
+the post-setup snapshot inside one C call (target: 20,000 or more); the
+JSON has one key per explorer and runs_per_s, the slowest.
 bounded runs with its sleep sets (the default); runs_per_s_bounded_no_reduction
 is bounded with --no-reduction.
 """
