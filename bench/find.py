@@ -10,8 +10,10 @@ For every switch of the core (or those given with --bugs) and every seed
             first failure or --budget seconds; then its shrinking (to the
             size reported)
   guided    `umasim explore --explorer guided` on one generic scenario
-            (GENERIC below: two zones sharing a keg, a limit, M_ZERO
-            allocations, frees across threads and vCPUs, a drain),
+            (GENERIC below: two zones sharing a limited keg, M_ZERO
+            allocations, frees across threads and vCPUs, a drain, M_WAITOK
+            allocations that fill the keg), every run judged by the
+            expectations, the invariant checker and the core's oracle,
             --budget seconds at most; --searchers adds random and pct
 
 and reports, per switch and searcher: how many seeds found it, seconds to
@@ -45,11 +47,17 @@ sys.path.insert(0, str(ROOT))
 from umasim.bindings import EXPLORERS, KNOWN_BUGS  # noqa: E402
 from umasim.model.scenario import from_dict  # noqa: E402
 
-# One scenario for every switch: what a user's test of a change would run.
-# The faithful port never fails it under any explorer (allocations from the
-# limited keg are M_NOWAIT: at the limit they return NULL, never sleep),
-# so whatever an explorer finds with a switch on is the switch's doing
-# (main() checks that first).
+# One scenario for every switch: what a user's test of a change would run --
+# two zones sharing a limited keg, M_ZERO allocations written to and freed
+# on another thread, frees across threads and vCPUs, a drain, a reclaim, a
+# sysctl, and two threads whose M_WAITOK allocations fill the limited keg
+# while a third frees them (so zonelimit sleeps happen, and the keg's
+# limit is reached).  The faithful port never fails it under any explorer
+# (main() checks that first): its deadlocks are FreeBSD 7's own liveness
+# hazards (a thread asleep in zonelimit while the keg's free items sit in
+# another vCPU's cache), which the explorers tell from failures
+# (search.explore.judge_hazards), so whatever an explorer finds with a
+# switch on is the switch's doing.
 GENERIC = {
     "sim": {"cpus": 2, "pages": 64},
     "zone": [{"name": "z", "size": 256, "max": 30}, {"name": "s", "master": "z"},
@@ -62,6 +70,9 @@ GENERIC = {
          "ops": ["alloc z nowait -> c{i}", "free c{i}", "alloc big -> d{i}", "free d{i}"]},
         {"name": "c", "cpu": 1, "ops": ["drain z", "sysctl", "reclaim"]},
         {"name": "d", "cpu": 0, "repeat": 6, "ops": ["free b{i}"]},
+        {"name": "w", "cpu": 0, "repeat": 16, "ops": ["alloc z -> w{i}"]},
+        {"name": "x", "cpu": 1, "repeat": 16, "ops": ["alloc z -> x{i}"]},
+        {"name": "f", "cpu": 1, "repeat": 16, "ops": ["free w{i}", "free x{i}"]},
     ],
     "schedule": {"policy": "random", "migrate": 0.2, "max_steps": 20000},
 }
@@ -102,7 +113,7 @@ def explore_find(bug: str, explorer: str, seed: int, budget: float) -> dict:
         if res.failures:
             c = next(c for c in res.classes if c.failed)
             return {"found": True, "seconds": time.perf_counter() - t0, "runs": runs,
-                    "kind": c.outcome + (f" ({c.message})" if c.message else ""),
+                    "kind": c.kind, "outcome": c.outcome, "message": c.message,
                     "threads": len(GENERIC["thread"]),
                     "ops": sum(len(t["ops"]) * t.get("repeat", 1) for t in GENERIC["thread"]),
                     "preemptions": sum(1 for d in c.decisions if d)}

@@ -6,8 +6,8 @@
 examples_per_s: Hypothesis examples per second of the default
 (non-stateful) property of `umasim fuzz` (umasim.search.fuzz.explore_example
 on umasim.search.strategies.cases: the drawn schedule, then a burst of
-guided or PCT schedules in one C call, the burst's failing and
-coverage-adding schedules checked again) at 2 vCPUs, 3 threads, up to 30
+guided or PCT schedules in one C call judged by the core's oracle, the
+burst's failing schedules checked again) at 2 vCPUs, 3 threads, up to 30
 ops each (strategies.BENCH_KNOBS); the target is 200 or more.
 schedules_per_s beside it: the schedules those examples ran (each
 example's own, the burst's runs, the re-checks).  The *_no_burst figures
@@ -33,10 +33,11 @@ figures count the load of the host, the CPU figures much less of it.
 
 runs_per_s: the explorers' throughput (umasim explore, csrc/kern/explore.c):
 runs per second of each explorer (random, pct, bounded with k = 3, guided) on a
-200-step scenario (EXPLORE_SCENARIO: two threads alternating alloc and free
-on two vCPUs, INVARIANTS on, the checker at the end of every run), every
-run from the post-setup snapshot inside one C call (target: 20,000 or
-more); the JSON has one key per explorer and runs_per_s, the slowest.
+229-step scenario (EXPLORE_SCENARIO: two threads alternating alloc and free
+on two vCPUs, INVARIANTS on, the checker at the end of every run, and the
+core's oracle judging every run, as `umasim explore` does), every run from
+the post-setup snapshot inside one C call (target: 20,000 or more); the
+JSON has one key per explorer and runs_per_s, the slowest.
 bounded runs with its sleep sets (the default); runs_per_s_bounded_no_reduction
 is bounded with --no-reduction.
 """

@@ -232,6 +232,12 @@ struct umasim_explore_params {
 	 */
 	int		stop_first;
 	int		keep;		/* 0 to UMASIM_EXPLORE_KEEP_MAX */
+	/*
+	 * Judge every run by the oracle too (csrc/kern/oracle.c): a run it
+	 * fails is a failure (with stop_first, a hard one), of a class of
+	 * its own by (kind, message).
+	 */
+	int		oracle;
 };
 #define	UMASIM_EXPLORE_KEEP_MAX	64
 
@@ -283,6 +289,21 @@ struct umasim_explore_class {
 	uint64_t	steps;
 	size_t		ndecisions;
 	char		message[256];
+	int		oracle_kind;	/* the oracle's failure, 0: none */
+	uint64_t	oracle_step;	/* the step of the run it happened at */
+};
+
+/*
+ * The oracle (csrc/kern/oracle.c): the fuzzing properties the core judges
+ * by itself.  umasim_oracle_enable starts it afresh from the state at
+ * hand (or stops it); umasim_oracle_verdict returns the kind of the first
+ * failure of the run so far (0: none; names: umasim_oracle_kind_name),
+ * with the end-of-run checks when the run is over (judged, not kept).
+ */
+struct umasim_oracle_verdict {
+	int		kind;
+	uint64_t	step;
+	char		message[512];
 };
 
 struct sim	*umasim_new(const struct umasim_config *cfg, char *err,
@@ -396,6 +417,11 @@ int		 umasim_window_point(int w);
 int		 umasim_window_fine(int w);
 const char	*umasim_window_closes(int w);
 const char	*umasim_window_gives_up(int w);
+int		 umasim_oracle_enable(struct sim *s, int on);
+int		 umasim_oracle_verdict(struct sim *s,
+		    struct umasim_oracle_verdict *out);
+int		 umasim_oracle_nkinds(void);
+const char	*umasim_oracle_kind_name(int kind);
 int		 umasim_nbugs(void);
 const char	*umasim_bug_name(int i);
 uint64_t	 umasim_bug_bit(int i);

@@ -185,6 +185,7 @@ umasim_free(struct sim *s)
 	free(s->dec);
 	free(s->dg);
 	explore_free(s);
+	oracle_free(s);
 	kstack_free(s->hostcall_stack);
 	vm_detach(s);
 	if (cursim == s)

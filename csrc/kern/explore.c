@@ -12,21 +12,26 @@
  *  guided   a corpus of schedules mutated, kept when a run reaches new
  *           coverage (explorer/guided.c).
  *
- * A run fails when its outcome is not the expected one, or when the
- * invariant checker objects at its end.  Runs are grouped into classes by
- * (outcome, panic or checker message); the first run of each class keeps
- * its decisions, so the host can write a trace of it (and, for a deadlock,
- * tell a FreeBSD 7 liveness hazard from a failure: search/explore.py).
+ * A run fails when its outcome is not the expected one, when the
+ * invariant checker objects at its end, or (params oracle) when the
+ * oracle fails it (oracle.c): a failure it saw during the run first, then
+ * the checker and the expectations, then its end-of-run checks on a run
+ * that went as expected.  Runs are grouped into classes by (outcome,
+ * panic or checker message), or (outcome, the oracle's kind and message
+ * with its numbers left out); the first run of each class keeps its
+ * decisions, so the host can write a trace of it (and, for a deadlock the
+ * oracle did not fail, tell a FreeBSD 7 liveness hazard from a failure:
+ * search/explore.py).
  * Final states are counted by digest_final().  Every run's
  * coverage (cover.c) is added to the union of the runs'; each run that
  * adds to it is a point of the coverage growth curve (the run, and the
  * union's counts after it).
  *
  * For the fuzzer's bursts (umasim/search/fuzz.py): with stop_first the
- * exploration ends after the first run that panics, faults or fails the
- * checker; with keep k, the decisions of the last k runs that added
- * coverage are kept (umasim_explore_kept), for the host to judge by
- * properties the core does not check.
+ * exploration ends after the first run that panics, faults, fails the
+ * checker or the oracle; with keep k, the decisions of the last k runs
+ * that added coverage are kept (umasim_explore_kept), for the host to
+ * judge by properties the core does not check.
  */#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +207,32 @@ strhash(const char *p)
 	return (h);
 }
 
+/*
+ * The hash of an oracle's message with its numbers left out (each run of
+ * digits, and each hexadecimal number, counts as one 'N'): the runs that
+ * fail the same way on other items, variables or steps are one class.
+ */
+static uint64_t
+strhash_norm(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	unsigned char c;
+
+	while ((c = (unsigned char)*p) != '\0') {
+		if (c >= '0' && c <= '9') {
+			if (c == '0' && (p[1] == 'x' || p[1] == 'X'))
+				p += 2;
+			while ((*p >= '0' && *p <= '9') ||
+			    (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F'))
+				p++;
+			c = 'N';
+		} else
+			p++;
+		h = (h ^ c) * 0x100000001b3ULL;
+	}
+	return (h);
+}
+
 /* Room for one more final state; on failure the old buffer is kept. */
 static int
 states_room(struct explore_state *e)
@@ -292,24 +323,40 @@ classify(struct sim *s, struct explore_state *e,
 {
 	struct umasim_check_report rep;
 	struct explore_class *k;
+	char omsg[ORACLE_MSGLEN];
 	const char *msg;
-	int failed, checkfail, i;
-	uint64_t h;
+	int failed, checkfail, okind, i;
+	uint64_t h, ostep;
+	size_t n;
 
 	checkfail = 0;
 	rep.ok = 1;
 	rep.message[0] = '\0';
-	if (p->check && !s->st.panicked)
+	/* The oracle's failure during the run comes first (the earliest). */
+	okind = p->oracle && oracle_failed(s) ?
+	    oracle_verdict(s, omsg, sizeof(omsg), &ostep) : OK_NONE;
+	if (p->check && !s->st.panicked && okind == OK_NONE)
 		checkfail = uma_check(s, &rep) != 0;
 	failed = s->st.outcome != p->expect_outcome || checkfail;
 	if (p->expect_panic[0] != '\0' && s->st.panicked &&
 	    strstr(s->st.panicmsg, p->expect_panic) == NULL)
 		failed = 1;
-	e->hard = checkfail || s->st.panicked ||
+	/* Then its checks at the end of a run that went as expected. */
+	if (p->oracle && !failed && okind == OK_NONE)
+		okind = oracle_verdict(s, omsg, sizeof(omsg), &ostep);
+	failed |= okind != OK_NONE;
+	e->hard = checkfail || s->st.panicked || okind != OK_NONE ||
 	    s->st.outcome == UMASIM_OUT_HOST_FAULT;
-	msg = checkfail ? rep.message : s->st.panicked ? s->st.panicmsg : "";
-	h = strhash(msg) ^ ((uint64_t)s->st.outcome << 56) ^
-	    (uint64_t)checkfail;
+	if (okind != OK_NONE) {
+		msg = omsg;
+		h = strhash_norm(msg) ^ ((uint64_t)s->st.outcome << 56) ^
+		    ((uint64_t)okind << 48);
+	} else {
+		msg = checkfail ? rep.message : s->st.panicked ?
+		    s->st.panicmsg : "";
+		h = strhash(msg) ^ ((uint64_t)s->st.outcome << 56) ^
+		    (uint64_t)checkfail;
+	}
 	if (p->states && states_room(e) == 0)
 		e->states[e->nstates++] = digest_final(s);
 	for (i = 0; i < e->nclasses; i++) {
@@ -326,10 +373,16 @@ classify(struct sim *s, struct explore_state *e,
 	k->c.outcome = s->st.outcome;
 	k->c.failed = failed;
 	k->c.check_failed = checkfail;
+	k->c.oracle_kind = okind;
+	k->c.oracle_step = okind != OK_NONE && ostep >= s->st.nsteps - (s->ndec -
+	    dec0) ? ostep - (s->st.nsteps - (s->ndec - dec0)) : 0;
 	k->c.first_run = run;
 	k->c.count = 1;
 	k->c.steps = s->ndec - dec0;
-	snprintf(k->c.message, sizeof(k->c.message), "%s", msg);
+	/* (A longer oracle message is cut.) */
+	n = strnlen(msg, sizeof(k->c.message) - 1);
+	memcpy(k->c.message, msg, n);
+	k->c.message[n] = '\0';
 	k->c.ndecisions = s->ndec - dec0;
 	k->dec = malloc((k->c.ndecisions + 1) * sizeof(uint32_t));
 	if (k->dec != NULL && k->c.ndecisions > 0)
@@ -431,7 +484,7 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	struct umasim_policy pol;
 	size_t dec0, i;
 	uint64_t run;
-	int r, trace_level;
+	int r, trace_level, oracle_on;
 
 	API_ENTER(s);
 	kstack_guard_install();	/* this host thread may not have made s */
@@ -448,6 +501,11 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 		return (UMASIM_E_NOMEM);
 	}
 	explore_reset(e);
+	oracle_on = s->oracle_on;
+	if (oracle_enable(s, p->oracle) != 0) {
+		API_LEAVE(s);
+		return (UMASIM_E_NOMEM);
+	}
 	trace_level = s->st.trace_level;
 	s->st.trace_level = UMASIM_TRACE_OFF;
 	s->cover = e->cover;
@@ -493,6 +551,7 @@ umasim_explore(struct sim *s, const struct snapshot *start,
 	s->fp_on = 0;
 	s->st.trace_level = trace_level;
 	snapshot_restore(s, start);
+	s->oracle_on = oracle_on;
 	API_LEAVE(s);
 	return (r);
 }

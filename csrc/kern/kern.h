@@ -17,6 +17,7 @@
 #include "../umasim_api.h"
 #include "ctx.h"
 #include "digest.h"
+#include "oracle.h"
 #include "vm.h"
 #include "../sys/_mutex.h"
 
@@ -401,6 +402,8 @@ struct sim {
 	}		*brlog;		/* each step's choices */
 	size_t		nbrlog, capbrlog;
 	struct explore_state *explore;
+	int		oracle_on;	/* the oracle judges runs (oracle.h) */
+	struct oracle	*oracle;	/* its state, private to oracle.c */
 	int		xlog_on;	/* bounded: log each step (xstep) */
 	struct xstep	*xlog;
 	size_t		nxlog, capxlog;

@@ -246,7 +246,11 @@ program_main(struct kthread *td)
 				td->td_fpall = 1;
 				s->fp->all = 1;
 			}
+			if (ORACLE_ON(s))
+				oracle_op_begin(s, td, op);
 			op_handler[op->code](td, op);
+			if (ORACLE_ON(s))
+				oracle_op_end(s, td, op);
 			td->td_busy = 0;
 			td->td_fpall = 0;
 			td->td_nfpz = 0;

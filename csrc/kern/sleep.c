@@ -92,6 +92,8 @@ wakeup_common(const void *chan, int one, int pt)
 
 	sched_point(pt);
 	n = wakeup_internal(s, chan, one);
+	if (ORACLE_ON(s))
+		oracle_wakeup(s, chan, n);
 	if (s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_WAKEUP, (int64_t)kern_canon(s, chan), n);
 	s->st.curthread->td_acts++;

@@ -51,6 +51,7 @@ struct snapshot {
 	size_t		sn_ndec;
 	int		sn_nxtab;
 	char		*sn_xtab;	/* the xtab chunks, end to end */
+	void		*sn_oracle;	/* the oracle's state; NULL: it was off */
 };
 
 static void *
@@ -224,6 +225,7 @@ snapshot_free(struct snapshot *sn)
 	free(sn->sn_conoff);
 	free(sn->sn_dec);
 	free(sn->sn_xtab);
+	oracle_saved_free(sn->sn_oracle);
 	free(sn);
 }
 
@@ -310,6 +312,7 @@ snapshot_take(struct sim *s)
 		for (t = 0; t < s->nxtab; t++)
 			memcpy(sn->sn_xtab + (size_t)t * s->xtab_chunk,
 			    s->xtab[t], s->xtab_chunk);
+	sn->sn_oracle = oracle_save(s);
 	if (sn->sn_sim == NULL || sn->sn_umtx == NULL || sn->sn_vars == NULL ||
 	    sn->sn_names == NULL ||
 	    sn->sn_kmem_map == NULL || sn->sn_dmap_map == NULL ||
@@ -318,7 +321,7 @@ snapshot_take(struct sim *s)
 	    sn->sn_stacks == NULL ||
 	    sn->sn_stackdata == NULL || sn->sn_ev == NULL ||
 	    sn->sn_conbuf == NULL || sn->sn_conoff == NULL || sn->sn_dec == NULL ||
-	    sn->sn_xtab == NULL) {
+	    sn->sn_xtab == NULL || (s->oracle_on && sn->sn_oracle == NULL)) {
 		snapshot_free(sn);
 		return (NULL);
 	}
@@ -377,5 +380,7 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 	/* The indexes over the thread table follow it. */
 	if (kix_rebuild(s) != 0)
 		return (UMASIM_E_NOMEM);
+	/* The oracle's state of that moment (fresh if it was off then). */
+	oracle_restore(s, sn->sn_oracle);
 	return (0);
 }

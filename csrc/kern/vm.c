@@ -258,6 +258,8 @@ vm_phys_release(int64_t n)
 	s->st.vm.cnt.v_free_count += n;
 	s->st.vm.cnt.v_wire_count -= n;
 	vm_free_wakeup(s);
+	if (ORACLE_ON(s))
+		oracle_pages_freed(s);
 }
 
 /*

@@ -410,3 +410,42 @@ fp_zone(const void *lock)
 
 	(void)lock;
 }
+
+/* The oracle (csrc/kern/oracle.c): never on here, s->oracle_on stays 0. */
+void
+oracle_flight_enter(struct sim *s)
+{
+
+	(void)s;
+}
+
+void
+oracle_full_read(struct sim *s, const void *keg)
+{
+
+	(void)s;
+	(void)keg;
+}
+
+void
+oracle_pages_freed(struct sim *s)
+{
+
+	(void)s;
+}
+
+struct uma_keg;
+
+void
+uma_oracle_slab_alloc(struct uma_keg *keg)
+{
+
+	(void)keg;
+}
+
+void
+uma_oracle_zonelimit_sleep(struct uma_keg *keg)
+{
+
+	(void)keg;
+}

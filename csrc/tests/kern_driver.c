@@ -232,6 +232,11 @@ sim_make(int cpus, int trace)
 		fprintf(stderr, "kern_driver: umasim_new: %s\n", err);
 		exit(2);
 	}
+	/* The oracle judges every run (it changes none). */
+	if (umasim_oracle_enable(s, 1) != 0) {
+		fprintf(stderr, "kern_driver: umasim_oracle_enable failed\n");
+		exit(2);
+	}
 	return (s);
 }
 
@@ -356,8 +361,12 @@ mutex_sim(int cpus, int trace)
 static void
 check_all_finished(struct sim *s, const char *what, uint64_t seed)
 {
+	struct umasim_oracle_verdict v;
 	struct umasim_thread_info ti;
 	int i;
+
+	CHECK(umasim_oracle_verdict(s, &v) == 0, "%s seed %" PRIu64
+	    ": the oracle: %s", what, seed, v.message);
 
 	for (i = 1; i < umasim_nthreads(s); i++) {
 		ti = tinfo(s, i);
@@ -813,6 +822,150 @@ scen_snapshot(struct fp *f, int seeds)
 	}
 }
 
+/* ---- the oracle --------------------------------------------------------- */
+
+/* A named constant of the core (csrc/vm/uma_consts.c). */
+static int64_t
+constant(const char *name)
+{
+	int i;
+
+	for (i = 0; i < umasim_nconsts(); i++)
+		if (strcmp(umasim_const_name(i), name) == 0)
+			return (umasim_const_value(i));
+	fprintf(stderr, "kern_driver: the core has no constant %s\n", name);
+	exit(2);
+}
+
+/*
+ * UMA work for the oracle (csrc/kern/oracle.c): on a zone of one-item
+ * slabs limited to 8 items, thread a allocates 12 (M_WAITOK, M_ZERO) and
+ * writes to each, thread c frees them on the same vCPU, and thread b
+ * allocates and frees 12 on the other, under random schedules with
+ * migration: zonelimit sleeps, frees that read UMA_ZFLAG_FULL, wakeups,
+ * the limit's race, buckets swapped on the fast path; each run goes
+ * through a snapshot (the oracle's state in it) taken and restored
+ * mid-run.  The faithful port never fails it (its deadlocks are FreeBSD
+ * 7's own: items stranded in a cache); with zero_bucket on, an M_ZERO
+ * item from the fast path does not read zero.
+ */
+static struct sim *
+oracle_sim(uint64_t bugs, int trace)
+{
+	struct umasim_op a[3], b[2], c[1];
+	struct umasim_config cfg;
+	struct sim *s;
+	char err[256], name[16];
+	int64_t x, y, v;
+	int slot, ialloc, ifree, zero, i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cpus = 2;
+	cfg.pages = 64;
+	cfg.kmem_pages = 512;
+	cfg.boot_pages = 48;
+	cfg.ticks_per_step = 1;
+	cfg.granularity = UMASIM_GRAN_COARSE;
+	cfg.invariants = 1;
+	cfg.bugs = bugs;
+	cfg.trace_level = trace;
+	s = umasim_new(&cfg, err, sizeof(err));
+	if (s == NULL) {
+		fprintf(stderr, "kern_driver: umasim_new: %s\n", err);
+		exit(2);
+	}
+	slot = umasim_zone_new(s, "z");
+	if (slot < 0 || umasim_zcreate(s, slot, -1, 4096, 7, 0, 8) != 0) {
+		fprintf(stderr, "kern_driver: no zone z\n");
+		exit(2);
+	}
+	ialloc = opcode("alloc");
+	ifree = opcode("free");
+	zero = (int)constant("OPF_ZERO");
+	x = y = -1;
+	for (i = 0; i < 24; i++) {
+		snprintf(name, sizeof(name), "%c%d", i < 12 ? 'x' : 'y', i % 12);
+		v = umasim_var_new(s, name);
+		if (i == 0)
+			x = v;
+		else if (i == 12)
+			y = v;
+		CHECK(v == x + i, "variable %s: id %" PRId64, name, v);
+	}
+	/*
+	 * a: alloc z zero -> x{i}, touch x{i}, yield; b: alloc z -> y{i},
+	 * free y{i}; c: free x{i}.
+	 */
+	a[0] = op2(ialloc, slot, x);
+	a[0].b_stride = 1;
+	a[0].flags = zero;
+	a[1] = op1(opcode("touch"), x);
+	a[1].a_stride = 1;
+	a[2] = op0(opcode("yield"));
+	b[0] = op2(ialloc, slot, y);
+	b[0].b_stride = 1;
+	b[1] = op2(ifree, y, -1);
+	b[1].a_stride = 1;
+	c[0] = op2(ifree, x, -1);
+	c[0].a_stride = 1;
+	spawn(s, "a", 0, a, 3, 12);
+	spawn(s, "b", 1, b, 2, 12);
+	spawn(s, "c", 0, c, 1, 12);
+	return (s);
+}
+
+static void
+scen_oracle(struct fp *f, int seeds)
+{
+	struct umasim_oracle_verdict v;
+	struct umasim_policy pol;
+	struct snapshot *sn;
+	struct sim *s;
+	uint64_t seed, zb = 0;
+	int r, i, failed = 0;
+
+	for (i = 0; i < umasim_nbugs(); i++)
+		if (strcmp(umasim_bug_name(i), "zero_bucket") == 0)
+			zb = umasim_bug_bit(i);
+	for (seed = 0; seed < (uint64_t)seeds; seed++) {
+		s = oracle_sim(0, UMASIM_TRACE_OFF);
+		umasim_oracle_enable(s, 1);
+		pol = policy(UMASIM_POL_RANDOM, seed, 0.25);
+		r = umasim_run(s, &pol, 5 + seed % 50);
+		/*
+		 * A snapshot mid-run, with the oracle's state in it, restored
+		 * at once: the run goes on from it.  (Not after running on:
+		 * a restore writes a thread's stack below where it stands
+		 * then, which memcheck takes for writes below a stack.)
+		 */
+		sn = umasim_snapshot(s);
+		CHECK(sn != NULL && umasim_restore(s, sn) == 0, "oracle seed %"
+		    PRIu64 ": snapshot", seed);
+		umasim_snapshot_free(sn);
+		if (r == UMASIM_OUT_STEP_LIMIT)
+			r = umasim_run_more(s, 100000);
+		CHECK(umasim_oracle_verdict(s, &v) == 0, "oracle seed %" PRIu64
+		    ": %s (%s)", seed, v.message, outcome_name(r));
+		fp_sim(f, s);
+		umasim_free(s);
+
+		s = oracle_sim(zb, UMASIM_TRACE_OFF);
+		umasim_oracle_enable(s, 1);
+		pol = policy(UMASIM_POL_RANDOM, seed, 0.25);
+		r = umasim_run(s, &pol, 100000);
+		if (umasim_oracle_verdict(s, &v) != 0) {
+			failed++;
+			CHECK(strcmp(umasim_oracle_kind_name(v.kind), "zero") == 0,
+			    "oracle seed %" PRIu64 " with zero_bucket: %s: %s", seed,
+			    umasim_oracle_kind_name(v.kind), v.message);
+		}
+		fp_add(f, (uint64_t)v.kind);
+		umasim_free(s);
+	}
+	CHECK(seeds < 10 || failed > 0, "zero_bucket: no run of %d failed", seeds);
+	note("  oracle: %d seeds, %d failed with zero_bucket", seeds, failed);
+}
+
 /* ---- host threads --------------------------------------------------------- */
 
 /*
@@ -928,6 +1081,7 @@ static void	scen_overflow_(struct fp *f, int n) { (void)n; scen_overflow(f); }
 static void	scen_mutex_steps_(struct fp *f, int n) { scen_mutex_steps(f, n / 4 + 1); }
 static void	scen_threads_(struct fp *f, int n) { scen_threads(f, n / 10 + 2); }
 static void	scen_snapshot_(struct fp *f, int n) { scen_snapshot(f, n / 4 + 2); }
+static void	scen_oracle_(struct fp *f, int n) { scen_oracle(f, n / 10 + 2); }
 
 static const struct scenario scenarios[] = {
 	{ "mutex-random",	scen_mutex_random },
@@ -938,6 +1092,7 @@ static const struct scenario scenarios[] = {
 	{ "panic",		scen_panic_ },
 	{ "overflow",		scen_overflow_ },
 	{ "snapshot",		scen_snapshot_ },
+	{ "oracle",		scen_oracle_ },
 	{ "host-threads",	scen_threads_ },
 };
 

@@ -617,6 +617,7 @@ slab_zalloc(uma_zone_t zone, int wait)
 
 	ZONE_UNLOCK(zone);
 	UMA_WINDOW_OPEN(SLAB_ZALLOC);
+	UMA_ORACLE(oracle_flight_enter(cursim));
 	UMA_POINT(PT_SLAB_ZALLOC_UNLOCKED);
 
 	if (keg->uk_flags & UMA_ZONE_OFFPAGE) {
@@ -726,6 +727,7 @@ slab_zalloc(uma_zone_t zone, int wait)
 	keg->uk_pages += keg->uk_ppera;
 	keg->uk_free += keg->uk_ipers;
 	UMA_EVENT(EVK_SLAB_ALLOC, mem, keg->uk_ppera);
+	UMA_ORACLE(uma_oracle_slab_alloc(keg));
 
 	return (slab);
 }
@@ -1625,6 +1627,7 @@ uma_zone_slab(uma_zone_t zone, int flags)
 				break;
 			else {
 				UMA_WINDOW_OPEN(ZONELIMIT);
+				UMA_ORACLE(uma_oracle_zonelimit_sleep(keg));
 				msleep(keg, &keg->uk_lock, PVM,
 				    "zonelimit", 0);
 				UMA_WINDOW_CLOSE(ZONELIMIT);
@@ -1870,6 +1873,8 @@ uma_zfree_arg(uma_zone_t zone, void *item, void *udata)
 	UMA_TOUCH(keg);
 	full = (keg->uk_flags & UMA_ZFLAG_FULL) != 0;
 	UMA_EVENT(EVK_FULL_CHECK, keg, full);
+	if (full)
+		UMA_ORACLE(oracle_full_read(cursim, keg));
 	/*
 	 * The simulator: the read is an action, and the point stands after
 	 * it, so that a stop separates the read from its use, even on one

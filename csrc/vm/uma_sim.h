@@ -124,6 +124,17 @@ uma_sim_fine_point(int pt, uma_zone_t zone)
 		    (int64_t)(b));					\
 } while (0)
 
+/*
+ * The oracle (csrc/kern/oracle.h): a hook that costs one test when it is
+ * off; the checks that read UMA's structures are in uma_oracle.c.
+ */
+#define	UMA_ORACLE(call) do {						\
+	if (ORACLE_ON(cursim))						\
+		call;							\
+} while (0)
+void	uma_oracle_slab_alloc(uma_keg_t keg);
+void	uma_oracle_zonelimit_sleep(uma_keg_t keg);
+
 /* An address as the simulated machine shows it. */
 #define	UMA_ADDR(p)		((uintmax_t)kern_canon(cursim, (p)))
 

@@ -186,6 +186,8 @@ umasim_zcreate(struct sim *s, int slot, int master, int size, int align,
 	a.flags = flags;
 	a.maxitems = maxitems;
 	r = kern_hostcall(s, zcreate_call, &a);
+	if (r == 0)
+		oracle_declare(s, slot, master, maxitems);
 	API_LEAVE(s);
 	return (r);
 }

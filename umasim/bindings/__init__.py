@@ -62,6 +62,10 @@ KNOWN_BUGS: dict[str, int] = {_str(_lib.umasim_bug_name(i)): _lib.umasim_bug_bit
 CONSTS: dict[str, int] = {_str(_lib.umasim_const_name(i)): _lib.umasim_const_value(i)
                           for i in range(_lib.umasim_nconsts())}
 
+# The kinds of failure the core's oracle judges (csrc/kern/oracle.c), by
+# code (0: none), named as properties.py's Verdict.kind.
+ORACLE_KINDS: tuple[str, ...] = tuple(_str(_lib.umasim_oracle_kind_name(i)) or ""
+                                      for i in range(_lib.umasim_oracle_nkinds()))
 OUTCOMES = {_lib.UMASIM_OUT_RUNNING: "running", _lib.UMASIM_OUT_COMPLETED: "completed",
             _lib.UMASIM_OUT_DEADLOCK: "deadlock", _lib.UMASIM_OUT_PANIC: "panic",
             _lib.UMASIM_OUT_STEP_LIMIT: "step_limit", _lib.UMASIM_OUT_HOST_FAULT: "host_fault"}
@@ -333,6 +337,23 @@ class ExploreClass:
     count: int
     first_run: int
     decisions: list[int]
+    # The oracle's kind of failure ("" when it did not fail the class's
+    # runs) and the step of the first run it happened at.
+    oracle_kind: str = ""
+    oracle_step: int = 0
+
+    @property
+    def kind(self) -> str:
+        """What failed: the oracle's kind, "invariant" (the checker),
+        "panic", "host_fault", or the outcome the scenario did not expect;
+        "" for a class of runs that passed."""
+        if self.oracle_kind:
+            return self.oracle_kind
+        if not self.failed:
+            return ""
+        if self.check_failed:
+            return "invariant"
+        return self.outcome
 
 
 @dataclass(frozen=True)
@@ -694,6 +715,23 @@ class Core:
         d = _lib.umasim_digests(self._s)
         return [(d[i].step, d[i].digest) for i in range(n)]
 
+    def oracle_enable(self, on: bool = True) -> None:
+        """Turns the core's oracle on (afresh, from the state at hand) or
+        off (csrc/kern/oracle.c)."""
+        self._check(_lib.umasim_oracle_enable(self._s, int(bool(on))))
+
+    def oracle_verdict(self) -> tuple[str, str, int] | None:
+        """The oracle's verdict on the run so far: None, or (kind, message,
+        step) of its first failure; the end-of-run checks are judged when
+        the run is over (and not kept: the run may go on)."""
+        v = _ffi.new("struct umasim_oracle_verdict *")
+        kind = _lib.umasim_oracle_verdict(self._s, v)
+        if kind < 0:
+            self._check(kind)
+        if kind == 0:
+            return None
+        return ORACLE_KINDS[kind], _ffi.string(v.message).decode(), int(v.step)
+
     def check(self) -> str | None:
         """The invariant checker: None, or what is wrong."""
         rep = (self._x or self._scratch()).rep
@@ -786,13 +824,14 @@ class Core:
                 expect_panic: str, check: bool, states: bool,
                 corpus_max: int = 0, reduction: bool = False,
                 corpus_in: bytes = b"", stop_first: bool = False,
-                keep: int = 0) -> ExploreSummary:
+                keep: int = 0, oracle: bool = False) -> ExploreSummary:
         """Runs an explorer from `start` inside one C call.  `corpus_in`:
         the guided explorer's starting corpus (a summary's `corpus`, or
         several merged entry by entry).  `stop_first`: stop after the
         first run that panics, faults or fails the checker; `keep`: keep
         the decisions of the last `keep` runs (at most EXPLORE_KEEP_MAX)
-        that added coverage (ExploreSummary.kept)."""
+        that added coverage (ExploreSummary.kept).  `oracle`: judge every
+        run by the core's oracle too (a failure of a class of its own)."""
         if corpus_in:
             if len(corpus_in) % 4:
                 raise InvalidArgument("a corpus is a whole number of 32-bit words")
@@ -806,6 +845,7 @@ class Core:
         p.check, p.states, p.corpus_max = check, states, corpus_max
         p.reduction = reduction
         p.stop_first, p.keep = stop_first, keep
+        p.oracle = oracle
         res = _ffi.new("struct umasim_explore_result *")
         self._check(_lib.umasim_explore(self._s, start, p, res))
         classes = []
@@ -817,7 +857,8 @@ class Core:
                 else []
             classes.append(ExploreClass(OUTCOMES[kc.outcome], bool(kc.failed),
                                         bool(kc.check_failed), _str(kc.message) or "",
-                                        kc.count, kc.first_run, dec))
+                                        kc.count, kc.first_run, dec,
+                                        ORACLE_KINDS[kc.oracle_kind], kc.oracle_step))
         covered = [POINTS[i] for i in range(len(POINTS))
                    if _lib.umasim_explore_point_covered(self._s, i)]
         cov = _ffi.new("struct umasim_coverage *")

@@ -82,23 +82,27 @@ def explore_campaign(scn, explorer: str = "random", runs: int = 1000,
                      seed: int | None = None, bound: int = 2, depth: int | None = None,
                      corpus: int | None = None, *, unit_size: int | None = None,
                      jobs: int | None = None, cluster: str | None = None,
-                     out=None, resume=None, progress: bool = False) -> CampaignResult:
+                     out=None, resume=None, progress: bool = False,
+                     oracle: bool = True) -> CampaignResult:
     """`umasim explore` as a campaign: its units run here (neither `jobs`
     nor `cluster`), on a LocalCluster of `jobs` workers (0: every core) or
-    on the Dask cluster at `cluster`."""
+    on the Dask cluster at `cluster`.  `oracle`: judge runs by the core's
+    oracle too (search.explore.explore)."""
     from umasim.search.explore import ExploreResult, OutcomeClass
     from umasim.bindings import Coverage, WindowCoverage, WINDOWS, POINTS
     if explorer == "bounded" and (jobs is not None or cluster is not None):
         raise InvalidArgument("the bounded explorer searches depth first from one stack and "
                               "does not split: run it without --jobs and --cluster")
-    plan = explore_plan(scn, explorer, runs, seed, bound, depth, corpus, unit_size)
+    plan = explore_plan(scn, explorer, runs, seed, bound, depth, corpus, unit_size,
+                        oracle=oracle)
     store, results, secs, workers = _run(plan, out, resume, jobs, cluster, progress)
     m = merge_explore(list(results.values()))
     wins = tuple(WindowCoverage(WINDOWS[i], bool(w & 1), bool(w & 2), bool(w & 4))
                  for i, w in enumerate(m.windows))
     cov = Coverage(wins, bin(m.state_bits).count("1"), m.state_pairs_total)
     classes = [OutcomeClass(c["outcome"], c["failed"], c["check_failed"], c["message"],
-                            c["count"], c["first_run"], list(c["decisions"]))
+                            c["count"], c["first_run"], list(c["decisions"]),
+                            c.get("oracle_kind", ""), c.get("oracle_step", 0))
                for c in m.classes]
     points = [p for p in POINTS if p in m.points]
     res = ExploreResult(explorer, m.runs, m.failures, classes, points, m.points_total,
@@ -110,7 +114,8 @@ def explore_campaign(scn, explorer: str = "random", runs: int = 1000,
             c.artefact = write_failure(
                 scn, c.decisions, store.path, label=f"explore-{explorer}",
                 comment=f"found by umasim explore --explorer {explorer}: "
-                        f"{c.outcome}" + (f" ({c.message})" if c.message else ""),
+                        + (f"{c.oracle_kind} ({c.outcome})" if c.oracle_kind else c.outcome)
+                        + (f": {c.message}" if c.message else ""),
                 relative=True)
             res.artefacts.append(c.artefact)
     cr = CampaignResult(plan, store.path, res, len(results), secs, signatures=sigs,

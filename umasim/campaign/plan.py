@@ -101,14 +101,15 @@ def _check_unit_size(unit_size, command: str) -> int:
 
 def explore_plan(scn, explorer: str = "random", runs: int = 1000, seed: int | None = None,
                  bound: int = 2, depth: int | None = None, corpus: int | None = None,
-                 unit_size: int | None = None, check: bool = True) -> Plan:
+                 unit_size: int | None = None, check: bool = True,
+                 oracle: bool = True) -> Plan:
     """The units of `umasim explore` over `scn` (the arguments are
     explore()'s, checked the same way)."""
     from umasim.search.explore import explore
     size = _check_unit_size(unit_size, "explore")
     # explore() checks its arguments; a run of one gives pct's estimate.
     probe = explore(scn, explorer if explorer != "bounded" else "random", 1, seed, bound,
-                    depth, check=check, corpus=corpus)
+                    depth, check=check, corpus=corpus, oracle=oracle)
     sched = scn.schedule
     seed = sched.seed if seed is None else seed
     depth = sched.depth if depth is None else depth
@@ -118,6 +119,10 @@ def explore_plan(scn, explorer: str = "random", runs: int = 1000, seed: int | No
               "expect_outcome": scn.expect.get("outcome", "completed"),
               "expect_panic": scn.expect.get("panic", ""), "check": check,
               "corpus_max": corpus or 0}
+    if not oracle:
+        # (Only then: a campaign's id, a hash of its parameters, stays
+        # what it was for the default.)
+        params["oracle"] = False
     hint = probe.steps_hint if explorer == "pct" else sched.steps_hint
     nunits = 1 if explorer == "bounded" else -(-runs // size)
 
@@ -224,7 +229,8 @@ def merge_explore(results: list[dict]) -> ExploreMerge:
         m.runs += r["runs"]
         m.failures += r["failures"]
         for c in r["classes"]:
-            key = (c["outcome"], c["failed"], c["check_failed"], c["message"])
+            key = (c["outcome"], c["failed"], c["check_failed"], c["message"],
+                   c.get("oracle_kind", ""))
             if key in by_key:
                 by_key[key]["count"] += c["count"]
             else:

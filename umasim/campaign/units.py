@@ -113,14 +113,16 @@ def _explore_unit(unit: Unit, corpus) -> dict:
     s = core.explore(start, p["explorer"], p["runs"], p["seed"], p["migrate"], p["depth"],
                      p["steps_hint"], p["bound"], p["max_steps"], p["expect_outcome"],
                      p["expect_panic"], p["check"], False, p["corpus_max"],
-                     corpus_in=bytes(corpus))
+                     corpus_in=bytes(corpus), oracle=p.get("oracle", True))
     classes = []
     for c in s.classes:
         classes.append({"outcome": c.outcome, "failed": c.failed,
                         "check_failed": c.check_failed, "message": c.message,
+                        "oracle_kind": c.oracle_kind, "oracle_step": c.oracle_step,
                         "count": c.count, "first_run": p["start"] + c.first_run,
                         "decisions": list(c.decisions),
-                        "signature": (signature(scn, c.decisions, _explore_kind(c), c.message)
+                        "signature": (signature(scn, c.decisions, _explore_kind(c), c.message,
+                                                c.oracle_step or None)
                                       if c.failed else None)})
     return {"index": unit.index, "runs": s.runs, "failures": s.failures, "classes": classes,
             "points_covered": list(s.points_covered),
@@ -133,9 +135,7 @@ def _explore_unit(unit: Unit, corpus) -> dict:
 
 
 def _explore_kind(c) -> str:
-    if c.check_failed:
-        return "invariant"
-    return c.outcome
+    return c.kind
 
 
 def signature(scn, decisions, kind: str, message: str, step: int | None = None) -> dict:

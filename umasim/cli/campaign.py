@@ -41,7 +41,8 @@ def explore_campaign_command(scn, args) -> int:
     cr = explore_campaign(scn, args.explorer, args.runs, args.seed, args.bound, args.depth,
                           args.corpus, unit_size=args.unit_size, jobs=args.jobs,
                           cluster=args.cluster, out=args.out, resume=args.resume,
-                          progress=not args.json and sys.stderr.isatty())
+                          progress=not args.json and sys.stderr.isatty(),
+                          oracle=not getattr(args, "no_oracle", False))
     if args.json:
         print(json.dumps(explore_json(cr, timing=args.timing), sort_keys=True, indent=1))
     else:

@@ -20,7 +20,8 @@ def cmd_explore(args) -> int:
         from umasim.cli.campaign import explore_campaign_command
         return explore_campaign_command(scn, args)
     res = explore(scn, args.explorer, args.runs, args.seed, args.bound, args.depth,
-                  states=args.states, corpus=args.corpus, reduction=not args.no_reduction)
+                  states=args.states, corpus=args.corpus, reduction=not args.no_reduction,
+                  oracle=not args.no_oracle)
     if res.failures:
         write_artefacts(scn, res, args.out)
     if args.json:
@@ -43,6 +44,9 @@ def add_command(sub) -> None:
     e.add_argument("--no-reduction", action="store_true",
                    help="bounded: no sleep sets (every schedule within the bound is run); "
                    "an error with another explorer")
+    e.add_argument("--no-oracle", action="store_true",
+                   help="judge runs by the scenario's expectations and the invariant checker "
+                   "only, not by the core's oracle (the fuzzing properties it checks)")
     e.add_argument("--states", action="store_true", help="count distinct final states")
     e.add_argument("--out", default=None, help="where failures are written "
                    "(default .umasim/failures)")

@@ -11,9 +11,13 @@ inside one C call (csrc/kern/explore.c), and the `umasim explore` command.
              coverage joins it (its own generator, seeded with `seed`)
 
 A run fails when it does not end as the scenario expects (outcome, panic
-substring) or the invariant checker objects at its end.  Runs fall into
-classes by outcome and message; each failing class is written as a
-scenario plus a trace (artefacts), with the command that replays it.
+substring), when the invariant checker objects at its end, or when the
+core's oracle (csrc/kern/oracle.c, umasim.search.oracle) fails it: the
+fuzzing properties of kinds zero, duplicate, limit, liveness, stats and
+accounting, judged during the run and at its end (oracle=False leaves it
+out).  Runs fall into classes by outcome and message (and the oracle's
+kind); each failing class is written as a scenario plus a trace
+(artefacts), with the command that replays it.
 
 A class of unexpected deadlocks whose first run ends where FreeBSD 7
 itself leaves its threads (a thread asleep in zonelimit while the keg's
@@ -87,6 +91,7 @@ class ExploreResult:
              "points_covered": len(self.points_covered), "points_total": self.points_total,
              "exhausted": self.exhausted, "steps_hint": self.steps_hint,
              "classes": [{"outcome": c.outcome, "failed": c.failed, "message": c.message,
+                          "kind": c.kind, "oracle_step": c.oracle_step,
                           "count": c.count, "first_run": c.first_run,
                           "hazard": c.hazard,
                           "steps": len(c.decisions),
@@ -110,12 +115,13 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
             bound: int = 2, depth: int | None = None, migrate: float | None = None,
             check: bool = True, states: bool = False,
             corpus: int | None = None, reduction: bool = True,
-            hazards: bool = True) -> ExploreResult:
+            hazards: bool = True, oracle: bool = True) -> ExploreResult:
     """Runs an explorer over a scenario; returns what it found.  `corpus`:
     the guided explorer's most schedules kept (default GUIDED_CORPUS_MAX).
     `reduction`: the bounded explorer's sleep sets (the other explorers
     ignore it).  `hazards`: tell FreeBSD 7's own deadlocks from failures
-    (module docstring)."""
+    (module docstring).  `oracle`: judge every run by the core's oracle
+    too."""
     if explorer not in KINDS:
         raise InvalidArgument(f"unknown explorer {explorer!r} (one of: {', '.join(KINDS)})")
     if isinstance(runs, bool) or not isinstance(runs, int) or runs < 1:
@@ -144,7 +150,8 @@ def explore(scn: Scenario, explorer: str = "random", runs: int = 1000, seed: int
     s = core.explore(start, explorer, runs, sched.seed if seed is None else seed,
                      migrate, depth, sched.steps_hint, bound, sched.max_steps,
                      scn.expect.get("outcome", "completed"), panic, check, states,
-                     corpus or 0, reduction=reduction and explorer == "bounded")
+                     corpus or 0, reduction=reduction and explorer == "bounded",
+                     oracle=oracle)
     seconds = time.perf_counter() - t0
     classes = [OutcomeClass(**vars(c)) for c in s.classes]
     res = ExploreResult(explorer, s.runs, s.failures, classes, s.points_covered,
@@ -163,7 +170,7 @@ def judge_hazards(scn: Scenario, result: ExploreResult) -> None:
     failures, no artefact."""
     from umasim.search.properties import deadlock_hazard
     for c in result.classes:
-        if not c.failed or c.outcome != "deadlock" or c.check_failed:
+        if not c.failed or c.outcome != "deadlock" or c.check_failed or c.oracle_kind:
             continue
         why = deadlock_hazard(scn, c.decisions)
         if why is not None:
@@ -180,8 +187,15 @@ def write_artefacts(scn: Scenario, result: ExploreResult, out_dir) -> None:
             c.artefact = write_failure(
                 scn, c.decisions, out_dir, label=f"explore-{result.explorer}",
                 comment=f"found by umasim explore --explorer {result.explorer}: "
-                        f"{c.outcome}" + (f" ({c.message})" if c.message else ""))
+                        + _what(c))
             result.artefacts.append(c.artefact)
+
+
+def _what(c) -> str:
+    """A class as a line says it: what failed and the outcome (the outcome
+    alone when that is what failed, or nothing did); then the message."""
+    head = f"{c.kind} ({c.outcome})" if c.kind and c.kind != c.outcome else c.outcome
+    return head + (f": {c.message}" if c.message else "")
 
 
 def format_result(result: ExploreResult) -> str:
@@ -210,8 +224,7 @@ def format_result(result: ExploreResult) -> str:
             lines.append("race windows never reached: " + ", ".join(cov.never_reached))
     for c in result.classes:
         mark = "FAIL" if c.failed else "HAZARD" if c.hazard else "ok"
-        msg = f": {c.message}" if c.message else ""
-        lines.append(f"  [{mark}] {c.outcome}{msg} -- {c.count} runs, first at run "
+        lines.append(f"  [{mark}] {_what(c)} -- {c.count} runs, first at run "
                      f"{c.first_run} ({len(c.decisions)} steps, "
                      f"{sum(1 for d in c.decisions if d)} preemptions)")
         if c.hazard:

@@ -15,8 +15,9 @@ written), 2 for bad arguments.
 Each example explores schedules (explore_example): Hypothesis draws the
 program, a schedule, and a schedule family (guided or PCT) with a seed;
 the drawn schedule is checked, then a burst of the family's schedules
-runs in one C call (umasim.search.burst), and the burst's failing and
-coverage-adding schedules are checked by the properties too.  A burst's
+runs in one C call (umasim.search.burst), every run judged by the core's
+oracle, and the burst's failing schedules are checked by the properties
+too.  A burst's
 find is put back into the example in trigger form and shrunk by
 Hypothesis with the program (find_failure).  The race windows and state
 pairs a burst covers feed hypothesis.target() and event().
@@ -124,8 +125,8 @@ class _Search:
 def explore_example(case, every_step: bool = True, burst: bool = True, stats=None):
     """The property of one example: the case's own schedule, then (when
     the case carries a burst and `burst`) a burst of schedules of its
-    family (umasim.search.burst), the core's failing runs and the runs
-    that added coverage judged again by the properties.  Returns (case,
+    family (umasim.search.burst), judged by the core's checker and oracle,
+    its failing runs judged again by the properties.  Returns (case,
     verdict, the burst or None): the failing case when one failed, in
     machine form when the burst found it."""
     from umasim.search.burst import run_burst
@@ -402,7 +403,11 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400,
     round made it smaller).  Then, when the case still has many ops, the
     same with each zone's items made a page large (BIG_ITEM: one item a
     slab, so a full keg or bucket takes a few allocations, not a run of
-    them) when it still fails the same way, kept if it has fewer ops.
+    them), and a limited zone's max made smaller (so a full keg takes
+    fewer), when it still fails the same way -- under the case's schedule,
+    or one a short guided exploration of the changed case finds
+    (refind) -- kept if it has fewer ops and no more preemptions than
+    the case or MANY_PREEMPTIONS.
     Returns the smaller case, in machine form, and its verdict.  After
     `deadline` (time.monotonic()), only the first round runs."""
     from umasim.search.properties import Case, check_case
@@ -435,29 +440,75 @@ def shrink_case(case, verdict, every_step: bool = True, max_runs: int = 400,
     if bv.ok or best.nops <= MANY_OPS:
         return best, bv
     for i, z in enumerate(best.zones):
-        if late():
-            break
-        if z.get("master") or z.get("size", 0) >= BIG_ITEM:
+        if z.get("master"):
             continue
-        d = best.to_scenario()
-        big = dict(d["zone"][i], size=BIG_ITEM)
-        flags = [f for f in big.get("flags") or () if f != "vm"]    # vm: 2048 at most
-        if flags:
-            big["flags"] = flags
-        else:
-            big.pop("flags", None)
-        d["zone"][i] = big
-        try:
-            cand = Case.from_scenario(d)
-        except Exception:  # noqa: BLE001 -- a scenario the loader refuses
-            continue
-        w = check_case(cand, every_step=every_step)
-        if w.ok or w.kind != bv.kind:
-            continue
-        c2, v2 = _balanced(shrunk(cand, w), every_step)
-        if not v2.ok and v2.kind == bv.kind and c2.nops < best.nops:
-            best, bv = c2, v2
+        mx0 = z.get("max")
+        # Smaller limits, the smallest first (the first that fails the
+        # same way is the one to shrink), at the zone's size, then with
+        # big items.
+        maxes = sorted({m for m in (1, 2, 3, 4, mx0 // 4, mx0 // 2, (3 * mx0) // 4, mx0 - 1)
+                        if 1 <= m < mx0}) if mx0 else []
+        variants = [(None, m) for m in maxes]
+        if z.get("size", 0) < BIG_ITEM:
+            variants += [(BIG_ITEM, m) for m in maxes] + [(BIG_ITEM, None)]
+        for size, mx in variants:
+            if late() or best.nops <= MANY_OPS:
+                break
+            d = best.to_scenario()
+            big = dict(d["zone"][i])
+            if size is not None:
+                big["size"] = size
+            if mx is not None:
+                big["max"] = mx
+            if size is not None:
+                flags = [f for f in big.get("flags") or () if f != "vm"]  # vm: 2048 at most
+                if flags:
+                    big["flags"] = flags
+                else:
+                    big.pop("flags", None)
+            d["zone"][i] = big
+            try:
+                cand = Case.from_scenario(d)
+            except Exception:  # noqa: BLE001 -- a scenario the loader refuses
+                continue
+            w = check_case(cand, every_step=every_step)
+            if w.ok or w.kind != bv.kind:
+                # The schedule counts steps, which the change moves: look
+                # for one that fails the same way.
+                dec = refind(cand, bv.kind)
+                if dec is None:
+                    continue
+                cand = cand.with_decisions(dec)
+                w = check_case(cand, every_step=every_step)
+                if w.ok or w.kind != bv.kind:
+                    continue
+            c2, v2 = _balanced(shrunk(cand, w), every_step)
+            # Fewer ops, and no more preemptions than the target allows
+            # beyond the case's own (a schedule refind found may have many).
+            if not v2.ok and v2.kind == bv.kind and c2.nops < best.nops and \
+                    c2.preemptions <= max(best.preemptions, MANY_PREEMPTIONS):
+                # (Its zones may be others now: no more variants.)
+                return c2, v2
     return best, bv
+
+
+# The runs of refind's guided exploration.
+REFIND_RUNS = 256
+
+
+def refind(case, kind: str, runs: int = REFIND_RUNS, seed: int = 1):
+    """The decisions of a run of `case` that fails with `kind`, from a
+    guided exploration of its schedules inside one C call, every run
+    judged by the core's oracle too (so a failure of its kinds is seen
+    wherever it shows); None when none does."""
+    from umasim.search.burst import MIGRATE, PCT_DEPTH
+    core = case.build(trace="off").core
+    s = core.explore(core.snapshot(), "guided", runs, seed, MIGRATE, PCT_DEPTH, 0, 0,
+                     case.max_steps, "completed", "", True, False, 0, oracle=True)
+    for c in s.classes:
+        if c.failed and c.kind == kind:
+            return list(c.decisions)
+    return None
 
 
 def _balanced(found, every_step: bool):

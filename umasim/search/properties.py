@@ -15,8 +15,9 @@ failing case can be written as a scenario file and a trace.
                whole schedule; `umasim fuzz --fast` and bench/fuzz.py).
   duplicate    no item is handed out twice: no two live variables ever hold
                the same address (checked as each alloc ends, in every-step
-               mode), and at the end no held item also sits in a bucket or on
-               a slab's free list.
+               mode; a variable that a free under way frees holds none), and
+               at the end no held item also sits in a bucket or on a slab's
+               free list.
   stats        at the end of a completed run whose kernel threads are
                idle (a run completes when the scenario's threads are done,
                even with the pagedaemon half-way through uma_reclaim),
@@ -261,6 +262,8 @@ class _Program:
         self.producer: dict[str, str] = {}
         self.var_zone: dict[str, str | None] = {}
         self.setmax_zones: set[str] = set()
+        # Zones a zdestroy op destroys (FreeBSD 7 drops their vmstat -z row).
+        self.destroyed: set[str] = set()
         # Variables an M_ZERO allocation stores into (with the bytes that
         # must read zero: None for a zone's item size), and those a "touch"
         # op writes to.
@@ -287,6 +290,8 @@ class _Program:
                     self.by_pc[(tid, pc)] = ("free", w[1], None)
                 elif w[0] == "setmax":
                     self.setmax_zones.add(w[1])
+                elif w[0] == "zdestroy":
+                    self.destroyed.add(w[1])
                 elif w[0] == "touch":
                     self.touched.add(w[1])
         masters = {z["name"]: z.get("master", z["name"]) for z in case.zones}
@@ -342,6 +347,7 @@ class PropertyChecker:
         self.in_flight: dict[int, int] = {}
         self.in_flight_max = 0          # most threads inside slab_zalloc at once
         self.new_sleeps: list[tuple[int, int]] = []     # (thread, channel) this step
+        self.op_now: dict[int, int] = {}        # thread -> the op it is inside (its pc)
         self.page_freed = False                 # a page was freed in this step
         self.slab_added = False                 # a slab was added in this step
         self.rows = None                        # vmstat -z at the end, once read
@@ -426,7 +432,10 @@ class PropertyChecker:
                         self.full_frees[tid] = [a, k, self.sleepers_on(a), 0]
             elif kind == _EV_PAGE_FREE:
                 self.page_freed = True
-            elif kind == _EV_OP_BEGIN and track_items:
+            elif kind == _EV_OP_BEGIN:
+                self.op_now[tid] = b
+                if not track_items:
+                    continue
                 # A free gives its item back as it begins: while it runs
                 # (free(9) of a large allocation releases the pages before
                 # its end), another alloc may lawfully get the same address.
@@ -445,12 +454,15 @@ class PropertyChecker:
                 self.need_pages[tid] = a
             elif kind == _EV_OP_END:
                 self.in_flight.pop(tid, None)
+                self.op_now.pop(tid, None)
+                # The end of the op of a free that read FULL set (a free
+                # of a zfini's inside a drain, say, as well as a free op).
+                if track_items and tid in self.full_frees:
+                    self.check_full_free(tid, step)
                 op = by_pc.get((tid, b))
                 if op is None:
                     continue
                 what, var, zone = op
-                if track_items and tid in self.full_frees:
-                    self.check_full_free(tid, step)
                 if what == "free":
                     st, zn, item = self.var(var)
                     if st == _VAR_FREED and zn >= 0:
@@ -466,11 +478,22 @@ class PropertyChecker:
                     self.check_zero(var, item, step)
                 if track_items and st == _VAR_HELD:
                     other = self.held.get(item)
-                    if other is not None and other != var:
+                    if other is not None and other != var and other not in self.being_freed():
                         self.fail("duplicate", f"item {item:#x} handed out twice: {other} "
                                   f"and {var} hold it (step {step})", step)
                     self.held[item] = var
         self.nev = n
+
+    def being_freed(self) -> set[str]:
+        """The variables a free op under way frees: a free that began while
+        its variable was unset (waiting for its producer) gives the item
+        back once it is set, not as it begins."""
+        out = set()
+        for tid, pc in self.op_now.items():
+            op = self.prog.by_pc.get((tid, pc))
+            if op is not None and op[0] == "free":
+                out.add(op[1])
+        return out
 
     # -- oracles true to FreeBSD 7 ------------------------------------------
 
@@ -679,9 +702,10 @@ class PropertyChecker:
         seen: dict[int, str] = {}
         malloc_held = False
         slots: set[int] = set()
+        freeing = self.being_freed()
         for name in self.vid:
             st, zn, item = self.var(name)
-            if st != _VAR_HELD:
+            if st != _VAR_HELD or name in freeing:
                 continue
             if item in seen:
                 self.fail("duplicate", f"item {item:#x} handed out twice: {seen[item]} and "
@@ -796,6 +820,8 @@ class PropertyChecker:
             name = z["name"]
             row = rows.get(name)
             if row is None:
+                if name in prog.destroyed:
+                    continue            # destroyed by an op: no row, nothing to add up
                 self.fail("stats", f"zone {name} is not in vmstat -z")
                 return
             h = held.get(self.slots[name], 0)
@@ -824,7 +850,7 @@ class PropertyChecker:
             acc = per_keg.setdefault(keg, [0, 0])
             acc[0] += row.used + row.free
         for z in self.case.zones:
-            if z.get("master"):
+            if z.get("master") or z["name"] not in per_keg:
                 continue
             name = z["name"]
             zone = sim.zone(name)
