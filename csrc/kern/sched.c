@@ -467,6 +467,7 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 	if (td->td_stack == NULL)
 		return (NULL);
 	td->td_tid = s->st.nthreads++;
+	kstack_color(td->td_stack, td->td_tid);
 	snprintf(td->td_name, sizeof(td->td_name), "%s", name);
 	td->td_cpu = cpu;
 	td->td_kernel = kernel;

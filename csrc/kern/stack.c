@@ -50,6 +50,8 @@
 #define	KSTACK_SIZE	(256 * 1024)
 #endif
 #define	KSTACK_GUARD	4096
+#define	KSTACK_COLOR_STEP	576	/* 9 cache lines */
+#define	KSTACK_COLOR_SPAN	4096	/* a page: 64 colours */
 #define	KSTACK_POOL_MAX	256
 
 static pthread_mutex_t	kstack_pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -69,8 +71,10 @@ kstack_alloc(void)
 		kstack_pool_count--;
 	}
 	pthread_mutex_unlock(&kstack_pool_lock);
-	if (ks != NULL)
+	if (ks != NULL) {
+		ks->ks_size = ks->ks_len;	/* no colour yet */
 		return (ks);
+	}
 
 	ks = calloc(1, sizeof(*ks));
 	if (ks == NULL)
@@ -89,6 +93,7 @@ kstack_alloc(void)
 	ks->ks_guard = p;
 	ks->ks_base = p + KSTACK_GUARD;
 	ks->ks_size = KSTACK_SIZE;
+	ks->ks_len = KSTACK_SIZE;
 	KSTACK_VG_REGISTER(ks);
 	return (ks);
 }
@@ -115,9 +120,17 @@ kstack_free(struct kstack *ks)
 		 */
 		kstack_unpoison(ks);
 		KSTACK_VG_DEREGISTER(ks);
-		munmap(ks->ks_guard, ks->ks_size + KSTACK_GUARD);
+		munmap(ks->ks_guard, ks->ks_len + KSTACK_GUARD);
 		free(ks);
 	}
+}
+
+void
+kstack_color(struct kstack *ks, int slot)
+{
+
+	ks->ks_size = ks->ks_len - ((size_t)slot * KSTACK_COLOR_STEP) %
+	    KSTACK_COLOR_SPAN;
 }
 
 int
@@ -133,7 +146,7 @@ kstack_unpoison(const struct kstack *ks)
 {
 
 #ifdef UMASIM_ASAN
-	ASAN_UNPOISON_MEMORY_REGION(ks->ks_base, ks->ks_size);
+	ASAN_UNPOISON_MEMORY_REGION(ks->ks_base, ks->ks_len);
 #else
 	(void)ks;
 #endif
