@@ -358,6 +358,14 @@ struct sim {
 	size_t		ndec, capdec;
 	uint8_t		*cover;		/* explorers: points stopped at */
 	int		brlog_on;	/* explorers: log each step's choices */
+	/*
+	 * Set for the length of one umasim_run() (sched_run_host()) whose
+	 * steps record nothing but their decision: the sequential policy,
+	 * no trace events, digests, explorer logs or footprints.  A point
+	 * then continues the thread that stops there with no more than
+	 * the step's bookkeeping (sched.c, sched_seq_continue()).
+	 */
+	int		seq_fast;
 	struct ctx	sched_ctx;	/* the host side of the step loop */
 	jmp_buf		host_jmp;	/* panics outside any thread land here */
 	int		host_jmp_armed;

@@ -318,6 +318,40 @@ stop_at(struct sim *s, struct kthread *td, int pt)
 }
 
 /*
+ * A stop at point 'pt' under the sequential policy, where nothing but the
+ * decision is recorded (s->seq_fast), when the thread goes on: exactly
+ * what stop_at() does then -- step_end() (the tick), sequential_continues()
+ * (its tests, less those that s->seq_fast answers), step_begin() with
+ * decision 0 -- with no call, and no frame.  Returns 0, having changed
+ * nothing, when stop_at() must decide: a timer is due, the step limit or
+ * the end of the run is reached, the thread cannot go on, or the decision
+ * log is full.
+ */
+static inline int
+sched_seq_continue(struct sim *s, struct kthread *td, int pt)
+{
+	int64_t now;
+	int owner;
+
+	if (!s->seq_fast)
+		return (0);
+	now = s->st.now + s->st.cfg.ticks_per_step;
+	owner = s->st.cpu_crit[td->td_cpu];
+	if (now >= s->st.next_timer || s->st.nsteps >= s->st.run_limit ||
+	    s->st.panicked || s->st.nlive == 0 ||
+	    s->st.lastrun != td->td_tid || td->td_migrate_to >= 0 ||
+	    td->td_state != UMASIM_TS_RUNNABLE ||
+	    (owner >= 0 && owner != td->td_tid) || s->ndec == s->capdec)
+		return (0);
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	s->st.now = now;
+	s->dec[s->ndec++] = 0;
+	s->st.nsteps++;
+	return (1);
+}
+
+/*
  * Out of line on purpose: a thread may resume on another host thread
  * (the busy guard lets a simulation change hands), and a caller that
  * inlined this read of the thread-local cursim could keep its address
@@ -331,6 +365,8 @@ sched_point(int pt)
 
 	if (!sched_point_stops(td))
 		return;		/* back to back with the last stop: one point */
+	if (sched_seq_continue(s, td, pt))
+		return;
 	stop_at(s, td, pt);
 }
 
@@ -628,6 +664,7 @@ sched_step_host(struct sim *s, int tid)
 		return (s->st.faulted ? UMASIM_E_FAULTED : UMASIM_E_PANICKED);
 	if (tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
+	s->seq_fast = 0;	/* one step, back to the host */
 	kix_view(s, &rv);
 	if (rv.n == 0 && time_jump(s))
 		kix_view(s, &rv);
@@ -672,11 +709,16 @@ sched_run_host(struct sim *s, uint64_t max_steps)
 	s->st.run_limit = max_steps > UINT64_MAX - s->st.nsteps ? UINT64_MAX :
 	    s->st.nsteps + max_steps;
 	s->st.in_run = 1;
+	s->seq_fast = s->st.pol.kind == UMASIM_POL_SEQUENTIAL &&
+	    s->st.trace_level < UMASIM_TRACE_FULL && s->cover == NULL &&
+	    s->st.digest_every == 0 && !s->brlog_on && !s->xlog_on &&
+	    !s->fp_on;
 	c = sched_choose(s);
 	if (c.tid >= 0) {
 		sched_begin(s, &c);
 		sched_enter(s, &sim_td(s, c.tid)->td_ctx);
 	}
+	s->seq_fast = 0;
 	s->st.in_run = 0;
 	s->st.curthread = NULL;
 	if (s->st.script_error)
