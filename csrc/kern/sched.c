@@ -527,7 +527,8 @@ critical_enter(void)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	sched_point(PT_CRITICAL_ENTER);
+	if (sched_point_stops(td))	/* what sched_point() tests first */
+		sched_point(PT_CRITICAL_ENTER);
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
 	if (td->td_critnest++ == 0) {
 		s->st.cpu_crit[td->td_cpu] = td->td_tid;
@@ -542,7 +543,8 @@ critical_exit(void)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	sched_point(PT_CRITICAL_EXIT);
+	if (sched_point_stops(td))
+		sched_point(PT_CRITICAL_EXIT);
 	if (td->td_critnest <= 0)
 		panic("critical_exit: td_critnest == 0");
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
