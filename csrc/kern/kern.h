@@ -354,8 +354,15 @@ struct sim {
 	/* ---- the host's state ---- */
 	uint64_t	sim_id;		/* unique in the process: snapshots check it */
 	int		busy;		/* a host thread is inside the C API */
-	uint32_t	*dec;		/* the decisions (output) */
+	/*
+	 * The decisions (output): dec[0..ndec).  Every entry from dec_dirty
+	 * on, to capdec, is 0, so that a default decision (0) is recorded
+	 * by counting it, not by writing it: a long run of them touches no
+	 * memory (events.c, dec_grow(), dec_truncate()).
+	 */
+	uint32_t	*dec;
 	size_t		ndec, capdec;
+	size_t		dec_dirty;	/* <= ndec */
 	uint8_t		*cover;		/* explorers: points stopped at */
 	int		brlog_on;	/* explorers: log each step's choices */
 	/*
@@ -691,15 +698,23 @@ void	ev_record_sleep(struct sim *s, int64_t chan, int64_t timo,
 	    const char *wmesg);
 int	console_append(struct sim *s, const char *line);
 int	dec_grow(struct sim *s);
+void	dec_truncate(struct sim *s, size_t n);
 
-/* Records the decision of a step (every step takes one). */
+/*
+ * Records the decision of a step (every step takes one).  The entry is
+ * already 0 (struct sim, dec_dirty): only another decision is written.
+ */
 static inline int
 dec_append(struct sim *s, uint32_t d)
 {
 
 	if (__builtin_expect(s->ndec == s->capdec, 0) && dec_grow(s) != 0)
 		return (-1);
-	s->dec[s->ndec++] = d;
+	if (d != 0) {
+		s->dec[s->ndec] = d;
+		s->dec_dirty = s->ndec + 1;
+	}
+	s->ndec++;
 	return (0);
 }
 void	digest_record(struct sim *s);

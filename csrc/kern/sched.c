@@ -346,7 +346,7 @@ sched_seq_continue(struct sim *s, struct kthread *td, int pt)
 	td->td_point = pt;
 	td->td_stop_acts = td->td_acts;
 	s->st.now = now;
-	s->dec[s->ndec++] = 0;
+	s->ndec++;		/* decision 0: dec_append() writes nothing */
 	s->st.nsteps++;
 	return (1);
 }
