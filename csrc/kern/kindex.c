@@ -173,10 +173,9 @@ runview_after(const struct runview *rv, int tid)
 			if (w * 64 <= tid) {
 				/* bits 0 to tid % 64 (2 << 63 is 0: all) */
 				low = (((uint64_t)2) << (tid % 64)) - 1;
-				n += pop64(x & low);
-				x &= ~low;
-			}
-			if (x != 0)
+				if ((x & ~low) != 0)
+					return (n + pop64(x & low));
+			} else if (x != 0)
 				return (n);
 		}
 		n += rv->cnt[w];
