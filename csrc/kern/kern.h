@@ -606,6 +606,14 @@ runview_nth(const struct runview *rv, int k)
 	return (-1);
 }
 
+/* Whether 'tid' (>= 0) is in the view. */
+static inline int
+runview_has(const struct runview *rv, int tid)
+{
+
+	return (tid / 64 < rv->nwords && ((rv->w[tid / 64] >> (tid % 64)) & 1));
+}
+
 /* The index of 'tid' in the view, or -1 when it is not in it. */
 static inline int
 runview_rank(const struct runview *rv, int tid)

@@ -56,6 +56,19 @@ default_index(const struct sim *s, const struct runview *rv)
 }
 
 /*
+ * Whether the run's policy reads the default decision's index (sequential
+ * and script decide by it), or something else logs it (the explorers).
+ * The others -- random, pct, roundrobin -- choose without it.
+ */
+static inline int
+policy_needs_default(const struct sim *s)
+{
+
+	return (s->st.pol.kind == UMASIM_POL_SEQUENTIAL ||
+	    s->st.pol.kind == UMASIM_POL_SCRIPT || s->brlog_on || s->xlog_on);
+}
+
+/*
  * A migration happens only outside critical sections, to another vCPU
  * that no other thread holds in a critical section.
  */
@@ -166,16 +179,35 @@ sched_choose(struct sim *s)
 			break;
 		time_jump(s);
 	}
+	if (!policy_needs_default(s)) {
+		/*
+		 * Only whether the policy took the default matters (the
+		 * decision 0): the default's thread, not its index, which
+		 * would cost a count over the view.
+		 */
+		c.deftid = s->st.lastrun >= 0 &&
+		    runview_has(&rv, s->st.lastrun) ? s->st.lastrun :
+		    runview_nth(&rv, 0);
+		idx = policy_choose(s, &rv, c.n, -1, &c.mig);
+		if (idx < 0)
+			goto failed;
+		c.idx = idx;
+		c.tid = runview_nth(&rv, idx);
+		c.def = c.tid == c.deftid ? idx : -1;
+		goto chosen;
+	}
 	c.def = default_index(s, &rv);
 	c.deftid = c.def != 0 ? s->st.lastrun : runview_nth(&rv, 0);
 	idx = policy_choose(s, &rv, c.n, c.def, &c.mig);
 	if (idx < 0) {
+failed:
 		s->st.outcome = UMASIM_OUT_RUNNING;
 		s->st.script_error = 1;
 		return (c);
 	}
 	c.idx = idx;
 	c.tid = idx == c.def ? c.deftid : runview_nth(&rv, idx);
+chosen:
 	if (s->xlog_on)
 		xlog_append(s, &rv, c.def, c.tid);
 	if (c.mig < 0)		/* a pending sim.migrate() folds in here */
