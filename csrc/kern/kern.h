@@ -302,9 +302,17 @@ struct simstate {
  */
 #define	KERN_THREAD_CHUNK	32
 
+/*
+ * Where a suspended thread's step will first read its stack: near the
+ * stack pointer it was switched out at, recorded then (sched.c).  Only
+ * ever prefetched, never read as state: after a restore a hint may be
+ * stale, which costs a useless prefetch and nothing else.  Kept beside
+ * the thread table, densely, so that reading one is no miss of its own.
+ */
 struct kthread_chunk {
 	struct kthread	td[KERN_THREAD_CHUNK];
 	struct kstack	*stack[KERN_THREAD_CHUNK];
+	const char	*sphint[KERN_THREAD_CHUNK];
 };
 
 /* Bitmap words over UMASIM_MAXTHREADS threads. */
@@ -340,6 +348,7 @@ struct kindex {
 	int		timed_head;	/* timed sleepers, a list by td_tnext */
 	int		ntimed;
 	int		nwaitvar;	/* threads waiting for a variable */
+	int		nmigrate;	/* threads with a pending sim.migrate() */
 	int		*due;		/* scratch: timed sleepers due */
 	int		capdue;
 };

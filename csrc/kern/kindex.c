@@ -492,6 +492,7 @@ kix_rebuild(struct sim *s)
 	ix->timed_head = -1;
 	ix->ntimed = 0;
 	ix->nwaitvar = 0;
+	ix->nmigrate = 0;
 	ix->nheld = 0;
 	for (c = 0; c < s->st.ncpus; c++)
 		if (s->st.cpu_crit[c] >= 0)
@@ -504,6 +505,7 @@ kix_rebuild(struct sim *s)
 		td->td_wqnext = td->td_wqprev = -1;
 		td->td_tnext = td->td_tprev = -1;
 		td->td_timed = 0;
+		ix->nmigrate += td->td_migrate_to >= 0;
 		bit_set(&ix->oncpu[td->td_cpu * KIX_WORDS], i);
 		kix_state(s, td);
 		if (td->td_state == UMASIM_TS_SLEEPING)

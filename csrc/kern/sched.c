@@ -210,7 +210,8 @@ failed:
 chosen:
 	if (s->xlog_on)
 		xlog_append(s, &rv, c.def, c.tid);
-	if (c.mig < 0)		/* a pending sim.migrate() folds in here */
+	/* A pending sim.migrate() folds in here. */
+	if (c.mig < 0 && __builtin_expect(s->ix.nmigrate != 0, 0))
 		c.mig = sim_td(s, c.tid)->td_migrate_to;
 	return (c);
 }
@@ -220,7 +221,7 @@ chosen:
  * the decision, the step count, and 'td' made current.
  */
 static inline void
-step_begin(struct sim *s, struct kthread *td, uint32_t d)
+step_begin(struct sim *s, struct kthread *td, int tid, uint32_t d)
 {
 
 	if (__builtin_expect(s->st.digest_every != 0, 0) && s->st.nsteps != 0 &&
@@ -228,9 +229,12 @@ step_begin(struct sim *s, struct kthread *td, uint32_t d)
 		digest_record(s);
 	dec_append(s, d);
 	s->st.nsteps++;
-	s->st.lastrun = td->td_tid;
+	s->st.lastrun = tid;
 	s->st.curthread = td;
-	td->td_migrate_to = -1;
+	if (__builtin_expect(s->ix.nmigrate != 0, 0) && td->td_migrate_to >= 0) {
+		td->td_migrate_to = -1;
+		s->ix.nmigrate--;
+	}
 }
 
 /* Applies a decision: records it, migrates, and makes the thread current. */
@@ -250,7 +254,7 @@ sched_begin(struct sim *s, struct choice *c)
 	else
 		d = 1 + (uint32_t)c->idx +
 		    (uint32_t)c->n * (uint32_t)(c->mig >= 0 ? c->mig + 1 : 0);
-	step_begin(s, td, d);
+	step_begin(s, td, c->tid, d);
 	if (d != 0 && s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PREEMPTION, d, c->deftid);
 	if (c->mig >= 0) {
@@ -285,22 +289,34 @@ sequential_continues(const struct sim *s, const struct kthread *td)
 }
 
 /*
- * The top of a suspended thread's stack, where switching to it resumes:
- * fetched while the step's bookkeeping runs, so that with many threads
- * (whose stacks are not in the cache) the misses overlap.
+ * What switching to thread 'tid' reads first, fetched while the step's
+ * bookkeeping runs, so that with many threads (most of them not in the
+ * cache) the misses overlap one another rather than follow: the start of
+ * its struct kthread (its saved stack pointer) and its stack around where
+ * it was switched out (the frames it returns through).  Where that is
+ * comes from the hint its last switch left (struct kthread_chunk), not
+ * from the thread itself, whose line is still on its way.
  */
 static inline void
-stack_prefetch(const struct kthread *td)
+next_prefetch(const struct sim *s, int tid)
 {
-#ifndef UMASIM_UCONTEXT
-	const char *sp = td->td_ctx.sp;
+	const char *sp = s->tdchunks[tid / KERN_THREAD_CHUNK]->
+	    sphint[tid % KERN_THREAD_CHUNK];
 	int i;
 
-	for (i = 0; i < 8; i++)
-		__builtin_prefetch(sp + i * 64);
-#else
-	(void)td;
-#endif
+	__builtin_prefetch(sim_td(s, tid));
+	if (sp != NULL)
+		for (i = -2; i < 6; i++)
+			__builtin_prefetch(sp + i * 64);
+}
+
+/* Thread 'td' is switched out: its stack pointer is about 'sp'. */
+static inline void
+hint_record(struct sim *s, const struct kthread *td, const void *sp)
+{
+
+	s->tdchunks[td->td_tid / KERN_THREAD_CHUNK]->
+	    sphint[td->td_tid % KERN_THREAD_CHUNK] = sp;
 }
 
 /*
@@ -322,7 +338,7 @@ sched_stop(struct sim *s, struct kthread *td)
 	if (s->st.pol.kind == UMASIM_POL_SEQUENTIAL &&
 	    sequential_continues(s, td)) {
 		/* What sched_choose() would decide, without the list. */
-		step_begin(s, td, 0);
+		step_begin(s, td, td->td_tid, 0);
 		return;
 	}
 	c = sched_choose(s);
@@ -333,10 +349,12 @@ sched_stop(struct sim *s, struct kthread *td)
 	}
 	next = sim_td(s, c.tid);
 	if (next != td)
-		stack_prefetch(next);
+		next_prefetch(s, c.tid);
 	sched_begin(s, &c);
-	if (next != td)
+	if (next != td) {
+		hint_record(s, td, &c);
 		ctx_switch(&td->td_ctx, &next->td_ctx);
+	}
 }
 
 /* The current thread stops at point 'pt'. */
@@ -547,6 +565,7 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 	td->td_main = main;
 	ctx_make(&td->td_ctx, td->td_stack->ks_base, td->td_stack->ks_size,
 	    thread_entry, td);
+	hint_record(s, td, td->td_stack->ks_base + td->td_stack->ks_size - 128);
 	kix_thread_new(s, td);
 	if (!kernel)
 		s->st.nlive++;
@@ -776,6 +795,8 @@ sched_migrate_host(struct sim *s, int tid, int cpu)
 		    td->td_name);
 		return (UMASIM_E_NOTRUNNABLE);
 	}
+	if (td->td_migrate_to < 0)
+		s->ix.nmigrate++;
 	td->td_migrate_to = cpu;
 	return (0);
 }
