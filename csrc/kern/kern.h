@@ -562,6 +562,8 @@ pop64(uint64_t x)
 #endif
 }
 
+extern const uint8_t kix_select8[256][8];	/* kindex.c */
+
 /* The position of the k-th set bit of x (0 <= k < pop64(x)). */
 static inline int
 select64(uint64_t x, int k)
@@ -576,9 +578,7 @@ select64(uint64_t x, int k)
 	if (byte > 0)
 		k -= (int)((cum >> ((byte - 1) * 8)) & 0xff);
 	y = (x >> (byte * 8)) & 0xff;
-	while (k-- > 0)
-		y &= y - 1;
-	return (byte * 8 + __builtin_ctzll(y));
+	return (byte * 8 + kix_select8[y][k]);
 }
 
 /*

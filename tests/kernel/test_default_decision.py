@@ -34,3 +34,21 @@ def test_a_replay_records_the_same_decisions(nthreads, policy, kw):
         again = twin.run(decisions=res.decisions)
         assert again.decisions == res.decisions
         assert twin.digest() == sim.digest()
+
+
+def test_a_decision_runs_the_runnable_thread_of_its_index():
+    """Decision 1 + i runs the i-th runnable thread in tid order (found by
+    a select over the runnable set's words and bytes; sim.runnable() lists
+    them by a plain scan), for every i, with gaps, across five words."""
+    sim = Sim(cpus=2)
+    for i in range(260):
+        sim.spawn(f"t{i}", cpu=i % 2, ops=["yield"] * (1 if i % 3 == 0 else 4))
+    sim.run(policy="random", seed=1, max_steps=400)     # a third are done
+    runnable = sim.runnable()
+    assert 100 < len(runnable) < 200 and runnable[-1] == "t259"
+    start = sim.snapshot()
+    for i, name in enumerate(runnable):
+        sim.restore(start)
+        step = sim.steps
+        sim.run(decisions=[1 + i], max_steps=1)
+        assert [e.thread for e in sim.events if e.kind == "step" and e.step > step] == [name]
