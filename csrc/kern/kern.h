@@ -568,15 +568,23 @@ extern const uint8_t kix_select8[256][8];	/* kindex.c */
 static inline int
 select64(uint64_t x, int k)
 {
-	uint64_t cum, y;
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	uint64_t cum, le, y;
 	int byte;
 
-	/* Byte i of cum: the bits set in bytes 0 to i. */
-	cum = bytes_pop(x) * 0x0101010101010101ULL;
-	for (byte = 0; ((cum >> (byte * 8)) & 0xff) <= (uint64_t)k; byte++)
-		;
-	if (byte > 0)
-		k -= (int)((cum >> ((byte - 1) * 8)) & 0xff);
+	/* Byte i of cum: the bits set in bytes 0 to i (at most 64). */
+	cum = bytes_pop(x) * ones;
+	if ((int)(cum & 0xff) > k)	/* few threads: the first byte */
+		return (kix_select8[x & 0xff][k]);
+	/*
+	 * High bit of byte i: cum's byte i <= k (k < 64: no borrow).  They
+	 * are bytes 0 to byte - 1, counted with no loop (which would be
+	 * mispredicted where it stops).
+	 */
+	le = (((uint64_t)k * ones | highs) - cum) & highs;
+	byte = (int)(((le >> 7) * ones) >> 56);
+	k -= (int)(((cum << 8) >> (byte * 8)) & 0xff);
 	y = (x >> (byte * 8)) & 0xff;
 	return (byte * 8 + kix_select8[y][k]);
 }
