@@ -356,6 +356,8 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 	for (t = 0; t < sn->sn_nstacks; t++) {
 		st = &sn->sn_stacks[t];
 		kstack_unpoison(sim_td(s, st->tid)->td_stack);
+		kstack_will_write(sim_td(s, st->tid)->td_stack, st->off,
+		    st->len);
 		memcpy(sim_td(s, st->tid)->td_stack->ks_base + st->off,
 		    sn->sn_stackdata + st->data, st->len);
 	}

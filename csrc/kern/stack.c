@@ -36,12 +36,24 @@
 #endif
 #ifdef UMASIM_VALGRIND
 #include <valgrind/valgrind.h>
+#include <valgrind/memcheck.h>
 #define	KSTACK_VG_REGISTER(ks)	((ks)->ks_vgid = VALGRIND_STACK_REGISTER(\
 	(ks)->ks_base, (ks)->ks_base + (ks)->ks_size))
 #define	KSTACK_VG_DEREGISTER(ks) VALGRIND_STACK_DEREGISTER((ks)->ks_vgid)
+/*
+ * Memory of a stack that is about to be written as plain memory -- a new
+ * thread's first frame, frames a restore puts back -- may lie below where
+ * the stack pointer last was, which memcheck keeps as no longer
+ * addressable: it is made addressable (undefined) first.  With another
+ * colour, a new thread's first frame can lie where an earlier thread's
+ * frames were; a restored frame, below a stop that came later.
+ */
+#define	KSTACK_VG_WRITABLE(p, len) ((void)VALGRIND_MAKE_MEM_UNDEFINED(	\
+	(p), (len)))
 #else
 #define	KSTACK_VG_REGISTER(ks)	((ks)->ks_vgid = 0)
 #define	KSTACK_VG_DEREGISTER(ks) ((void)(ks))
+#define	KSTACK_VG_WRITABLE(p, len) ((void)(p), (void)(len))
 #endif
 
 #ifdef UMASIM_SANITIZE
@@ -131,6 +143,15 @@ kstack_color(struct kstack *ks, int slot)
 
 	ks->ks_size = ks->ks_len - ((size_t)slot * KSTACK_COLOR_STEP) %
 	    KSTACK_COLOR_SPAN;
+	KSTACK_VG_WRITABLE(ks->ks_base, ks->ks_len);
+}
+
+void
+kstack_will_write(const struct kstack *ks, size_t off, size_t len)
+{
+
+	(void)ks;
+	KSTACK_VG_WRITABLE(ks->ks_base + off, len);
 }
 
 int

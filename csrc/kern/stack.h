@@ -34,9 +34,19 @@ int		 kstack_in_guard(const struct kstack *ks, const void *addr);
  * of cache lines, so that the tops of 64 consecutive threads' stacks fall
  * on 64 different line offsets in a page.  A function of the slot alone,
  * so a given simulation has the same stack depth whichever pooled stack
- * its threads get.
+ * its threads get.  For a new thread: under valgrind it also makes the
+ * stack's old contents addressable and undefined (kstack_will_write()).
  */
 void		 kstack_color(struct kstack *ks, int slot);
+
+/*
+ * Bytes off to off + len of the stack are about to be written as plain
+ * memory (a restore puts a suspended thread's frames back): under
+ * valgrind, memcheck is told they are addressable, wherever the stack
+ * pointer last was.  Otherwise a no-op.
+ */
+void		 kstack_will_write(const struct kstack *ks, size_t off,
+		    size_t len);
 
 /*
  * Under AddressSanitizer: forgets the redzones that frames left in the
