@@ -21,8 +21,13 @@ Measures, each as the median of --reps repetitions:
                   threads of "yield" on C vCPUs (trace off), for T in 4, 64
                   and 1,024 and C in 2 and 64 ("T@C" keys), timed by the
                   CPU time of the calling thread (time.thread_time_ns, so
-                  that other load on the host counts less); step_ratio_C
-                  is the 1,024-thread figure over the 4-thread one
+                  that other load on the host counts less), including
+                  what Sim.run() does after the C call (the run's decisions
+                  as a list of Python ints); step_ratio_C is the
+                  1,024-thread figure over the 4-thread one
+  step_c_ns       the same runs timed around the one C call alone
+                  (umasim_run(), as bench/uma.py times it): the simulated
+                  kernel's own cost a step; step_c_ratio_C likewise
 
 Wall time is read here only (time.perf_counter; the switch benchmark's own
 clock is in C): the simulator itself never reads a clock.
@@ -51,6 +56,8 @@ TARGETS = {
     "reset_us": ("<=", 20.0),
     "step_ratio_2": ("<=", 2.0),
     "step_ratio_64": ("<=", 2.0),
+    "step_c_ratio_2": ("<=", 2.0),
+    "step_c_ratio_64": ("<=", 2.0),
 }
 
 STEP_THREADS = (4, 64, 1024)
@@ -151,9 +158,11 @@ def bench_snapshot(count: int) -> float:
     return dt / count * 1e6
 
 
-def bench_step_ns(nthreads: int, cpus: int, nsteps: int, seed: int) -> float | None:
+def bench_step_ns(nthreads: int, cpus: int, nsteps: int, seed: int,
+                  c_only: bool = False) -> float | None:
     """ns per step of one random-policy run of nthreads yielding threads
-    spread over cpus vCPUs; None past the simulator's thread limit."""
+    spread over cpus vCPUs, Sim.run() or (c_only) its one C call; None
+    past the simulator's thread limit."""
     from umasim.bindings import MAXTHREADS
     if nthreads + 1 > MAXTHREADS:
         NOTES[f"step_ns {nthreads}@{cpus}"] = f"more threads than the limit ({MAXTHREADS})"
@@ -162,11 +171,17 @@ def bench_step_ns(nthreads: int, cpus: int, nsteps: int, seed: int) -> float | N
     per = nsteps // nthreads + 2
     for i in range(nthreads):
         sim.spawn(f"t{i}", cpu=i % cpus, ops=["yield"], repeat=per)
+    core = sim.core
+    steps0 = core.steps()
     t0 = time.thread_time_ns()
-    res = sim.run(policy="random", seed=seed, max_steps=nsteps)
+    if c_only:
+        outcome = core.run("random", seed, 0.0, 1, 0, None, None, "sequential", nsteps)
+    else:
+        outcome = sim.run(policy="random", seed=seed, max_steps=nsteps).outcome
     dt = time.thread_time_ns() - t0
-    if res.steps != nsteps:
-        raise RuntimeError(f"the step run did {res.steps} steps ({res.outcome}), not {nsteps}")
+    steps = core.steps() - steps0
+    if steps != nsteps:
+        raise RuntimeError(f"the step run did {steps} steps ({outcome}), not {nsteps}")
     return dt / nsteps
 
 
@@ -186,6 +201,7 @@ def run(reps: int, switch_rounds: int, c_steps: int, py_steps: int,
                                 ("switch_ns", "c_steps_per_s", "py_steps_per_s",
                                  "sim_create_us", "reset_us", "snapshot_us")}
     step_samples: dict[str, list] = {k: [] for k in step_keys}
+    step_c_samples: dict[str, list] = {k: [] for k in step_keys}
     for rep in range(reps):
         samples["switch_ns"].append(bench_switch(switch_rounds))
         samples["c_steps_per_s"].append(bench_c_steps(c_steps, rep + 1))
@@ -196,15 +212,19 @@ def run(reps: int, switch_rounds: int, c_steps: int, py_steps: int,
         for c in STEP_CPUS:
             for t in STEP_THREADS:
                 step_samples[f"{t}@{c}"].append(bench_step_ns(t, c, step_steps, rep + 1))
+                step_c_samples[f"{t}@{c}"].append(
+                    bench_step_ns(t, c, step_steps, rep + 1, c_only=True))
 
     result: dict = {k: statistics.median(v) for k, v in samples.items()}
-    result["step_ns"] = {k: (None if None in v else statistics.median(v))
-                         for k, v in step_samples.items()}
-    for c in STEP_CPUS:
-        lo = result["step_ns"][f"{STEP_THREADS[0]}@{c}"]
-        hi = result["step_ns"][f"{STEP_THREADS[-1]}@{c}"]
-        result[f"step_ratio_{c}"] = None if lo is None or hi is None else hi / lo
-    samples["step_ns"] = step_samples  # type: ignore[assignment]
+    for key, ratio, smp in (("step_ns", "step_ratio", step_samples),
+                            ("step_c_ns", "step_c_ratio", step_c_samples)):
+        result[key] = {k: (None if None in v else statistics.median(v))
+                       for k, v in smp.items()}
+        for c in STEP_CPUS:
+            lo = result[key][f"{STEP_THREADS[0]}@{c}"]
+            hi = result[key][f"{STEP_THREADS[-1]}@{c}"]
+            result[f"{ratio}_{c}"] = None if lo is None or hi is None else hi / lo
+        samples[key] = smp  # type: ignore[assignment]
     met = {}
     for key, target in TARGETS.items():
         if target is None or result[key] is None:
@@ -272,8 +292,9 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "" if m is None else ("ok" if m else "MISSED")
         print(f"  {key:<15} {_fmt(key, res[key]):>12}   target {t or '-':<14} {verdict}")
     for key, v in res["step_ns"].items():
-        print(f"  step_ns {key:<7} {_fmt('_ns', v):>12}")
-    for key in (f"step_ratio_{c}" for c in STEP_CPUS):
+        print(f"  step_ns {key:<7} {_fmt('_ns', v):>12}   step_c_ns "
+              f"{_fmt('_ns', res['step_c_ns'][key]):>10}")
+    for key in [f"{r}_{c}" for r in ("step_ratio", "step_c_ratio") for c in STEP_CPUS]:
         t = res["targets"][key]
         m = res["met"][key]
         verdict = "" if m is None else ("ok" if m else "MISSED")

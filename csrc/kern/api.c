@@ -564,7 +564,7 @@ umasim_clear_log(struct sim *s)
 
 	API_ENTER_VOID(s);
 	s->ev.n = 0;
-	s->ndec = 0;
+	dec_truncate(s, 0);
 	s->ndg = 0;
 	API_LEAVE(s);
 }

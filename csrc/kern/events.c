@@ -74,13 +74,44 @@ console_append(struct sim *s, const char *line)
 	return (0);
 }
 
-/* dec_append()'s slow path (kern.h): room for one more decision. */
+/*
+ * dec_append()'s slow path (kern.h): room for one more decision, in a
+ * zeroed buffer into which only the entries that may not be 0 are copied
+ * (struct sim, dec_dirty): the rest stays untouched memory.
+ */
 int
 dec_grow(struct sim *s)
 {
+	size_t ncap;
+	uint32_t *np;
 
-	return (grow((void **)&s->dec, &s->capdec, s->ndec + 1,
-	    sizeof(*s->dec)));
+	if (s->ndec < s->capdec)
+		return (0);
+	ncap = s->capdec != 0 ? s->capdec * 2 : 64;
+	np = calloc(ncap, sizeof(*np));
+	if (np == NULL)
+		return (-1);
+	if (s->dec_dirty > 0)
+		memcpy(np, s->dec, s->dec_dirty * sizeof(*np));
+	free(s->dec);
+	s->dec = np;
+	s->capdec = ncap;
+	return (0);
+}
+
+/*
+ * The log keeps its first n decisions (n <= ndec): the entries after
+ * them are 0 again.
+ */
+void
+dec_truncate(struct sim *s, size_t n)
+{
+
+	if (s->dec_dirty > n) {
+		memset(s->dec + n, 0, (s->dec_dirty - n) * sizeof(*s->dec));
+		s->dec_dirty = n;
+	}
+	s->ndec = n;
 }
 
 /* A digest of the state after s->st.nsteps steps, for traces. */

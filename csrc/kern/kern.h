@@ -303,9 +303,17 @@ struct simstate {
  */
 #define	KERN_THREAD_CHUNK	32
 
+/*
+ * Where a suspended thread's step will first read its stack: near the
+ * stack pointer it was switched out at, recorded then (sched.c).  Only
+ * ever prefetched, never read as state: after a restore a hint may be
+ * stale, which costs a useless prefetch and nothing else.  Kept beside
+ * the thread table, densely, so that reading one is no miss of its own.
+ */
 struct kthread_chunk {
 	struct kthread	td[KERN_THREAD_CHUNK];
 	struct kstack	*stack[KERN_THREAD_CHUNK];
+	const char	*sphint[KERN_THREAD_CHUNK];
 };
 
 /* Bitmap words over UMASIM_MAXTHREADS threads. */
@@ -341,6 +349,7 @@ struct kindex {
 	int		timed_head;	/* timed sleepers, a list by td_tnext */
 	int		ntimed;
 	int		nwaitvar;	/* threads waiting for a variable */
+	int		nmigrate;	/* threads with a pending sim.migrate() */
 	int		*due;		/* scratch: timed sleepers due */
 	int		capdue;
 };
@@ -355,10 +364,25 @@ struct sim {
 	/* ---- the host's state ---- */
 	uint64_t	sim_id;		/* unique in the process: snapshots check it */
 	int		busy;		/* a host thread is inside the C API */
-	uint32_t	*dec;		/* the decisions (output) */
+	/*
+	 * The decisions (output): dec[0..ndec).  Every entry from dec_dirty
+	 * on, to capdec, is 0, so that a default decision (0) is recorded
+	 * by counting it, not by writing it: a long run of them touches no
+	 * memory (events.c, dec_grow(), dec_truncate()).
+	 */
+	uint32_t	*dec;
 	size_t		ndec, capdec;
+	size_t		dec_dirty;	/* <= ndec */
 	uint8_t		*cover;		/* explorers: points stopped at */
 	int		brlog_on;	/* explorers: log each step's choices */
+	/*
+	 * Set for the length of one umasim_run() (sched_run_host()) whose
+	 * steps record nothing but their decision: the sequential policy,
+	 * no trace events, digests, explorer logs or footprints.  A point
+	 * then continues the thread that stops there with no more than
+	 * the step's bookkeeping (sched.c, sched_seq_continue()).
+	 */
+	int		seq_fast;
 	struct ctx	sched_ctx;	/* the host side of the step loop */
 	jmp_buf		host_jmp;	/* panics outside any thread land here */
 	int		host_jmp_armed;
@@ -541,23 +565,31 @@ pop64(uint64_t x)
 #endif
 }
 
+extern const uint8_t kix_select8[256][8];	/* kindex.c */
+
 /* The position of the k-th set bit of x (0 <= k < pop64(x)). */
 static inline int
 select64(uint64_t x, int k)
 {
-	uint64_t cum, y;
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	uint64_t cum, le, y;
 	int byte;
 
-	/* Byte i of cum: the bits set in bytes 0 to i. */
-	cum = bytes_pop(x) * 0x0101010101010101ULL;
-	for (byte = 0; ((cum >> (byte * 8)) & 0xff) <= (uint64_t)k; byte++)
-		;
-	if (byte > 0)
-		k -= (int)((cum >> ((byte - 1) * 8)) & 0xff);
+	/* Byte i of cum: the bits set in bytes 0 to i (at most 64). */
+	cum = bytes_pop(x) * ones;
+	if ((int)(cum & 0xff) > k)	/* few threads: the first byte */
+		return (kix_select8[x & 0xff][k]);
+	/*
+	 * High bit of byte i: cum's byte i <= k (k < 64: no borrow).  They
+	 * are bytes 0 to byte - 1, counted with no loop (which would be
+	 * mispredicted where it stops).
+	 */
+	le = (((uint64_t)k * ones | highs) - cum) & highs;
+	byte = (int)(((le >> 7) * ones) >> 56);
+	k -= (int)(((cum << 8) >> (byte * 8)) & 0xff);
 	y = (x >> (byte * 8)) & 0xff;
-	while (k-- > 0)
-		y &= y - 1;
-	return (byte * 8 + __builtin_ctzll(y));
+	return (byte * 8 + kix_select8[y][k]);
 }
 
 /*
@@ -592,6 +624,14 @@ runview_nth(const struct runview *rv, int k)
 		k -= rv->cnt[w];
 	}
 	return (-1);
+}
+
+/* Whether 'tid' (>= 0) is in the view. */
+static inline int
+runview_has(const struct runview *rv, int tid)
+{
+
+	return (tid / 64 < rv->nwords && ((rv->w[tid / 64] >> (tid % 64)) & 1));
 }
 
 /* The index of 'tid' in the view, or -1 when it is not in it. */
@@ -686,15 +726,23 @@ void	ev_record_sleep(struct sim *s, int64_t chan, int64_t timo,
 	    const char *wmesg);
 int	console_append(struct sim *s, const char *line);
 int	dec_grow(struct sim *s);
+void	dec_truncate(struct sim *s, size_t n);
 
-/* Records the decision of a step (every step takes one). */
+/*
+ * Records the decision of a step (every step takes one).  The entry is
+ * already 0 (struct sim, dec_dirty): only another decision is written.
+ */
 static inline int
 dec_append(struct sim *s, uint32_t d)
 {
 
 	if (__builtin_expect(s->ndec == s->capdec, 0) && dec_grow(s) != 0)
 		return (-1);
-	s->dec[s->ndec++] = d;
+	if (d != 0) {
+		s->dec[s->ndec] = d;
+		s->dec_dirty = s->ndec + 1;
+	}
+	s->ndec++;
 	return (0);
 }
 void	digest_record(struct sim *s);

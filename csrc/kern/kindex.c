@@ -159,6 +159,39 @@ kix_view_masked(struct sim *s, struct runview *rv)
 	rv->n = n;
 }
 
+/*
+ * select64()'s last step (kern.h): kix_select8[y][k] is the position of
+ * the k-th set bit of the byte y (0 where y has no k-th).  A table, not a
+ * loop over the bits, which with many threads mispredicts at every step.
+ */
+#define	SEL_B(y, i)	(((y) >> (i)) & 1)
+#define	SEL_POP8(v)	(SEL_B(v, 0) + SEL_B(v, 1) + SEL_B(v, 2) +	\
+	SEL_B(v, 3) + SEL_B(v, 4) + SEL_B(v, 5) + SEL_B(v, 6) + SEL_B(v, 7))
+#define	SEL_AT(y, k, i)							\
+	((SEL_B(y, i) && SEL_POP8((y) & ((1 << (i)) - 1)) == (k)) ? (i) : 0)
+#define	SEL(y, k)	(SEL_AT(y, k, 0) + SEL_AT(y, k, 1) +		\
+	SEL_AT(y, k, 2) + SEL_AT(y, k, 3) + SEL_AT(y, k, 4) +		\
+	SEL_AT(y, k, 5) + SEL_AT(y, k, 6) + SEL_AT(y, k, 7))
+#define	SEL_ROW(y)	{ SEL(y, 0), SEL(y, 1), SEL(y, 2), SEL(y, 3),	\
+	SEL(y, 4), SEL(y, 5), SEL(y, 6), SEL(y, 7) }
+#define	SEL_R4(y)	SEL_ROW(y), SEL_ROW(y + 1), SEL_ROW(y + 2),	\
+	SEL_ROW(y + 3)
+#define	SEL_R16(y)	SEL_R4(y), SEL_R4(y + 4), SEL_R4(y + 8),	\
+	SEL_R4(y + 12)
+#define	SEL_R64(y)	SEL_R16(y), SEL_R16(y + 16), SEL_R16(y + 32),	\
+	SEL_R16(y + 48)
+const uint8_t kix_select8[256][8] = {
+	SEL_R64(0), SEL_R64(64), SEL_R64(128), SEL_R64(192)
+};
+#undef SEL_R64
+#undef SEL_R16
+#undef SEL_R4
+#undef SEL_ROW
+#undef SEL
+#undef SEL_AT
+#undef SEL_POP8
+#undef SEL_B
+
 /* The index of the first thread of the view above 'tid', or -1. */
 int
 runview_after(const struct runview *rv, int tid)
@@ -173,10 +206,9 @@ runview_after(const struct runview *rv, int tid)
 			if (w * 64 <= tid) {
 				/* bits 0 to tid % 64 (2 << 63 is 0: all) */
 				low = (((uint64_t)2) << (tid % 64)) - 1;
-				n += pop64(x & low);
-				x &= ~low;
-			}
-			if (x != 0)
+				if ((x & ~low) != 0)
+					return (n + pop64(x & low));
+			} else if (x != 0)
 				return (n);
 		}
 		n += rv->cnt[w];
@@ -493,6 +525,7 @@ kix_rebuild(struct sim *s)
 	ix->timed_head = -1;
 	ix->ntimed = 0;
 	ix->nwaitvar = 0;
+	ix->nmigrate = 0;
 	ix->nheld = 0;
 	for (c = 0; c < s->st.ncpus; c++)
 		if (s->st.cpu_crit[c] >= 0)
@@ -505,6 +538,7 @@ kix_rebuild(struct sim *s)
 		td->td_wqnext = td->td_wqprev = -1;
 		td->td_tnext = td->td_tprev = -1;
 		td->td_timed = 0;
+		ix->nmigrate += td->td_migrate_to >= 0;
 		bit_set(&ix->oncpu[td->td_cpu * KIX_WORDS], i);
 		kix_state(s, td);
 		if (td->td_state == UMASIM_TS_SLEEPING)

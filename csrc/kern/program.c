@@ -149,13 +149,16 @@ var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
     int64_t size)
 {
 	struct kvar *v = &s->vars[vid];
+	uint64_t a;
 	int tid;
 
 	fp_note(FPK_VAR | (uint64_t)vid, 1);
 	v->v_state = state;
 	v->v_zone = zone;
-	v->v_item = item != NULL ? vm_display(s, item) : 0;
+	v->v_item = item != NULL && arena_contains(s, item, &a) ? a : 0;
 	v->v_size = size;
+	if (s->ix.nwaitvar == 0)	/* kix_var_first()'s own test */
+		return;
 	while ((tid = kix_var_first(s, vid)) >= 0)
 		sched_wake_thread(s, sim_td(s, tid));
 }

@@ -56,6 +56,19 @@ default_index(const struct sim *s, const struct runview *rv)
 }
 
 /*
+ * Whether the run's policy reads the default decision's index (sequential
+ * and script decide by it), or something else logs it (the explorers).
+ * The others -- random, pct, roundrobin -- choose without it.
+ */
+static inline int
+policy_needs_default(const struct sim *s)
+{
+
+	return (s->st.pol.kind == UMASIM_POL_SEQUENTIAL ||
+	    s->st.pol.kind == UMASIM_POL_SCRIPT || s->brlog_on || s->xlog_on);
+}
+
+/*
  * A migration happens only outside critical sections, to another vCPU
  * that no other thread holds in a critical section.
  */
@@ -166,19 +179,39 @@ sched_choose(struct sim *s)
 			break;
 		time_jump(s);
 	}
+	if (!policy_needs_default(s)) {
+		/*
+		 * Only whether the policy took the default matters (the
+		 * decision 0): the default's thread, not its index, which
+		 * would cost a count over the view.
+		 */
+		c.deftid = s->st.lastrun >= 0 &&
+		    runview_has(&rv, s->st.lastrun) ? s->st.lastrun :
+		    runview_nth(&rv, 0);
+		idx = policy_choose(s, &rv, c.n, -1, &c.mig);
+		if (idx < 0)
+			goto failed;
+		c.idx = idx;
+		c.tid = runview_nth(&rv, idx);
+		c.def = c.tid == c.deftid ? idx : -1;
+		goto chosen;
+	}
 	c.def = default_index(s, &rv);
 	c.deftid = c.def != 0 ? s->st.lastrun : runview_nth(&rv, 0);
 	idx = policy_choose(s, &rv, c.n, c.def, &c.mig);
 	if (idx < 0) {
+failed:
 		s->st.outcome = UMASIM_OUT_RUNNING;
 		s->st.script_error = 1;
 		return (c);
 	}
 	c.idx = idx;
 	c.tid = idx == c.def ? c.deftid : runview_nth(&rv, idx);
+chosen:
 	if (s->xlog_on)
 		xlog_append(s, &rv, c.def, c.tid);
-	if (c.mig < 0)		/* a pending sim.migrate() folds in here */
+	/* A pending sim.migrate() folds in here. */
+	if (c.mig < 0 && __builtin_expect(s->ix.nmigrate != 0, 0))
 		c.mig = sim_td(s, c.tid)->td_migrate_to;
 	return (c);
 }
@@ -188,7 +221,7 @@ sched_choose(struct sim *s)
  * the decision, the step count, and 'td' made current.
  */
 static inline void
-step_begin(struct sim *s, struct kthread *td, uint32_t d)
+step_begin(struct sim *s, struct kthread *td, int tid, uint32_t d)
 {
 
 	if (__builtin_expect(s->st.digest_every != 0, 0) && s->st.nsteps != 0 &&
@@ -196,9 +229,12 @@ step_begin(struct sim *s, struct kthread *td, uint32_t d)
 		digest_record(s);
 	dec_append(s, d);
 	s->st.nsteps++;
-	s->st.lastrun = td->td_tid;
+	s->st.lastrun = tid;
 	s->st.curthread = td;
-	td->td_migrate_to = -1;
+	if (__builtin_expect(s->ix.nmigrate != 0, 0) && td->td_migrate_to >= 0) {
+		td->td_migrate_to = -1;
+		s->ix.nmigrate--;
+	}
 }
 
 /* Applies a decision: records it, migrates, and makes the thread current. */
@@ -218,7 +254,7 @@ sched_begin(struct sim *s, struct choice *c)
 	else
 		d = 1 + (uint32_t)c->idx +
 		    (uint32_t)c->n * (uint32_t)(c->mig >= 0 ? c->mig + 1 : 0);
-	step_begin(s, td, d);
+	step_begin(s, td, c->tid, d);
 	if (d != 0 && s->st.trace_level >= UMASIM_TRACE_FULL)
 		ev_record(s, EVK_PREEMPTION, d, c->deftid);
 	if (c->mig >= 0) {
@@ -253,22 +289,34 @@ sequential_continues(const struct sim *s, const struct kthread *td)
 }
 
 /*
- * The top of a suspended thread's stack, where switching to it resumes:
- * fetched while the step's bookkeeping runs, so that with many threads
- * (whose stacks are not in the cache) the misses overlap.
+ * What switching to thread 'tid' reads first, fetched while the step's
+ * bookkeeping runs, so that with many threads (most of them not in the
+ * cache) the misses overlap one another rather than follow: the start of
+ * its struct kthread (its saved stack pointer) and its stack around where
+ * it was switched out (the frames it returns through).  Where that is
+ * comes from the hint its last switch left (struct kthread_chunk), not
+ * from the thread itself, whose line is still on its way.
  */
 static inline void
-stack_prefetch(const struct kthread *td)
+next_prefetch(const struct sim *s, int tid)
 {
-#ifndef UMASIM_UCONTEXT
-	const char *sp = td->td_ctx.sp;
+	const char *sp = s->tdchunks[tid / KERN_THREAD_CHUNK]->
+	    sphint[tid % KERN_THREAD_CHUNK];
 	int i;
 
-	for (i = 0; i < 8; i++)
-		__builtin_prefetch(sp + i * 64);
-#else
-	(void)td;
-#endif
+	__builtin_prefetch(sim_td(s, tid));
+	if (sp != NULL)
+		for (i = -2; i < 6; i++)
+			__builtin_prefetch(sp + i * 64);
+}
+
+/* Thread 'td' is switched out: its stack pointer is about 'sp'. */
+static inline void
+hint_record(struct sim *s, const struct kthread *td, const void *sp)
+{
+
+	s->tdchunks[td->td_tid / KERN_THREAD_CHUNK]->
+	    sphint[td->td_tid % KERN_THREAD_CHUNK] = sp;
 }
 
 /*
@@ -290,7 +338,7 @@ sched_stop(struct sim *s, struct kthread *td)
 	if (s->st.pol.kind == UMASIM_POL_SEQUENTIAL &&
 	    sequential_continues(s, td)) {
 		/* What sched_choose() would decide, without the list. */
-		step_begin(s, td, 0);
+		step_begin(s, td, td->td_tid, 0);
 		return;
 	}
 	c = sched_choose(s);
@@ -301,10 +349,12 @@ sched_stop(struct sim *s, struct kthread *td)
 	}
 	next = sim_td(s, c.tid);
 	if (next != td)
-		stack_prefetch(next);
+		next_prefetch(s, c.tid);
 	sched_begin(s, &c);
-	if (next != td)
+	if (next != td) {
+		hint_record(s, td, &c);
 		ctx_switch(&td->td_ctx, &next->td_ctx);
+	}
 }
 
 /* The current thread stops at point 'pt'. */
@@ -315,6 +365,40 @@ stop_at(struct sim *s, struct kthread *td, int pt)
 	td->td_point = pt;
 	td->td_stop_acts = td->td_acts;
 	sched_stop(s, td);
+}
+
+/*
+ * A stop at point 'pt' under the sequential policy, where nothing but the
+ * decision is recorded (s->seq_fast), when the thread goes on: exactly
+ * what stop_at() does then -- step_end() (the tick), sequential_continues()
+ * (its tests, less those that s->seq_fast answers), step_begin() with
+ * decision 0 -- with no call, and no frame.  Returns 0, having changed
+ * nothing, when stop_at() must decide: a timer is due, the step limit or
+ * the end of the run is reached, the thread cannot go on, or the decision
+ * log is full.
+ */
+static inline int
+sched_seq_continue(struct sim *s, struct kthread *td, int pt)
+{
+	int64_t now;
+	int owner;
+
+	if (!s->seq_fast)
+		return (0);
+	now = s->st.now + s->st.cfg.ticks_per_step;
+	owner = s->st.cpu_crit[td->td_cpu];
+	if (now >= s->st.next_timer || s->st.nsteps >= s->st.run_limit ||
+	    s->st.panicked || s->st.nlive == 0 ||
+	    s->st.lastrun != td->td_tid || td->td_migrate_to >= 0 ||
+	    td->td_state != UMASIM_TS_RUNNABLE ||
+	    (owner >= 0 && owner != td->td_tid) || s->ndec == s->capdec)
+		return (0);
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	s->st.now = now;
+	s->ndec++;		/* decision 0: dec_append() writes nothing */
+	s->st.nsteps++;
+	return (1);
 }
 
 /*
@@ -331,6 +415,8 @@ sched_point(int pt)
 
 	if (!sched_point_stops(td))
 		return;		/* back to back with the last stop: one point */
+	if (sched_seq_continue(s, td, pt))
+		return;
 	stop_at(s, td, pt);
 }
 
@@ -467,6 +553,7 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 	if (td->td_stack == NULL)
 		return (NULL);
 	td->td_tid = s->st.nthreads++;
+	kstack_color(td->td_stack, td->td_tid);
 	snprintf(td->td_name, sizeof(td->td_name), "%s", name);
 	td->td_cpu = cpu;
 	td->td_kernel = kernel;
@@ -478,6 +565,7 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 	td->td_main = main;
 	ctx_make(&td->td_ctx, td->td_stack->ks_base, td->td_stack->ks_size,
 	    thread_entry, td);
+	hint_record(s, td, td->td_stack->ks_base + td->td_stack->ks_size - 128);
 	kix_thread_new(s, td);
 	if (!kernel)
 		s->st.nlive++;
@@ -490,7 +578,8 @@ critical_enter(void)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	sched_point(PT_CRITICAL_ENTER);
+	if (sched_point_stops(td))	/* what sched_point() tests first */
+		sched_point(PT_CRITICAL_ENTER);
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
 	if (td->td_critnest++ == 0) {
 		s->st.cpu_crit[td->td_cpu] = td->td_tid;
@@ -505,7 +594,8 @@ critical_exit(void)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	sched_point(PT_CRITICAL_EXIT);
+	if (sched_point_stops(td))
+		sched_point(PT_CRITICAL_EXIT);
 	if (td->td_critnest <= 0)
 		panic("critical_exit: td_critnest == 0");
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
@@ -627,6 +717,7 @@ sched_step_host(struct sim *s, int tid)
 		return (s->st.faulted ? UMASIM_E_FAULTED : UMASIM_E_PANICKED);
 	if (tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
+	s->seq_fast = 0;	/* one step, back to the host */
 	kix_view(s, &rv);
 	if (rv.n == 0 && time_jump(s))
 		kix_view(s, &rv);
@@ -671,11 +762,16 @@ sched_run_host(struct sim *s, uint64_t max_steps)
 	s->st.run_limit = max_steps > UINT64_MAX - s->st.nsteps ? UINT64_MAX :
 	    s->st.nsteps + max_steps;
 	s->st.in_run = 1;
+	s->seq_fast = s->st.pol.kind == UMASIM_POL_SEQUENTIAL &&
+	    s->st.trace_level < UMASIM_TRACE_FULL && s->cover == NULL &&
+	    s->st.digest_every == 0 && !s->brlog_on && !s->xlog_on &&
+	    !s->fp_on;
 	c = sched_choose(s);
 	if (c.tid >= 0) {
 		sched_begin(s, &c);
 		sched_enter(s, &sim_td(s, c.tid)->td_ctx);
 	}
+	s->seq_fast = 0;
 	s->st.in_run = 0;
 	s->st.curthread = NULL;
 	if (s->st.script_error)
@@ -699,6 +795,8 @@ sched_migrate_host(struct sim *s, int tid, int cpu)
 		    td->td_name);
 		return (UMASIM_E_NOTRUNNABLE);
 	}
+	if (td->td_migrate_to < 0)
+		s->ix.nmigrate++;
 	td->td_migrate_to = cpu;
 	return (0);
 }

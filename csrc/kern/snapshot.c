@@ -359,6 +359,8 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 	for (t = 0; t < sn->sn_nstacks; t++) {
 		st = &sn->sn_stacks[t];
 		kstack_unpoison(sim_td(s, st->tid)->td_stack);
+		kstack_will_write(sim_td(s, st->tid)->td_stack, st->off,
+		    st->len);
 		memcpy(sim_td(s, st->tid)->td_stack->ks_base + st->off,
 		    sn->sn_stackdata + st->data, st->len);
 	}
@@ -369,8 +371,10 @@ snapshot_restore(struct sim *s, const struct snapshot *sn)
 	put_mem(s->con.off, sn->sn_conoff, sn->sn_ncon * sizeof(size_t));
 	s->con.len = sn->sn_conlen;
 	s->con.n = sn->sn_ncon;
+	if (s->ndec > sn->sn_ndec)	/* the entries past it: 0 again */
+		dec_truncate(s, sn->sn_ndec);
 	put_mem(s->dec, sn->sn_dec, sn->sn_ndec * sizeof(uint32_t));
-	s->ndec = sn->sn_ndec;
+	s->dec_dirty = s->ndec = sn->sn_ndec;
 	/* Chunks made since hold slots past the restored count. */
 	for (t = 0; t < sn->sn_nxtab; t++)
 		memcpy(s->xtab[t], sn->sn_xtab + (size_t)t * s->xtab_chunk,

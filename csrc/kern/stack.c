@@ -36,12 +36,24 @@
 #endif
 #ifdef UMASIM_VALGRIND
 #include <valgrind/valgrind.h>
+#include <valgrind/memcheck.h>
 #define	KSTACK_VG_REGISTER(ks)	((ks)->ks_vgid = VALGRIND_STACK_REGISTER(\
 	(ks)->ks_base, (ks)->ks_base + (ks)->ks_size))
 #define	KSTACK_VG_DEREGISTER(ks) VALGRIND_STACK_DEREGISTER((ks)->ks_vgid)
+/*
+ * Memory of a stack that is about to be written as plain memory -- a new
+ * thread's first frame, frames a restore puts back -- may lie below where
+ * the stack pointer last was, which memcheck keeps as no longer
+ * addressable: it is made addressable (undefined) first.  With another
+ * colour, a new thread's first frame can lie where an earlier thread's
+ * frames were; a restored frame, below a stop that came later.
+ */
+#define	KSTACK_VG_WRITABLE(p, len) ((void)VALGRIND_MAKE_MEM_UNDEFINED(	\
+	(p), (len)))
 #else
 #define	KSTACK_VG_REGISTER(ks)	((ks)->ks_vgid = 0)
 #define	KSTACK_VG_DEREGISTER(ks) ((void)(ks))
+#define	KSTACK_VG_WRITABLE(p, len) ((void)(p), (void)(len))
 #endif
 
 #ifdef UMASIM_SANITIZE
@@ -50,6 +62,8 @@
 #define	KSTACK_SIZE	(256 * 1024)
 #endif
 #define	KSTACK_GUARD	4096
+#define	KSTACK_COLOR_STEP	576	/* 9 cache lines */
+#define	KSTACK_COLOR_SPAN	4096	/* a page: 64 colours */
 #define	KSTACK_POOL_MAX	256
 
 static pthread_mutex_t	kstack_pool_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -69,8 +83,10 @@ kstack_alloc(void)
 		kstack_pool_count--;
 	}
 	pthread_mutex_unlock(&kstack_pool_lock);
-	if (ks != NULL)
+	if (ks != NULL) {
+		ks->ks_size = ks->ks_len;	/* no colour yet */
 		return (ks);
+	}
 
 	ks = calloc(1, sizeof(*ks));
 	if (ks == NULL)
@@ -89,6 +105,7 @@ kstack_alloc(void)
 	ks->ks_guard = p;
 	ks->ks_base = p + KSTACK_GUARD;
 	ks->ks_size = KSTACK_SIZE;
+	ks->ks_len = KSTACK_SIZE;
 	KSTACK_VG_REGISTER(ks);
 	return (ks);
 }
@@ -115,9 +132,26 @@ kstack_free(struct kstack *ks)
 		 */
 		kstack_unpoison(ks);
 		KSTACK_VG_DEREGISTER(ks);
-		munmap(ks->ks_guard, ks->ks_size + KSTACK_GUARD);
+		munmap(ks->ks_guard, ks->ks_len + KSTACK_GUARD);
 		free(ks);
 	}
+}
+
+void
+kstack_color(struct kstack *ks, int slot)
+{
+
+	ks->ks_size = ks->ks_len - ((size_t)slot * KSTACK_COLOR_STEP) %
+	    KSTACK_COLOR_SPAN;
+	KSTACK_VG_WRITABLE(ks->ks_base, ks->ks_len);
+}
+
+void
+kstack_will_write(const struct kstack *ks, size_t off, size_t len)
+{
+
+	(void)ks;
+	KSTACK_VG_WRITABLE(ks->ks_base + off, len);
 }
 
 int
@@ -133,7 +167,7 @@ kstack_unpoison(const struct kstack *ks)
 {
 
 #ifdef UMASIM_ASAN
-	ASAN_UNPOISON_MEMORY_REGION(ks->ks_base, ks->ks_size);
+	ASAN_UNPOISON_MEMORY_REGION(ks->ks_base, ks->ks_len);
 #else
 	(void)ks;
 #endif

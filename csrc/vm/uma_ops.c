@@ -46,17 +46,14 @@ var_store(int64_t vid, void *item, int src, int64_t size)
 }
 
 /*
- * The variable to free, once set; NULL when there is nothing to do (a
- * null variable).  A double free is reported here unless 'to_uma' says
- * UMA's INVARIANTS will catch it.
+ * The variable 'v' (variable 'vid', set) to free; NULL when there is
+ * nothing to do (a null variable).  A double free is reported here unless
+ * 'to_uma' says UMA's INVARIANTS will catch it.
  */
 static struct kvar *
-var_to_free(struct kthread *td, int64_t vid, int to_uma)
+var_free_check(struct sim *s, struct kvar *v, int64_t vid, int to_uma)
 {
-	struct sim *s = cursim;
-	struct kvar *v;
 
-	v = var_wait_set(td, vid);
 	if (v->v_state == VAR_NULL) {
 		if (s->st.trace_level >= UMASIM_TRACE_FULL)
 			ev_record(s, EVK_NULL_FREE, vid, 0);
@@ -65,6 +62,17 @@ var_to_free(struct kthread *td, int64_t vid, int to_uma)
 	if (v->v_state == VAR_FREED && !(to_uma && INVARIANTS_ON))
 		panic("double free of %s", s->var_names[vid]);
 	return (v);
+}
+
+/* The same, once some thread has set the variable (var_wait_set()). */
+static struct kvar *
+var_to_free(struct kthread *td, int64_t vid, int to_uma)
+{
+	struct sim *s = cursim;
+	struct kvar *v;
+
+	v = var_wait_set(td, vid);
+	return (var_free_check(s, v, vid, to_uma));
 }
 
 /*
@@ -110,11 +118,11 @@ op_free(struct kthread *td, const struct umasim_op *op)
 	int64_t vid = op_a(td, op);
 	int slot;
 
-	v = var_wait_set(td, vid);
+	v = var_wait_set(td, vid);	/* once: it stays set from here */
 	if (v->v_zone == VAR_SRC_KMEM || v->v_zone == VAR_SRC_LARGE)
 		panic("free of %s, which %s returned", s->var_names[vid],
 		    v->v_zone == VAR_SRC_KMEM ? "kmem_alloc" : "malloc_large");
-	if ((v = var_to_free(td, vid, 1)) == NULL)
+	if ((v = var_free_check(s, v, vid, 1)) == NULL)
 		return;
 	if (v->v_zone == VAR_SRC_MALLOC && op->b < 0) {
 		free(var_item(s, v), M_TEMP);

@@ -30,8 +30,38 @@
  * protection is given up (or shared state is read unprotected) and closes
  * where the thread acts again under protection on what it saw.
  */
-#define	UMA_WINDOW_OPEN(w)	cov_win_open(W_##w, zone->uz_keg)
-#define	UMA_WINDOW_CLOSE(w)	cov_win_close(W_##w)
+#define	UMA_WINDOW_OPEN(w) do {					\
+	if (uma_sim_window_exists(W_##w))				\
+		cov_win_open(W_##w, zone->uz_keg);			\
+} while (0)
+#define	UMA_WINDOW_CLOSE(w) do {					\
+	if (uma_sim_window_exists(W_##w))				\
+		cov_win_close(W_##w);					\
+} while (0)
+
+/*
+ * Whether window 'w' exists in this simulation: a fine window only with
+ * granularity "fine" (cov_win_open() opens nothing otherwise, so nothing
+ * is closed either).  Tested inline so that the fast paths, which cross
+ * the fine windows of the per-CPU caches, call nothing for them with
+ * granularity "coarse"; 'w' is a constant there, and the switch folds.
+ */
+static inline int
+uma_sim_window_exists(int w)
+{
+
+	switch (w) {
+#define	POINT(id, name, func, line)
+#define	WINDOW(id, name, point, fine, closes, gives_up)			\
+	case W_##id:							\
+		return (!(fine) ||					\
+		    cursim->st.cfg.granularity == UMASIM_GRAN_FINE);
+#include "../kern/points.def"
+#undef WINDOW
+#undef POINT
+	}
+	return (1);
+}
 /*
  * An unprotected read of shared state that the code acts on later counts
  * as an action, so that a point right after it stops (docs/design.md,

@@ -601,7 +601,7 @@ class Core:
         n = _lib.umasim_ndecisions(self._s)
         if n <= start:
             return []
-        return list(_ffi.unpack(_lib.umasim_decisions(self._s) + start, n - start))
+        return _ffi.unpack(_lib.umasim_decisions(self._s) + start, n - start)  # a new list
 
     def nthreads(self) -> int:
         return _lib.umasim_nthreads(self._s)
