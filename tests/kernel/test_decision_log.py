@@ -60,3 +60,22 @@ def test_decisions_survive_the_log_growing_around_long_runs_of_defaults():
     again = build()
     assert again.run(decisions=every, max_steps=len(every)).decisions == every
     assert again.digest() == sim.digest()
+
+
+def test_a_run_result_reads_its_decisions_from_its_own_copy():
+    """Sim.run() copies the run's decisions out of the log at its end (as
+    4-byte words, made a list when first read): a later run or a restore
+    does not change them, and preemptions counts the non-zero ones."""
+    sim = build()
+    start = sim.snapshot()
+    first = sim.run(max_steps=100)
+    res = sim.run(policy="random", seed=7, max_steps=400)
+    taken = sim.decisions[100:]
+    sim.restore(start)
+    sim.run(policy="random", seed=8, max_steps=900)
+    assert res.decisions == taken and len(taken) == 400
+    assert res.preemptions == sum(d != 0 for d in taken) > 0
+    assert first.decisions == [0] * 100 and first.preemptions == 0
+    again = build()
+    again.run(max_steps=100)
+    assert again.run(policy="random", seed=7, max_steps=400) == res

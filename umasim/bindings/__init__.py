@@ -21,6 +21,7 @@ Neither the FFI object nor the library object leaves this module.
 from __future__ import annotations
 
 import sys
+from array import array
 from dataclasses import dataclass, field
 from typing import NamedTuple, Sequence
 
@@ -602,6 +603,15 @@ class Core:
         if n <= start:
             return []
         return _ffi.unpack(_lib.umasim_decisions(self._s) + start, n - start)  # a new list
+
+    def decisions_array(self, start: int = 0) -> array:
+        """The decisions from `start`, copied into an array('I') (4 bytes
+        each, no int object per decision until one is read)."""
+        out = array("I")
+        n = _lib.umasim_ndecisions(self._s)
+        if n > start:
+            out.frombytes(_ffi.buffer(_lib.umasim_decisions(self._s) + start, 4 * (n - start)))
+        return out
 
     def nthreads(self) -> int:
         return _lib.umasim_nthreads(self._s)

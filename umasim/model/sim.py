@@ -77,20 +77,55 @@ class Event:
     wmesg: str | None = None    # a sleep's wait message ("zonelimit", "vmwait", "nokva"...)
 
 
-@dataclass
 class RunResult:
-    """What one Sim.run() call did."""
-    outcome: str
-    steps: int
-    decisions: list[int]
-    panic: str | None = None
-    ticks: int = 0
-    waiting: list[str] = field(default_factory=list)
-    host_fault: HostFault | None = None
+    """What one Sim.run() call did.  `decisions` (machine form) is made a
+    list on first use: a long run that nobody asks the decisions of does
+    not pay for an int object per step."""
+
+    __slots__ = ("outcome", "steps", "_decisions", "panic", "ticks", "waiting", "host_fault")
+
+    def __init__(self, outcome: str, steps: int, decisions: Sequence[int],
+                 panic: str | None = None, ticks: int = 0, waiting: list[str] | None = None,
+                 host_fault: HostFault | None = None):
+        self.outcome = outcome
+        self.steps = steps
+        self._decisions = decisions
+        self.panic = panic
+        self.ticks = ticks
+        self.waiting = [] if waiting is None else waiting
+        self.host_fault = host_fault
+
+    @property
+    def decisions(self) -> list[int]:
+        if not isinstance(self._decisions, list):
+            self._decisions = list(self._decisions)
+        return self._decisions
+
+    @decisions.setter
+    def decisions(self, value: Sequence[int]) -> None:
+        self._decisions = value
+
+    def fields(self) -> tuple:
+        """The values, in the constructor's order."""
+        return (self.outcome, self.steps, self.decisions, self.panic, self.ticks,
+                self.waiting, self.host_fault)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, RunResult):
+            return NotImplemented
+        return self.fields() == other.fields()
+
+    __hash__ = None     # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return (f"RunResult(outcome={self.outcome!r}, steps={self.steps!r}, "
+                f"decisions={self.decisions!r}, panic={self.panic!r}, ticks={self.ticks!r}, "
+                f"waiting={self.waiting!r}, host_fault={self.host_fault!r})")
 
     @property
     def preemptions(self) -> int:
-        return sum(1 for d in self.decisions if d != 0)
+        d = self._decisions
+        return len(d) - d.count(0)
 
 
 def _int(value, what: str, low: int | None = 0, high: int | None = None) -> int:
@@ -521,8 +556,8 @@ class Sim:
         twin = self.fork()
         return twin.run(max_steps=max_steps).steps
 
-    def _decisions_from(self, start: int) -> list[int]:
-        return self._core.decisions(start)
+    def _decisions_from(self, start: int) -> Sequence[int]:
+        return self._core.decisions_array(start)
 
     # ---- inspection ---------------------------------------------------
 
@@ -676,7 +711,7 @@ class Sim:
     @property
     def decisions(self) -> list[int]:
         """Every decision taken so far, in canonical machine form."""
-        return self._decisions_from(0)
+        return self._core.decisions(0)
 
     @property
     def panic(self) -> str | None:
