@@ -768,11 +768,9 @@ op_b(const struct kthread *td, const struct umasim_op *op)
 	return (op->b + op->b_stride * td->td_iter);
 }
 
-/* program.c */
-struct kvar *var_wait_set(struct kthread *td, int64_t vid);
-void	var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
-	    int64_t size);
-void	*var_item(const struct sim *s, const struct kvar *v);
+/* program.c; var_wait_set(), var_set(), var_item(): inline, below. */
+struct kvar *var_wait_unset(struct kthread *td, int64_t vid);
+void	var_wake(struct sim *s, int64_t vid);
 void	program_main(struct kthread *td);
 extern const int op_point[OPC_COUNT];
 extern const char *const op_names[OPC_COUNT];
@@ -980,6 +978,51 @@ cov_win_close_fast(int w)
 		return;
 	}
 	cov_win_close(w);
+}
+
+/*
+ * The program's variables, inline: the interpreter's alloc and free ops
+ * read or set one each.
+ */
+static inline void *
+var_item(const struct sim *s, const struct kvar *v)
+{
+
+	return (s->arena + (v->v_item - UMASIM_DISPLAY_BASE));
+}
+
+/*
+ * The variable, once some thread has set it: freeing an unset variable is
+ * the consumer side of a hand-off and waits for the producer
+ * (var_wait_unset()).
+ */
+static inline struct kvar *
+var_wait_set(struct kthread *td, int64_t vid)
+{
+	struct sim *s = cursim;
+
+	if (__builtin_expect(s->vars[vid].v_state == VAR_UNSET, 0))
+		return (var_wait_unset(td, vid));
+	fp_note(FPK_VAR | (uint64_t)vid, 1);
+	td->td_waitvar = -1;
+	return (&s->vars[vid]);
+}
+
+static inline void
+var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
+    int64_t size)
+{
+	struct kvar *v = &s->vars[vid];
+	uint64_t a;
+
+	fp_note(FPK_VAR | (uint64_t)vid, 1);
+	v->v_state = state;
+	v->v_zone = zone;
+	v->v_item = item != NULL && arena_contains(s, item, &a) ? a : 0;
+	v->v_size = size;
+	if (s->ix.nwaitvar == 0)	/* kix_var_first()'s own test */
+		return;
+	var_wake(s, vid);
 }
 
 #endif /* !_KERN_KERN_H_ */
