@@ -82,7 +82,8 @@ def build_native(outdir: pathlib.Path) -> tuple[pathlib.Path, list[str]]:
     cc = shlex.split(os.environ.get("CC", "cc"))
     so = outdir / "umasim_native.so"
     cmd = (cc + list(core_build.CFLAGS) +
-           ["-fPIC", "-shared", "-Wl,-z,defs", "-I", str(ROOT / "csrc"), "-o", str(so)] +
+           ["-fPIC", "-shared", "-Wl,-z,defs", "-DUMASIM_NATIVE", "-I", str(ROOT / "csrc"),
+            "-o", str(so)] +
            [str(ROOT / f) for f in NATIVE_SOURCES])
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:

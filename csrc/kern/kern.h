@@ -768,11 +768,9 @@ op_b(const struct kthread *td, const struct umasim_op *op)
 	return (op->b + op->b_stride * td->td_iter);
 }
 
-/* program.c */
-struct kvar *var_wait_set(struct kthread *td, int64_t vid);
-void	var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
-	    int64_t size);
-void	*var_item(const struct sim *s, const struct kvar *v);
+/* program.c; var_wait_set(), var_set(), var_item(): inline, below. */
+struct kvar *var_wait_unset(struct kthread *td, int64_t vid);
+void	var_wake(struct sim *s, int64_t vid);
 void	program_main(struct kthread *td);
 extern const int op_point[OPC_COUNT];
 extern const char *const op_names[OPC_COUNT];
@@ -898,5 +896,133 @@ uint64_t rng_next(uint64_t st[4]);
 void	rng_seed(uint64_t st[4], uint64_t seed);
 uint64_t rng_below(uint64_t st[4], uint64_t n);
 double	rng_unit(uint64_t st[4]);
+
+/*
+ * critical_enter() and critical_exit() (sched.c), inline: the UMA port's
+ * fast paths enter and leave a critical section once or twice an
+ * operation, and uma_sim.h maps its critical_enter()/critical_exit() to
+ * these in the simulator's build (the native build keeps its own
+ * functions).  A stop at the section's point is sched_point()'s, out of
+ * line; everything after it uses the sim and thread read before it, which
+ * stay the same whichever host thread the thread resumes on.
+ */
+static inline void
+kern_critical_enter(void)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->st.curthread;
+
+	if (sched_point_stops(td))	/* what sched_point() tests first */
+		sched_point(PT_CRITICAL_ENTER);
+	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
+	if (td->td_critnest++ == 0) {
+		s->st.cpu_crit[td->td_cpu] = td->td_tid;
+		s->ix.nheld++;
+	}
+	td->td_acts++;
+}
+
+static inline void
+kern_critical_exit(void)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->st.curthread;
+
+	if (sched_point_stops(td))
+		sched_point(PT_CRITICAL_EXIT);
+	if (__builtin_expect(td->td_critnest <= 0, 0))
+		panic("critical_exit: td_critnest == 0");
+	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
+	if (--td->td_critnest == 0) {
+		s->st.cpu_crit[td->td_cpu] = -1;
+		s->ix.nheld--;
+		if (__builtin_expect(s->fp_on, 0))
+			fp_cpu_released(s, td);
+	}
+	td->td_acts++;
+}
+
+/*
+ * cov_win_open() and cov_win_close() (cover.c), inline, for a window that
+ * exists in this simulation (uma_sim.h: uma_sim_window_exists() has
+ * answered cov_win_open()'s granularity test): the push and the pop of
+ * the innermost window, the common case, with no call; anything else is
+ * cover.c's.
+ */
+static inline void
+cov_win_open_fast(int w, const void *obj)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->st.curthread;
+
+	if (td->td_nopoints || td->td_nwin == COV_MAXNEST)
+		return;
+	td->td_win[td->td_nwin].w = w;
+	td->td_win[td->td_nwin].obj = obj;
+	td->td_nwin++;
+	s->st.cov.nopen++;
+	s->st.cov.win[w] |= UMASIM_COV_ENTERED;
+}
+
+static inline void
+cov_win_close_fast(int w)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->st.curthread;
+	int i;
+
+	i = td->td_nwin - 1;
+	if (i >= 0 && td->td_win[i].w == w) {	/* the innermost: common */
+		td->td_nwin = i;
+		s->st.cov.nopen--;
+		return;
+	}
+	cov_win_close(w);
+}
+
+/*
+ * The program's variables, inline: the interpreter's alloc and free ops
+ * read or set one each.
+ */
+static inline void *
+var_item(const struct sim *s, const struct kvar *v)
+{
+
+	return (s->arena + (v->v_item - UMASIM_DISPLAY_BASE));
+}
+
+/*
+ * The variable, once some thread has set it: freeing an unset variable is
+ * the consumer side of a hand-off and waits for the producer
+ * (var_wait_unset()).
+ */
+static inline struct kvar *
+var_wait_set(struct kthread *td, int64_t vid)
+{
+	struct sim *s = cursim;
+
+	if (__builtin_expect(s->vars[vid].v_state == VAR_UNSET, 0))
+		return (var_wait_unset(td, vid));
+	fp_note(FPK_VAR | (uint64_t)vid, 1);
+	td->td_waitvar = -1;
+	return (&s->vars[vid]);
+}
+
+static inline void
+var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
+    int64_t size)
+{
+	struct kvar *v = &s->vars[vid];
+	uint64_t a;
+
+	fp_note(FPK_VAR | (uint64_t)vid, 1);
+	v->v_state = state;
+	v->v_zone = zone;
+	v->v_item = item != NULL && arena_contains(s, item, &a) ? a : 0;
+	v->v_size = size;
+	if (s->ix.nwaitvar == 0)	/* kix_var_first()'s own test */
+		return;
+	var_wake(s, vid);
+}
 
 #endif /* !_KERN_KERN_H_ */

@@ -117,19 +117,13 @@ op_vm_fail(struct kthread *td, const struct umasim_op *op)
 
 /* ---- variables ---------------------------------------------------------- */
 
-void *
-var_item(const struct sim *s, const struct kvar *v)
-{
-
-	return (s->arena + (v->v_item - UMASIM_DISPLAY_BASE));
-}
-
 /*
- * The variable, once some thread has set it: freeing an unset variable is
- * the consumer side of a hand-off and waits for the producer.
+ * var_wait_set() and var_set() are inline (kern.h); their uncommon halves
+ * are here.  The variable is unset: freeing an unset variable is the
+ * consumer side of a hand-off and waits for the producer.
  */
 struct kvar *
-var_wait_set(struct kthread *td, int64_t vid)
+var_wait_unset(struct kthread *td, int64_t vid)
 {
 	struct sim *s = cursim;
 
@@ -144,21 +138,12 @@ var_wait_set(struct kthread *td, int64_t vid)
 	return (&s->vars[vid]);
 }
 
+/* Variable 'vid' was just set while threads wait for it: they go on. */
 void
-var_set(struct sim *s, int64_t vid, int state, int zone, void *item,
-    int64_t size)
+var_wake(struct sim *s, int64_t vid)
 {
-	struct kvar *v = &s->vars[vid];
-	uint64_t a;
 	int tid;
 
-	fp_note(FPK_VAR | (uint64_t)vid, 1);
-	v->v_state = state;
-	v->v_zone = zone;
-	v->v_item = item != NULL && arena_contains(s, item, &a) ? a : 0;
-	v->v_size = size;
-	if (s->ix.nwaitvar == 0)	/* kix_var_first()'s own test */
-		return;
 	while ((tid = kix_var_first(s, vid)) >= 0)
 		sched_wake_thread(s, sim_td(s, tid));
 }

@@ -572,40 +572,19 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 	return (td);
 }
 
+/* kern.h: kern_critical_enter(), kern_critical_exit(). */
 void
 critical_enter(void)
 {
-	struct sim *s = cursim;
-	struct kthread *td = s->st.curthread;
 
-	if (sched_point_stops(td))	/* what sched_point() tests first */
-		sched_point(PT_CRITICAL_ENTER);
-	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
-	if (td->td_critnest++ == 0) {
-		s->st.cpu_crit[td->td_cpu] = td->td_tid;
-		s->ix.nheld++;
-	}
-	td->td_acts++;
+	kern_critical_enter();
 }
 
 void
 critical_exit(void)
 {
-	struct sim *s = cursim;
-	struct kthread *td = s->st.curthread;
 
-	if (sched_point_stops(td))
-		sched_point(PT_CRITICAL_EXIT);
-	if (td->td_critnest <= 0)
-		panic("critical_exit: td_critnest == 0");
-	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
-	if (--td->td_critnest == 0) {
-		s->st.cpu_crit[td->td_cpu] = -1;
-		s->ix.nheld--;
-		if (__builtin_expect(s->fp_on, 0))
-			fp_cpu_released(s, td);
-	}
-	td->td_acts++;
+	kern_critical_exit();
 }
 
 /*

@@ -30,6 +30,23 @@
  * protection is given up (or shared state is read unprotected) and closes
  * where the thread acts again under protection on what it saw.
  */
+#ifndef UMASIM_NATIVE
+#define	UMA_WINDOW_OPEN(w) do {					\
+	if (uma_sim_window_exists(W_##w))				\
+		cov_win_open_fast(W_##w, zone->uz_keg);			\
+} while (0)
+#define	UMA_WINDOW_CLOSE(w) do {					\
+	if (uma_sim_window_exists(W_##w))				\
+		cov_win_close_fast(W_##w);				\
+} while (0)
+
+/*
+ * The simulator's critical sections, inline (kern.h); the native build
+ * (bench/uma.py, UMASIM_NATIVE) links csrc/native's functions.
+ */
+#define	critical_enter()	kern_critical_enter()
+#define	critical_exit()		kern_critical_exit()
+#else
 #define	UMA_WINDOW_OPEN(w) do {					\
 	if (uma_sim_window_exists(W_##w))				\
 		cov_win_open(W_##w, zone->uz_keg);			\
@@ -38,6 +55,7 @@
 	if (uma_sim_window_exists(W_##w))				\
 		cov_win_close(W_##w);					\
 } while (0)
+#endif
 
 /*
  * Whether window 'w' exists in this simulation: a fine window only with
