@@ -77,6 +77,11 @@ from umasim.search.judge import (Failure, Judge, failing_expectations,  # noqa: 
                                  failure_signature, normalise_panic, properties_apply)
 
 MAX_RUNS = 2000
+# pass_bounded: the most preemptions it searches with, the bounded
+# explorer's runs for one bound, and for one shrink.
+BOUND_MAX = 3
+BOUNDED_RUNS = 100_000
+BOUNDED_BUDGET = 400_000
 
 
 # ---- sizes ----------------------------------------------------------------
@@ -433,6 +438,10 @@ class Shrinker:
         self.seen: set[tuple] = set()
         self.log = log
         self.taken: list[str] = []
+        # The bounded explorer's runs (pass_bounded), and the programs and
+        # bounds it has searched.
+        self.bounded_runs = 0
+        self.bounded_seen: set[tuple] = set()
         d0 = _scripted(scn.to_dict(), self.cap)
         st = self._run(d0, strip_decisions(decisions))
         if st is None:
@@ -576,7 +585,7 @@ class Shrinker:
 
     def run(self) -> ShrinkResult:
         passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
-                  self.pass_decisions,
+                  self.pass_decisions, self.pass_bounded,
                   self.pass_zones, self.pass_sim, self.pass_operands)
         try:
             changed = True
@@ -769,6 +778,46 @@ class Shrinker:
                 cut //= 2
             if not done:
                 k += 1
+
+    def pass_bounded(self) -> None:
+        """The schedule derived again: the core's bounded explorer runs
+        every schedule of the current programs with at most k preemptions
+        (k = 0, 1, ... BOUND_MAX, below the current count), from the
+        post-setup snapshot, in one C call each (at most BOUNDED_RUNS
+        runs); the failing runs it reports are judged here like any
+        candidate, and the first that fails the same way is kept.  So
+        a find whose interleaving no deletion of segments simplifies --
+        its preemptions all needed where they are, but another schedule
+        of the same program needing fewer -- gets that one."""
+        for k in range(0, BOUND_MAX + 1):
+            if k >= self.cur.sizes.nonzero or self.bounded_runs >= BOUNDED_BUDGET:
+                return
+            key = (_canon(self.cur.d, []), k)
+            if key in self.bounded_seen:
+                continue
+            self.bounded_seen.add(key)
+            try:
+                scn = from_dict(self.cur.d, self.source)
+                sim = scn.build_with(trace="off")
+            except (ScenarioError, ValueError, TypeError, RuntimeError, MemoryError):
+                return
+            core = sim.core
+            start = core.snapshot()
+            runs = min(BOUNDED_RUNS, BOUNDED_BUDGET - self.bounded_runs)
+            panic = self.cur.d.get("expect", {}).get("panic", "")
+            try:
+                s = core.explore(start, "bounded", runs, 0, 0.0, 1, 0, k, self.cap,
+                                 self.cur.d.get("expect", {}).get("outcome", "completed"),
+                                 panic, True, False, 0, stop_first=True)
+            except (ValueError, TypeError, RuntimeError, MemoryError):
+                return
+            self.bounded_runs += s.runs
+            failed = sorted((c for c in s.classes if c.failed),
+                            key=lambda c: (sum(1 for x in c.decisions if x), c.first_run))
+            for c in failed:
+                if self.attempt(self.cur.d, f"a schedule of {k} preemptions (bounded)",
+                                decisions=strip_decisions(list(c.decisions))):
+                    break
 
     def pass_zones(self) -> None:
         for zname in [z["name"] for z in self.cur.d["zone"]]:
