@@ -77,6 +77,8 @@ from umasim.search.judge import (Failure, Judge, failing_expectations,  # noqa: 
                                  failure_signature, normalise_panic, properties_apply)
 
 MAX_RUNS = 2000
+# Item sizes the zones pass tries, largest (fewest to a slab) first.
+ITEM_SIZES = (4096, 2048, 1024, 512, 256)
 # pass_bounded: the most preemptions it searches with, the bounded
 # explorer's runs for one bound, and for one shrink.
 BOUND_MAX = 3
@@ -99,6 +101,8 @@ class Sizes:
     bugs: int
     thread_cpus: int      # sum of the threads' starting vCPUs
     cpus: int
+    slab_items: int       # about the items a slab of each [[zone]]'s keg holds (slab_items)
+    limits: int           # the [[zone]] tables' max values
     decision_sum: int
     op_weight: int        # words and numbers in the ops
     sim_settings: int     # [sim] settings other than cpus and bugs not at their defaults
@@ -109,11 +113,25 @@ class Sizes:
         when its key is lower (so shrinking always ends)."""
         return (self.threads, self.ops, self.op_runs, self.nonzero, self.zones,
                 self.zone_options, self.bugs, self.sim_settings, self.thread_cpus,
-                self.cpus, self.steps, self.decisions, self.decision_sum, self.op_weight,
-                self.pages)
+                self.cpus, self.slab_items, self.limits, self.steps, self.decisions,
+                self.decision_sum, self.op_weight, self.pages)
 
     def to_json(self) -> dict[str, int]:
         return dataclasses.asdict(self)
+
+
+PAGE_SIZE = 4096
+
+
+def slab_items(zone: dict) -> int:
+    """About how many items a slab of the zone's keg holds: a page over
+    the item size, at least one (FreeBSD 7's keg_ctor takes the slab
+    header off, or puts it off the page; uz_count, a per-CPU bucket's
+    fill, starts at this many).  0 for a secondary zone (its keg is its
+    master's)."""
+    if zone.get("master") or not zone.get("size"):
+        return 0
+    return max(1, PAGE_SIZE // zone["size"])
 
 
 def sizes_of(d: dict, decisions: list[int], steps: int) -> Sizes:
@@ -135,6 +153,8 @@ def sizes_of(d: dict, decisions: list[int], steps: int) -> Sizes:
         nonzero=sum(1 for x in dec if x), steps=steps, decisions=len(dec),
         zones=len(d["zone"]), zone_options=zopts, bugs=len(s["bugs"]),
         thread_cpus=sum(t["cpu"] for t in d["thread"]), cpus=s["cpus"],
+        slab_items=sum(slab_items(z) for z in d["zone"]),
+        limits=sum(z.get("max") or 0 for z in d["zone"]),
         decision_sum=sum(dec), op_weight=weight,
         sim_settings=sum(1 for k, v in s.items()
                          if k not in ("cpus", "bugs") and v != SIM_DEFAULTS.get(k)),
@@ -584,7 +604,7 @@ class Shrinker:
         return True
 
     def run(self) -> ShrinkResult:
-        passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
+        passes = (self.pass_tail, self.pass_threads, self.pass_geometry, self.pass_runs, self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
                   self.pass_decisions, self.pass_bounded,
                   self.pass_zones, self.pass_sim, self.pass_operands)
         try:
@@ -652,6 +672,56 @@ class Shrinker:
                         # together only), larger chunks side by side.
                         start += chunk if chunk > 2 else 1
                 chunk //= 2
+
+    def pass_tail(self) -> None:
+        """The ops no thread had begun when the run failed (the properties
+        stop a run at the step that broke one, a panic ends it): all of
+        them in one candidate, whose run is the same up to the failure."""
+        last: dict[str, int] = {}
+        for th, _to, pos, _pt in self.timeline():
+            if pos is not None:
+                last[th] = pos
+        gone = set()
+        for t in self.cur.d["thread"]:
+            n = len(t["ops"])
+            if n == 0 or t["repeat"] != 1:
+                continue
+            begun = last.get(t["name"], -1)
+            gone |= {(t["name"], j) for j in range(begun + 1, n)}
+        if gone:
+            d, edit = self._without(self.cur.d, gone)
+            self.attempt(d, f"remove the {len(gone)} ops not begun at the failure", edit)
+
+    def pass_runs(self) -> None:
+        """Runs of like ops (consecutive ops of one kind on one zone, such
+        as the allocations that fill a bucket): each run removed whole,
+        then all but one of it, then its later half, quarter, ... -- a
+        failure that needs a full bucket or keg keeps as many as it
+        needs, found in a few runs rather than one op at a time."""
+        for name in [t["name"] for t in self.cur.d["thread"]]:
+            start = 0
+            while True:
+                i = self._thread_index(name)
+                if i is None:
+                    break
+                ops = self.cur.d["thread"][i]["ops"]
+                run = _like_run(ops, start)
+                if run is None:
+                    break
+                a, b = run
+                n = b - a
+                done = False
+                for k in sorted({n, n - 1, n // 2, n // 4}, reverse=True):
+                    if k < 1 or (k == 1 and n > 2):
+                        continue
+                    idx = set(range(b - k, b))
+                    d, edit = self._without(self.cur.d, {(name, j) for j in idx})
+                    if self.attempt(d, f"thread {name}: remove {k} of the {n} ops "
+                                    f"like {ops[a]!r}", edit):
+                        done = True
+                        break
+                if not done:
+                    start = b
 
     def pass_repeat(self) -> None:
         for name in [t["name"] for t in self.cur.d["thread"]]:
@@ -854,6 +924,41 @@ class Shrinker:
                 del d["zone"][idx][k]
                 self.attempt(d, f"zone {zname}: no {k}")
 
+    def pass_geometry(self) -> None:
+        """Zones whose kegs fill with fewer allocations: larger items (fewer
+        to a slab, and a per-CPU bucket's fill, uz_count, starts at that
+        many), a lower limit.  A failure that needs a full bucket or a full
+        keg then needs fewer allocations, which the ops pass takes out."""
+        for zname in [z["name"] for z in self.cur.d["zone"]]:
+            idx = next((i for i, z in enumerate(self.cur.d["zone"]) if z["name"] == zname),
+                       None)
+            if idx is None:
+                continue
+            z = self.cur.d["zone"][idx]
+            if z.get("master") or not z.get("size"):
+                continue
+            items = slab_items(z)
+            for size in ITEM_SIZES:
+                if size <= z["size"] or slab_items({"size": size}) >= items:
+                    continue
+                d = self._copy()
+                d["zone"][idx]["size"] = size
+                if self.attempt(d, f"zone {zname}: size {z['size']} -> {size}"):
+                    break
+            while True:
+                z = self.cur.d["zone"][idx]
+                mx = z.get("max")
+                if not mx or mx <= 1:
+                    break
+                for want in sorted({1, mx // 2, mx - 1}):
+                    if 1 <= want < mx:
+                        d = self._copy()
+                        d["zone"][idx]["max"] = want
+                        if self.attempt(d, f"zone {zname}: max {mx} -> {want}"):
+                            break
+                else:
+                    break
+
     def pass_sim(self) -> None:
         for b in list(self.cur.d["sim"]["bugs"]):
             d = self._copy()
@@ -903,6 +1008,29 @@ class Shrinker:
                         break
                 else:
                     j += 1
+
+
+def _shape(op: str) -> tuple:
+    """An op's kind and the zones it names: ops of one shape are "like"."""
+    return (op.split()[0] if op.split() else "", tuple(_zones_used(op)))
+
+
+# The fewest like ops in a row that pass_runs takes as a run.
+LIKE_RUN = 3
+
+
+def _like_run(ops: list[str], start: int) -> tuple[int, int] | None:
+    """The first run of at least LIKE_RUN like ops (_shape) at or after
+    `start`: (first index, one past the last), or None."""
+    i = start
+    while i < len(ops):
+        j = i + 1
+        while j < len(ops) and _shape(ops[j]) == _shape(ops[i]):
+            j += 1
+        if j - i >= LIKE_RUN:
+            return i, j
+        i = j
+    return None
 
 
 def _simpler_ops(op: str) -> Iterator[str]:
