@@ -604,7 +604,7 @@ class Shrinker:
         return True
 
     def run(self) -> ShrinkResult:
-        passes = (self.pass_tail, self.pass_threads, self.pass_geometry, self.pass_runs, self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
+        passes = (self.pass_threads, self.pass_tail, self.pass_geometry, self.pass_runs, self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
                   self.pass_decisions, self.pass_bounded,
                   self.pass_zones, self.pass_sim, self.pass_operands)
         try:
