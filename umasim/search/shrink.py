@@ -79,11 +79,12 @@ from umasim.search.judge import (Failure, Judge, failing_expectations,  # noqa: 
 MAX_RUNS = 2000
 # Item sizes the zones pass tries, largest (fewest to a slab) first.
 ITEM_SIZES = (4096, 2048, 1024, 512, 256)
-# pass_bounded: the most preemptions it searches with, the bounded
-# explorer's runs for one bound, and for one shrink.
+# pass_bounded: the most preemptions it searches with, and the bounded
+# explorer's steps (runs times the current run's steps) for one bound and
+# for one shrink.
 BOUND_MAX = 3
-BOUNDED_RUNS = 100_000
-BOUNDED_BUDGET = 400_000
+BOUNDED_STEPS = 8_000_000
+BOUNDED_BUDGET = 20_000_000
 
 
 # ---- sizes ----------------------------------------------------------------
@@ -458,9 +459,9 @@ class Shrinker:
         self.seen: set[tuple] = set()
         self.log = log
         self.taken: list[str] = []
-        # The bounded explorer's runs (pass_bounded), and the programs and
-        # bounds it has searched.
-        self.bounded_runs = 0
+        # The bounded explorer's steps (pass_bounded: runs times the
+        # current run's steps), and the programs and bounds it has searched.
+        self.bounded_steps = 0
         self.bounded_seen: set[tuple] = set()
         d0 = _scripted(scn.to_dict(), self.cap)
         st = self._run(d0, strip_decisions(decisions))
@@ -853,14 +854,15 @@ class Shrinker:
         """The schedule derived again: the core's bounded explorer runs
         every schedule of the current programs with at most k preemptions
         (k = 0, 1, ... BOUND_MAX, below the current count), from the
-        post-setup snapshot, in one C call each (at most BOUNDED_RUNS
-        runs); the failing runs it reports are judged here like any
+        post-setup snapshot, in one C call each (at most BOUNDED_STEPS
+        steps' worth of runs as long as the current one, BOUNDED_BUDGET
+        in all); the failing runs it reports are judged here like any
         candidate, and the first that fails the same way is kept.  So
         a find whose interleaving no deletion of segments simplifies --
         its preemptions all needed where they are, but another schedule
         of the same program needing fewer -- gets that one."""
         for k in range(0, BOUND_MAX + 1):
-            if k >= self.cur.sizes.nonzero or self.bounded_runs >= BOUNDED_BUDGET:
+            if k >= self.cur.sizes.nonzero or self.bounded_steps >= BOUNDED_BUDGET:
                 return
             key = (_canon(self.cur.d, []), k)
             if key in self.bounded_seen:
@@ -873,7 +875,10 @@ class Shrinker:
                 return
             core = sim.core
             start = core.snapshot()
-            runs = min(BOUNDED_RUNS, BOUNDED_BUDGET - self.bounded_runs)
+            per = max(self.cur.steps, 1)
+            runs = min(BOUNDED_STEPS, BOUNDED_BUDGET - self.bounded_steps) // per
+            if runs < 1:
+                return
             panic = self.cur.d.get("expect", {}).get("panic", "")
             try:
                 s = core.explore(start, "bounded", runs, 0, 0.0, 1, 0, k, self.cap,
@@ -881,7 +886,7 @@ class Shrinker:
                                  panic, True, False, 0, stop_first=True)
             except (ValueError, TypeError, RuntimeError, MemoryError):
                 return
-            self.bounded_runs += s.runs
+            self.bounded_steps += s.runs * per
             failed = sorted((c for c in s.classes if c.failed),
                             key=lambda c: (sum(1 for x in c.decisions if x), c.first_run))
             for c in failed:

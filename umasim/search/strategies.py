@@ -465,28 +465,60 @@ def bucket_items(zone: dict, zones: list[dict]) -> int:
     the keg's items per slab (at most BUCKET_MAX, 128; BUCKET_MAX with
     "maxbucket"), the way zone_ctor sets it in FreeBSD 7's
     sys/vm/uma_core.c (an estimate: the slab header's size is rounded)."""
-    if zone.get("master"):
-        zone = next((z for z in zones if z["name"] == zone["master"]), zone)
-    flags = zone.get("flags") or ()
-    if "maxbucket" in flags:
+    zone = _keg_zone(zone, zones)
+    if "maxbucket" in (zone.get("flags") or ()):
         return 128
+    return min(_slab_items(zone), 128)
+
+
+def _keg_zone(zone: dict, zones: list[dict]) -> dict:
+    """The zone whose keg this zone uses: itself, or a secondary zone's
+    master."""
+    if zone.get("master"):
+        return next((z for z in zones if z["name"] == zone["master"]), zone)
+    return zone
+
+
+def _slab_items(zone: dict) -> int:
+    """About how many items a slab of a primary zone's keg holds (the
+    slab header's size rounded; off the page from 1024 bytes on)."""
+    flags = zone.get("flags") or ()
     size = zone.get("size", 256)
     rsize = max(-(-size // 8) * 8, 16)
     offpage = size >= 1024 or "offpage" in flags
-    ipers = max((4096 if offpage else 4096 - 80) // rsize, 1)
-    return min(ipers, 128)
+    return max((4096 if offpage else 4096 - 80) // rsize, 1)
+
+
+def limit_items(zone: dict, zones: list[dict]) -> int | None:
+    """About how many items a limited keg holds at most: its `max` rounded
+    up to whole slabs, as uma_zone_set_max does in FreeBSD 7's
+    sys/vm/uma_core.c; None for a keg without a limit."""
+    keg = _keg_zone(zone, zones)
+    mx = keg.get("max")
+    if not mx:
+        return None
+    ipers = _slab_items(keg)
+    return -(-mx // ipers) * ipers
 
 
 # Bulk lengths, as multiples of a bucket (then less or more one item): a
 # bucket one item from full or empty, a full one, several full buckets
-# on the zone's list.
-_BULK = ((1, -1), (1, 0), (1, 1), (2, 1), (3, 0), (3, 1), (0, 2), (0, 5))
+# on the zone's list; and ("limit", k): a limited keg's worth of items
+# (limit_items), and one more -- the allocation that sleeps in zonelimit,
+# so that several threads come to sleep on one keg (a bucket and one on a
+# keg without a limit).
+_BULK = ((1, -1), (1, 0), (1, 1), (2, 1), (3, 0), (3, 1), (0, 2), (0, 5),
+         ("limit", 0), ("limit", 1))
 BULK_MAX = 48
 ZLIFE_MAX = 4
 
 
 def _bulk_len(arg: int, zone: dict, zones: list[dict]) -> int:
     m, k = _BULK[arg % len(_BULK)]
+    if m == "limit":
+        cap = limit_items(zone, zones)
+        return max(1, min(BULK_MAX, (cap if cap is not None else bucket_items(zone, zones))
+                          + k))
     return max(1, min(BULK_MAX, m * bucket_items(zone, zones) + k))
 
 
