@@ -10,6 +10,14 @@ order of `Sizes.key`.  The passes, repeated until none finds anything or
 the budget of runs is spent:
 
   threads     remove a whole thread
+  tail        remove every op no thread had begun when the run failed
+              (the judge stops a run at the broken property), at once
+  geometry    a zone's keg that fills with fewer allocations: larger
+              items (fewer to a slab, and to a per-CPU bucket's fill),
+              a lower max
+  runs        remove a run of like ops (one kind, one zone: the
+              allocations that fill a bucket) whole, all but one of it,
+              its later half or quarter
   ops         remove chunks of a thread's ops (halves, quarters, ... pairs
               at every offset, single ops), ddmin style
   repeat      lower a thread's repeat count (to 1, to half, by one)
@@ -20,6 +28,10 @@ the budget of runs is spent:
   decisions   zero chunks of the non-zero decisions, lower the non-zero
               values, and move preemptions earlier by cutting the zeros
               before them (shorter lists)
+  bounded     the schedule derived again: the core's bounded explorer
+              runs every schedule of the programs with at most k
+              preemptions (k below the current count, at most BOUND_MAX),
+              and its failing runs are judged here like any candidate
   zones       remove a [[zone]] (with the ops that use it), its callbacks,
               flags, max and alignment
   sim         drop bug switches, move threads to vCPU 0, fewer vCPUs,
@@ -45,12 +57,14 @@ fail the same way too.
 "Smaller" is an order (Sizes.key), so that shrinking always ends: first
 fewer threads, ops, ops run (repeat), non-zero decisions, zones, zone
 options, bug switches and non-default [sim] settings, then lower vCPUs,
-steps, decision-list length and values, simpler operands, pages.
+fewer items to a slab (larger items), lower limits, steps, decision-list
+length and values, simpler operands, pages.
 
 Runs are bounded: at most `max_runs` candidate runs (default 2000), each
 with max_steps no larger than the original's (at most four times the
 original run's steps plus 1000, or, when the original ended at its step
-limit, exactly its steps).  Everything is deterministic: the same trace
+limit, exactly its steps); the bounded explorer's runs by steps
+(BOUNDED_STEPS a bound, BOUNDED_BUDGET a shrink).  Everything is deterministic: the same trace
 shrinks to the same files.
 """
 
