@@ -91,8 +91,11 @@ from umasim.search.judge import (Failure, Judge, failing_expectations,  # noqa: 
                                  failure_signature, normalise_panic, properties_apply)
 
 MAX_RUNS = 2000
-# Item sizes the zones pass tries, largest (fewest to a slab) first.
-ITEM_SIZES = (4096, 2048, 1024, 512, 256)
+# Item sizes the geometry pass tries (and twice the current size), the
+# largest (fewest to a slab) first: a jump to one item a slab, or steps
+# that halve the items a slab holds, each followed by the allocations the
+# failure no longer needs going.
+ITEM_SIZES = (4096, 2048, 1024, 512, 256, 128, 64, 32)
 # pass_bounded: the most preemptions it searches with, and the bounded
 # explorer's steps (runs times the current run's steps) for one bound and
 # for one shrink.
@@ -957,11 +960,16 @@ class Shrinker:
             if z.get("master") or not z.get("size"):
                 continue
             items = slab_items(z)
-            for size in ITEM_SIZES:
-                if size <= z["size"] or slab_items({"size": size}) >= items:
+            for size in sorted(set(ITEM_SIZES) | {2 * z["size"]}, reverse=True):
+                if size <= z["size"] or size > PAGE_SIZE or \
+                        slab_items({"size": size}) >= items:
                     continue
                 d = self._copy()
                 d["zone"][idx]["size"] = size
+                if size > 2048 and "vm" in (z.get("flags") or ()):
+                    # zone_large_init KASSERTs that a cache-only keg's items
+                    # fit a page with its slab header.
+                    d["zone"][idx]["flags"] = [f for f in z["flags"] if f != "vm"]
                 if self.attempt(d, f"zone {zname}: size {z['size']} -> {size}"):
                     break
             while True:
