@@ -77,11 +77,13 @@ and they are not what fuzzing looks for):
 
 Deep cache states as a matter of course: a "bulk" raw op is a run of
 M_WAITOK allocations a bucket long less one, a bucket, a bucket and one,
-or several buckets (bucket_items: the zone's uz_count), and "bulkfree"
-frees as many (of this thread's items or, across vCPUs, a lower
-thread's): a bucket one item from full or empty, several full buckets
-on a zone's list; drains and reclaims run on one vCPU while allocations
-go on on another.
+or several buckets (bucket_items: the zone's uz_count), or a limited
+keg's worth and one more (limit_items: the allocation that sleeps in
+zonelimit), and "bulkfree" frees as many (of this thread's items or,
+across vCPUs, a lower thread's): a bucket one item from full or empty,
+several full buckets on a zone's list, several threads asleep on one
+limited keg; drains and reclaims run on one vCPU while allocations go on
+on another.
 
 Bursts.  Each case also draws a schedule family (BURST_FAMILIES: guided or
 pct) and a seed for the burst of schedules umasim.search.fuzz runs on it
@@ -452,12 +454,17 @@ def raw_programs(knobs: Knobs = DEFAULT_KNOBS):
     i-th kind (missing ones are 0).  Two byte-string choices, not a choice
     per op: generation and shrinking stay cheap (Hypothesis shrinks a byte
     string by deleting runs of bytes and lowering each), and deleting a
-    kind byte deletes that op."""
+    kind byte deletes that op.  At least one raw op a thread: a thread
+    with nothing to do adds nothing to a case (Hypothesis draws short byte
+    strings, empty ones often: nearly half the three-thread cases had
+    an idle thread), and fewer threads is what shrinking reaches for
+    instead."""
     return _cached(_raw_programs, knobs.max_ops)
 
 
 def _raw_programs(max_ops):
-    return st.tuples(st.binary(max_size=max_ops), st.binary(max_size=max_ops))
+    return st.tuples(st.binary(min_size=min(1, max_ops), max_size=max_ops),
+                     st.binary(max_size=max_ops))
 
 
 def bucket_items(zone: dict, zones: list[dict]) -> int:
