@@ -713,7 +713,8 @@ class Shrinker:
     def pass_runs(self) -> None:
         """Runs of like ops (consecutive ops of one kind on one zone, such
         as the allocations that fill a bucket): each run removed whole,
-        then all but one of it, then its later half, quarter, ... -- a
+        then all but one of it, then half, a quarter of it (_run_cut:
+        the ops whose variables nothing uses first, the earlier first) -- a
         failure that needs a full bucket or keg keeps as many as it
         needs, found in a few runs rather than one op at a time."""
         for name in [t["name"] for t in self.cur.d["thread"]]:
@@ -729,10 +730,11 @@ class Shrinker:
                 a, b = run
                 n = b - a
                 done = False
+                used = _used_vars(self.cur.d)
                 for k in sorted({n, n - 1, n // 2, n // 4}, reverse=True):
                     if k < 1 or (k == 1 and n > 2):
                         continue
-                    idx = set(range(b - k, b))
+                    idx = _run_cut(ops, a, b, k, used)
                     d, edit = self._without(self.cur.d, {(name, j) for j in idx})
                     if self.attempt(d, f"thread {name}: remove {k} of the {n} ops "
                                     f"like {ops[a]!r}", edit):
@@ -970,7 +972,7 @@ class Shrinker:
                     # zone_large_init KASSERTs that a cache-only keg's items
                     # fit a page with its slab header.
                     d["zone"][idx]["flags"] = [f for f in z["flags"] if f != "vm"]
-                if self.attempt(d, f"zone {zname}: size {z['size']} -> {size}"):
+                if self._geometry(d, idx, f"zone {zname}: size {z['size']} -> {size}"):
                     break
             while True:
                 z = self.cur.d["zone"][idx]
@@ -981,10 +983,38 @@ class Shrinker:
                     if 1 <= want < mx:
                         d = self._copy()
                         d["zone"][idx]["max"] = want
-                        if self.attempt(d, f"zone {zname}: max {mx} -> {want}"):
+                        if self._geometry(d, idx, f"zone {zname}: max {mx} -> {want}"):
                             break
                 else:
                     break
+
+    def _geometry(self, d: dict, idx: int, what: str) -> bool:
+        """Tries zone idx of d (a new size or limit) as it stands, then with
+        each run of like ops on its keg cut in proportion to what the keg
+        now holds (keg_items: a full keg or bucket takes that many fewer
+        allocations), the ops whose variables nothing uses going first."""
+        if self.attempt(d, what):
+            return True
+        old, new = keg_items(self.cur.d["zone"][idx]), keg_items(d["zone"][idx])
+        if new >= old:
+            return False
+        zones = {d["zone"][idx]["name"]} | {z["name"] for z in d["zone"]
+                                            if z.get("master") == d["zone"][idx]["name"]}
+        used = _used_vars(d)
+        removed: set[tuple[str, int]] = set()
+        for t in d["thread"]:
+            start = 0
+            while (run := _like_run(t["ops"], start)) is not None:
+                a, b = run
+                if set(_zones_used(t["ops"][a])) & zones:
+                    keep = max(1, -(-(b - a) * new // old))
+                    removed |= {(t["name"], j) for j in
+                                _run_cut(t["ops"], a, b, (b - a) - keep, used)}
+                start = b
+        if not removed:
+            return False
+        d2, edit = self._without(d, removed)
+        return self.attempt(d2, what + f", {len(removed)} like ops fewer", edit)
 
     def pass_sim(self) -> None:
         for b in list(self.cur.d["sim"]["bugs"]):
@@ -1058,6 +1088,31 @@ def _like_run(ops: list[str], start: int) -> tuple[int, int] | None:
             return i, j
         i = j
     return None
+
+
+def _used_vars(d: dict) -> set[str]:
+    """The variables some op of d uses (frees, touches ...)."""
+    return {w for t in d["thread"] for op in t["ops"] for w in _vars_used(op)}
+
+
+def _run_cut(ops: list[str], a: int, b: int, k: int, used: set[str]) -> set[int]:
+    """k of the like ops ops[a:b] to remove: first those whose output
+    variable no op uses (their removal takes nothing else with it), the
+    earlier first -- what a run leads up to, such as the allocation that
+    finds the keg full, is at its end (and the ops after the failure go
+    in the tail pass) -- then the others, the earlier first."""
+    free = [j for j in range(a, b) if _output(ops[j]) not in used]
+    rest = [j for j in range(a, b) if _output(ops[j]) in used]
+    return set((free + rest)[:max(k, 0)])
+
+
+def keg_items(zone: dict) -> int:
+    """About how many items it takes to fill a primary zone's keg: its
+    limit rounded up to whole slabs (uma_zone_set_max), or without one a
+    slab's worth (what a per-CPU bucket fill starts at)."""
+    items = slab_items(zone)
+    mx = zone.get("max")
+    return -(-mx // items) * items if mx else items
 
 
 def _simpler_ops(op: str) -> Iterator[str]:
