@@ -14,10 +14,11 @@ the budget of runs is spent:
               (the judge stops a run at the broken property), at once
   geometry    a zone's keg that fills with fewer allocations: larger
               items (fewer to a slab, and to a per-CPU bucket's fill),
-              a lower max
-  runs        remove a run of like ops (one kind, one zone: the
-              allocations that fill a bucket) whole, all but one of it,
-              its later half or quarter
+              a lower max; as it stands, then with the runs of like ops
+              on that keg cut in proportion
+  runs        cut a run of like ops (one kind, one zone: the allocations
+              that fill a bucket): whole, all but one of it, half, a
+              quarter (the ops whose variables nothing uses first)
   ops         remove chunks of a thread's ops (halves, quarters, ... pairs
               at every offset, single ops), ddmin style
   repeat      lower a thread's repeat count (to 1, to half, by one)
