@@ -586,3 +586,35 @@ def test_a_run_of_like_ops_goes_in_a_few_candidates():
     sh.pass_runs()
     assert sh.cur.d["thread"][0]["ops"] == ["alloc z -> x", "free x", "free x"]
     assert sh.runs <= 3
+
+
+# Where plain geometry and runs leave a wakeup_one find: the keg (max 29 of
+# 1024-byte items: 32 items) must be full when t0's 33rd allocation comes,
+# and t1 frees t0's 32nd item -- neither a lower limit alone (t0 sleeps
+# before it allocates v0_32) nor fewer allocations alone (the keg is not
+# full) fails the same way.
+KEG_FULL_AT_ONCE = {
+    "sim": {"cpus": 2, "bugs": ["wakeup_one"]},
+    "zone": [{"name": "z0", "size": 1024, "flags": ["maxbucket"], "max": 29}],
+    "thread": [{"name": "t2", "cpu": 0, "ops": ["alloc z0 -> v2_1"]},
+               {"name": "t0", "cpu": 0,
+                "ops": [f"alloc z0 -> v0_{k}" for k in range(1, 34)]},
+               {"name": "t1", "cpu": 0, "ops": ["free v0_32"]}],
+}
+
+
+def test_a_lower_limit_with_the_runs_on_its_keg_cut_in_proportion():
+    sh = _shrinker(KEG_FULL_AT_ONCE, [(0, 8), (63, 1)])
+    assert sh.cur.sizes.ops == 35
+    sh.pass_runs()
+    assert sh.cur.sizes.ops == 35               # fewer allocations alone: no
+    sh.pass_geometry()
+    z = sh.cur.d["zone"][0]
+    assert (z["size"], z.get("max")) != (1024, 29)
+    assert sh.cur.sizes.ops <= 12, sh.taken
+    assert any("like ops fewer" in t for t in sh.taken)
+    t0 = next(t for t in sh.cur.d["thread"] if t["name"] == "t0")
+    assert t0["ops"][-2:] == ["alloc z0 -> v0_32", "alloc z0 -> v0_33"]
+    assert sh._run(sh.cur.d, strip_decisions(sh.cur.decisions))[1] == sh.failure
+    res = sh.run()
+    assert res.final.sizes.ops <= 5 and res.final.sizes.nonzero <= 2, res.final.sizes

@@ -65,8 +65,8 @@ Runs are bounded: at most `max_runs` candidate runs (default 2000), each
 with max_steps no larger than the original's (at most four times the
 original run's steps plus 1000, or, when the original ended at its step
 limit, exactly its steps); the bounded explorer's runs by steps
-(BOUNDED_STEPS a bound, BOUNDED_BUDGET a shrink).  Everything is deterministic: the same trace
-shrinks to the same files.
+(BOUNDED_STEPS a bound, BOUNDED_BUDGET a shrink).  Everything is
+deterministic: the same trace shrinks to the same files.
 """
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ class Sizes:
     bugs: int
     thread_cpus: int      # sum of the threads' starting vCPUs
     cpus: int
-    slab_items: int       # about the items a slab of each [[zone]]'s keg holds (slab_items)
+    slab_items: int       # items a slab of each primary [[zone]] holds, about (slab_items)
     limits: int           # the [[zone]] tables' max values
     decision_sum: int
     op_weight: int        # words and numbers in the ops
@@ -623,9 +623,10 @@ class Shrinker:
         return True
 
     def run(self) -> ShrinkResult:
-        passes = (self.pass_threads, self.pass_tail, self.pass_geometry, self.pass_runs, self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
-                  self.pass_decisions, self.pass_bounded,
-                  self.pass_zones, self.pass_sim, self.pass_operands)
+        passes = (self.pass_threads, self.pass_tail, self.pass_geometry, self.pass_runs,
+                  self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
+                  self.pass_decisions, self.pass_bounded, self.pass_zones, self.pass_sim,
+                  self.pass_operands)
         try:
             changed = True
             while changed:
