@@ -21,7 +21,8 @@ find (median and worst over the seeds; a seed that did not find it counts
 as the budget; for fuzz the time of the first failing example, shrinking
 not counted, which `shrink_s` reports), and the size of the finds
 (threads, ops, preemptions: the largest over the seeds, and for fuzz after
-shrinking; an explorer's find is not shrunk).
+shrinking; an explorer's find is not shrunk); --json adds each seed's
+(`per_seed`).
 
     python bench/find.py [--json] [--seeds N] [--budget S] [--bugs a,b]
                          [--searchers fuzz,guided,random,pct]
@@ -135,6 +136,11 @@ def summary(results: list[dict], budget: float, shrunk: bool = True) -> dict:
         out["shrink_s"] = {"median": round(statistics.median(shrink), 2),
                            "worst": round(max(shrink), 2)}
     out["kinds"] = sorted({str(r["kind"]) for r in results if r["found"]})
+    # Each seed's: seconds to find, and the size (shrunk, for fuzz).
+    out["per_seed"] = [{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()
+                        if k in ("found", "seconds", "shrink_s", "threads", "ops",
+                                 "preemptions", "kind", "examples")}
+                       for r in results]
     return out
 
 

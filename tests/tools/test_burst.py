@@ -5,6 +5,8 @@ shrunk by Hypothesis together with the program."""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+
 from umasim.model.schedule import Schedule
 from umasim.search import strategies as S
 from umasim.search.burst import BURST_RUNS, fewer_triggers, run_burst, to_triggers, trigger_case
@@ -146,6 +148,23 @@ def test_deep_cache_states_bulk_lengths():
     lens = {S._bulk_len(a, z, [z]) for a in range(len(S._BULK))}
     assert {14, 15, 16, 31, 45, 46} <= lens
     assert S.bucket_items({"name": "m", "size": 16, "flags": ["maxbucket"]}, []) == 128
+    # On a limited keg, its limit's worth (max rounded up to whole slabs)
+    # and one more: the allocation that sleeps in zonelimit.
+    lim = {"name": "z0", "size": 256, "max": 20}
+    sec = {"name": "z1", "master": "z0"}
+    assert S.limit_items(lim, [lim]) == 30 and S.limit_items(sec, [lim, sec]) == 30
+    assert S.limit_items(z, [z]) is None
+    assert {30, 31} <= {S._bulk_len(a, sec, [lim, sec]) for a in range(len(S._BULK))}
+    assert 30 not in lens and 31 in lens         # a bucket and one, unlimited
+
+
+@settings(max_examples=50, derandomize=True, database=None)
+@given(S.raw_programs())
+def test_every_thread_draws_an_op(raw):
+    """Each thread draws one raw op at least (which may still decode to
+    nothing: a free with nothing to free)."""
+    kinds, _ = raw
+    assert 1 <= len(kinds) <= S.DEFAULT_KNOBS.max_ops
 
 
 def test_a_burst_find_is_shrunk_with_the_program():

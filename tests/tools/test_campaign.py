@@ -216,10 +216,10 @@ def test_fuzz_failures_go_to_the_example_database(tmp_path, capsys):
     a later local `umasim fuzz` with it fails at once."""
     db = tmp_path / "db"
     out = tmp_path / "out"
-    assert main(["fuzz", "--bug", "full_bypass", "--examples", "100", "--seed", "1",
+    assert main(["fuzz", "--bug", "full_bypass", "--examples", "200", "--seed", "1",
                  "--unit-size", "50", "--db", str(db), "--out", str(out), "--json"]) == 1
     res = json.loads(capsys.readouterr().out)
-    assert res["units"] == 2 and res["failed"] and res["classes"][0]["signature"]["kind"]
+    assert res["units"] == 4 and res["failed"] and res["classes"][0]["signature"]["kind"]
     assert any(db.rglob("*"))
     assert main(["fuzz", "--bug", "full_bypass", "--examples", "1", "--seed", "99",
                  "--db", str(db), "--out", str(tmp_path / "o2"), "--json"]) == 1

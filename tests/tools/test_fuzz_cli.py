@@ -69,7 +69,7 @@ def test_a_campaign_runs_units_of_their_own_seeds(capsys, tmp_path):
 
 
 def test_a_failure_exits_1_with_artefacts_that_replay(capsys, tmp_path):
-    code, out, err = run(capsys, "--bug", "full_bypass", "--examples", "300", "--seed", "1",
+    code, out, err = run(capsys, "--bug", "full_bypass", "--examples", "600", "--seed", "1",
                          "--out", str(tmp_path))
     assert code == 1, out + err
     assert "FAILED: liveness: lost wakeup" in out
@@ -105,7 +105,7 @@ def test_a_seeded_run_keeps_no_database_unless_asked(capsys, tmp_path, monkeypat
     code, out, _ = run(capsys, "--examples", "10", "--seed", "3", "--json")
     assert code == 0 and json.loads(out)["database"] is None
     assert not (tmp_path / ".umasim" / "hypothesis").exists()
-    code, out, _ = run(capsys, "--bug", "full_bypass", "--examples", "300", "--seed", "1",
+    code, out, _ = run(capsys, "--bug", "full_bypass", "--examples", "1000", "--seed", "1",
                        "--db", "examples", "--out", "failures", "--json")
     assert code == 1 and json.loads(out)["database"] == "examples"
     assert any((tmp_path / "examples").rglob("*"))

@@ -87,15 +87,23 @@ def failure_signature(scn: Scenario, sim: Sim, outcome: str | None = None,
       runs that end "completed" with items lost or duplicated;
     - the same fuzzing property fails (`verdict`, when the properties
       judged the run), with the same message once every number is
-      replaced.
+      replaced.  A property other than panic, deadlock and host_fault
+      is the failure by itself (outcome "property"): whether the run
+      then went on to complete does not count, as the properties stop a
+      run at the step that broke one (outcome "running", the scenario's
+      "outcome" expectation not met) where a run judged at its end
+      completes, and the same broken property may show at either.
     """
     outcome = outcome or sim.outcome
     kinds = failing_expectations(scn, sim, outcome)
     if verdict is not None and not verdict.ok:
-        kinds = list(kinds) + [f"property.{verdict.kind}"]
         if verdict.kind not in ("panic", "deadlock", "host_fault"):
-            return Failure(outcome, (_NUM.sub("N", _HEX.sub("0x...", verdict.message)),),
+            # (The properties judge scenarios without expectations only:
+            # "outcome", the run not completing, is all they can miss.)
+            kinds = [k for k in kinds if k != "outcome"] + [f"property.{verdict.kind}"]
+            return Failure("property", (_NUM.sub("N", _HEX.sub("0x...", verdict.message)),),
                            tuple(sorted(kinds)))
+        kinds = list(kinds) + [f"property.{verdict.kind}"]
     violation = None
     if outcome != "panic":
         try:

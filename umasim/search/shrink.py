@@ -10,6 +10,15 @@ order of `Sizes.key`.  The passes, repeated until none finds anything or
 the budget of runs is spent:
 
   threads     remove a whole thread
+  tail        remove every op no thread had begun when the run failed
+              (the judge stops a run at the broken property), at once
+  geometry    a zone's keg that fills with fewer allocations: larger
+              items (fewer to a slab, and to a per-CPU bucket's fill),
+              a lower max; as it stands, then with the runs of like ops
+              on that keg cut in proportion
+  runs        cut a run of like ops (one kind, one zone: the allocations
+              that fill a bucket): whole, all but one of it, half, a
+              quarter (the ops whose variables nothing uses first)
   ops         remove chunks of a thread's ops (halves, quarters, ... pairs
               at every offset, single ops), ddmin style
   repeat      lower a thread's repeat count (to 1, to half, by one)
@@ -20,6 +29,10 @@ the budget of runs is spent:
   decisions   zero chunks of the non-zero decisions, lower the non-zero
               values, and move preemptions earlier by cutting the zeros
               before them (shorter lists)
+  bounded     the schedule derived again: the core's bounded explorer
+              runs every schedule of the programs with at most k
+              preemptions (k below the current count, at most BOUND_MAX),
+              and its failing runs are judged here like any candidate
   zones       remove a [[zone]] (with the ops that use it), its callbacks,
               flags, max and alignment
   sim         drop bug switches, move threads to vCPU 0, fewer vCPUs,
@@ -45,13 +58,15 @@ fail the same way too.
 "Smaller" is an order (Sizes.key), so that shrinking always ends: first
 fewer threads, ops, ops run (repeat), non-zero decisions, zones, zone
 options, bug switches and non-default [sim] settings, then lower vCPUs,
-steps, decision-list length and values, simpler operands, pages.
+fewer items to a slab (larger items), lower limits, steps, decision-list
+length and values, simpler operands, pages.
 
 Runs are bounded: at most `max_runs` candidate runs (default 2000), each
 with max_steps no larger than the original's (at most four times the
 original run's steps plus 1000, or, when the original ended at its step
-limit, exactly its steps).  Everything is deterministic: the same trace
-shrinks to the same files.
+limit, exactly its steps); the bounded explorer's runs by steps
+(BOUNDED_STEPS a bound, BOUNDED_BUDGET a shrink).  Everything is
+deterministic: the same trace shrinks to the same files.
 """
 
 from __future__ import annotations
@@ -77,6 +92,17 @@ from umasim.search.judge import (Failure, Judge, failing_expectations,  # noqa: 
                                  failure_signature, normalise_panic, properties_apply)
 
 MAX_RUNS = 2000
+# Item sizes the geometry pass tries (and twice the current size), the
+# largest (fewest to a slab) first: a jump to one item a slab, or steps
+# that halve the items a slab holds, each followed by the allocations the
+# failure no longer needs going.
+ITEM_SIZES = (4096, 2048, 1024, 512, 256, 128, 64, 32)
+# pass_bounded: the most preemptions it searches with, and the bounded
+# explorer's steps (runs times the current run's steps) for one bound and
+# for one shrink.
+BOUND_MAX = 3
+BOUNDED_STEPS = 8_000_000
+BOUNDED_BUDGET = 20_000_000
 
 
 # ---- sizes ----------------------------------------------------------------
@@ -94,6 +120,8 @@ class Sizes:
     bugs: int
     thread_cpus: int      # sum of the threads' starting vCPUs
     cpus: int
+    slab_items: int       # items a slab of each primary [[zone]] holds, about (slab_items)
+    limits: int           # the [[zone]] tables' max values
     decision_sum: int
     op_weight: int        # words and numbers in the ops
     sim_settings: int     # [sim] settings other than cpus and bugs not at their defaults
@@ -104,11 +132,25 @@ class Sizes:
         when its key is lower (so shrinking always ends)."""
         return (self.threads, self.ops, self.op_runs, self.nonzero, self.zones,
                 self.zone_options, self.bugs, self.sim_settings, self.thread_cpus,
-                self.cpus, self.steps, self.decisions, self.decision_sum, self.op_weight,
-                self.pages)
+                self.cpus, self.slab_items, self.limits, self.steps, self.decisions,
+                self.decision_sum, self.op_weight, self.pages)
 
     def to_json(self) -> dict[str, int]:
         return dataclasses.asdict(self)
+
+
+PAGE_SIZE = 4096
+
+
+def slab_items(zone: dict) -> int:
+    """About how many items a slab of the zone's keg holds: a page over
+    the item size, at least one (FreeBSD 7's keg_ctor takes the slab
+    header off, or puts it off the page; uz_count, a per-CPU bucket's
+    fill, starts at this many).  0 for a secondary zone (its keg is its
+    master's)."""
+    if zone.get("master") or not zone.get("size"):
+        return 0
+    return max(1, PAGE_SIZE // zone["size"])
 
 
 def sizes_of(d: dict, decisions: list[int], steps: int) -> Sizes:
@@ -130,6 +172,8 @@ def sizes_of(d: dict, decisions: list[int], steps: int) -> Sizes:
         nonzero=sum(1 for x in dec if x), steps=steps, decisions=len(dec),
         zones=len(d["zone"]), zone_options=zopts, bugs=len(s["bugs"]),
         thread_cpus=sum(t["cpu"] for t in d["thread"]), cpus=s["cpus"],
+        slab_items=sum(slab_items(z) for z in d["zone"]),
+        limits=sum(z.get("max") or 0 for z in d["zone"]),
         decision_sum=sum(dec), op_weight=weight,
         sim_settings=sum(1 for k, v in s.items()
                          if k not in ("cpus", "bugs") and v != SIM_DEFAULTS.get(k)),
@@ -433,6 +477,10 @@ class Shrinker:
         self.seen: set[tuple] = set()
         self.log = log
         self.taken: list[str] = []
+        # The bounded explorer's steps (pass_bounded: runs times the
+        # current run's steps), and the programs and bounds it has searched.
+        self.bounded_steps = 0
+        self.bounded_seen: set[tuple] = set()
         d0 = _scripted(scn.to_dict(), self.cap)
         st = self._run(d0, strip_decisions(decisions))
         if st is None:
@@ -575,9 +623,10 @@ class Shrinker:
         return True
 
     def run(self) -> ShrinkResult:
-        passes = (self.pass_threads, self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
-                  self.pass_decisions,
-                  self.pass_zones, self.pass_sim, self.pass_operands)
+        passes = (self.pass_threads, self.pass_tail, self.pass_geometry, self.pass_runs,
+                  self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
+                  self.pass_decisions, self.pass_bounded, self.pass_zones, self.pass_sim,
+                  self.pass_operands)
         try:
             changed = True
             while changed:
@@ -643,6 +692,58 @@ class Shrinker:
                         # together only), larger chunks side by side.
                         start += chunk if chunk > 2 else 1
                 chunk //= 2
+
+    def pass_tail(self) -> None:
+        """The ops no thread had begun when the run failed (the properties
+        stop a run at the step that broke one, a panic ends it): all of
+        them in one candidate, whose run is the same up to the failure."""
+        last: dict[str, int] = {}
+        for th, _to, pos, _pt in self.timeline():
+            if pos is not None:
+                last[th] = pos
+        gone = set()
+        for t in self.cur.d["thread"]:
+            n = len(t["ops"])
+            if n == 0 or t["repeat"] != 1:
+                continue
+            begun = last.get(t["name"], -1)
+            gone |= {(t["name"], j) for j in range(begun + 1, n)}
+        if gone:
+            d, edit = self._without(self.cur.d, gone)
+            self.attempt(d, f"remove the {len(gone)} ops not begun at the failure", edit)
+
+    def pass_runs(self) -> None:
+        """Runs of like ops (consecutive ops of one kind on one zone, such
+        as the allocations that fill a bucket): each run removed whole,
+        then all but one of it, then half, a quarter of it (_run_cut:
+        the ops whose variables nothing uses first, the earlier first) -- a
+        failure that needs a full bucket or keg keeps as many as it
+        needs, found in a few runs rather than one op at a time."""
+        for name in [t["name"] for t in self.cur.d["thread"]]:
+            start = 0
+            while True:
+                i = self._thread_index(name)
+                if i is None:
+                    break
+                ops = self.cur.d["thread"][i]["ops"]
+                run = _like_run(ops, start)
+                if run is None:
+                    break
+                a, b = run
+                n = b - a
+                done = False
+                used = _used_vars(self.cur.d)
+                for k in sorted({n, n - 1, n // 2, n // 4}, reverse=True):
+                    if k < 1 or (k == 1 and n > 2):
+                        continue
+                    idx = _run_cut(ops, a, b, k, used)
+                    d, edit = self._without(self.cur.d, {(name, j) for j in idx})
+                    if self.attempt(d, f"thread {name}: remove {k} of the {n} ops "
+                                    f"like {ops[a]!r}", edit):
+                        done = True
+                        break
+                if not done:
+                    start = b
 
     def pass_repeat(self) -> None:
         for name in [t["name"] for t in self.cur.d["thread"]]:
@@ -770,6 +871,50 @@ class Shrinker:
             if not done:
                 k += 1
 
+    def pass_bounded(self) -> None:
+        """The schedule derived again: the core's bounded explorer runs
+        every schedule of the current programs with at most k preemptions
+        (k = 0, 1, ... BOUND_MAX, below the current count), from the
+        post-setup snapshot, in one C call each (at most BOUNDED_STEPS
+        steps' worth of runs as long as the current one, BOUNDED_BUDGET
+        in all); the failing runs it reports are judged here like any
+        candidate, and the first that fails the same way is kept.  So
+        a find whose interleaving no deletion of segments simplifies --
+        its preemptions all needed where they are, but another schedule
+        of the same program needing fewer -- gets that one."""
+        for k in range(0, BOUND_MAX + 1):
+            if k >= self.cur.sizes.nonzero or self.bounded_steps >= BOUNDED_BUDGET:
+                return
+            key = (_canon(self.cur.d, []), k)
+            if key in self.bounded_seen:
+                continue
+            self.bounded_seen.add(key)
+            try:
+                scn = from_dict(self.cur.d, self.source)
+                sim = scn.build_with(trace="off")
+            except (ScenarioError, ValueError, TypeError, RuntimeError, MemoryError):
+                return
+            core = sim.core
+            start = core.snapshot()
+            per = max(self.cur.steps, 1)
+            runs = min(BOUNDED_STEPS, BOUNDED_BUDGET - self.bounded_steps) // per
+            if runs < 1:
+                return
+            panic = self.cur.d.get("expect", {}).get("panic", "")
+            try:
+                s = core.explore(start, "bounded", runs, 0, 0.0, 1, 0, k, self.cap,
+                                 self.cur.d.get("expect", {}).get("outcome", "completed"),
+                                 panic, True, False, 0, stop_first=True)
+            except (ValueError, TypeError, RuntimeError, MemoryError):
+                return
+            self.bounded_steps += s.runs * per
+            failed = sorted((c for c in s.classes if c.failed),
+                            key=lambda c: (sum(1 for x in c.decisions if x), c.first_run))
+            for c in failed:
+                if self.attempt(self.cur.d, f"a schedule of {k} preemptions (bounded)",
+                                decisions=strip_decisions(list(c.decisions))):
+                    break
+
     def pass_zones(self) -> None:
         for zname in [z["name"] for z in self.cur.d["zone"]]:
             d = self._copy()
@@ -804,6 +949,74 @@ class Shrinker:
                 d = self._copy()
                 del d["zone"][idx][k]
                 self.attempt(d, f"zone {zname}: no {k}")
+
+    def pass_geometry(self) -> None:
+        """Zones whose kegs fill with fewer allocations: larger items (fewer
+        to a slab, and a per-CPU bucket's fill, uz_count, starts at that
+        many), a lower limit.  A failure that needs a full bucket or a full
+        keg then needs fewer allocations, which the ops pass takes out."""
+        for zname in [z["name"] for z in self.cur.d["zone"]]:
+            idx = next((i for i, z in enumerate(self.cur.d["zone"]) if z["name"] == zname),
+                       None)
+            if idx is None:
+                continue
+            z = self.cur.d["zone"][idx]
+            if z.get("master") or not z.get("size"):
+                continue
+            items = slab_items(z)
+            for size in sorted(set(ITEM_SIZES) | {2 * z["size"]}, reverse=True):
+                if size <= z["size"] or size > PAGE_SIZE or \
+                        slab_items({"size": size}) >= items:
+                    continue
+                d = self._copy()
+                d["zone"][idx]["size"] = size
+                if size > 2048 and "vm" in (z.get("flags") or ()):
+                    # zone_large_init KASSERTs that a cache-only keg's items
+                    # fit a page with its slab header.
+                    d["zone"][idx]["flags"] = [f for f in z["flags"] if f != "vm"]
+                if self._geometry(d, idx, f"zone {zname}: size {z['size']} -> {size}"):
+                    break
+            while True:
+                z = self.cur.d["zone"][idx]
+                mx = z.get("max")
+                if not mx or mx <= 1:
+                    break
+                for want in sorted({1, mx // 2, mx - 1}):
+                    if 1 <= want < mx:
+                        d = self._copy()
+                        d["zone"][idx]["max"] = want
+                        if self._geometry(d, idx, f"zone {zname}: max {mx} -> {want}"):
+                            break
+                else:
+                    break
+
+    def _geometry(self, d: dict, idx: int, what: str) -> bool:
+        """Tries zone idx of d (a new size or limit) as it stands, then with
+        each run of like ops on its keg cut in proportion to what the keg
+        now holds (keg_items: a full keg or bucket takes that many fewer
+        allocations), the ops whose variables nothing uses going first."""
+        if self.attempt(d, what):
+            return True
+        old, new = keg_items(self.cur.d["zone"][idx]), keg_items(d["zone"][idx])
+        if new >= old:
+            return False
+        zones = {d["zone"][idx]["name"]} | {z["name"] for z in d["zone"]
+                                            if z.get("master") == d["zone"][idx]["name"]}
+        used = _used_vars(d)
+        removed: set[tuple[str, int]] = set()
+        for t in d["thread"]:
+            start = 0
+            while (run := _like_run(t["ops"], start)) is not None:
+                a, b = run
+                if set(_zones_used(t["ops"][a])) & zones:
+                    keep = max(1, -(-(b - a) * new // old))
+                    removed |= {(t["name"], j) for j in
+                                _run_cut(t["ops"], a, b, (b - a) - keep, used)}
+                start = b
+        if not removed:
+            return False
+        d2, edit = self._without(d, removed)
+        return self.attempt(d2, what + f", {len(removed)} like ops fewer", edit)
 
     def pass_sim(self) -> None:
         for b in list(self.cur.d["sim"]["bugs"]):
@@ -854,6 +1067,54 @@ class Shrinker:
                         break
                 else:
                     j += 1
+
+
+def _shape(op: str) -> tuple:
+    """An op's kind and the zones it names: ops of one shape are "like"."""
+    return (op.split()[0] if op.split() else "", tuple(_zones_used(op)))
+
+
+# The fewest like ops in a row that pass_runs takes as a run.
+LIKE_RUN = 3
+
+
+def _like_run(ops: list[str], start: int) -> tuple[int, int] | None:
+    """The first run of at least LIKE_RUN like ops (_shape) at or after
+    `start`: (first index, one past the last), or None."""
+    i = start
+    while i < len(ops):
+        j = i + 1
+        while j < len(ops) and _shape(ops[j]) == _shape(ops[i]):
+            j += 1
+        if j - i >= LIKE_RUN:
+            return i, j
+        i = j
+    return None
+
+
+def _used_vars(d: dict) -> set[str]:
+    """The variables some op of d uses (frees, touches ...)."""
+    return {w for t in d["thread"] for op in t["ops"] for w in _vars_used(op)}
+
+
+def _run_cut(ops: list[str], a: int, b: int, k: int, used: set[str]) -> set[int]:
+    """k of the like ops ops[a:b] to remove: first those whose output
+    variable no op uses (their removal takes nothing else with it), the
+    earlier first -- what a run leads up to, such as the allocation that
+    finds the keg full, is at its end (and the ops after the failure go
+    in the tail pass) -- then the others, the earlier first."""
+    free = [j for j in range(a, b) if _output(ops[j]) not in used]
+    rest = [j for j in range(a, b) if _output(ops[j]) in used]
+    return set((free + rest)[:max(k, 0)])
+
+
+def keg_items(zone: dict) -> int:
+    """About how many items it takes to fill a primary zone's keg: its
+    limit rounded up to whole slabs (uma_zone_set_max), or without one a
+    slab's worth (what a per-CPU bucket fill starts at)."""
+    items = slab_items(zone)
+    mx = zone.get("max")
+    return -(-mx // items) * items if mx else items
 
 
 def _simpler_ops(op: str) -> Iterator[str]:

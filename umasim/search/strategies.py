@@ -17,7 +17,9 @@ turns into op strings against the variables live at that point, so any
 part of a valid program is valid again: deleting an alloc turns the frees
 that would have freed it into frees of something else, or into nothing.
 The thread count is drawn first (drawn after the machine, Hypothesis
-gives one thread most of the time).  Swarm testing (Groce et al., ISSTA
+gives one thread most of the time), from a byte, so that each count is
+about as likely (an integer Hypothesis draws is small more often: 41 %
+of the cases had one thread, 25 % three); the byte 0 is the fewest.  Swarm testing (Groce et al., ISSTA
 2012): each case draws which optional op kinds it uses, so that it has
 many of a few kinds rather than a few of each.
 
@@ -77,11 +79,13 @@ and they are not what fuzzing looks for):
 
 Deep cache states as a matter of course: a "bulk" raw op is a run of
 M_WAITOK allocations a bucket long less one, a bucket, a bucket and one,
-or several buckets (bucket_items: the zone's uz_count), and "bulkfree"
-frees as many (of this thread's items or, across vCPUs, a lower
-thread's): a bucket one item from full or empty, several full buckets
-on a zone's list; drains and reclaims run on one vCPU while allocations
-go on on another.
+or several buckets (bucket_items: the zone's uz_count), or a limited
+keg's worth and one more (limit_items: the allocation that sleeps in
+zonelimit), and "bulkfree" frees as many (of this thread's items or,
+across vCPUs, a lower thread's): a bucket one item from full or empty,
+several full buckets on a zone's list, several threads asleep on one
+limited keg; drains and reclaims run on one vCPU while allocations go on
+on another.
 
 Bursts.  Each case also draws a schedule family (BURST_FAMILIES: guided or
 pct) and a seed for the burst of schedules umasim.search.fuzz runs on it
@@ -452,12 +456,17 @@ def raw_programs(knobs: Knobs = DEFAULT_KNOBS):
     i-th kind (missing ones are 0).  Two byte-string choices, not a choice
     per op: generation and shrinking stay cheap (Hypothesis shrinks a byte
     string by deleting runs of bytes and lowering each), and deleting a
-    kind byte deletes that op."""
+    kind byte deletes that op.  At least one raw op a thread: a thread
+    with nothing to do adds nothing to a case (Hypothesis draws short byte
+    strings, empty ones often: nearly half the three-thread cases had
+    an idle thread), and fewer threads is what shrinking reaches for
+    instead."""
     return _cached(_raw_programs, knobs.max_ops)
 
 
 def _raw_programs(max_ops):
-    return st.tuples(st.binary(max_size=max_ops), st.binary(max_size=max_ops))
+    return st.tuples(st.binary(min_size=min(1, max_ops), max_size=max_ops),
+                     st.binary(max_size=max_ops))
 
 
 def bucket_items(zone: dict, zones: list[dict]) -> int:
@@ -465,28 +474,60 @@ def bucket_items(zone: dict, zones: list[dict]) -> int:
     the keg's items per slab (at most BUCKET_MAX, 128; BUCKET_MAX with
     "maxbucket"), the way zone_ctor sets it in FreeBSD 7's
     sys/vm/uma_core.c (an estimate: the slab header's size is rounded)."""
-    if zone.get("master"):
-        zone = next((z for z in zones if z["name"] == zone["master"]), zone)
-    flags = zone.get("flags") or ()
-    if "maxbucket" in flags:
+    zone = _keg_zone(zone, zones)
+    if "maxbucket" in (zone.get("flags") or ()):
         return 128
+    return min(_slab_items(zone), 128)
+
+
+def _keg_zone(zone: dict, zones: list[dict]) -> dict:
+    """The zone whose keg this zone uses: itself, or a secondary zone's
+    master."""
+    if zone.get("master"):
+        return next((z for z in zones if z["name"] == zone["master"]), zone)
+    return zone
+
+
+def _slab_items(zone: dict) -> int:
+    """About how many items a slab of a primary zone's keg holds (the
+    slab header's size rounded; off the page from 1024 bytes on)."""
+    flags = zone.get("flags") or ()
     size = zone.get("size", 256)
     rsize = max(-(-size // 8) * 8, 16)
     offpage = size >= 1024 or "offpage" in flags
-    ipers = max((4096 if offpage else 4096 - 80) // rsize, 1)
-    return min(ipers, 128)
+    return max((4096 if offpage else 4096 - 80) // rsize, 1)
+
+
+def limit_items(zone: dict, zones: list[dict]) -> int | None:
+    """About how many items a limited keg holds at most: its `max` rounded
+    up to whole slabs, as uma_zone_set_max does in FreeBSD 7's
+    sys/vm/uma_core.c; None for a keg without a limit."""
+    keg = _keg_zone(zone, zones)
+    mx = keg.get("max")
+    if not mx:
+        return None
+    ipers = _slab_items(keg)
+    return -(-mx // ipers) * ipers
 
 
 # Bulk lengths, as multiples of a bucket (then less or more one item): a
 # bucket one item from full or empty, a full one, several full buckets
-# on the zone's list.
-_BULK = ((1, -1), (1, 0), (1, 1), (2, 1), (3, 0), (3, 1), (0, 2), (0, 5))
+# on the zone's list; and ("limit", k): a limited keg's worth of items
+# (limit_items), and one more -- the allocation that sleeps in zonelimit,
+# so that several threads come to sleep on one keg (a bucket and one on a
+# keg without a limit).
+_BULK = ((1, -1), (1, 0), (1, 1), (2, 1), (3, 0), (3, 1), (0, 2), (0, 5),
+         ("limit", 0), ("limit", 1))
 BULK_MAX = 48
 ZLIFE_MAX = 4
 
 
 def _bulk_len(arg: int, zone: dict, zones: list[dict]) -> int:
     m, k = _BULK[arg % len(_BULK)]
+    if m == "limit":
+        cap = limit_items(zone, zones)
+        return max(1, min(BULK_MAX, (cap if cap is not None else bucket_items(zone, zones))
+                          + k))
     return max(1, min(BULK_MAX, m * bucket_items(zone, zones) + k))
 
 
@@ -804,8 +845,10 @@ def cases(knobs: Knobs = DEFAULT_KNOBS, bugs=(), granularity: str | None = None,
 @st.composite
 def _cases(draw, knobs, bugs, granularity, max_steps) -> Case:
     # The thread count first: drawn after the machine and zones, Hypothesis
-    # gives one thread most of the time.
-    nthreads = draw(_int(min(knobs.min_threads, knobs.max_threads), knobs.max_threads))
+    # gives one thread most of the time.  From a byte, each count about as
+    # likely (a drawn integer is small more often); 0 is the fewest.
+    lo = min(knobs.min_threads, knobs.max_threads)
+    nthreads = lo + draw(_bytes(1))[0] % (knobs.max_threads - lo + 1)
     raw = [draw(raw_programs(knobs)) for _ in range(nthreads)]
     cpub = draw(_bytes(knobs.max_threads))
     swarm = int.from_bytes(draw(_bytes(SWARM_BYTES)), "little") if knobs.swarm else 0
