@@ -24,6 +24,7 @@ from umasim.bindings import SANITIZE, on_valgrind
 from umasim.campaign import (explore_campaign, explore_plan, fingerprint, fuzz_campaign,
                              fuzz_plan, run_unit)
 from umasim.campaign.cluster import run_plan
+from umasim.campaign.plan import corpus_entries, merge_corpora
 from umasim.campaign.resume import CampaignDir
 from umasim.cli import main
 from umasim.errors import BuildMismatch, CampaignError, InvalidArgument
@@ -88,17 +89,44 @@ def test_plans_depend_on_the_command_only(tmp_path):
     assert len({u.params["seed"] for u in f.units()}) == 4
 
 
-def test_guided_rounds_start_from_the_merged_corpora(tmp_path):
-    """Round 1's shard runs from round 0's corpora: its result differs
-    from the same shard run from nothing."""
+def test_guided_shards_start_from_the_shards_four_behind(tmp_path):
+    """Shard k starts from shards k-7..k-4 merged in unit order (none for
+    the first four): the campaign's results are those of each shard run
+    from its inputs' corpora, and a shard's input changes what it does.
+    A finished campaign keeps no corpus."""
     scn = load(HUNT)
-    plan = explore_plan(scn, "guided", 2500, seed=1, unit_size=500)
-    store = CampaignDir(tmp_path, plan)
-    results = run_plan(plan, store)
-    assert sorted(results) == [0, 1, 2, 3, 4]
-    alone = run_unit(plan.unit(4))
-    assert alone["corpus"] != results[4]["corpus"]
-    assert all(r["corpus"] for r in results.values())
+    plan = explore_plan(scn, "guided", 4500, seed=1, unit_size=500)
+    assert plan.nunits == 9
+    assert [list(plan.inputs(k)) for k in (0, 3, 4, 5, 7, 8)] == \
+        [[], [], [0], [0, 1], [0, 1, 2, 3], [1, 2, 3, 4]]
+    assert [list(plan.dependents(k)) for k in (0, 4, 5)] == [[4, 5, 6, 7], [8], []]
+    results = run_plan(plan, CampaignDir(tmp_path, plan))
+    by_hand: dict = {}
+    for k in range(plan.nunits):
+        start = merge_corpora([by_hand[j] for j in plan.inputs(k)], 0)
+        assert bool(start) == (k >= 4)
+        by_hand[k] = run_unit(plan.unit(k), start)
+        assert by_hand[k]["corpus"]
+    strip = {k: {x: v for x, v in r.items() if x != "corpus"} for k, r in by_hand.items()}
+    assert results == strip
+    alone = run_unit(plan.unit(8))
+    assert alone["corpus"] != by_hand[8]["corpus"]
+    assert not list((tmp_path / "units").glob("*.corpus"))
+
+
+def test_merged_corpora_keep_each_schedule_once_in_unit_order():
+    """merge_corpora: entries (a length n, n decisions, n step words) in
+    unit order whatever the results' order, a schedule met again left out,
+    at most corpus_max entries."""
+    def entry(decisions, steps):
+        return b"".join(w.to_bytes(4, "little") for w in [len(decisions), *decisions, *steps])
+    a, b, c = entry([1, 2], [7, 7]), entry([3], [9]), entry([1, 2], [8, 8])
+    r0 = {"index": 0, "corpus": a + b}
+    r1 = {"index": 1, "corpus": c + entry([4], [1])}
+    assert merge_corpora([r1, r0], 0) == a + b + entry([4], [1])
+    assert merge_corpora([r1, r0], 2) == a + b
+    assert merge_corpora([r1], 0) == c + entry([4], [1])
+    assert corpus_entries(a + b) == [(a[4:12], a), (b[4:8], b)]
 
 
 def test_resume_runs_only_the_missing_units(tmp_path, monkeypatch):
