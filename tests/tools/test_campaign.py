@@ -90,8 +90,8 @@ def test_plans_depend_on_the_command_only(tmp_path):
 
 
 def test_guided_shards_start_from_the_shards_four_behind(tmp_path):
-    """Shard k starts from shards k-7..k-4 merged in unit order (none for
-    the first four): the campaign's results are those of each shard run
+    """Shard k starts from shards k-7..k-4 merged (none for the first
+    four): the campaign's results are those of each shard run
     from its inputs' corpora, and a shard's input changes what it does.
     A finished campaign keeps no corpus."""
     scn = load(HUNT)
@@ -114,18 +114,21 @@ def test_guided_shards_start_from_the_shards_four_behind(tmp_path):
     assert not list((tmp_path / "units").glob("*.corpus"))
 
 
-def test_merged_corpora_keep_each_schedule_once_in_unit_order():
-    """merge_corpora: entries (a length n, n decisions, n step words) in
-    unit order whatever the results' order, a schedule met again left out,
-    at most corpus_max entries."""
+def test_merged_corpora_keep_each_schedule_once_latest_unit_first():
+    """merge_corpora: entries (a length n, n decisions, n step words), the
+    latest unit's first whatever the results' order, a schedule met again
+    left out, at most corpus_max entries."""
     def entry(decisions, steps):
         return b"".join(w.to_bytes(4, "little") for w in [len(decisions), *decisions, *steps])
-    a, b, c = entry([1, 2], [7, 7]), entry([3], [9]), entry([1, 2], [8, 8])
-    r0 = {"index": 0, "corpus": a + b}
-    r1 = {"index": 1, "corpus": c + entry([4], [1])}
-    assert merge_corpora([r1, r0], 0) == a + b + entry([4], [1])
-    assert merge_corpora([r1, r0], 2) == a + b
-    assert merge_corpora([r1], 0) == c + entry([4], [1])
+    a, b, c, d = entry([1, 2], [7, 7]), entry([3], [9]), entry([1, 2], [8, 8]), entry([4], [1])
+    r0 = {"index": 0, "corpus": c + d}
+    r1 = {"index": 1, "corpus": a + b}
+    assert merge_corpora([r0, r1], 0) == merge_corpora([r1, r0], 0) == a + b + d
+    assert merge_corpora([r0, r1], 2) == a + b
+    assert merge_corpora([r0], 0) == c + d
+    cache: dict = {}
+    assert merge_corpora([r0, r1], 0, cache) == a + b + d and sorted(cache) == [0, 1]
+    assert merge_corpora([{"index": 0}, {"index": 1}], 0, cache) == a + b + d
     assert corpus_entries(a + b) == [(a[4:12], a), (b[4:8], b)]
 
 

@@ -13,7 +13,7 @@ same findings on one process, on local workers or on a cluster.
     guided        shards of U runs; shard k starts from the corpora of
                   shards k - 2S + 1 .. k - S (S = GUIDED_SHARDS: the S
                   shards that end at its own place S shards back),
-                  merged in unit order, so that shards k - S + 1 .. k
+                  merged latest first, so that shards k - S + 1 .. k
                   may run at once and none waits at the end of a round;
                   shard k seeded seed (k = 0) or a hash of (seed, k)
     bounded       one unit: a depth-first search is one stack (it
@@ -207,16 +207,17 @@ def corpus_entries(raw: bytes) -> list[tuple[bytes, bytes]]:
 
 def merge_corpora(results: list[dict], corpus_max: int, entries=None) -> bytes:
     """The corpus a guided shard starts from: the entries of its input
-    shards' corpora, in unit order, each schedule once, at most
-    `corpus_max` (0: UMASIM_GUIDED_CORPUS_MAX); bytes in the bindings'
-    format (little-endian uint32 words).  `entries`: a cache of
-    corpus_entries by unit index (the client merges each corpus into
-    several shards' inputs)."""
+    shards' corpora, the latest unit's first (a shard's corpus holds most
+    of what it started from: the latest is the furthest along), each
+    schedule once, at most `corpus_max` (0: UMASIM_GUIDED_CORPUS_MAX);
+    bytes in the bindings' format (little-endian uint32 words).
+    `entries`: a cache of corpus_entries by unit index (the client merges
+    each corpus into several shards' inputs)."""
     from umasim.bindings import GUIDED_CORPUS_MAX
     most = corpus_max or GUIDED_CORPUS_MAX
     seen: set[bytes] = set()
     out: list[bytes] = []
-    for r in sorted(results, key=lambda r: r["index"]):
+    for r in sorted(results, key=lambda r: r["index"], reverse=True):
         if entries is not None and r["index"] in entries:
             ents = entries[r["index"]]
         else:
