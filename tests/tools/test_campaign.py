@@ -147,6 +147,40 @@ def test_resume_runs_only_the_missing_units(tmp_path, monkeypatch):
     assert again.result.failures == first.result.failures
 
 
+def test_a_guided_campaign_resumes_from_the_corpora_it_kept(tmp_path, monkeypatch):
+    """Interrupted after six shards (and one of them lost), a guided
+    campaign keeps the corpora its remaining shards start from: --resume
+    runs only the missing shards and leaves the bytes of an uninterrupted
+    campaign."""
+    scn = load(HUNT)
+    plan = explore_plan(scn, "guided", 10000, seed=4, unit_size=1000)
+    whole = tmp_path / "whole"
+    run_plan(plan, CampaignDir(whole, plan))
+
+    class StopAfterSix:
+        n = 0
+
+        def add(self, result):
+            self.n += 1
+            if self.n == 6:
+                raise KeyboardInterrupt
+    cut = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(plan, CampaignDir(cut, plan), progress=StopAfterSix())
+    kept = sorted(p.name for p in (cut / "units").glob("*.corpus"))
+    assert kept == [f"{i:06d}.corpus" for i in range(6)]
+    (cut / "units" / "000003.json").unlink()
+    (cut / "units" / "000003.corpus").unlink()
+    ran = []
+    import umasim.campaign.cluster as cluster
+    real = cluster.run_unit
+    monkeypatch.setattr(cluster, "run_unit", lambda u, c=b"": ran.append(u.index) or real(u, c))
+    run_plan(plan, CampaignDir(cut, plan, resume=True))
+    assert ran == [3, 6, 7, 8, 9]
+    assert tree(cut) == tree(whole)
+    assert not list((whole / "units").glob("*.corpus"))
+
+
 def test_a_fuzz_campaign_resumes_with_the_seed_it_drew(tmp_path, capsys):
     assert main(["fuzz", "--examples", "10", "--unit-size", "5", "--fast", "--no-db",
                  "--out", str(tmp_path), "--json"]) == 0
@@ -376,6 +410,39 @@ def test_a_worker_killed_mid_unit_loses_nothing(tmp_path, cluster):
     assert killed
     want = run_plan(plan, CampaignDir(tmp_path / "one", plan))
     assert got == want
+    client.wait_for_workers(2, timeout=60)
+
+
+@needs_dask
+@no_sanitizer
+def test_a_worker_killed_mid_guided_campaign_loses_nothing(tmp_path, cluster):
+    """Guided shards start from earlier shards' results, which stay on the
+    workers: a worker killed with some of them (and a shard running) is
+    replaced, what it held is computed again, and the findings are those
+    of one process."""
+    lc, client = cluster
+    plan = explore_plan(load(HUNT), "guided", 12000, seed=2, unit_size=1000)
+    killed = []
+
+    class KillAtFive:
+        n = 0
+
+        def add(self, result):
+            self.n += 1
+            if self.n != 5:
+                return
+            busy = {w: ks for w, ks in client.processing().items() if ks}
+            victim = sorted(busy or client.scheduler_info()["workers"])[0]
+            pid = client.run(os.getpid, workers=[victim])[victim]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    with distributed.Client(lc.scheduler_address, set_as_default=False) as c2:
+        got = run_plan(plan, CampaignDir(tmp_path / "two", plan), c2, KillAtFive(),
+                       address=lc.scheduler_address)
+    assert killed
+    want = run_plan(plan, CampaignDir(tmp_path / "one", plan))
+    assert got == want
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
     client.wait_for_workers(2, timeout=60)
 
 

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 from umasim.campaign.plan import merge_corpora
 from umasim.campaign import units
-from umasim.campaign.units import fingerprint, run_unit
+from umasim.campaign.units import fingerprint, run_chained, run_unit
 from umasim.errors import BuildMismatch, CampaignError, InvalidArgument  # noqa: F401
 
 # How long the client waits for a scheduler to answer, and for a first
@@ -249,10 +249,20 @@ class _Runner:
     def _distributed(self, todo: list[int]) -> None:
         d = _distributed()
         client = self.client
+        plan = self.plan
         pending = d.as_completed([], loop=client.loop, with_results=True,
                                   raise_errors=False)
         index: dict = {}            # future's key -> unit index
+        # The futures of finished units that a unit still to hand out
+        # starts from: their results stay on the workers, which merge
+        # them into that unit's corpus (the client sends no corpus).
+        held: dict = {}
         nxt = 0
+
+        def handed(j: int) -> bool:
+            return j in self.results or j in todo_set and todo_pos[j] < nxt
+        todo_set = set(todo)
+        todo_pos = {i: n for n, i in enumerate(todo)}
 
         def fill() -> None:
             """Hands out the next units, earliest first, while the window
@@ -263,9 +273,19 @@ class _Runner:
                 if not self.ready(i):
                     return
                 nxt += 1
-                fut = client.submit(run_unit, self.plan.unit(i), self.corpus(i),
-                                    key=f"umasim-{self.plan.id}-{i}", pure=False,
-                                    priority=-i, retries=0)
+                ins = plan.inputs(i)
+                key = f"umasim-{plan.id}-{i}"
+                if ins:
+                    fut = client.submit(run_chained, plan.unit(i),
+                                        [held.get(j, self.results[j]) for j in ins],
+                                        plan.params["corpus_max"], key=key, pure=False,
+                                        priority=-i, retries=0)
+                    for j in ins:
+                        if j in held and all(handed(k) for k in plan.dependents(j)):
+                            held.pop(j).release()
+                else:
+                    fut = client.submit(run_unit, plan.unit(i), b"", key=key, pure=False,
+                                        priority=-i, retries=0)
                 index[fut.key] = i
                 pending.add(fut)
         fill()
@@ -276,12 +296,18 @@ class _Runner:
                 # The scheduler gave up on the unit after it took down its
                 # workers (allowed-failures): a finding, not a lost unit.
                 from umasim.campaign.units import _error_result
-                res = _error_result(self.plan.unit(i),
+                res = _error_result(plan.unit(i),
                                     RuntimeError(f"the unit took down its worker each "
                                                  f"time it ran ({self._killed})"))
-            fut.release()
+                fut.release()
+            elif all(handed(k) for k in plan.dependents(i)):
+                fut.release()
+            else:
+                held[i] = fut
             self._arrived(res)
             fill()
+        for f in held.values():
+            f.release()
 
     def _next(self, pending):
         """The next finished unit's future and result (None for a unit the

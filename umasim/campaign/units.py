@@ -90,6 +90,14 @@ def run_unit(unit: Unit, corpus: bytes = b"") -> dict:
         return _error_result(unit, e)
 
 
+def run_chained(unit: Unit, inputs: list[dict], corpus_max: int) -> dict:
+    """Runs a guided shard from its input shards' results (on a worker:
+    the client hands the inputs over as the futures of their units, so
+    their corpora go from worker to worker, and the merge is done here)."""
+    from umasim.campaign.plan import merge_corpora
+    return run_unit(unit, merge_corpora(inputs, corpus_max))
+
+
 def _error_result(unit: Unit, e: BaseException) -> dict:
     msg = f"{type(e).__name__}: {e}"
     cls = {"outcome": "error", "failed": True, "check_failed": False, "message": msg,
