@@ -374,6 +374,32 @@ def test_fuzz_same_bytes_on_workers_and_with_jobs(tmp_path, cluster, capsys):
 
 @needs_dask
 @no_sanitizer
+def test_a_guided_campaign_resumes_on_workers(tmp_path, cluster):
+    """Resumed on workers, the shards whose inputs were read back from the
+    campaign's directory get those corpora from the client: the same
+    bytes as the campaign run whole in one process."""
+    lc, _ = cluster
+    plan = explore_plan(load(HUNT), "guided", 10000, seed=4, unit_size=1000)
+    whole = tmp_path / "whole"
+    run_plan(plan, CampaignDir(whole, plan))
+
+    class StopAfterSix:
+        n = 0
+
+        def add(self, result):
+            self.n += 1
+            if self.n == 6:
+                raise KeyboardInterrupt
+    cut = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(plan, CampaignDir(cut, plan), progress=StopAfterSix())
+    with distributed.Client(lc.scheduler_address, set_as_default=False) as c2:
+        run_plan(plan, CampaignDir(cut, plan, resume=True), c2)
+    assert tree(cut) == tree(whole)
+
+
+@needs_dask
+@no_sanitizer
 def test_a_worker_of_another_build_is_refused(cluster, monkeypatch):
     import umasim.campaign.cluster as cl
     _, client = cluster
