@@ -179,6 +179,8 @@ class _Runner:
             self.width = 2 * check_workers(client)
 
     def _arrived(self, res: dict) -> None:
+        if "corpus" in res and all(d in self.results for d in self.plan.dependents(res["index"])):
+            res.pop("corpus")           # no unit still to run starts from it
         self.store.save(res)
         self.results[res["index"]] = res
         if self.progress is not None:
