@@ -261,10 +261,11 @@ class _Runner:
         held: dict = {}
         nxt = 0
 
-        def handed(j: int) -> bool:
-            return j in self.results or j in todo_set and todo_pos[j] < nxt
-        todo_set = set(todo)
         todo_pos = {i: n for n, i in enumerate(todo)}
+
+        def handed(j: int) -> bool:
+            """Whether unit j has a result or has been handed out."""
+            return j in self.results or todo_pos.get(j, nxt) < nxt
 
         def fill() -> None:
             """Hands out the next units, earliest first, while the window

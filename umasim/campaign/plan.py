@@ -87,9 +87,9 @@ class Plan:
         return self.params.get("explorer") == "guided"
 
     def inputs(self, index: int) -> range:
-        """The units whose corpora unit `index` starts from, merged in
-        unit order: shards index - 2S + 1 .. index - S (guided; none for
-        the first S shards and for other units)."""
+        """The units whose corpora unit `index` starts from (merged latest
+        first, merge_corpora): shards index - 2S + 1 .. index - S (guided;
+        none for the first S shards and for other units)."""
         if not self.chained:
             return range(0)
         s = GUIDED_SHARDS
