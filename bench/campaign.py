@@ -85,6 +85,7 @@ def main() -> int:
     clusters, clients = {}, {None: None}
     cpu: dict = {k: {} for k in kinds}
     every: dict = {k: {} for k in kinds}
+    loads: list = []                # the load average as each repetition starts
     try:
         # Both clusters stand (idle) from the start, and the repetitions
         # interleave the three settings: a change of the host's load
@@ -97,6 +98,7 @@ def main() -> int:
             tmpd = pathlib.Path(tmp)
             n = 0
             for _ in range(args.reps):
+                loads.append(round(os.getloadavg()[0], 2))
                 for k in kinds:
                     for workers in (0, 1, 2):
                         n += 1
@@ -113,7 +115,7 @@ def main() -> int:
         for lc in clusters.values():
             lc.close()
     out = {"cpus": os.cpu_count(), "loadavg_before": round(load1, 2),
-           "loadavg_after": round(os.getloadavg()[0], 2),
+           "loadavg_after": round(os.getloadavg()[0], 2), "loadavg_each_rep": loads,
            "runs": args.runs, "examples": args.examples, "reps": args.reps,
            "target_ratio": TARGET}
     for k in kinds:
