@@ -173,7 +173,6 @@ class _Runner:
         self.plan, self.store, self.client = plan, store, client
         self.progress, self.results, self.deadline = progress, results, deadline
         self.address = address
-        self.entries: dict = {}         # corpus entries by unit index (merge_corpora)
         self.width = 1
         if client is not None:
             self.width = 2 * check_workers(client)
@@ -197,7 +196,6 @@ class _Runner:
             if r is not None and "corpus" in r and \
                     all(d in self.results for d in self.plan.dependents(j)):
                 r.pop("corpus")
-                self.entries.pop(j, None)
                 self.store.drop_corpus(j)
 
     def ready(self, index: int) -> bool:
@@ -208,8 +206,7 @@ class _Runner:
         ins = self.plan.inputs(index)
         if not ins:
             return b""
-        return merge_corpora([self.results[j] for j in ins], self.plan.params["corpus_max"],
-                             self.entries)
+        return merge_corpora([self.results[j] for j in ins], self.plan.params["corpus_max"])
 
     def _time_left(self) -> bool:
         return self.deadline is None or time.monotonic() < self.deadline

@@ -189,44 +189,36 @@ def fuzz_plan(examples: int, seed: int, bug: str | None = None, every_step: bool
 
 # ---- merging -----------------------------------------------------------------
 
-def corpus_entries(raw: bytes) -> list[tuple[bytes, bytes]]:
+def corpus_entries(raw: bytes) -> Iterator[tuple[bytes, bytes]]:
     """A corpus's entries, in order, each as (its schedule, its words):
     the bindings' format is, per entry, a length n, n decisions and n
     words of step data (little-endian uint32 words)."""
     words = memoryview(raw).cast("B")
     n = len(raw) // 4
-    out = []
     i = 0
     while i < n:
         ln = int.from_bytes(words[4 * i:4 * i + 4], "little")
         end = i + 1 + 2 * ln
-        out.append((bytes(words[4 * (i + 1):4 * (i + 1 + ln)]), bytes(words[4 * i:4 * end])))
+        yield bytes(words[4 * (i + 1):4 * (i + 1 + ln)]), bytes(words[4 * i:4 * end])
         i = end
-    return out
 
 
-def merge_corpora(results: list[dict], corpus_max: int, entries=None) -> bytes:
+def merge_corpora(results: list[dict], corpus_max: int) -> bytes:
     """The corpus a guided shard starts from: the entries of its input
     shards' corpora, the latest unit's first (a shard's corpus holds most
     of what it started from: the latest is the furthest along), each
     schedule once, at most `corpus_max` (0: UMASIM_GUIDED_CORPUS_MAX);
-    bytes in the bindings' format (little-endian uint32 words).
-    `entries`: a cache of corpus_entries by unit index (the client merges
-    each corpus into several shards' inputs)."""
+    bytes in the bindings' format (little-endian uint32 words).  The
+    entries past the last one taken are not even read (the latest corpus
+    alone often fills it)."""
     from umasim.bindings import GUIDED_CORPUS_MAX
     most = corpus_max or GUIDED_CORPUS_MAX
     seen: set[bytes] = set()
     out: list[bytes] = []
     for r in sorted(results, key=lambda r: r["index"], reverse=True):
-        if entries is not None and r["index"] in entries:
-            ents = entries[r["index"]]
-        else:
-            ents = corpus_entries(r.get("corpus") or b"")
-            if entries is not None:
-                entries[r["index"]] = ents
-        for key, blob in ents:
+        for key, blob in corpus_entries(r.get("corpus") or b""):
             if len(out) >= most:
-                break
+                return b"".join(out)
             if key not in seen:
                 seen.add(key)
                 out.append(blob)
