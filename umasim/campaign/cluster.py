@@ -84,7 +84,11 @@ def connect(jobs: int | None = None, cluster: str | None = None):
             _quiet_close(client)
         return
     lc = local_cluster(jobs or every_core())
-    client = d.Client(lc, set_as_default=False)
+    # Results come straight from the workers of this host (Dask's default
+    # asks the scheduler to fetch them and pass them on: the scheduler of
+    # a LocalCluster lives in this process, so a guided shard's corpus
+    # would cross it twice).
+    client = d.Client(lc, set_as_default=False, direct_to_workers=True)
     try:
         yield client
     finally:
