@@ -3,12 +3,13 @@
     python bench/campaign.py            # a table
     python bench/campaign.py --json     # one JSON object on stdout
 
-For 1 and 2 worker processes (a LocalCluster, started before the clock
-runs, one thread each), the throughput of three campaigns at their
-default unit sizes (umasim.campaign.DEFAULT_UNIT_SIZE):
+For 1 and 2 worker processes (a LocalCluster as --jobs starts it,
+umasim.campaign.cluster.local_cluster, started before the clock runs, one
+thread each), the throughput of three campaigns at their default unit
+sizes (umasim.campaign.DEFAULT_UNIT_SIZE):
 
-  guided   runs per second of `umasim explore --explorer guided` (shards
-           in rounds of GUIDED_SHARDS, corpora merged between rounds)
+  guided   runs per second of `umasim explore --explorer guided` (shard k
+           starting from shards k-7..k-4, GUIDED_SHARDS = 4)
   random   runs per second of `umasim explore --explorer random`
   fuzz     examples per second of `umasim fuzz` (default strategy,
            properties after every step)
@@ -16,18 +17,19 @@ default unit sizes (umasim.campaign.DEFAULT_UNIT_SIZE):
 and the ratio of 2 workers to 1 (target: 1.8 or more on a 2-core
 machine).  Beside it, the CPU seconds of the busiest worker, with one
 worker and with two: their ratio is the speedup the split allows when
-each worker has a core of its own, whatever else loads the host.  Each figure is the best of --reps repetitions, interleaved
-(the load of other processes on the host only ever slows a repetition
-down); the in-process figure (no workers) is given for reference.  The host's load
-average before the runs is reported: on a shared machine it bounds what
-a second worker can add.
+each worker has a core of its own, whatever else loads the host.  Each
+figure is the best of --reps repetitions, interleaved (the load of other
+processes on the host only ever slows a repetition down; every
+repetition's figure is in --json's `every_rep`); the in-process figure
+(no workers) is given for reference.  The host's load average before and
+after the runs is reported: on a shared machine it bounds what a second
+worker can add.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import pathlib
 import sys
@@ -37,6 +39,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from umasim.campaign import explore_campaign, fuzz_campaign  # noqa: E402
+from umasim.campaign.cluster import local_cluster  # noqa: E402
 from umasim.model.scenario import load  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "hunt_no_recheck.toml"
@@ -52,14 +55,18 @@ def _cpu() -> float:
 def measure(kind: str, client, address: str | None, runs: int, examples: int,
             out: pathlib.Path) -> tuple[float, float]:
     """Runs (or examples) per second of one campaign, and the CPU seconds
-    of its busiest worker (of this process, without workers)."""
+    of its busiest worker (of this process, without workers).  The
+    campaign's client gathers results straight from the workers, as the
+    one --jobs makes does."""
+    import dask
     before = client.run(_cpu) if client is not None else {"here": _cpu()}
-    if kind == "fuzz":
-        cr = fuzz_campaign(examples, 1, cluster=address, out=out)
-        done = cr.result.examples
-    else:
-        cr = explore_campaign(load(SCENARIO), kind, runs, seed=1, cluster=address, out=out)
-        done = cr.result.runs
+    with dask.config.set({"distributed.client.direct-to-workers": True}):
+        if kind == "fuzz":
+            cr = fuzz_campaign(examples, 1, cluster=address, out=out)
+            done = cr.result.examples
+        else:
+            cr = explore_campaign(load(SCENARIO), kind, runs, seed=1, cluster=address, out=out)
+            done = cr.result.runs
     after = client.run(_cpu) if client is not None else {"here": _cpu()}
     return done / cr.seconds, max(after[w] - before[w] for w in after)
 
@@ -81,26 +88,28 @@ def main() -> int:
     res: dict = {k: {} for k in kinds}
     clusters, clients = {}, {None: None}
     cpu: dict = {k: {} for k in kinds}
+    every: dict = {k: {} for k in kinds}
+    loads: list = []                # the load average as each repetition starts
     try:
         # Both clusters stand (idle) from the start, and the repetitions
         # interleave the three settings: a change of the host's load
         # between them falls on all three alike.
         for workers in (1, 2):
-            lc = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                          processes=True, dashboard_address=":0",
-                                          silence_logs=logging.CRITICAL)
+            lc = local_cluster(workers)         # as --jobs starts it
             clusters[workers] = lc
             clients[workers] = distributed.Client(lc, set_as_default=False)
         with tempfile.TemporaryDirectory() as tmp:
             tmpd = pathlib.Path(tmp)
             n = 0
             for _ in range(args.reps):
+                loads.append(round(os.getloadavg()[0], 2))
                 for k in kinds:
                     for workers in (0, 1, 2):
                         n += 1
                         addr = clusters[workers].scheduler_address if workers else None
                         v, c = measure(k, clients.get(workers), addr, args.runs,
                                        args.examples, tmpd / str(n))
+                        every[k].setdefault(workers, []).append(round(v, 1))
                         if v > res[k].get(workers, 0.0):
                             res[k][workers], cpu[k][workers] = v, c
     finally:
@@ -110,6 +119,7 @@ def main() -> int:
         for lc in clusters.values():
             lc.close()
     out = {"cpus": os.cpu_count(), "loadavg_before": round(load1, 2),
+           "loadavg_after": round(os.getloadavg()[0], 2), "loadavg_each_rep": loads,
            "runs": args.runs, "examples": args.examples, "reps": args.reps,
            "target_ratio": TARGET}
     for k in kinds:
@@ -120,11 +130,13 @@ def main() -> int:
                   "ratio_2_to_1": round(res[k][2] / res[k][1], 2),
                   "busiest_worker_cpu_s_1_worker": round(cpu[k][1], 2),
                   "busiest_worker_cpu_s_2_workers": round(cpu[k][2], 2),
-                  "cpu_ratio_2_to_1": round(cpu[k][1] / cpu[k][2], 2)}
+                  "cpu_ratio_2_to_1": round(cpu[k][1] / cpu[k][2], 2),
+                  "every_rep": {str(w): v for w, v in sorted(every[k].items())}}
     if args.json:
         print(json.dumps(out, sort_keys=True))
         return 0
-    print(f"host: {out['cpus']} CPUs, load average {out['loadavg_before']} before the runs")
+    print(f"host: {out['cpus']} CPUs, load average {out['loadavg_before']} before the runs, "
+          f"{out['loadavg_after']} after")
     print(f"{'campaign':10} {'in process':>12} {'1 worker':>12} {'2 workers':>12} {'2/1':>6}"
           f" {'CPU 2/1':>8}")
     for k in kinds:

@@ -24,6 +24,7 @@ from umasim.bindings import SANITIZE, on_valgrind
 from umasim.campaign import (explore_campaign, explore_plan, fingerprint, fuzz_campaign,
                              fuzz_plan, run_unit)
 from umasim.campaign.cluster import run_plan
+from umasim.campaign.plan import corpus_entries, merge_corpora
 from umasim.campaign.resume import CampaignDir
 from umasim.cli import main
 from umasim.errors import BuildMismatch, CampaignError, InvalidArgument
@@ -88,17 +89,44 @@ def test_plans_depend_on_the_command_only(tmp_path):
     assert len({u.params["seed"] for u in f.units()}) == 4
 
 
-def test_guided_rounds_start_from_the_merged_corpora(tmp_path):
-    """Round 1's shard runs from round 0's corpora: its result differs
-    from the same shard run from nothing."""
+def test_guided_shards_start_from_the_shards_four_behind(tmp_path):
+    """Shard k starts from shards k-7..k-4 merged (none for the first
+    four): the campaign's results are those of each shard run
+    from its inputs' corpora, and a shard's input changes what it does.
+    A finished campaign keeps no corpus."""
     scn = load(HUNT)
-    plan = explore_plan(scn, "guided", 2500, seed=1, unit_size=500)
-    store = CampaignDir(tmp_path, plan)
-    results = run_plan(plan, store)
-    assert sorted(results) == [0, 1, 2, 3, 4]
-    alone = run_unit(plan.unit(4))
-    assert alone["corpus"] != results[4]["corpus"]
-    assert all(r["corpus"] for r in results.values())
+    plan = explore_plan(scn, "guided", 4500, seed=1, unit_size=500)
+    assert plan.nunits == 9
+    assert [list(plan.inputs(k)) for k in (0, 3, 4, 5, 7, 8)] == \
+        [[], [], [0], [0, 1], [0, 1, 2, 3], [1, 2, 3, 4]]
+    assert [list(plan.dependents(k)) for k in (0, 4, 5)] == [[4, 5, 6, 7], [8], []]
+    results = run_plan(plan, CampaignDir(tmp_path, plan))
+    by_hand: dict = {}
+    for k in range(plan.nunits):
+        start = merge_corpora([by_hand[j] for j in plan.inputs(k)], 0)
+        assert bool(start) == (k >= 4)
+        by_hand[k] = run_unit(plan.unit(k), start)
+        assert by_hand[k]["corpus"]
+    strip = {k: {x: v for x, v in r.items() if x != "corpus"} for k, r in by_hand.items()}
+    assert results == strip
+    alone = run_unit(plan.unit(8))
+    assert alone["corpus"] != by_hand[8]["corpus"]
+    assert not list((tmp_path / "units").glob("*.corpus"))
+
+
+def test_merged_corpora_keep_each_schedule_once_latest_unit_first():
+    """merge_corpora: entries (a length n, n decisions, n step words), the
+    latest unit's first whatever the results' order, a schedule met again
+    left out, at most corpus_max entries."""
+    def entry(decisions, steps):
+        return b"".join(w.to_bytes(4, "little") for w in [len(decisions), *decisions, *steps])
+    a, b, c, d = entry([1, 2], [7, 7]), entry([3], [9]), entry([1, 2], [8, 8]), entry([4], [1])
+    r0 = {"index": 0, "corpus": c + d}
+    r1 = {"index": 1, "corpus": a + b}
+    assert merge_corpora([r0, r1], 0) == merge_corpora([r1, r0], 0) == a + b + d
+    assert merge_corpora([r0, r1], 2) == a + b
+    assert merge_corpora([r0], 0) == c + d
+    assert list(corpus_entries(a + b)) == [(a[4:12], a), (b[4:8], b)]
 
 
 def test_resume_runs_only_the_missing_units(tmp_path, monkeypatch):
@@ -114,6 +142,40 @@ def test_resume_runs_only_the_missing_units(tmp_path, monkeypatch):
     assert ran == [1]
     assert tree(tmp_path) == before
     assert again.result.failures == first.result.failures
+
+
+def test_a_guided_campaign_resumes_from_the_corpora_it_kept(tmp_path, monkeypatch):
+    """Interrupted after six shards (and one of them lost), a guided
+    campaign keeps the corpora its remaining shards start from: --resume
+    runs only the missing shards and leaves the bytes of an uninterrupted
+    campaign."""
+    scn = load(HUNT)
+    plan = explore_plan(scn, "guided", 10000, seed=4, unit_size=1000)
+    whole = tmp_path / "whole"
+    run_plan(plan, CampaignDir(whole, plan))
+
+    class StopAfterSix:
+        n = 0
+
+        def add(self, result):
+            self.n += 1
+            if self.n == 6:
+                raise KeyboardInterrupt
+    cut = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(plan, CampaignDir(cut, plan), progress=StopAfterSix())
+    kept = sorted(p.name for p in (cut / "units").glob("*.corpus"))
+    assert kept == [f"{i:06d}.corpus" for i in range(6)]
+    (cut / "units" / "000003.json").unlink()
+    (cut / "units" / "000003.corpus").unlink()
+    ran = []
+    import umasim.campaign.cluster as cluster
+    real = cluster.run_unit
+    monkeypatch.setattr(cluster, "run_unit", lambda u, c=b"": ran.append(u.index) or real(u, c))
+    run_plan(plan, CampaignDir(cut, plan, resume=True))
+    assert ran == [3, 6, 7, 8, 9]
+    assert tree(cut) == tree(whole)
+    assert not list((whole / "units").glob("*.corpus"))
 
 
 def test_a_fuzz_campaign_resumes_with_the_seed_it_drew(tmp_path, capsys):
@@ -309,6 +371,32 @@ def test_fuzz_same_bytes_on_workers_and_with_jobs(tmp_path, cluster, capsys):
 
 @needs_dask
 @no_sanitizer
+def test_a_guided_campaign_resumes_on_workers(tmp_path, cluster):
+    """Resumed on workers, the shards whose inputs were read back from the
+    campaign's directory get those corpora from the client: the same
+    bytes as the campaign run whole in one process."""
+    lc, _ = cluster
+    plan = explore_plan(load(HUNT), "guided", 10000, seed=4, unit_size=1000)
+    whole = tmp_path / "whole"
+    run_plan(plan, CampaignDir(whole, plan))
+
+    class StopAfterSix:
+        n = 0
+
+        def add(self, result):
+            self.n += 1
+            if self.n == 6:
+                raise KeyboardInterrupt
+    cut = tmp_path / "cut"
+    with pytest.raises(KeyboardInterrupt):
+        run_plan(plan, CampaignDir(cut, plan), progress=StopAfterSix())
+    with distributed.Client(lc.scheduler_address, set_as_default=False) as c2:
+        run_plan(plan, CampaignDir(cut, plan, resume=True), c2)
+    assert tree(cut) == tree(whole)
+
+
+@needs_dask
+@no_sanitizer
 def test_a_worker_of_another_build_is_refused(cluster, monkeypatch):
     import umasim.campaign.cluster as cl
     _, client = cluster
@@ -345,6 +433,39 @@ def test_a_worker_killed_mid_unit_loses_nothing(tmp_path, cluster):
     assert killed
     want = run_plan(plan, CampaignDir(tmp_path / "one", plan))
     assert got == want
+    client.wait_for_workers(2, timeout=60)
+
+
+@needs_dask
+@no_sanitizer
+def test_a_worker_killed_mid_guided_campaign_loses_nothing(tmp_path, cluster):
+    """Guided shards start from earlier shards' results, which stay on the
+    workers: a worker killed with some of them (and a shard running) is
+    replaced, what it held is computed again, and the findings are those
+    of one process."""
+    lc, client = cluster
+    plan = explore_plan(load(HUNT), "guided", 12000, seed=2, unit_size=1000)
+    killed = []
+
+    class KillAtFive:
+        n = 0
+
+        def add(self, result):
+            self.n += 1
+            if self.n != 5:
+                return
+            busy = {w: ks for w, ks in client.processing().items() if ks}
+            victim = sorted(busy or client.scheduler_info()["workers"])[0]
+            pid = client.run(os.getpid, workers=[victim])[victim]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    with distributed.Client(lc.scheduler_address, set_as_default=False) as c2:
+        got = run_plan(plan, CampaignDir(tmp_path / "two", plan), c2, KillAtFive(),
+                       address=lc.scheduler_address)
+    assert killed
+    want = run_plan(plan, CampaignDir(tmp_path / "one", plan))
+    assert got == want
+    assert tree(tmp_path / "one") == tree(tmp_path / "two")
     client.wait_for_workers(2, timeout=60)
 
 

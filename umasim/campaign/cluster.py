@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 from umasim.campaign.plan import merge_corpora
 from umasim.campaign import units
-from umasim.campaign.units import fingerprint, run_unit
+from umasim.campaign.units import fingerprint, run_chained, run_unit
 from umasim.errors import BuildMismatch, CampaignError, InvalidArgument  # noqa: F401
 
 # How long the client waits for a scheduler to answer, and for a first
@@ -83,10 +83,12 @@ def connect(jobs: int | None = None, cluster: str | None = None):
         finally:
             _quiet_close(client)
         return
-    n = jobs or every_core()
-    lc = d.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                        dashboard_address=":0", silence_logs=logging.CRITICAL)
-    client = d.Client(lc, set_as_default=False)
+    lc = local_cluster(jobs or every_core())
+    # Results come straight from the workers of this host (Dask's default
+    # asks the scheduler to fetch them and pass them on: the scheduler of
+    # a LocalCluster lives in this process, so a guided shard's corpus
+    # would cross it twice).
+    client = d.Client(lc, set_as_default=False, direct_to_workers=True)
     try:
         yield client
     finally:
@@ -95,6 +97,23 @@ def connect(jobs: int | None = None, cluster: str | None = None):
             lc.close()
         except Exception:  # noqa: BLE001 -- closing is best effort
             pass
+
+
+# The LocalCluster's workers run without Dask's statistical profiler: it
+# samples each worker's stack every 10 ms on the worker's own event loop,
+# some 3% of a core per busy worker, which a machine with a core per
+# worker takes from the units.
+LOCAL_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
+def local_cluster(n: int):
+    """A LocalCluster of `n` worker processes of one thread each, as
+    --jobs starts it (bench/campaign.py measures the same)."""
+    import dask
+    d = _distributed()
+    with dask.config.set(LOCAL_CONFIG):
+        return d.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                              dashboard_address=":0", silence_logs=logging.CRITICAL)
 
 
 def _quiet_close(client) -> None:
@@ -137,31 +156,19 @@ def _ranges(indices) -> str:
 
 def run_plan(plan, store, client=None, progress=None, address: str | None = None) -> dict:
     """Runs the plan's units that `store` has no result of; returns every
-    result by unit index.  Guided shards go round by round."""
+    result by unit index.  A unit is handed out, earliest first, once the
+    units it starts from (Plan.inputs: a guided shard's) have their
+    results, so guided shards overlap: no worker waits at the end of a
+    round while a later shard could run."""
     results = store.done()
     for i in sorted(results):
         if progress is not None:
             progress.add(results[i])
     deadline = None if plan.time_budget is None else time.monotonic() + plan.time_budget
     runner = _Runner(plan, store, client, progress, results, deadline, address)
-    if plan.rounds:
-        from umasim.campaign.plan import GUIDED_SHARDS
-        nrounds = -(-plan.nunits // GUIDED_SHARDS)
-        for r in range(nrounds):
-            idx = range(r * GUIDED_SHARDS, min((r + 1) * GUIDED_SHARDS, plan.nunits))
-            # Only the two latest rounds' corpora are kept (to resume).
-            for i in range(max(0, (r - 2) * GUIDED_SHARDS), max(0, (r - 1) * GUIDED_SHARDS)):
-                results.get(i, {}).pop("corpus", None)
-                store.drop_corpus(i)
-            if all(i in results for i in idx):
-                continue
-            corpus = b""
-            if r > 0:
-                prev = range((r - 1) * GUIDED_SHARDS, r * GUIDED_SHARDS)
-                corpus = merge_corpora([results[i] for i in prev], plan.params["corpus_max"])
-            runner.run_batch((i for i in idx if i not in results), corpus)
-    else:
-        runner.run_batch(i for i in range(plan.nunits) if i not in results)
+    for i in sorted(results):
+        runner.release(i)
+    runner.run([i for i in range(plan.nunits) if i not in results])
     return results
 
 
@@ -175,23 +182,48 @@ class _Runner:
             self.width = 2 * check_workers(client)
 
     def _arrived(self, res: dict) -> None:
+        if "corpus" in res and all(d in self.results for d in self.plan.dependents(res["index"])):
+            res.pop("corpus")           # no unit still to run starts from it
         self.store.save(res)
         self.results[res["index"]] = res
         if self.progress is not None:
             self.progress.add(res)
+        self.release(res["index"])
+
+    def release(self, index: int) -> None:
+        """Drops the corpora no unit still to run starts from: those of
+        `index`'s inputs (and its own) whose dependents all have results
+        (so --resume finds every corpus it needs, and a finished campaign
+        keeps none)."""
+        for j in (*self.plan.inputs(index), index):
+            r = self.results.get(j)
+            if r is not None and "corpus" in r and \
+                    all(d in self.results for d in self.plan.dependents(j)):
+                r.pop("corpus")
+                self.store.drop_corpus(j)
+
+    def ready(self, index: int) -> bool:
+        return all(j in self.results for j in self.plan.inputs(index))
+
+    def corpus(self, index: int) -> bytes:
+        """The corpus unit `index` starts from: its inputs' corpora merged."""
+        ins = self.plan.inputs(index)
+        if not ins:
+            return b""
+        return merge_corpora([self.results[j] for j in ins], self.plan.params["corpus_max"])
 
     def _time_left(self) -> bool:
         return self.deadline is None or time.monotonic() < self.deadline
 
-    def run_batch(self, indices, corpus=b"") -> None:
+    def run(self, todo: list[int]) -> None:
         if self.client is None:
-            for i in indices:
+            for i in todo:
                 if not self._time_left():
                     return
-                self._arrived(run_unit(self.plan.unit(i), corpus))
+                self._arrived(run_unit(self.plan.unit(i), self.corpus(i)))
             return
         try:
-            self._distributed(iter(indices), corpus)
+            self._distributed(todo)
         except (BuildMismatch, KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001
@@ -217,53 +249,80 @@ class _Runner:
             f"{self.store.path}; continue with the same command and --resume "
             f"{self.store.path}")
 
-    def _distributed(self, indices, corpus) -> None:
+    def _distributed(self, todo: list[int]) -> None:
         d = _distributed()
         client = self.client
-        data = bytes(corpus)
-        first: list = []
-        pending = None
-        inflight = 0
+        plan = self.plan
+        pending = d.as_completed([], loop=client.loop, with_results=True,
+                                  raise_errors=False)
+        index: dict = {}            # future's key -> unit index
+        # The futures of finished units that a unit still to hand out
+        # starts from: their results stay on the workers, which merge
+        # them into that unit's corpus (the client sends no corpus).
+        held: dict = {}
+        nxt = 0
 
-        def submit() -> bool:
-            nonlocal inflight
-            if not self._time_left():
-                return False
-            i = next(indices, None)
-            if i is None:
-                return False
-            unit = self.plan.unit(i)
-            fut = client.submit(run_unit, unit, data, key=f"umasim-{self.plan.id}-{i}",
-                                pure=False, priority=-i, retries=0)
-            fut.unit_index = i
-            if pending is None:
-                first.append(fut)
-            else:
+        todo_pos = {i: n for n, i in enumerate(todo)}
+
+        def handed(j: int) -> bool:
+            """Whether unit j has a result or has been handed out."""
+            return j in self.results or todo_pos.get(j, nxt) < nxt
+
+        def fill() -> None:
+            """Hands out the next units, earliest first, while the window
+            has room and their inputs have results."""
+            nonlocal nxt
+            while len(index) < self.width and nxt < len(todo) and self._time_left():
+                i = todo[nxt]
+                if not self.ready(i):
+                    return
+                nxt += 1
+                ins = plan.inputs(i)
+                key = f"umasim-{plan.id}-{i}"
+                if ins:
+                    fut = client.submit(run_chained, plan.unit(i),
+                                        [held.get(j, self.results[j]) for j in ins],
+                                        plan.params["corpus_max"], key=key, pure=False,
+                                        priority=-i, retries=0)
+                    for j in ins:
+                        if j in held and all(handed(k) for k in plan.dependents(j)):
+                            held.pop(j).release()
+                else:
+                    fut = client.submit(run_unit, plan.unit(i), b"", key=key, pure=False,
+                                        priority=-i, retries=0)
+                index[fut.key] = i
                 pending.add(fut)
-            inflight += 1
-            return True
-        while inflight < self.width and submit():
-            pass
-        if not first:
-            return
-        pending = d.as_completed(first, loop=client.loop)
-        while inflight:
-            fut = next(pending)
-            inflight -= 1
-            try:
-                res = fut.result()
-            except BuildMismatch:
-                raise
-            except Exception as e:  # noqa: BLE001
-                if type(e).__name__ != "KilledWorker":
-                    raise
+        fill()
+        while index:
+            fut, res = self._next(pending)
+            i = index.pop(fut.key)
+            if res is None:
                 # The scheduler gave up on the unit after it took down its
                 # workers (allowed-failures): a finding, not a lost unit.
                 from umasim.campaign.units import _error_result
-                res = _error_result(self.plan.unit(fut.unit_index),
+                res = _error_result(plan.unit(i),
                                     RuntimeError(f"the unit took down its worker each "
-                                                 f"time it ran ({e})"))
-            fut.release()
+                                                 f"time it ran ({self._killed})"))
+                fut.release()
+            elif all(handed(k) for k in plan.dependents(i)):
+                fut.release()
+            else:
+                held[i] = fut
             self._arrived(res)
-            while inflight < self.width and submit():
-                pass
+            fill()
+        for f in held.values():
+            f.release()
+
+    def _next(self, pending):
+        """The next finished unit's future and result (None for a unit the
+        scheduler gave up on: self._killed says why)."""
+        fut, res = next(pending)
+        if fut.status == "error":
+            _, exc, tb = res
+            if type(exc).__name__ == "KilledWorker":
+                self._killed = exc
+                return fut, None
+            raise exc.with_traceback(tb)
+        if isinstance(res, BaseException):      # cancelled: the scheduler is gone
+            raise res
+        return fut, res

@@ -10,10 +10,12 @@ same findings on one process, on local workers or on a cluster.
                   whole exploration seeds it (seed + run); pct's run
                   length estimate (steps_hint) is computed once, here,
                   and run 0 stays the sequential run that makes it
-    guided        shards of U runs, GUIDED_SHARDS to a round; the shards
-                  of round r start from the corpora of round r - 1,
-                  merged in unit order; shard k seeded seed (k = 0) or a
-                  hash of (seed, k)
+    guided        shards of U runs; shard k starts from the corpora of
+                  shards k - 2S + 1 .. k - S (S = GUIDED_SHARDS: the S
+                  shards that end at its own place S shards back),
+                  merged latest first, so that shards k - S + 1 .. k
+                  may run at once and none waits at the end of a round;
+                  shard k seeded seed (k = 0) or a hash of (seed, k)
     bounded       one unit: a depth-first search is one stack (it
                   refuses --jobs and --cluster)
     fuzz          unit k: a Hypothesis run of U examples, seeded with a
@@ -33,7 +35,9 @@ from umasim.errors import InvalidArgument
 
 # Units' default sizes: runs of an explorer, examples of the fuzzer.
 DEFAULT_UNIT_SIZE = {"explore": 10000, "fuzz": 25}
-# Guided shards run in rounds of this many units.
+# Guided shards: shard k starts from the corpora of shards k - 2S + 1 ..
+# k - S (S = GUIDED_SHARDS), so S shards may run at once, whatever the
+# number of workers.
 GUIDED_SHARDS = 4
 
 
@@ -78,12 +82,25 @@ class Plan:
             yield self.unit(i)
 
     @property
-    def rounds(self) -> bool:
-        """Whether units of round r wait for round r - 1 (guided)."""
+    def chained(self) -> bool:
+        """Whether units start from earlier units' corpora (guided)."""
         return self.params.get("explorer") == "guided"
 
-    def round_of(self, index: int) -> int:
-        return index // GUIDED_SHARDS if self.rounds else 0
+    def inputs(self, index: int) -> range:
+        """The units whose corpora unit `index` starts from (merged latest
+        first, merge_corpora): shards index - 2S + 1 .. index - S (guided;
+        none for the first S shards and for other units)."""
+        if not self.chained:
+            return range(0)
+        s = GUIDED_SHARDS
+        return range(max(0, index - 2 * s + 1), max(0, index - s + 1))
+
+    def dependents(self, index: int) -> range:
+        """The units that start from unit `index`'s corpus."""
+        if not self.chained:
+            return range(0)
+        s = GUIDED_SHARDS
+        return range(min(self.nunits, index + s), min(self.nunits, index + 2 * s))
 
     def manifest(self) -> dict:
         return {"command": self.command, "campaign": self.id, "params": self.params,
@@ -123,6 +140,11 @@ def explore_plan(scn, explorer: str = "random", runs: int = 1000, seed: int | No
         # (Only then: a campaign's id, a hash of its parameters, stays
         # what it was for the default.)
         params["oracle"] = False
+    if explorer == "guided":
+        # Shard k starts from shards k - 2S + 1 .. k - S.  (Campaigns
+        # whose shards ran in rounds, each from the whole previous round,
+        # had no such key: they are other campaigns, with other ids.)
+        params["window"] = GUIDED_SHARDS
     hint = probe.steps_hint if explorer == "pct" else sched.steps_hint
     nunits = 1 if explorer == "bounded" else -(-runs // size)
 
@@ -172,32 +194,39 @@ def fuzz_plan(examples: int, seed: int, bug: str | None = None, every_step: bool
 
 # ---- merging -----------------------------------------------------------------
 
-def merge_corpora(results: list[dict], corpus_max: int) -> bytes:
-    """The corpus a guided round starts from: the entries of the previous
-    round's shards, in unit order, each schedule once, at most
-    `corpus_max` (0: UMASIM_GUIDED_CORPUS_MAX); bytes in the bindings'
-    format (little-endian uint32 words)."""
-    import array
-    import sys
+def corpus_entries(raw: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """A corpus's entries, in order, each as (its schedule, its words):
+    the bindings' format is, per entry, a length n, n decisions and n
+    words of step data (little-endian uint32 words)."""
+    words = memoryview(raw).cast("B")
+    n = len(raw) // 4
+    i = 0
+    while i < n:
+        ln = int.from_bytes(words[4 * i:4 * i + 4], "little")
+        end = i + 1 + 2 * ln
+        yield bytes(words[4 * (i + 1):4 * (i + 1 + ln)]), bytes(words[4 * i:4 * end])
+        i = end
 
+
+def merge_corpora(results: list[dict], corpus_max: int) -> bytes:
+    """The corpus a guided shard starts from: the entries of its input
+    shards' corpora, the latest unit's first (a shard's corpus holds most
+    of what it started from: the latest is the furthest along), each
+    schedule once, at most `corpus_max` (0: UMASIM_GUIDED_CORPUS_MAX);
+    bytes in the bindings' format (little-endian uint32 words).  The
+    entries past the last one taken are not even read (the latest corpus
+    alone often fills it)."""
     from umasim.bindings import GUIDED_CORPUS_MAX
     most = corpus_max or GUIDED_CORPUS_MAX
     seen: set[bytes] = set()
     out: list[bytes] = []
-    for r in sorted(results, key=lambda r: r["index"]):
-        raw = r.get("corpus") or b""
-        w = array.array("I", raw)
-        if sys.byteorder != "little":
-            w.byteswap()
-        i = 0
-        while i < len(w) and len(out) < most:
-            ln = w[i]
-            end = i + 1 + 2 * ln
-            key = raw[4 * (i + 1):4 * (i + 1 + ln)]
+    for r in sorted(results, key=lambda r: r["index"], reverse=True):
+        for key, blob in corpus_entries(r.get("corpus") or b""):
+            if len(out) >= most:
+                return b"".join(out)
             if key not in seen:
                 seen.add(key)
-                out.append(raw[4 * i:4 * end])
-            i = end
+                out.append(blob)
     return b"".join(out)
 
 

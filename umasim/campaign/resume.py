@@ -6,7 +6,7 @@
     DIR/units/NNNNNN.json    each finished unit's result, written (whole,
                              through a rename) as it arrives
     DIR/units/NNNNNN.corpus  a guided shard's corpus (the bindings' bytes),
-                             kept for the two latest rounds
+                             kept while a shard still to run starts from it
     DIR/*.toml, *.trace      the distinct failures' artefacts
 
 `--resume DIR` plans the campaign from the command line again, refuses a

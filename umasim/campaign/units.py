@@ -9,7 +9,8 @@ that it can be stored for --resume); it depends only on the unit.
     explore unit  one call of the explorer over a slice of the runs
                   (random, pct: runs start..start+runs-1, seeded as the
                   whole exploration seeds them; guided: a shard, from the
-                  corpus its round starts with; bounded: the whole search)
+                  corpus of the shards it starts from; bounded: the whole
+                  search)
     fuzz unit     one Hypothesis run of `examples` examples, seeded from
                   the campaign seed and the unit's index
 
@@ -76,8 +77,8 @@ def check_build(unit: Unit) -> None:
 
 def run_unit(unit: Unit, corpus: bytes = b"") -> dict:
     """Runs one unit here; returns its result (a dict, JSON-able but for
-    `corpus`).  `corpus`: a guided shard's starting corpus (its round's,
-    bindings' format)."""
+    `corpus`).  `corpus`: a guided shard's starting corpus (its input
+    shards' corpora merged, plan.merge_corpora; bindings' format)."""
     check_build(unit)
     try:
         if unit.command == "explore":
@@ -87,6 +88,14 @@ def run_unit(unit: Unit, corpus: bytes = b"") -> dict:
         raise
     except Exception as e:  # noqa: BLE001 -- a finding, not a lost unit
         return _error_result(unit, e)
+
+
+def run_chained(unit: Unit, inputs: list[dict], corpus_max: int) -> dict:
+    """Runs a guided shard from its input shards' results (on a worker:
+    the client hands the inputs over as the futures of their units, so
+    their corpora go from worker to worker, and the merge is done here)."""
+    from umasim.campaign.plan import merge_corpora
+    return run_unit(unit, merge_corpora(inputs, corpus_max))
 
 
 def _error_result(unit: Unit, e: BaseException) -> dict:
