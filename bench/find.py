@@ -14,15 +14,16 @@ For every switch of the core (or those given with --bugs) and every seed
             allocations, frees across threads and vCPUs, a drain, M_WAITOK
             allocations that fill the keg), every run judged by the
             expectations, the invariant checker and the core's oracle,
-            --budget seconds at most; --searchers adds random and pct
+            --budget seconds at most, then the find shrunk by umasim's
+            shrinker (judged by the properties); --searchers adds random
+            and pct
 
 and reports, per switch and searcher: how many seeds found it, seconds to
 find (median and worst over the seeds; a seed that did not find it counts
 as the budget; for fuzz the time of the first failing example, shrinking
-not counted, which `shrink_s` reports), and the size of the finds
-(threads, ops, preemptions: the largest over the seeds, and for fuzz after
-shrinking; an explorer's find is not shrunk); --json adds each seed's
-(`per_seed`).
+not counted, which `shrink_s` reports), and the size of the finds after
+shrinking (threads, ops, preemptions: the largest over the seeds); --json
+adds each seed's (`per_seed`).
 
     python bench/find.py [--json] [--seeds N] [--budget S] [--bugs a,b]
                          [--searchers fuzz,guided,random,pct]
@@ -103,6 +104,8 @@ def fuzz_find(bug: str, seed: int, budget: float) -> dict:
 
 def explore_find(bug: str, explorer: str, seed: int, budget: float) -> dict:
     from umasim.search.explore import explore
+    from umasim.search.properties import unrolled
+    from umasim.search.shrink import shrink_run
     d = json.loads(json.dumps(GENERIC))
     d["sim"]["bugs"] = [bug]
     scn = from_dict(d, "<bench/find.py>")
@@ -113,11 +116,18 @@ def explore_find(bug: str, explorer: str, seed: int, budget: float) -> dict:
         runs += res.runs
         if res.failures:
             c = next(c for c in res.classes if c.failed)
-            return {"found": True, "seconds": time.perf_counter() - t0, "runs": runs,
+            secs = time.perf_counter() - t0
+            # Then umasim's shrinker, judged by the properties, on the
+            # find (the scenario written out: repeats unrolled).
+            shrunk = shrink_run(unrolled(scn), list(c.decisions), properties=True)
+            size = shrunk.final.sizes
+            return {"found": True, "seconds": secs, "runs": runs,
+                    "shrink_s": time.perf_counter() - t0 - secs,
                     "kind": c.kind, "outcome": c.outcome, "message": c.message,
-                    "threads": len(GENERIC["thread"]),
-                    "ops": sum(len(t["ops"]) * t.get("repeat", 1) for t in GENERIC["thread"]),
-                    "preemptions": sum(1 for d in c.decisions if d)}
+                    "threads": size.threads, "ops": size.ops, "preemptions": size.nonzero,
+                    "found_ops": sum(len(t["ops"]) * t.get("repeat", 1)
+                                     for t in GENERIC["thread"]),
+                    "found_preemptions": sum(1 for d in c.decisions if d)}
         if res.exhausted:
             break
     return {"found": False, "seconds": time.perf_counter() - t0, "runs": runs}
@@ -185,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                 r = fuzz_find(bug, seed, args.budget) if who == "fuzz" else \
                     explore_find(bug, who, seed, args.budget)
                 results.append(r)
-            per[who] = summary(results, args.budget, shrunk=who == "fuzz")
+            per[who] = summary(results, args.budget)
             # A line a result (on stderr with --json: the progress).
             s = per[who]
             print(f"{bug:<18} {who:<8} found {s['found']}/{s['seeds']}  median "
