@@ -620,3 +620,22 @@ def test_a_lower_limit_with_the_runs_on_its_keg_cut_in_proportion():
     assert sh._run(sh.cur.d, strip_decisions(sh.cur.decisions))[1] == sh.failure
     res = sh.run()
     assert res.final.sizes.ops <= 5 and res.final.sizes.nonzero <= 2, res.final.sizes
+
+
+def test_properties_refuse_a_scenario_that_repeats():
+    """The properties name each variable once: a scenario whose threads
+    repeat is refused with a precise error (not a KeyError from inside
+    the checker); with its repeats written out it is judged (and passes)."""
+    from umasim.errors import InvalidArgument
+    from umasim.search.properties import unrolled
+    from umasim.search.shrink import shrink_run
+    from umasim.search.shrink import NotFailing
+    scn = from_dict({"sim": {"cpus": 1},
+                     "zone": [{"name": "z", "size": 64}],
+                     "thread": [{"name": "a", "cpu": 0, "repeat": 3,
+                                 "ops": ["alloc z -> x{i}", "touch x{i}", "free x{i}",
+                                         "alloc z zero -> y{i}"]}]}, "<test>")
+    with pytest.raises(InvalidArgument, match="write the repeats out"):
+        shrink_run(scn, [], properties=True)
+    with pytest.raises(NotFailing):
+        shrink_run(unrolled(scn), [], properties=True)

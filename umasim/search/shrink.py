@@ -470,6 +470,11 @@ class Shrinker:
         self.source = scn.source
         # Whether the fuzzing properties judge the runs (search.judge).
         self.properties = properties_apply(scn) if properties is None else properties
+        if self.properties and any(t["repeat"] != 1 for t in scn.threads):
+            from umasim.errors import InvalidArgument
+            raise InvalidArgument("the properties judge scenarios whose threads run their ops "
+                                  "once: write the repeats out first "
+                                  "(umasim.search.properties.unrolled)")
         self.every_step = every_step
         self.max_runs = max_runs
         self.cap = cap if cap is not None else scn.schedule.max_steps
