@@ -76,17 +76,10 @@ static const char *const window_gives_up[W_COUNT] = {
 void
 cov_win_open(int w, const void *obj)
 {
-	struct sim *s = cursim;
-	struct kthread *td = s->st.curthread;
 
-	if (td->td_nopoints || td->td_nwin == COV_MAXNEST ||
-	    (window_fine[w] && s->st.cfg.granularity != UMASIM_GRAN_FINE))
+	if (window_fine[w] && cursim->st.cfg.granularity != UMASIM_GRAN_FINE)
 		return;
-	td->td_win[td->td_nwin].w = w;
-	td->td_win[td->td_nwin].obj = obj;
-	td->td_nwin++;
-	s->st.cov.nopen++;
-	s->st.cov.win[w] |= UMASIM_COV_ENTERED;
+	cov_win_open_fast(w, obj);
 }
 
 /*
@@ -106,17 +99,19 @@ cov_win_open_inner(int w)
 void
 cov_win_close(int w)
 {
+
+	cov_win_close_fast(w);
+}
+
+/* cov_win_close_fast() when 'w' is not the innermost window: out of the middle. */
+void
+cov_win_close_nested(int w)
+{
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 	int i;
 
-	i = td->td_nwin - 1;
-	if (i >= 0 && td->td_win[i].w == w) {	/* the innermost: common */
-		td->td_nwin = i;
-		s->st.cov.nopen--;
-		return;
-	}
-	for (; i >= 0; i--) {
+	for (i = td->td_nwin - 1; i >= 0; i--) {
 		if (td->td_win[i].w != w)
 			continue;
 		memmove(&td->td_win[i], &td->td_win[i + 1],

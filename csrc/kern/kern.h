@@ -816,6 +816,7 @@ arena_contains(const struct sim *s, const void *p, uint64_t *canon)
 void	cov_win_open(int w, const void *obj);
 void	cov_win_open_inner(int w);
 void	cov_win_close(int w);
+void	cov_win_close_nested(int w);
 void	cov_touch_slow(struct sim *s, const void *obj);
 void	cov_migrated(struct sim *s, struct kthread *td);
 void	cov_union(uint8_t *win, uint64_t *states, const struct kcover *c);
@@ -943,11 +944,11 @@ kern_critical_exit(void)
 }
 
 /*
- * cov_win_open() and cov_win_close() (cover.c), inline, for a window that
- * exists in this simulation (uma_sim.h: uma_sim_window_exists() has
- * answered cov_win_open()'s granularity test): the push and the pop of
- * the innermost window, the common case, with no call; anything else is
- * cover.c's.
+ * The push and the pop of a race window, inline, for a window that exists
+ * in this simulation (uma_sim.h: uma_sim_window_exists() has answered
+ * the granularity test that cover.c's cov_win_open() adds to the push);
+ * a pop of a window that is not the innermost is cover.c's
+ * cov_win_close_nested().
  */
 static inline void
 cov_win_open_fast(int w, const void *obj)
@@ -977,7 +978,7 @@ cov_win_close_fast(int w)
 		s->st.cov.nopen--;
 		return;
 	}
-	cov_win_close(w);
+	cov_win_close_nested(w);
 }
 
 /*
