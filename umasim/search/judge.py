@@ -48,6 +48,57 @@ class Failure:
             what += f" ({self.detail[0]})"
         return what + "; not as expected: " + ", ".join(self.expectations)
 
+    def same_as(self, other: "Failure | None", names: "NameBlind") -> bool:
+        """Whether `other` fails the same way but for the names in its
+        messages: equal Failures, or the same outcome and expectations
+        with messages (a broken property's, the invariant checker's) that
+        are equal once every name `names` holds is made one placeholder.
+        The shrinker keeps a smaller program whose failure names another
+        of its threads, variables or zones ("x still asleep" where it was
+        "a still asleep"): the same property broken the same way."""
+        if other is None:
+            return False
+        if self == other:
+            return True
+        if (self.outcome, self.expectations) != (other.outcome, other.expectations) or \
+                len(self.detail) != len(other.detail):
+            return False
+        if not ("check" in self.expectations or self.outcome == "property"):
+            return False
+        return [names(d) for d in self.detail] == [names(d) for d in other.detail]
+
+
+class NameBlind:
+    """A message with every whole word that names one of a scenario's
+    threads, zones or variables made "<name>".  Both messages compared are
+    made blind with the same names (the original scenario's, of which a
+    shrunk candidate's are a subset), so that a name that is also a word
+    of the message's prose ("a") is made a placeholder in both alike."""
+
+    def __init__(self, scn: Scenario):
+        from umasim.model import program
+        names = {t["name"] for t in scn.threads} | {z["name"] for z in scn.zones}
+        for t in scn.threads:
+            for op in t["ops"]:
+                try:
+                    out = program.parse_op(op).output
+                except (ValueError, TypeError):
+                    continue
+                if out:
+                    names.add(out)
+        # Longest first, so that "w12" is one name rather than "w1" and "2".
+        alts = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
+        self._re = re.compile(rf"(?<![\w.]){'(?:' + alts + ')'}(?![\w])") if alts else None
+
+    def __call__(self, message: str) -> str:
+        if self._re is None:
+            return message
+        # A list of names ("b, c still asleep") is one placeholder too.
+        return _NAMES.sub("<name>", self._re.sub("<name>", message))
+
+
+_NAMES = re.compile(r"<name>(?:, <name>)+")
+
 
 _NUM = re.compile(r"\b\d+\b")
 

@@ -88,7 +88,7 @@ from umasim.engine import execute
 from umasim.model.schedule import Schedule
 from umasim.model.scenario import SIM_DEFAULTS, Scenario, ScenarioError, _expansions, from_dict
 from umasim.model.sim import Sim
-from umasim.search.judge import (Failure, Judge, failing_expectations,  # noqa: F401
+from umasim.search.judge import (Failure, Judge, NameBlind, failing_expectations,  # noqa: F401
                                  failure_signature, normalise_panic, properties_apply)
 
 MAX_RUNS = 2000
@@ -103,6 +103,12 @@ ITEM_SIZES = (4096, 2048, 1024, 512, 256, 128, 64, 32)
 BOUND_MAX = 3
 BOUNDED_STEPS = 8_000_000
 BOUNDED_BUDGET = 20_000_000
+# pass_pct: the deepest PCT schedules it samples, their chance of a
+# migration at a point, and the steps (runs times the current run's
+# steps) it samples at each depth.
+PCT_DEPTH_MAX = 4
+PCT_MIGRATE = 0.1
+PCT_STEPS = 2_000_000
 
 
 # ---- sizes ----------------------------------------------------------------
@@ -266,13 +272,16 @@ class State:
 
 @dataclass
 class ShrinkResult:
-    failure: Failure
-    original: State
+    failure: Failure            # how the final run fails (the original's way,
+    original: State             # names aside: Failure.same_as)
     final: State
     runs: int
     max_runs: int
     cap: int
     steps_taken: list[str] = field(default_factory=list)
+    # The original scenario's names, for telling a run that fails the
+    # same way (Failure.same_as).
+    names: NameBlind | None = None
 
     @property
     def exhausted(self) -> bool:
@@ -494,6 +503,9 @@ class Shrinker:
         if sig is None:
             raise NotFailing(state.outcome, state.steps)
         self.failure = sig
+        self.names = NameBlind(scn)
+        # How the current state's run fails (self.failure but for names).
+        self.cur_failure = sig
         self.original = state
         self.cur = state
 
@@ -577,31 +589,32 @@ class Shrinker:
             if got is None:
                 continue
             state, sig = got
-            if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
+            if not self.failure.same_as(sig, self.names) or state.sizes.key() >= self.cur.sizes.key():
                 continue
             if segs is not None:
-                state = self._replayed(d, state)
-                if state is None:
+                got = self._replayed(d, state)
+                if got is None:
                     continue
-            self.cur = state
+                state, sig = got
+            self.cur, self.cur_failure = state, sig
             self.taken.append(what + (" (guided)" if segs is not None else ""))
             if self.log:
                 self.log(f"run {self.runs}: {self.taken[-1]}")
             return True
         return False
 
-    def _replayed(self, d: dict, state: State) -> State | None:
+    def _replayed(self, d: dict, state: State) -> tuple[State, Failure] | None:
         """A guided run's state, kept only when the decisions it recorded,
         run as they stand, fail the same way and are as small (what the
-        written scenario will do): that run's state, or None."""
+        written scenario will do): that run's state and failure, or None."""
         self._budget()
         got = self._run(d, strip_decisions(state.decisions))
         if got is None:
             return None
         again, sig = got
-        if sig != self.failure or again.sizes.key() >= self.cur.sizes.key():
+        if not self.failure.same_as(sig, self.names) or again.sizes.key() >= self.cur.sizes.key():
             return None
-        return again
+        return again, sig
 
     def attempt_segments(self, segs: list[Segment], what: str) -> bool:
         """Tries the current programs run guided by `segs` (an edited copy of
@@ -616,33 +629,48 @@ class Shrinker:
         if got is None:
             return False
         state, sig = got
-        if sig != self.failure or state.sizes.key() >= self.cur.sizes.key():
+        if not self.failure.same_as(sig, self.names) or state.sizes.key() >= self.cur.sizes.key():
             return False
-        state = self._replayed(self.cur.d, state)
-        if state is None:
+        got = self._replayed(self.cur.d, state)
+        if got is None:
             return False
-        self.cur = state
+        self.cur, self.cur_failure = got
         self.taken.append(what + " (guided)")
         if self.log:
             self.log(f"run {self.runs}: {self.taken[-1]}")
         return True
 
     def run(self) -> ShrinkResult:
-        passes = (self.pass_threads, self.pass_tail, self.pass_geometry, self.pass_runs,
-                  self.pass_ops, self.pass_repeat, self.pass_order, self.pass_segments,
-                  self.pass_decisions, self.pass_bounded, self.pass_zones, self.pass_sim,
-                  self.pass_operands)
+        # The programs' passes until none finds anything, then the
+        # schedule's until one does, and again: a schedule is cheaper to
+        # simplify, and its simplest form nearer, once the programs it
+        # interleaves are small (a find of a long run has hundreds of
+        # segments, most of them of threads that can go), and a thread or
+        # an op the old schedule needed may go once it is simpler.
+        programs = (self.pass_threads, self.pass_tail, self.pass_geometry, self.pass_runs,
+                    self.pass_ops, self.pass_repeat, self.pass_zones, self.pass_sim,
+                    self.pass_operands)
+        schedule = (self.pass_order, self.pass_segments, self.pass_decisions,
+                    self.pass_bounded, self.pass_pct)
         try:
-            changed = True
-            while changed:
-                before = self.cur.sizes.key()
-                for p in passes:
+            while True:
+                while True:
+                    mark = self.cur.sizes.key()
+                    for p in programs:
+                        p()
+                    if self.cur.sizes.key() >= mark:
+                        break
+                mark = self.cur.sizes.key()
+                for p in schedule:
                     p()
-                changed = self.cur.sizes.key() < before
+                    if self.cur.sizes.key() < mark:
+                        break
+                else:
+                    break
         except _Budget:
             pass
-        return ShrinkResult(self.failure, self.original, self.cur, self.runs,
-                            self.max_runs, self.cap, self.taken)
+        return ShrinkResult(self.cur_failure, self.original, self.cur, self.runs,
+                            self.max_runs, self.cap, self.taken, self.names)
 
     # -- helpers --
 
@@ -909,7 +937,8 @@ class Shrinker:
             try:
                 s = core.explore(start, "bounded", runs, 0, 0.0, 1, 0, k, self.cap,
                                  self.cur.d.get("expect", {}).get("outcome", "completed"),
-                                 panic, True, False, 0, stop_first=True)
+                                 panic, True, False, 0, stop_first=True,
+                                 oracle=self.properties)
             except (ValueError, TypeError, RuntimeError, MemoryError):
                 return
             self.bounded_steps += s.runs * per
@@ -918,6 +947,47 @@ class Shrinker:
             for c in failed:
                 if self.attempt(self.cur.d, f"a schedule of {k} preemptions (bounded)",
                                 decisions=strip_decisions(list(c.decisions))):
+                    break
+
+    def pass_pct(self) -> None:
+        """The schedule found again by PCT: the core's pct explorer, from
+        the post-setup snapshot, runs the current programs under schedules
+        of a few priority change points (depth 2 to PCT_DEPTH_MAX, each
+        with a migration now and then, PCT_MIGRATE), PCT_STEPS steps'
+        worth of runs as long as the current one each, in one C call, with
+        the core's oracle judging them when the properties do; the failing
+        runs it reports (one a kind of failure) are judged here like any
+        candidate, the fewest preemptions first, and the first that fails
+        the same way and is smaller is kept.  Where the bounded pass's
+        exhaustive search cannot reach the current count (long runs), PCT
+        samples schedules whose preemptions are few by construction."""
+        for depth in range(2, PCT_DEPTH_MAX + 1):
+            if not self.cur.sizes.nonzero:
+                return
+            key = (_canon(self.cur.d, []), "pct", depth)
+            if key in self.bounded_seen:
+                continue
+            self.bounded_seen.add(key)
+            try:
+                scn = from_dict(self.cur.d, self.source)
+                core = scn.build_with(trace="off").core
+                start = core.snapshot()
+                runs = max(PCT_STEPS // max(self.cur.steps, 1), 1)
+                s = core.explore(start, "pct", runs, depth, PCT_MIGRATE, depth, 0, 0,
+                                 self.cap,
+                                 self.cur.d.get("expect", {}).get("outcome", "completed"),
+                                 self.cur.d.get("expect", {}).get("panic", ""), True, False,
+                                 0, oracle=self.properties)
+            except (ScenarioError, ValueError, TypeError, RuntimeError, MemoryError):
+                return
+            failed = sorted((c for c in s.classes if c.failed),
+                            key=lambda c: (sum(1 for x in c.decisions if x), c.first_run))
+            for c in failed:
+                dec = strip_decisions(list(c.decisions))
+                if sum(1 for x in dec if x) >= self.cur.sizes.nonzero:
+                    continue
+                if self.attempt(self.cur.d, f"a schedule of depth {depth} (pct)",
+                                decisions=dec):
                     break
 
     def pass_zones(self) -> None:
@@ -1002,8 +1072,8 @@ class Shrinker:
         allocations), the ops whose variables nothing uses going first."""
         if self.attempt(d, what):
             return True
-        old, new = keg_items(self.cur.d["zone"][idx]), keg_items(d["zone"][idx])
-        if new >= old:
+        old, new = keg_items(self.cur.d, idx, self.source), keg_items(d, idx, self.source)
+        if old is None or new is None or new >= old:
             return False
         zones = {d["zone"][idx]["name"]} | {z["name"] for z in d["zone"]
                                             if z.get("master") == d["zone"][idx]["name"]}
@@ -1113,13 +1183,18 @@ def _run_cut(ops: list[str], a: int, b: int, k: int, used: set[str]) -> set[int]
     return set((free + rest)[:max(k, 0)])
 
 
-def keg_items(zone: dict) -> int:
-    """About how many items it takes to fill a primary zone's keg: its
-    limit rounded up to whole slabs (uma_zone_set_max), or without one a
-    slab's worth (what a per-CPU bucket fill starts at)."""
-    items = slab_items(zone)
-    mx = zone.get("max")
-    return -(-mx // items) * items if mx else items
+def keg_items(d: dict, idx: int, source: str = "<shrink>") -> int | None:
+    """How many items it takes to fill primary zone idx's keg of scenario
+    d, as the simulator builds it: its limit (uma_zone_set_max rounds the
+    max up to whole slabs of uk_ipers items, a slab header on the page or
+    off it), or without one a slab's worth (what a per-CPU bucket's fill
+    starts at).  None when the scenario cannot be built."""
+    try:
+        sim = from_dict(d, source).build_with(trace="off")
+        zone = sim.zone(d["zone"][idx]["name"])
+        return zone.stats["limit"] or zone.geometry.ipers
+    except (ScenarioError, ValueError, TypeError, RuntimeError, MemoryError):
+        return None
 
 
 def _simpler_ops(op: str) -> Iterator[str]:
