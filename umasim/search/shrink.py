@@ -5,9 +5,15 @@ No Hypothesis here: a deterministic, greedy delta-debugging loop over the
 scenario of the trace, scripted with the trace's decisions.  Each pass
 proposes smaller candidates; a candidate is kept when the scenario
 validator accepts it (a ScenarioError only skips it), its run fails the
-same way (failure_signature, below) and it is strictly smaller in the
-order of `Sizes.key`.  The passes, repeated until none finds anything or
-the budget of runs is spent:
+same way (failure_signature, below; a broken property's or the invariant
+checker's message may name another of the original's threads, variables
+or zones: Failure.same_as) and it is strictly smaller in the order of
+`Sizes.key`.  The programs' passes (threads to operands, below, but order)
+run until none finds anything; then the schedule's (order, segments,
+decisions, bounded, pct) until one does; and again, until neither finds
+anything or the budget of runs is spent -- a schedule is simpler to
+simplify once the programs it interleaves are small, and an op or a thread
+the old schedule needed may go once it is simpler.  The passes:
 
   threads     remove a whole thread
   tail        remove every op no thread had begun when the run failed
@@ -33,6 +39,10 @@ the budget of runs is spent:
               runs every schedule of the programs with at most k
               preemptions (k below the current count, at most BOUND_MAX),
               and its failing runs are judged here like any candidate
+  pct         the schedule sampled again: the core's pct explorer runs the
+              programs under schedules of a few priority change points
+              (depth 2 to PCT_DEPTH_MAX), and its failing runs with fewer
+              preemptions are judged here, the fewest first
   zones       remove a [[zone]] (with the ops that use it), its callbacks,
               flags, max and alignment
   sim         drop bug switches, move threads to vCPU 0, fewer vCPUs,
