@@ -657,11 +657,14 @@ class Shrinker:
         # interleaves are small (a find of a long run has hundreds of
         # segments, most of them of threads that can go), and a thread or
         # an op the old schedule needed may go once it is simpler.
+        # (Moving a thread to the front is cheap, a run a thread, and
+        # often takes a preemption or two away: it goes with the programs,
+        # or each of its finds would cost a round of the programs' passes.)
         programs = (self.pass_threads, self.pass_tail, self.pass_geometry, self.pass_runs,
-                    self.pass_ops, self.pass_repeat, self.pass_zones, self.pass_sim,
-                    self.pass_operands)
-        schedule = (self.pass_order, self.pass_segments, self.pass_decisions,
-                    self.pass_bounded, self.pass_pct)
+                    self.pass_ops, self.pass_repeat, self.pass_order, self.pass_zones,
+                    self.pass_sim, self.pass_operands)
+        schedule = (self.pass_pct, self.pass_segments, self.pass_decisions,
+                    self.pass_bounded)
         try:
             while True:
                 while True:
