@@ -8,12 +8,13 @@ validator accepts it (a ScenarioError only skips it), its run fails the
 same way (failure_signature, below; a broken property's or the invariant
 checker's message may name another of the original's threads, variables
 or zones: Failure.same_as) and it is strictly smaller in the order of
-`Sizes.key`.  The programs' passes (threads to operands, below, but order)
-run until none finds anything; then the schedule's (order, segments,
-decisions, bounded, pct) until one does; and again, until neither finds
-anything or the budget of runs is spent -- a schedule is simpler to
-simplify once the programs it interleaves are small, and an op or a thread
-the old schedule needed may go once it is simpler.  The passes:
+`Sizes.key`.  The programs' passes (threads, tail, geometry, runs, ops,
+repeat, order, zones, sim, operands) run until none finds anything; then
+the schedule's (pct, segments, decisions, bounded) until one does; and
+again, until neither finds anything or the budget of runs is spent -- a
+schedule is simpler to simplify once the programs it interleaves are
+small, and an op or a thread the old schedule needed may go once it is
+simpler.  The passes:
 
   threads     remove a whole thread
   tail        remove every op no thread had begun when the run failed
