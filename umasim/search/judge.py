@@ -77,6 +77,7 @@ class NameBlind:
 
     def __init__(self, scn: Scenario):
         from umasim.model import program
+        from umasim.model.scenario import _expansions
         names = {t["name"] for t in scn.threads} | {z["name"] for z in scn.zones}
         for t in scn.threads:
             for op in t["ops"]:
@@ -85,7 +86,8 @@ class NameBlind:
                 except (ValueError, TypeError):
                     continue
                 if out:
-                    names.add(out)
+                    # A repeating thread's "x{i}" is x0, x1, ... in messages.
+                    names.update(_expansions(out, t.get("repeat", 1)))
         # Longest first, so that "w12" is one name rather than "w1" and "2".
         alts = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
         self._re = re.compile(rf"(?<![\w.]){'(?:' + alts + ')'}(?![\w])") if alts else None
