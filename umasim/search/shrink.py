@@ -600,7 +600,7 @@ class Shrinker:
             if got is None:
                 continue
             state, sig = got
-            if not self.failure.same_as(sig, self.names) or state.sizes.key() >= self.cur.sizes.key():
+            if not self._better(state, sig):
                 continue
             if segs is not None:
                 got = self._replayed(d, state)
@@ -614,6 +614,11 @@ class Shrinker:
             return True
         return False
 
+    def _better(self, state: State, sig: Failure | None) -> bool:
+        """Whether a run fails the original's way (names aside:
+        Failure.same_as) and is smaller than the current state."""
+        return self.failure.same_as(sig, self.names) and state.sizes.key() < self.cur.sizes.key()
+
     def _replayed(self, d: dict, state: State) -> tuple[State, Failure] | None:
         """A guided run's state, kept only when the decisions it recorded,
         run as they stand, fail the same way and are as small (what the
@@ -623,7 +628,7 @@ class Shrinker:
         if got is None:
             return None
         again, sig = got
-        if not self.failure.same_as(sig, self.names) or again.sizes.key() >= self.cur.sizes.key():
+        if not self._better(again, sig):
             return None
         return again, sig
 
@@ -640,7 +645,7 @@ class Shrinker:
         if got is None:
             return False
         state, sig = got
-        if not self.failure.same_as(sig, self.names) or state.sizes.key() >= self.cur.sizes.key():
+        if not self._better(state, sig):
             return False
         got = self._replayed(self.cur.d, state)
         if got is None:
