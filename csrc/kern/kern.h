@@ -383,6 +383,16 @@ struct sim {
 	 * the step's bookkeeping (sched.c, sched_seq_continue()).
 	 */
 	int		seq_fast;
+	/*
+	 * How many more stops the sequential policy continues with no test
+	 * but this count (sched_point_in()), 0 when the next stop must look
+	 * (always, unless s->seq_fast).  Set by sched_seq_continue() from
+	 * what bounds a run of such stops -- the step limit, the room in the
+	 * decision log, the next timer -- and cleared by whatever changes
+	 * those or the thread that continues: every scheduled step
+	 * (step_begin()), a nearer timer (sched_timer_add()).
+	 */
+	uint64_t	seq_left;
 	struct ctx	sched_ctx;	/* the host side of the step loop */
 	jmp_buf		host_jmp;	/* panics outside any thread land here */
 	int		host_jmp_armed;
@@ -652,6 +662,7 @@ runview_rank(const struct runview *rv, int tid)
 
 /* sched.c */
 void	sched_point(int pt);
+void	sched_point_slow(int pt);
 void	sched_fine_point(int pt);
 void	sched_fine_point_always(int pt);
 void	sched_block(struct kthread *td, int pt);
@@ -856,6 +867,40 @@ sched_point_stops(const struct kthread *td)
 	return (td->td_acts != td->td_stop_acts && !td->td_nopoints);
 }
 
+#ifdef UMASIM_SANITIZE
+void	sched_seq_verify(struct sim *s, struct kthread *td);
+#endif
+
+/*
+ * sched_point(), inline, for the current thread 'td' of 's' (read before:
+ * a stop that switches threads may resume this one on another host
+ * thread, see sched_point()).  While s->seq_left counts, a stop there is
+ * one the sequential policy continues with decision 0 (sched.c,
+ * sched_seq_continue(), which set the count): the step's bookkeeping and
+ * nothing else.  The first stop past the count, and every other one, is
+ * sched_point_slow()'s, out of line.
+ */
+static inline void
+sched_point_in(struct sim *s, struct kthread *td, int pt)
+{
+
+	if (!sched_point_stops(td))
+		return;		/* back to back with the last stop: one point */
+	if (__builtin_expect(s->seq_left != 0, 1)) {
+#ifdef UMASIM_SANITIZE
+		sched_seq_verify(s, td);
+#endif
+		s->seq_left--;
+		td->td_point = pt;
+		td->td_stop_acts = td->td_acts;
+		s->st.now += s->st.cfg.ticks_per_step;
+		s->ndec++;	/* decision 0: dec_append() writes nothing */
+		s->st.nsteps++;
+		return;
+	}
+	sched_point_slow(pt);
+}
+
 /* footprint.c */
 #define	FPK_CPU		(1ULL << 60)	/* a vCPU: who runs there, its caches */
 #define	FPK_VAR		(2ULL << 60)	/* a program variable */
@@ -903,9 +948,10 @@ double	rng_unit(uint64_t st[4]);
  * fast paths enter and leave a critical section once or twice an
  * operation, and uma_sim.h maps its critical_enter()/critical_exit() to
  * these in the simulator's build (the native build keeps its own
- * functions).  A stop at the section's point is sched_point()'s, out of
- * line; everything after it uses the sim and thread read before it, which
- * stay the same whichever host thread the thread resumes on.
+ * functions).  A stop at the section's point is sched_point_in()'s, out
+ * of line but for the sequential policy's common case; everything after
+ * it uses the sim and thread read before it, which stay the same
+ * whichever host thread the thread resumes on.
  */
 static inline void
 kern_critical_enter(void)
@@ -913,8 +959,7 @@ kern_critical_enter(void)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	if (sched_point_stops(td))	/* what sched_point() tests first */
-		sched_point(PT_CRITICAL_ENTER);
+	sched_point_in(s, td, PT_CRITICAL_ENTER);
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
 	if (td->td_critnest++ == 0) {
 		s->st.cpu_crit[td->td_cpu] = td->td_tid;
@@ -929,8 +974,7 @@ kern_critical_exit(void)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	if (sched_point_stops(td))
-		sched_point(PT_CRITICAL_EXIT);
+	sched_point_in(s, td, PT_CRITICAL_EXIT);
 	if (__builtin_expect(td->td_critnest <= 0, 0))
 		panic("critical_exit: td_critnest == 0");
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
