@@ -393,6 +393,14 @@ struct sim {
 	 * (step_begin()), a nearer timer (sched_timer_add()).
 	 */
 	uint64_t	seq_left;
+	/*
+	 * Whether the interpreter's hooks around each op have anything to
+	 * do: a full trace, footprints or the oracle (program_main()).  Set
+	 * where the host hands the simulation to its threads
+	 * (sched_run_host(), sched_step_host()), which none of the three
+	 * changes under.
+	 */
+	int		op_hooks;
 	struct ctx	sched_ctx;	/* the host side of the step loop */
 	jmp_buf		host_jmp;	/* panics outside any thread land here */
 	int		host_jmp_armed;

@@ -743,6 +743,15 @@ why_not_runnable(const struct sim *s, const struct kthread *td, char *buf,
 	return (buf);
 }
 
+/* s->op_hooks for the steps the host is about to run (kern.h). */
+static void
+sched_op_hooks(struct sim *s)
+{
+
+	s->op_hooks = s->st.trace_level >= UMASIM_TRACE_FULL || s->fp_on ||
+	    s->oracle_on;
+}
+
 /* One step of thread 'tid' (-1: the default decision), from the host. */
 int
 sched_step_host(struct sim *s, int tid)
@@ -758,6 +767,7 @@ sched_step_host(struct sim *s, int tid)
 		return (UMASIM_E_NOTHREAD);
 	s->seq_fast = 0;	/* one step, back to the host */
 	s->seq_left = 0;
+	sched_op_hooks(s);
 	kix_view(s, &rv);
 	if (rv.n == 0 && time_jump(s))
 		kix_view(s, &rv);
@@ -806,6 +816,7 @@ sched_run_host(struct sim *s, uint64_t max_steps)
 	    s->st.trace_level < UMASIM_TRACE_FULL && s->cover == NULL &&
 	    s->st.digest_every == 0 && !s->brlog_on && !s->xlog_on &&
 	    !s->fp_on;
+	sched_op_hooks(s);
 	c = sched_choose(s);
 	if (c.tid >= 0) {
 		sched_begin(s, &c);
