@@ -146,24 +146,27 @@ struct kprog {
 
 struct kthread {
 	/*
-	 * What a step touches first, together at the start (a step to
-	 * another thread reads them cold): the machine, then the fields
-	 * of scheduling and of the program's loop.
+	 * What a step touches, together in the first cache line (a step
+	 * to another thread reads it cold; struct kthread_chunk aligns it):
+	 * the machine, the stop's bookkeeping and the program's loop.
 	 */
 	struct ctx	td_ctx;
-	int		td_tid;
-	int		td_state;	/* UMASIM_TS_* */
-	int		td_cpu;
-	int		td_critnest;
-	int		td_point;	/* where it last stopped */
-	int		td_migrate_to;	/* pending sim.migrate(), or -1 */
-	int		td_nopoints;	/* runs to completion (boot work) */
-	int		td_busy;	/* inside an operation or kernel work */
 	uint64_t	td_acts;	/* actions taken so far */
 	uint64_t	td_stop_acts;	/* td_acts at the last stop */
-	int		td_nwin;	/* race windows it is inside (td_win) */
-	int		td_pc;
 	int64_t		td_iter;
+	int		td_tid;
+	int		td_state;	/* UMASIM_TS_* */
+	int		td_point;	/* where it last stopped */
+	int		td_pc;
+	int		td_nopoints;	/* runs to completion (boot work) */
+	int		td_busy;	/* inside an operation or kernel work */
+	int		td_nfpz;	/* footprints: kegs its op reads (td_fpz) */
+	int		td_fpall;	/* the op conflicts with every step */
+	/* then what the kernel's paths read: vCPU, critical sections */
+	int		td_cpu;
+	int		td_critnest;
+	int		td_migrate_to;	/* pending sim.migrate(), or -1 */
+	int		td_nwin;	/* race windows it is inside (td_win) */
 	struct kprog	td_prog;
 	int		td_kernel;	/* softclock, pagedaemon */
 	int		td_nlocks;	/* mutexes held */
@@ -182,9 +185,7 @@ struct kthread {
 	int		td_nheld;
 	int		td_heldlost;	/* held more than KERN_MAXHELD: unnamed */
 	struct mtx	*td_held[KERN_MAXHELD];
-	int		td_nfpz;
 	const void	*td_fpz[KERN_MAXFPZ];
-	int		td_fpall;	/* the op conflicts with every step */
 	struct kstack	*td_stack;
 	char		td_name[KERN_NAMELEN];
 	/* race windows the thread is inside, innermost last (cover.c) */
@@ -195,7 +196,17 @@ struct kthread {
 	const void	*td_wqkey;	/* the queue it is on, or NULL */
 	int		td_timed;	/* on the timed sleepers' list */
 	int64_t		td_pct_prio;	/* the PCT policy's priority, 0: unseen */
+#if !defined(UMASIM_UCONTEXT) && !defined(UMASIM_ASAN)
+	/* to a whole number of cache lines (struct kthread_chunk) */
+	char		td_pad[24];
+#endif
 };
+
+#if !defined(UMASIM_UCONTEXT) && !defined(UMASIM_ASAN)
+_Static_assert(sizeof(struct kthread) % 64 == 0 &&
+    offsetof(struct kthread, td_fpall) < 64,
+    "struct kthread: its first cache line, and a whole number of them");
+#endif
 
 struct callout {
 	void		(*c_func)(void *);
@@ -901,12 +912,29 @@ void	sched_seq_verify(struct sim *s, struct kthread *td);
 #endif
 
 /*
+ * A stop on s->seq_left's count: one the sequential policy continues with
+ * decision 0 (sched.c, sched_seq_continue(), which set the count), the
+ * step's bookkeeping and nothing else.
+ */
+static inline void
+sched_seq_step(struct sim *s, struct kthread *td, int pt)
+{
+
+#ifdef UMASIM_SANITIZE
+	sched_seq_verify(s, td);
+#endif
+	s->seq_left--;
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	s->st.now += s->st.cfg.ticks_per_step;
+	s->ndec++;		/* decision 0: dec_append() writes nothing */
+	s->st.nsteps++;
+}
+
+/*
  * sched_point(), inline, for the current thread 'td' of 's' (read before:
  * a stop that switches threads may resume this one on another host
- * thread, see sched_point()).  While s->seq_left counts, a stop there is
- * one the sequential policy continues with decision 0 (sched.c,
- * sched_seq_continue(), which set the count): the step's bookkeeping and
- * nothing else.  The first stop past the count, and every other one, is
+ * thread, see sched_point()): a stop on the count inline, any other
  * sched_point_slow()'s, out of line.
  */
 static inline void
@@ -916,15 +944,7 @@ sched_point_in(struct sim *s, struct kthread *td, int pt)
 	if (!sched_point_stops(td))
 		return;		/* back to back with the last stop: one point */
 	if (__builtin_expect(s->seq_left != 0, 1)) {
-#ifdef UMASIM_SANITIZE
-		sched_seq_verify(s, td);
-#endif
-		s->seq_left--;
-		td->td_point = pt;
-		td->td_stop_acts = td->td_acts;
-		s->st.now += s->st.cfg.ticks_per_step;
-		s->ndec++;	/* decision 0: dec_append() writes nothing */
-		s->st.nsteps++;
+		sched_seq_step(s, td, pt);
 		return;
 	}
 	sched_point_slow(pt);

@@ -465,7 +465,15 @@ sched_point(int pt)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	sched_point_in(s, td, pt);
+	if (!sched_point_stops(td))
+		return;		/* back to back with the last stop: one point */
+	if (__builtin_expect(s->seq_left != 0, 1)) {
+		sched_seq_step(s, td, pt);
+		return;
+	}
+	if (sched_seq_continue(s, td, pt))
+		return;
+	stop_at(s, td, pt);
 }
 
 /* sched_point_in() past s->seq_left's count: the stop, or the test. */
@@ -598,10 +606,13 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 	c = s->st.nthreads / KERN_THREAD_CHUNK;
 	i = s->st.nthreads % KERN_THREAD_CHUNK;
 	if (c == s->ntdchunks) {
-		/* A chunk at a time, never moved (pointers into it live on). */
-		ch = calloc(1, sizeof(*ch));
-		if (ch == NULL)
+		/*
+		 * A chunk at a time, never moved (pointers into it live on),
+		 * each thread's first cache line its own (struct kthread).
+		 */
+		if (posix_memalign((void **)&ch, 64, sizeof(*ch)) != 0)
 			return (NULL);
+		memset(ch, 0, sizeof(*ch));
 		s->tdchunks[s->ntdchunks++] = ch;
 	}
 	ch = s->tdchunks[c];
