@@ -664,7 +664,11 @@ static inline int
 runview_nth(const struct runview *rv, int k)
 {
 	const kix_v8 *pre = (const kix_v8 *)(const void *)rv->pre;
-	kix_v8 kv, le;
+	union {
+		kix_v8		v;
+		uint64_t	h[2];
+	} le;
+	kix_v8 kv;
 	int i, w;
 
 	if (k < rv->cnt[0])
@@ -672,11 +676,11 @@ runview_nth(const struct runview *rv, int k)
 	if (__builtin_expect(k < 0 || k >= rv->n, 0))
 		return (-1);
 	kv = (kix_v8){ 0 } + (int16_t)k;
-	le = (kix_v8){ 0 };
+	le.v = (kix_v8){ 0 };
 	for (i = 0; i <= rv->nwords / 8; i++)
-		le += pre[i] <= kv;	/* -1 in each lane at most k */
-	w = -(le[0] + le[1] + le[2] + le[3] + le[4] + le[5] + le[6] + le[7]) -
-	    1;
+		le.v -= pre[i] <= kv;	/* a compare is -1 in a lane at most k */
+	/* The sum of the eight lanes (each at most 9): four to a word. */
+	w = (int)(((le.h[0] + le.h[1]) * 0x0001000100010001ULL) >> 48) - 1;
 	return (w * 64 + select64(rv->w[w], k - rv->pre[w]));
 }
 
