@@ -146,24 +146,27 @@ struct kprog {
 
 struct kthread {
 	/*
-	 * What a step touches first, together at the start (a step to
-	 * another thread reads them cold): the machine, then the fields
-	 * of scheduling and of the program's loop.
+	 * What a step touches, together in the first cache line (a step
+	 * to another thread reads it cold; struct kthread_chunk aligns it):
+	 * the machine, the stop's bookkeeping and the program's loop.
 	 */
 	struct ctx	td_ctx;
-	int		td_tid;
-	int		td_state;	/* UMASIM_TS_* */
-	int		td_cpu;
-	int		td_critnest;
-	int		td_point;	/* where it last stopped */
-	int		td_migrate_to;	/* pending sim.migrate(), or -1 */
-	int		td_nopoints;	/* runs to completion (boot work) */
-	int		td_busy;	/* inside an operation or kernel work */
 	uint64_t	td_acts;	/* actions taken so far */
 	uint64_t	td_stop_acts;	/* td_acts at the last stop */
-	int		td_nwin;	/* race windows it is inside (td_win) */
-	int		td_pc;
 	int64_t		td_iter;
+	int		td_tid;
+	int		td_state;	/* UMASIM_TS_* */
+	int		td_point;	/* where it last stopped */
+	int		td_pc;
+	int		td_nopoints;	/* runs to completion (boot work) */
+	int		td_busy;	/* inside an operation or kernel work */
+	int		td_nfpz;	/* footprints: kegs its op reads (td_fpz) */
+	int		td_fpall;	/* the op conflicts with every step */
+	/* then what the kernel's paths read: vCPU, critical sections */
+	int		td_cpu;
+	int		td_critnest;
+	int		td_migrate_to;	/* pending sim.migrate(), or -1 */
+	int		td_nwin;	/* race windows it is inside (td_win) */
 	struct kprog	td_prog;
 	int		td_kernel;	/* softclock, pagedaemon */
 	int		td_nlocks;	/* mutexes held */
@@ -182,9 +185,7 @@ struct kthread {
 	int		td_nheld;
 	int		td_heldlost;	/* held more than KERN_MAXHELD: unnamed */
 	struct mtx	*td_held[KERN_MAXHELD];
-	int		td_nfpz;
 	const void	*td_fpz[KERN_MAXFPZ];
-	int		td_fpall;	/* the op conflicts with every step */
 	struct kstack	*td_stack;
 	char		td_name[KERN_NAMELEN];
 	/* race windows the thread is inside, innermost last (cover.c) */
@@ -195,7 +196,17 @@ struct kthread {
 	const void	*td_wqkey;	/* the queue it is on, or NULL */
 	int		td_timed;	/* on the timed sleepers' list */
 	int64_t		td_pct_prio;	/* the PCT policy's priority, 0: unseen */
+#if !defined(UMASIM_UCONTEXT) && !defined(UMASIM_ASAN)
+	/* to a whole number of cache lines (struct kthread_chunk) */
+	char		td_pad[24];
+#endif
 };
+
+#if !defined(UMASIM_UCONTEXT) && !defined(UMASIM_ASAN)
+_Static_assert(sizeof(struct kthread) % 64 == 0 &&
+    offsetof(struct kthread, td_fpall) < 64,
+    "struct kthread: its first cache line, and a whole number of them");
+#endif
 
 struct callout {
 	void		(*c_func)(void *);
@@ -318,6 +329,9 @@ struct kthread_chunk {
 
 /* Bitmap words over UMASIM_MAXTHREADS threads. */
 #define	KIX_WORDS	(UMASIM_MAXTHREADS / 64)
+/* Prefix counts of the words (struct kindex): nwords + 1, in 8s. */
+#define	KIX_PREWORDS	((KIX_WORDS + 1 + 7) / 8 * 8)
+#define	KIX_PRE_END	0x7fff	/* above any count */
 
 /*
  * Indexes that keep every per-step operation independent of the number
@@ -338,12 +352,18 @@ struct kwq {				/* a wait queue (open addressing) */
 struct kindex {
 	uint64_t	run[KIX_WORDS];	/* td_state == UMASIM_TS_RUNNABLE */
 	uint8_t		runcnt[KIX_WORDS];	/* bits set in each word */
+	/*
+	 * Bits set in the words before each, to nwords; past it KIX_PRE_END
+	 * (runview_nth())
+	 */
+	uint16_t	runpre[KIX_PREWORDS] __attribute__((aligned(16)));
 	int		nrun;
 	int		nwords;		/* words in use: (nthreads + 63) / 64 */
 	uint64_t	*oncpu;		/* [ncpus][KIX_WORDS]: td_cpu */
 	int		nheld;		/* vCPUs held in critical sections */
 	uint64_t	elig[KIX_WORDS];	/* scratch: run minus masked vCPUs */
 	uint8_t		eligcnt[KIX_WORDS];
+	uint16_t	eligpre[KIX_PREWORDS] __attribute__((aligned(16)));
 	struct kwq	*wq;		/* wait queues by key */
 	int		wqcap, wqused;	/* slots; slots with a key */
 	int		timed_head;	/* timed sleepers, a list by td_tnext */
@@ -383,6 +403,24 @@ struct sim {
 	 * the step's bookkeeping (sched.c, sched_seq_continue()).
 	 */
 	int		seq_fast;
+	/*
+	 * How many more stops the sequential policy continues with no test
+	 * but this count (sched_point_in()), 0 when the next stop must look
+	 * (always, unless s->seq_fast).  Set by sched_seq_continue() from
+	 * what bounds a run of such stops -- the step limit, the room in the
+	 * decision log, the next timer -- and cleared by whatever changes
+	 * those or the thread that continues: every scheduled step
+	 * (step_begin()), a nearer timer (sched_timer_add()).
+	 */
+	uint64_t	seq_left;
+	/*
+	 * Whether the interpreter's hooks around each op have anything to
+	 * do: a full trace, footprints or the oracle (program_main()).  Set
+	 * where the host hands the simulation to its threads
+	 * (sched_run_host(), sched_step_host()), which none of the three
+	 * changes under.
+	 */
+	int		op_hooks;
 	struct ctx	sched_ctx;	/* the host side of the step loop */
 	jmp_buf		host_jmp;	/* panics outside any thread land here */
 	int		host_jmp_armed;
@@ -523,6 +561,7 @@ sched_enter(struct sim *s, struct ctx *to)
 struct runview {			/* the threads a step chooses from */
 	const uint64_t	*w;		/* a bit per tid */
 	const uint8_t	*cnt;		/* bits set in each word */
+	const uint16_t	*pre;		/* bits set in the words before each */
 	int		nwords;
 	int		n;		/* bits set */
 };
@@ -609,21 +648,40 @@ kix_view(struct sim *s, struct runview *rv)
 	rv->nwords = ix->nwords;
 	rv->w = ix->run;
 	rv->cnt = ix->runcnt;
+	rv->pre = ix->runpre;
 	rv->n = ix->nrun;
 }
 
-/* The tid of the k-th thread of the view (0 <= k < n). */
+typedef int16_t kix_v8 __attribute__((vector_size(16), may_alias));
+
+/*
+ * The tid of the k-th thread of the view (0 <= k < n), or -1.  Its word
+ * is the number of words that start at or before it, less one: a count
+ * of the prefixes (rv->pre, KIX_PRE_END past the last word) at most k,
+ * eight at a time, with no branch to mispredict where the words run out.
+ */
 static inline int
 runview_nth(const struct runview *rv, int k)
 {
-	int w;
+	const kix_v8 *pre = (const kix_v8 *)(const void *)rv->pre;
+	union {
+		kix_v8		v;
+		uint64_t	h[2];
+	} le;
+	kix_v8 kv;
+	int i, w;
 
-	for (w = 0; w < rv->nwords; w++) {
-		if (k < rv->cnt[w])
-			return (w * 64 + select64(rv->w[w], k));
-		k -= rv->cnt[w];
-	}
-	return (-1);
+	if (k < rv->cnt[0])
+		return (select64(rv->w[0], k));
+	if (__builtin_expect(k < 0 || k >= rv->n, 0))
+		return (-1);
+	kv = (kix_v8){ 0 } + (int16_t)k;
+	le.v = (kix_v8){ 0 };
+	for (i = 0; i <= rv->nwords / 8; i++)
+		le.v -= pre[i] <= kv;	/* a compare is -1 in a lane at most k */
+	/* The sum of the eight lanes (each at most 9): four to a word. */
+	w = (int)(((le.h[0] + le.h[1]) * 0x0001000100010001ULL) >> 48) - 1;
+	return (w * 64 + select64(rv->w[w], k - rv->pre[w]));
 }
 
 /* Whether 'tid' (>= 0) is in the view. */
@@ -638,20 +696,17 @@ runview_has(const struct runview *rv, int tid)
 static inline int
 runview_rank(const struct runview *rv, int tid)
 {
-	int w, n;
 
 	if (tid < 0 || tid / 64 >= rv->nwords ||
 	    !((rv->w[tid / 64] >> (tid % 64)) & 1))
 		return (-1);
-	n = 0;
-	for (w = 0; w < tid / 64; w++)
-		n += rv->cnt[w];
-	return (n + pop64(rv->w[tid / 64] &
+	return (rv->pre[tid / 64] + pop64(rv->w[tid / 64] &
 	    (((uint64_t)1 << (tid % 64)) - 1)));
 }
 
 /* sched.c */
 void	sched_point(int pt);
+void	sched_point_slow(int pt);
 void	sched_fine_point(int pt);
 void	sched_fine_point_always(int pt);
 void	sched_block(struct kthread *td, int pt);
@@ -856,6 +911,49 @@ sched_point_stops(const struct kthread *td)
 	return (td->td_acts != td->td_stop_acts && !td->td_nopoints);
 }
 
+#ifdef UMASIM_SANITIZE
+void	sched_seq_verify(struct sim *s, struct kthread *td);
+#endif
+
+/*
+ * A stop on s->seq_left's count: one the sequential policy continues with
+ * decision 0 (sched.c, sched_seq_continue(), which set the count), the
+ * step's bookkeeping and nothing else.
+ */
+static inline void
+sched_seq_step(struct sim *s, struct kthread *td, int pt)
+{
+
+#ifdef UMASIM_SANITIZE
+	sched_seq_verify(s, td);
+#endif
+	s->seq_left--;
+	td->td_point = pt;
+	td->td_stop_acts = td->td_acts;
+	s->st.now += s->st.cfg.ticks_per_step;
+	s->ndec++;		/* decision 0: dec_append() writes nothing */
+	s->st.nsteps++;
+}
+
+/*
+ * sched_point(), inline, for the current thread 'td' of 's' (read before:
+ * a stop that switches threads may resume this one on another host
+ * thread, see sched_point()): a stop on the count inline, any other
+ * sched_point_slow()'s, out of line.
+ */
+static inline void
+sched_point_in(struct sim *s, struct kthread *td, int pt)
+{
+
+	if (!sched_point_stops(td))
+		return;		/* back to back with the last stop: one point */
+	if (__builtin_expect(s->seq_left != 0, 1)) {
+		sched_seq_step(s, td, pt);
+		return;
+	}
+	sched_point_slow(pt);
+}
+
 /* footprint.c */
 #define	FPK_CPU		(1ULL << 60)	/* a vCPU: who runs there, its caches */
 #define	FPK_VAR		(2ULL << 60)	/* a program variable */
@@ -903,9 +1001,10 @@ double	rng_unit(uint64_t st[4]);
  * fast paths enter and leave a critical section once or twice an
  * operation, and uma_sim.h maps its critical_enter()/critical_exit() to
  * these in the simulator's build (the native build keeps its own
- * functions).  A stop at the section's point is sched_point()'s, out of
- * line; everything after it uses the sim and thread read before it, which
- * stay the same whichever host thread the thread resumes on.
+ * functions).  A stop at the section's point is sched_point_in()'s, out
+ * of line but for the sequential policy's common case; everything after
+ * it uses the sim and thread read before it, which stay the same
+ * whichever host thread the thread resumes on.
  */
 static inline void
 kern_critical_enter(void)
@@ -913,8 +1012,7 @@ kern_critical_enter(void)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	if (sched_point_stops(td))	/* what sched_point() tests first */
-		sched_point(PT_CRITICAL_ENTER);
+	sched_point_in(s, td, PT_CRITICAL_ENTER);
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);
 	if (td->td_critnest++ == 0) {
 		s->st.cpu_crit[td->td_cpu] = td->td_tid;
@@ -929,8 +1027,7 @@ kern_critical_exit(void)
 	struct sim *s = cursim;
 	struct kthread *td = s->st.curthread;
 
-	if (sched_point_stops(td))
-		sched_point(PT_CRITICAL_EXIT);
+	sched_point_in(s, td, PT_CRITICAL_EXIT);
 	if (__builtin_expect(td->td_critnest <= 0, 0))
 		panic("critical_exit: td_critnest == 0");
 	fp_note(FPK_CPU | (uint64_t)td->td_cpu, 1);

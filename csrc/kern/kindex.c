@@ -28,12 +28,23 @@ kix_tracked(const struct sim *s, const struct kthread *td)
 	return (td != &s->hostcall);
 }
 
+/* runpre of no runnable thread in nwords words. */
+static void
+kix_pre_reset(struct kindex *ix)
+{
+	int w;
+
+	for (w = 0; w < KIX_PREWORDS; w++)
+		ix->runpre[w] = w <= ix->nwords ? 0 : KIX_PRE_END;
+}
+
 int
 kix_init(struct sim *s)
 {
 	struct kindex *ix = &s->ix;
 
 	ix->oncpu = calloc((size_t)s->st.ncpus * KIX_WORDS, sizeof(uint64_t));
+	kix_pre_reset(ix);
 	ix->wqcap = KIX_WQ_MIN;
 	ix->wq = calloc((size_t)ix->wqcap, sizeof(*ix->wq));
 	ix->timed_head = -1;
@@ -74,6 +85,33 @@ bit_isset(const uint64_t *w, int i)
 	return ((w[i / 64] >> (i % 64)) & 1);
 }
 
+/*
+ * The runnable count of the word of 'tid' changes by 'd': the counts, and
+ * the prefix of every word after it (runpre, to nwords).
+ */
+static void
+run_add(struct kindex *ix, int tid, int d)
+{
+	int w;
+
+	ix->runcnt[tid / 64] += d;
+	ix->nrun += d;
+	for (w = tid / 64 + 1; w <= ix->nwords; w++)
+		ix->runpre[w] += d;
+}
+
+/* The words in use become 'n' (never fewer): the new ones are empty. */
+static void
+kix_words(struct kindex *ix, int n)
+{
+	int w;
+
+	for (w = ix->nwords + 1; w <= n; w++)
+		ix->runpre[w] = ix->runpre[ix->nwords];
+	if (n > ix->nwords)
+		ix->nwords = n;
+}
+
 /* A new thread (thread_create()): runnable on its vCPU. */
 void
 kix_thread_new(struct sim *s, struct kthread *td)
@@ -82,12 +120,11 @@ kix_thread_new(struct sim *s, struct kthread *td)
 
 	td->td_wqnext = td->td_wqprev = -1;
 	td->td_tnext = td->td_tprev = -1;
-	ix->nwords = (s->st.nthreads + 63) / 64;
+	kix_words(ix, (s->st.nthreads + 63) / 64);
 	bit_set(&ix->oncpu[td->td_cpu * KIX_WORDS], td->td_tid);
 	if (!bit_isset(ix->run, td->td_tid)) {
 		bit_set(ix->run, td->td_tid);
-		ix->runcnt[td->td_tid / 64]++;
-		ix->nrun++;
+		run_add(ix, td->td_tid, 1);
 	}
 }
 
@@ -113,15 +150,11 @@ kix_state(struct sim *s, struct kthread *td)
 	want = td->td_state == UMASIM_TS_RUNNABLE;
 	if (want == bit_isset(ix->run, td->td_tid))
 		return;
-	if (want) {
+	if (want)
 		bit_set(ix->run, td->td_tid);
-		ix->runcnt[td->td_tid / 64]++;
-		ix->nrun++;
-	} else {
+	else
 		bit_clr(ix->run, td->td_tid);
-		ix->runcnt[td->td_tid / 64]--;
-		ix->nrun--;
-	}
+	run_add(ix, td->td_tid, want ? 1 : -1);
 }
 
 /*
@@ -151,11 +184,16 @@ kix_view_masked(struct sim *s, struct runview *rv)
 	}
 	n = 0;
 	for (w = 0; w < ix->nwords; w++) {
+		ix->eligpre[w] = (uint16_t)n;
 		ix->eligcnt[w] = (uint8_t)pop64(ix->elig[w]);
 		n += ix->eligcnt[w];
 	}
+	ix->eligpre[ix->nwords] = (uint16_t)n;
+	for (w = ix->nwords + 1; w < (ix->nwords / 8 + 1) * 8; w++)
+		ix->eligpre[w] = KIX_PRE_END;	/* what runview_nth() reads */
 	rv->w = ix->elig;
 	rv->cnt = ix->eligcnt;
+	rv->pre = ix->eligpre;
 	rv->n = n;
 }
 
@@ -531,6 +569,7 @@ kix_rebuild(struct sim *s)
 		if (s->st.cpu_crit[c] >= 0)
 			ix->nheld++;
 	ix->nwords = (s->st.nthreads + 63) / 64;
+	kix_pre_reset(ix);
 	nsl = 0;
 	for (i = 0; i < s->st.nthreads; i++) {
 		td = sim_td(s, i);

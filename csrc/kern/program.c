@@ -216,36 +216,73 @@ static const uint8_t op_fp_named[OPC_COUNT] = {
 	[OPC_MALLOC_LARGE] = 1, [OPC_FREE_LARGE] = 1,
 };
 
+/*
+ * One op with its hooks: a full trace's events, footprints, the oracle
+ * (s->op_hooks).
+ */
+static void
+program_op_hooked(struct sim *s, struct kthread *td,
+    const struct umasim_op *op)
+{
+
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_OP_BEGIN, op->code, td->td_pc);
+	td->td_busy = 1;
+	if (__builtin_expect(s->fp_on, 0) && !op_fp_named[op->code]) {
+		td->td_fpall = 1;
+		s->fp->all = 1;
+	}
+	if (ORACLE_ON(s))
+		oracle_op_begin(s, td, op);
+	op_handler[op->code](td, op);
+	if (ORACLE_ON(s))
+		oracle_op_end(s, td, op);
+	td->td_busy = 0;
+	td->td_fpall = 0;
+	td->td_nfpz = 0;
+	if (s->st.trace_level >= UMASIM_TRACE_FULL)
+		ev_record(s, EVK_OP_END, op->code, td->td_pc);
+}
+
+/*
+ * The thread's program.  Its position (td_pc, td_iter) is the thread's
+ * state, written before each op's point; the loop keeps its own copy,
+ * which a snapshot brings back with the thread's stack.  Without hooks
+ * (s->op_hooks, the common case) an op is its handler alone, with the
+ * thread busy around it.
+ */
 void
 program_main(struct kthread *td)
 {
 	struct sim *s = cursim;
 	const struct kprog *p = &td->td_prog;
-	const struct umasim_op *op;
+	const struct umasim_op *ops = p->p_ops, *op;
+	int64_t iter, repeat = p->p_repeat;
+	int pc, nops = p->p_nops;
 
-	for (td->td_iter = 0; td->td_iter < p->p_repeat; td->td_iter++) {
-		for (td->td_pc = 0; td->td_pc < p->p_nops; td->td_pc++) {
-			op = &p->p_ops[td->td_pc];
+	for (iter = 0; iter < repeat; iter++) {
+		td->td_iter = iter;
+		for (pc = 0; pc < nops; pc++) {
+			td->td_pc = pc;
+			op = &ops[pc];
 			sched_point(op_point[op->code]);
-			if (s->st.trace_level >= UMASIM_TRACE_FULL)
-				ev_record(s, EVK_OP_BEGIN, op->code, td->td_pc);
-			td->td_busy = 1;
-			if (__builtin_expect(s->fp_on, 0) && !op_fp_named[op->code]) {
-				td->td_fpall = 1;
-				s->fp->all = 1;
+#ifdef UMASIM_SANITIZE
+			if (s->op_hooks != (s->st.trace_level >=
+			    UMASIM_TRACE_FULL || s->fp_on || s->oracle_on))
+				panic("program_main: s->op_hooks is stale");
+#endif
+			if (__builtin_expect(s->op_hooks, 0))
+				program_op_hooked(s, td, op);
+			else {
+				td->td_busy = 1;
+				op_handler[op->code](td, op);
+				td->td_busy = 0;
+				td->td_fpall = 0;
+				td->td_nfpz = 0;
 			}
-			if (ORACLE_ON(s))
-				oracle_op_begin(s, td, op);
-			op_handler[op->code](td, op);
-			if (ORACLE_ON(s))
-				oracle_op_end(s, td, op);
-			td->td_busy = 0;
-			td->td_fpall = 0;
-			td->td_nfpz = 0;
-			if (s->st.trace_level >= UMASIM_TRACE_FULL)
-				ev_record(s, EVK_OP_END, op->code, td->td_pc);
 			td->td_acts++;
 		}
 	}
-	td->td_pc = p->p_nops;
+	td->td_iter = iter;
+	td->td_pc = nops;
 }

@@ -87,8 +87,10 @@ void
 sched_timer_add(struct sim *s, int64_t when)
 {
 
-	if (when < s->st.next_timer)
+	if (when < s->st.next_timer) {
 		s->st.next_timer = when;
+		s->seq_left = 0;	/* sched_seq_continue() counted to the old one */
+	}
 }
 
 static void
@@ -231,6 +233,7 @@ step_begin(struct sim *s, struct kthread *td, int tid, uint32_t d)
 	s->st.nsteps++;
 	s->st.lastrun = tid;
 	s->st.curthread = td;
+	s->seq_left = 0;	/* sched_seq_continue() looks again */
 	if (__builtin_expect(s->ix.nmigrate != 0, 0) && td->td_migrate_to >= 0) {
 		td->td_migrate_to = -1;
 		s->ix.nmigrate--;
@@ -376,16 +379,31 @@ stop_at(struct sim *s, struct kthread *td, int pt)
  * nothing, when stop_at() must decide: a timer is due, the step limit or
  * the end of the run is reached, the thread cannot go on, or the decision
  * log is full.
+ *
+ * When it returns 1 it also sets s->seq_left: how many more stops of
+ * this thread the same tests would pass whatever the thread does, but
+ * for what clears the count (kern.h, struct sim) -- so that
+ * sched_point_in() takes those with no test.  Of the tests, the step
+ * limit, the room in the decision log and the tick of the next timer
+ * bound the count; the others hold for as long as the thread runs on
+ * with no scheduled step between: the run is not over (a panic or the
+ * thread's end never comes back to a point), it is the one the default
+ * continues (lastrun: step_begin()), no sim.migrate() is pending for it
+ * (the host's, between runs), it is runnable (a thread that blocks stops
+ * at sched_block(), not at a point) and no other thread holds its vCPU
+ * (only a thread that runs enters a critical section on its vCPU).
  */
 static inline int
 sched_seq_continue(struct sim *s, struct kthread *td, int pt)
 {
-	int64_t now;
+	uint64_t left, room;
+	int64_t now, tps;
 	int owner;
 
 	if (!s->seq_fast)
 		return (0);
-	now = s->st.now + s->st.cfg.ticks_per_step;
+	tps = s->st.cfg.ticks_per_step;
+	now = s->st.now + tps;
 	owner = s->st.cpu_crit[td->td_cpu];
 	if (now >= s->st.next_timer || s->st.nsteps >= s->st.run_limit ||
 	    s->st.panicked || s->st.nlive == 0 ||
@@ -398,14 +416,48 @@ sched_seq_continue(struct sim *s, struct kthread *td, int pt)
 	s->st.now = now;
 	s->ndec++;		/* decision 0: dec_append() writes nothing */
 	s->st.nsteps++;
+	/* The stops after this one that the tests above would pass. */
+	left = s->st.run_limit - s->st.nsteps;
+	room = s->capdec - s->ndec;
+	if (room < left)
+		left = room;
+	if (tps > 0 && (uint64_t)(s->st.next_timer - now - 1) / (uint64_t)tps <
+	    left)
+		left = (uint64_t)(s->st.next_timer - now - 1) / (uint64_t)tps;
+	s->seq_left = left;
 	return (1);
 }
+
+#ifdef UMASIM_SANITIZE
+/*
+ * The sanitizer build's check of sched_point_in(): a stop it takes on
+ * s->seq_left's count is one sched_seq_continue()'s tests pass.
+ */
+void
+sched_seq_verify(struct sim *s, struct kthread *td)
+{
+	int owner = s->st.cpu_crit[td->td_cpu];
+
+	if (!s->seq_fast ||
+	    s->st.now + s->st.cfg.ticks_per_step >= s->st.next_timer ||
+	    s->st.nsteps >= s->st.run_limit || s->st.panicked ||
+	    s->st.nlive == 0 || s->st.lastrun != td->td_tid ||
+	    td->td_migrate_to >= 0 || td->td_state != UMASIM_TS_RUNNABLE ||
+	    (owner >= 0 && owner != td->td_tid) || s->ndec == s->capdec) {
+		fprintf(stderr, "umasim: sched_point_in() continued thread %s "
+		    "at step %llu where sched_seq_continue() would not\n",
+		    td->td_name, (unsigned long long)s->st.nsteps);
+		abort();
+	}
+}
+#endif
 
 /*
  * Out of line on purpose: a thread may resume on another host thread
  * (the busy guard lets a simulation change hands), and a caller that
  * inlined this read of the thread-local cursim could keep its address
- * (aarch64's tpidr_el0) across the switch.
+ * (aarch64's tpidr_el0) across the switch.  Callers that read the sim and
+ * the thread before, and only use those after, call sched_point_in().
  */
 void
 sched_point(int pt)
@@ -415,6 +467,22 @@ sched_point(int pt)
 
 	if (!sched_point_stops(td))
 		return;		/* back to back with the last stop: one point */
+	if (__builtin_expect(s->seq_left != 0, 1)) {
+		sched_seq_step(s, td, pt);
+		return;
+	}
+	if (sched_seq_continue(s, td, pt))
+		return;
+	stop_at(s, td, pt);
+}
+
+/* sched_point_in() past s->seq_left's count: the stop, or the test. */
+void
+sched_point_slow(int pt)
+{
+	struct sim *s = cursim;
+	struct kthread *td = s->st.curthread;
+
 	if (sched_seq_continue(s, td, pt))
 		return;
 	stop_at(s, td, pt);
@@ -538,10 +606,13 @@ thread_create(struct sim *s, const char *name, int cpu, int kernel,
 	c = s->st.nthreads / KERN_THREAD_CHUNK;
 	i = s->st.nthreads % KERN_THREAD_CHUNK;
 	if (c == s->ntdchunks) {
-		/* A chunk at a time, never moved (pointers into it live on). */
-		ch = calloc(1, sizeof(*ch));
-		if (ch == NULL)
+		/*
+		 * A chunk at a time, never moved (pointers into it live on),
+		 * each thread's first cache line its own (struct kthread).
+		 */
+		if (posix_memalign((void **)&ch, 64, sizeof(*ch)) != 0)
 			return (NULL);
+		memset(ch, 0, sizeof(*ch));
 		s->tdchunks[s->ntdchunks++] = ch;
 	}
 	ch = s->tdchunks[c];
@@ -683,6 +754,15 @@ why_not_runnable(const struct sim *s, const struct kthread *td, char *buf,
 	return (buf);
 }
 
+/* s->op_hooks for the steps the host is about to run (kern.h). */
+static void
+sched_op_hooks(struct sim *s)
+{
+
+	s->op_hooks = s->st.trace_level >= UMASIM_TRACE_FULL || s->fp_on ||
+	    s->oracle_on;
+}
+
 /* One step of thread 'tid' (-1: the default decision), from the host. */
 int
 sched_step_host(struct sim *s, int tid)
@@ -697,6 +777,8 @@ sched_step_host(struct sim *s, int tid)
 	if (tid >= s->st.nthreads)
 		return (UMASIM_E_NOTHREAD);
 	s->seq_fast = 0;	/* one step, back to the host */
+	s->seq_left = 0;
+	sched_op_hooks(s);
 	kix_view(s, &rv);
 	if (rv.n == 0 && time_jump(s))
 		kix_view(s, &rv);
@@ -745,12 +827,14 @@ sched_run_host(struct sim *s, uint64_t max_steps)
 	    s->st.trace_level < UMASIM_TRACE_FULL && s->cover == NULL &&
 	    s->st.digest_every == 0 && !s->brlog_on && !s->xlog_on &&
 	    !s->fp_on;
+	sched_op_hooks(s);
 	c = sched_choose(s);
 	if (c.tid >= 0) {
 		sched_begin(s, &c);
 		sched_enter(s, &sim_td(s, c.tid)->td_ctx);
 	}
 	s->seq_fast = 0;
+	s->seq_left = 0;
 	s->st.in_run = 0;
 	s->st.curthread = NULL;
 	if (s->st.script_error)

@@ -29,10 +29,9 @@ op_wait_flags(const struct umasim_op *op)
 }
 
 /* Stores a new item in a variable; a held one leaks its old item. */
-static void
-var_store(int64_t vid, void *item, int src, int64_t size)
+static inline void
+var_store(struct sim *s, int64_t vid, void *item, int src, int64_t size)
 {
-	struct sim *s = cursim;
 	struct kvar *v = &s->vars[vid];
 
 	if (v->v_state == VAR_HELD) {
@@ -100,13 +99,15 @@ zero_check(struct zreg *zr, const void *item)
 void
 op_alloc(struct kthread *td, const struct umasim_op *op)
 {
-	struct zreg *zr = zreg_live((int)op_a(td, op));
+	struct sim *s = cursim;
+	int slot = (int)op_a(td, op);
+	struct zreg *zr = zreg_live(slot);
 	void *item;
 
 	item = uma_zalloc_arg(zr->zr_zone, NULL, op_wait_flags(op));
 	if (item != NULL && (op->flags & OPF_ZERO))
 		zero_check(zr, item);
-	var_store(op_b(td, op), item, (int)op_a(td, op), 0);
+	var_store(s, op_b(td, op), item, slot, 0);
 }
 
 void
@@ -132,7 +133,8 @@ op_free(struct kthread *td, const struct umasim_op *op)
 		if (zr->zr_state == ZR_DESTROYED)
 			panic("free of %s into destroyed zone %s",
 			    s->var_names[vid], zr->zr_name);
-		zr = zreg_live(slot);
+		if (__builtin_expect(zr->zr_state != ZR_LIVE, 0))
+			zreg_dead(zr);	/* zreg_live()'s guard */
 		uma_zfree_arg(zr->zr_zone, var_item(s, v), NULL);
 	}
 	v->v_state = VAR_FREED;
@@ -149,7 +151,7 @@ op_malloc(struct kthread *td, const struct umasim_op *op)
 	/* "nowait waitok" passes both, for malloc's INVARIANTS check */
 	item = malloc((unsigned long)bytes, M_TEMP, op_wait_flags(op) |
 	    ((op->flags & OPF_WAITOK) ? M_WAITOK : 0));
-	var_store(op_b(td, op), item, VAR_SRC_MALLOC, bytes);
+	var_store(cursim, op_b(td, op), item, VAR_SRC_MALLOC, bytes);
 }
 
 void
@@ -162,7 +164,7 @@ op_malloc_large(struct kthread *td, const struct umasim_op *op)
 		panic("malloc_large of %lld bytes", (long long)bytes);
 	item = uma_large_malloc((int)roundup(bytes, PAGE_SIZE),
 	    op_wait_flags(op));
-	var_store(op_b(td, op), item, VAR_SRC_LARGE, bytes);
+	var_store(cursim, op_b(td, op), item, VAR_SRC_LARGE, bytes);
 }
 
 void

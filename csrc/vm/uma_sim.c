@@ -323,9 +323,11 @@ uma_sim_attach(struct sim *s)
 void
 uma_sim_stop(int pt, uma_zone_t zone)
 {
+	struct sim *s = cursim;
+	struct kthread *td = kern_curthread();
 
-	cov_state(pt, uma_sim_cov_state(zone, kern_curthread()->td_cpu));
-	sched_point(pt);
+	cov_state(pt, uma_sim_cov_state(zone, td->td_cpu));
+	sched_point_in(s, td, pt);
 }
 
 void
