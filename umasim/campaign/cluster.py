@@ -88,7 +88,9 @@ def connect(jobs: int | None = None, cluster: str | None = None):
     # asks the scheduler to fetch them and pass them on: the scheduler of
     # a LocalCluster lives in this process, so a guided shard's corpus
     # would cross it twice).
-    client = d.Client(lc, set_as_default=False, direct_to_workers=True)
+    import dask
+    with dask.config.set(LOCAL_CONFIG):
+        client = d.Client(lc, set_as_default=False, direct_to_workers=True)
     try:
         yield client
     finally:
@@ -99,11 +101,26 @@ def connect(jobs: int | None = None, cluster: str | None = None):
             pass
 
 
-# The LocalCluster's workers run without Dask's statistical profiler: it
-# samples each worker's stack every 10 ms on the worker's own event loop,
-# some 3% of a core per busy worker, which a machine with a core per
-# worker takes from the units.
-LOCAL_CONFIG = {"distributed.worker.profile.enabled": False}
+# What --jobs' LocalCluster leaves out or slows down: Dask's periodic
+# upkeep runs on the same cores as the units (its scheduler and nannies in
+# the client's process, a worker's in that worker's), so a second worker
+# on a 2-core machine pays for it.  Measured idle (a LocalCluster of two
+# workers, nothing to run): the client's process 2.5% of a core and each
+# worker 1.3% with Dask's defaults, 0.6% and 0.3% with these.
+#   profile         the statistical profiler samples each worker's stack
+#                   every 10 ms (some 3% of a busy worker's core)
+#   tick            each server's event-loop health check, every 20 ms
+#                   (it warns of a loop blocked for 3 s: still does)
+#   system-monitor  each server's psutil readings (CPU, memory, disk and
+#                   network counters), every 0.5 s, for the dashboard
+#   memory          each nanny's and worker's memory check, every 0.1 s
+#                   (it still pauses or restarts a worker that outgrows
+#                   its memory, within a second)
+# and the cluster has no dashboard (dashboard_address=None).
+LOCAL_CONFIG = {"distributed.worker.profile.enabled": False,
+                "distributed.admin.tick.interval": "1s",
+                "distributed.admin.system-monitor.interval": "5s",
+                "distributed.worker.memory.monitor-interval": "1s"}
 
 
 def local_cluster(n: int):
@@ -113,7 +130,7 @@ def local_cluster(n: int):
     d = _distributed()
     with dask.config.set(LOCAL_CONFIG):
         return d.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                              dashboard_address=":0", silence_logs=logging.CRITICAL)
+                              dashboard_address=None, silence_logs=logging.CRITICAL)
 
 
 def _quiet_close(client) -> None:
