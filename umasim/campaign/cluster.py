@@ -185,7 +185,7 @@ def run_plan(plan, store, client=None, progress=None, address: str | None = None
     runner = _Runner(plan, store, client, progress, results, deadline, address)
     for i in sorted(results):
         runner.release(i)
-    runner.run([i for i in range(plan.nunits) if i not in results])
+    runner.run()
     return results
 
 
@@ -232,15 +232,20 @@ class _Runner:
     def _time_left(self) -> bool:
         return self.deadline is None or time.monotonic() < self.deadline
 
-    def run(self, todo: list[int]) -> None:
+    def run(self) -> None:
+        """Runs the units without a result, earliest first.  (A
+        time-budgeted campaign plans some 10**9 examples' worth of units:
+        they are gone through one at a time, never listed.)"""
         if self.client is None:
-            for i in todo:
+            for i in range(self.plan.nunits):
+                if i in self.results:
+                    continue
                 if not self._time_left():
                     return
                 self._arrived(run_unit(self.plan.unit(i), self.corpus(i)))
             return
         try:
-            self._distributed(todo)
+            self._distributed()
         except (BuildMismatch, KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001
@@ -266,7 +271,7 @@ class _Runner:
             f"{self.store.path}; continue with the same command and --resume "
             f"{self.store.path}")
 
-    def _distributed(self, todo: list[int]) -> None:
+    def _distributed(self) -> None:
         d = _distributed()
         client = self.client
         plan = self.plan
@@ -277,23 +282,25 @@ class _Runner:
         # starts from: their results stay on the workers, which merge
         # them into that unit's corpus (the client sends no corpus).
         held: dict = {}
-        nxt = 0
-
-        todo_pos = {i: n for n, i in enumerate(todo)}
+        nxt = 0                     # the next unit to hand out (or done)
 
         def handed(j: int) -> bool:
             """Whether unit j has a result or has been handed out."""
-            return j in self.results or todo_pos.get(j, nxt) < nxt
+            return j in self.results or j < nxt
 
         def fill() -> None:
             """Hands out the next units, earliest first, while the window
             has room and their inputs have results."""
             nonlocal nxt
-            while len(index) < self.width and nxt < len(todo) and self._time_left():
-                i = todo[nxt]
+            while nxt < plan.nunits and nxt in self.results:
+                nxt += 1
+            while len(index) < self.width and nxt < plan.nunits and self._time_left():
+                i = nxt
                 if not self.ready(i):
                     return
                 nxt += 1
+                while nxt < plan.nunits and nxt in self.results:
+                    nxt += 1
                 ins = plan.inputs(i)
                 key = f"umasim-{plan.id}-{i}"
                 if ins:
