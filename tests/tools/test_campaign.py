@@ -24,7 +24,8 @@ from umasim.bindings import SANITIZE, on_valgrind
 from umasim.campaign import (explore_campaign, explore_plan, fingerprint, fuzz_campaign,
                              fuzz_plan, run_unit)
 from umasim.campaign.cluster import run_plan
-from umasim.campaign.plan import corpus_entries, merge_corpora
+from umasim.campaign.plan import (TAPER_MIN, corpus_entries, merge_corpora, merge_explore,
+                                  merge_fuzz, unit_bounds)
 from umasim.campaign.resume import CampaignDir
 from umasim.cli import main
 from umasim.errors import BuildMismatch, CampaignError, InvalidArgument
@@ -87,6 +88,76 @@ def test_plans_depend_on_the_command_only(tmp_path):
     f = fuzz_plan(100, 7, unit_size=30)
     assert [u.budget for u in f.units()] == [30, 30, 30, 10]
     assert len({u.params["seed"] for u in f.units()}) == 4
+
+
+def test_a_long_budget_ends_on_shorter_and_shorter_units():
+    """unit_bounds: units of the unit size, and for a budget of at least
+    TAPER_MIN units the last two units' worth cut in halves (the workers
+    then wait at the end for a short unit, not a whole one); contiguous,
+    covering the budget, whatever runs them."""
+    for budget, size in ((400_000, 10_000), (1500, 25), (159, 10), (151, 10), (17, 1),
+                         (2500, 600), (1000, 10_000)):
+        b = unit_bounds(budget, size)
+        assert b[0][0] == 0 and sum(n for _, n in b) == budget
+        assert all(s + n == t for (s, n), (t, _) in zip(b, b[1:]))
+        assert all(0 < n <= size for _, n in b)
+    assert [n for _, n in unit_bounds(400_000, 10_000)[-6:]] == \
+        [10_000, 10_000, 5000, 2500, 1250, 1250]
+    assert [n for _, n in unit_bounds(1500, 25)[-6:]] == [25, 25, 13, 6, 3, 3]
+    assert [n for _, n in unit_bounds(151, 10)[-6:]] == [10, 10, 6, 3, 1, 1]
+    # Below TAPER_MIN units: units of the unit size, the last the rest.
+    assert unit_bounds(10 * (TAPER_MIN - 2) + 3, 10)[-2:] == [(10 * (TAPER_MIN - 3), 10),
+                                                             (10 * (TAPER_MIN - 2), 3)]
+    # The plans: their units are these, and a tapered campaign is another
+    # campaign (another id) than an untapered one could have been.
+    scn = load(HUNT)
+    p = explore_plan(scn, "random", 160_000, seed=1, unit_size=10_000)
+    assert [(u.params["start"], u.params["runs"]) for u in p.units()] == \
+        unit_bounds(160_000, 10_000)
+    assert [u.params["seed"] for u in p.units()][-2:] == [1 + 157_500, 1 + 158_750]
+    assert p.params["taper"] == 5 and p.nunits == 19
+    assert "taper" not in explore_plan(scn, "random", 150_000, seed=1, unit_size=10_000).params
+    f = fuzz_plan(400, 7, unit_size=25)
+    assert [u.budget for u in f.units()][-4:] == [13, 6, 3, 3] and f.params["taper"] == 5
+
+
+def test_tapered_units_are_the_runs_of_one_exploration(tmp_path):
+    """Random's runs are seeded seed + run: cut into tapered units, they
+    are still the runs of one exploration."""
+    scn = load(HUNT)
+    cr = explore_campaign(scn, "random", 1600, unit_size=100, out=tmp_path)
+    one = explore(scn, "random", 1600)
+    assert cr.units_done == 19 and cr.result.runs == 1600
+    assert [(c.outcome, c.message, c.count, c.first_run, c.decisions)
+            for c in cr.result.classes] == \
+        [(c.outcome, c.message, c.count, c.first_run, c.decisions) for c in one.classes]
+    assert cr.result.coverage.state_pairs == one.coverage.state_pairs
+
+
+def test_merges_do_not_depend_on_the_order_results_arrive_in():
+    """The merges read results in unit order: any order of arrival gives
+    the same classes, counts, first runs, coverage and growth (explore),
+    the same failures, first units and database entries (fuzz)."""
+    import random
+    scn = load(HUNT)
+    plan = explore_plan(scn, "random", 3000, seed=2, unit_size=250)
+    results = [run_unit(u) for u in plan.units()]
+    want = merge_explore(results)
+    rnd = random.Random(5)
+    for _ in range(3):
+        shuffled = [dict(r, classes=[dict(c) for c in r["classes"]]) for r in results]
+        rnd.shuffle(shuffled)
+        assert merge_explore(shuffled) == want
+    sig = {"kind": "p", "message": "m", "point": "x"}
+    fz = [{"index": i, "examples": 5, "db": [[f"{i:02x}", "00"]],
+           "failure": None if i % 3 else {"signature": dict(sig, message=f"m{i % 2}"),
+                                          "first": i}}
+          for i in range(7)]
+    want = merge_fuzz(fz)
+    assert [f["first"] for f in want.failures] == [0, 3] and want.counts == [2, 1]
+    for _ in range(3):
+        rnd.shuffle(fz)
+        assert merge_fuzz(fz) == want
 
 
 def test_guided_shards_start_from_the_shards_four_behind(tmp_path):

@@ -222,7 +222,7 @@ def _fuzz_classes(cr: CampaignResult, rel: bool) -> list[dict]:
             replay = art.replay_command
         out.append({"outcome": f.get("outcome", "error"), "failed": True,
                     "kind": f.get("kind", "error"), "message": f["message"], "count": count,
-                    "first_run": f.get("first_run", first * cr.plan.unit_size),
+                    "first_run": f.get("first_run", cr.plan.unit(first).params["start"]),
                     "unit": first, "step": f.get("step"), "size": f.get("size"),
                     "signature": f["signature"], "scenario": scen, "trace": trace,
                     "replay": replay})
