@@ -128,6 +128,7 @@ def test_tapered_units_are_the_runs_of_one_exploration(tmp_path):
     cr = explore_campaign(scn, "random", 1600, unit_size=100, out=tmp_path)
     one = explore(scn, "random", 1600)
     assert cr.units_done == 19 and cr.result.runs == 1600
+    assert 0 < cr.units_seconds <= cr.seconds and 0 < cr.units_cpu_seconds
     assert [(c.outcome, c.message, c.count, c.first_run, c.decisions)
             for c in cr.result.classes] == \
         [(c.outcome, c.message, c.count, c.first_run, c.decisions) for c in one.classes]

@@ -116,7 +116,7 @@ def connect(jobs: int | None = None, cluster: str | None = None):
 #   memory          each nanny's and worker's memory check, every 0.1 s
 #                   (it still pauses or restarts a worker that outgrows
 #                   its memory, within a second)
-# and the cluster has no dashboard (dashboard_address=None).
+# and the cluster has no dashboard.
 LOCAL_CONFIG = {"distributed.worker.profile.enabled": False,
                 "distributed.admin.tick.interval": "1s",
                 "distributed.admin.system-monitor.interval": "5s",
@@ -129,8 +129,11 @@ def local_cluster(n: int):
     import dask
     d = _distributed()
     with dask.config.set(LOCAL_CONFIG):
+        # (The scheduler's HTTP server, which Dask starts whatever the
+        # dashboard, on a free port; no dashboard on it.)
         return d.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                              dashboard_address=None, silence_logs=logging.CRITICAL)
+                              dashboard_address=":0", scheduler_kwargs={"dashboard": False},
+                              silence_logs=logging.CRITICAL)
 
 
 def _quiet_close(client) -> None:
@@ -171,18 +174,24 @@ def _ranges(indices) -> str:
     return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in out) or "none"
 
 
-def run_plan(plan, store, client=None, progress=None, address: str | None = None) -> dict:
+def run_plan(plan, store, client=None, progress=None, address: str | None = None,
+             clock: dict | None = None) -> dict:
     """Runs the plan's units that `store` has no result of; returns every
-    result by unit index.  A unit is handed out, earliest first, once the
-    units it starts from (Plan.inputs: a guided shard's) have their
-    results, so guided shards overlap: no worker waits at the end of a
-    round while a later shard could run."""
+    result by unit index.  `clock` (a dict), if given, gets "first": the
+    time.perf_counter() at which the first unit was handed out, and
+    "last": at which the last result came in; "first_cpu" and "last_cpu":
+    this process's CPU time (time.process_time()) then.  A unit is
+    handed out, earliest first, once the units it starts from
+    (Plan.inputs: a guided shard's) have their results, so guided shards
+    overlap: no worker waits at the end of a round while a later shard
+    could run."""
     results = store.done()
     for i in sorted(results):
         if progress is not None:
             progress.add(results[i])
     deadline = None if plan.time_budget is None else time.monotonic() + plan.time_budget
-    runner = _Runner(plan, store, client, progress, results, deadline, address)
+    runner = _Runner(plan, store, client, progress, results, deadline, address,
+                     {} if clock is None else clock)
     for i in sorted(results):
         runner.release(i)
     runner.run()
@@ -190,8 +199,8 @@ def run_plan(plan, store, client=None, progress=None, address: str | None = None
 
 
 class _Runner:
-    def __init__(self, plan, store, client, progress, results, deadline, address):
-        self.plan, self.store, self.client = plan, store, client
+    def __init__(self, plan, store, client, progress, results, deadline, address, clock):
+        self.plan, self.store, self.client, self.clock = plan, store, client, clock
         self.progress, self.results, self.deadline = progress, results, deadline
         self.address = address
         self.width = 1
@@ -199,6 +208,7 @@ class _Runner:
             self.width = 2 * check_workers(client)
 
     def _arrived(self, res: dict) -> None:
+        self.clock["last"], self.clock["last_cpu"] = time.perf_counter(), time.process_time()
         if "corpus" in res and all(d in self.results for d in self.plan.dependents(res["index"])):
             res.pop("corpus")           # no unit still to run starts from it
         self.store.save(res)
@@ -206,6 +216,10 @@ class _Runner:
         if self.progress is not None:
             self.progress.add(res)
         self.release(res["index"])
+
+    def _started(self) -> None:
+        if "first" not in self.clock:
+            self.clock["first"], self.clock["first_cpu"] = time.perf_counter(), time.process_time()
 
     def release(self, index: int) -> None:
         """Drops the corpora no unit still to run starts from: those of
@@ -242,6 +256,7 @@ class _Runner:
                     continue
                 if not self._time_left():
                     return
+                self._started()
                 self._arrived(run_unit(self.plan.unit(i), self.corpus(i)))
             return
         try:
@@ -303,6 +318,7 @@ class _Runner:
                     nxt += 1
                 ins = plan.inputs(i)
                 key = f"umasim-{plan.id}-{i}"
+                self._started()
                 if ins:
                     fut = client.submit(run_chained, plan.unit(i),
                                         [held.get(j, self.results[j]) for j in ins],
