@@ -441,6 +441,36 @@ def test_fuzz_same_bytes_on_workers_and_with_jobs(tmp_path, cluster, capsys):
     assert [x["signature"] for x in a["classes"]] == [x["signature"] for x in c["classes"]]
 
 
+def _worker_upkeep(dask_worker):
+    pcs = dask_worker.periodic_callbacks
+    return (pcs["tick"].callback_time, pcs["monitor"].callback_time,
+            dask_worker.memory_manager.memory_monitor_interval,
+            bool(dask_worker.profile_recent) and "profile" in pcs)
+
+
+@needs_dask
+@no_sanitizer
+def test_jobs_cluster_slows_down_dasks_upkeep():
+    """--jobs' LocalCluster (cluster.local_cluster): its scheduler, its
+    nannies and its workers check their event loops every second (not
+    every 20 ms) and read psutil every 5 s (not 0.5 s), memory is checked
+    every second (not 0.1 s), and the workers run no profiler."""
+    from umasim.campaign.cluster import local_cluster
+    lc = local_cluster(1)
+    try:
+        with distributed.Client(lc, set_as_default=False) as client:
+            sched = lc.scheduler
+            assert sched.periodic_callbacks["tick"].callback_time == 1000
+            assert sched.periodic_callbacks["monitor"].callback_time == 5000
+            nanny = next(iter(lc.workers.values()))
+            assert nanny.periodic_callbacks["tick"].callback_time == 1000
+            assert nanny.memory_manager.memory_monitor_interval == 1.0
+            (got,) = client.run(_worker_upkeep).values()
+            assert got == (1000, 5000, 1.0, False)
+    finally:
+        lc.close()
+
+
 @needs_dask
 @no_sanitizer
 def test_a_guided_campaign_resumes_on_workers(tmp_path, cluster):
