@@ -105,8 +105,8 @@ def connect(jobs: int | None = None, cluster: str | None = None):
 # upkeep runs on the same cores as the units (its scheduler and nannies in
 # the client's process, a worker's in that worker's), so a second worker
 # on a 2-core machine pays for it.  Measured idle (a LocalCluster of two
-# workers, nothing to run): the client's process 2.5% of a core and each
-# worker 1.3% with Dask's defaults, 0.6% and 0.3% with these.
+# workers, nothing to run): the client's process 3.2% of a core and each
+# worker 1.6% with Dask's defaults, 0.7% and 0.3% with these.
 #   profile         the statistical profiler samples each worker's stack
 #                   every 10 ms (some 3% of a busy worker's core)
 #   tick            each server's event-loop health check, every 20 ms

@@ -20,6 +20,10 @@ same findings on one process, on local workers or on a cluster.
                   refuses --jobs and --cluster)
     fuzz          unit k: a Hypothesis run of U examples, seeded with a
                   hash of (seed, k)
+
+A budget of at least TAPER_MIN units ends on shorter units (the taper:
+the last two units' worth cut into U, U/2, U/4, U/8, U/8; unit_bounds),
+so that the workers that run out of units wait for a short one.
 """
 
 from __future__ import annotations
