@@ -179,11 +179,41 @@ def test_guided_shards_start_from_the_shards_four_behind(tmp_path):
         assert bool(start) == (k >= 4)
         by_hand[k] = run_unit(plan.unit(k), start)
         assert by_hand[k]["corpus"]
-    strip = {k: {x: v for x, v in r.items() if x != "corpus"} for k, r in by_hand.items()}
+    strip = {k: {x: v for x, v in r.items() if x not in ("corpus", "corpus_digests")}
+             for k, r in by_hand.items()}
     assert results == strip
     alone = run_unit(plan.unit(8))
     assert alone["corpus"] != by_hand[8]["corpus"]
     assert not list((tmp_path / "units").glob("*.corpus"))
+
+
+def test_a_shard_is_handed_only_the_inputs_its_merge_reads(tmp_path):
+    """Once the latest inputs' distinct schedules (counted by the digests
+    a shard's result carries) fill the corpus, the earlier inputs are not
+    handed to the shard: their merge is the same bytes.  Without digests
+    (a result read back by --resume) every input is."""
+    from umasim.campaign.cluster import _Runner
+    from umasim.campaign.units import corpus_digests
+    scn = load(HUNT)
+    plan = explore_plan(scn, "guided", 6000, seed=2, unit_size=500, corpus=12)
+    results: dict = {}
+    runner = _Runner(plan, CampaignDir(tmp_path, plan), None, None, results, None, None, {})
+    fewer = 0
+    for k in range(plan.nunits):
+        ins = list(plan.inputs(k))
+        reads = runner.reads(k)
+        assert reads == ins[len(ins) - len(reads):]
+        assert merge_corpora([results[j] for j in reads], 12) == \
+            merge_corpora([results[j] for j in ins], 12)
+        fewer += len(reads) < len(ins)
+        results[k] = run_unit(plan.unit(k), merge_corpora([results[j] for j in ins], 12))
+        assert len(results[k]["corpus_digests"]) == 8 * len(list(corpus_entries(
+            results[k]["corpus"])))
+    assert fewer >= 4
+    assert runner.reads(plan.nunits - 1) == [plan.nunits - 5]
+    results[plan.nunits - 5].pop("corpus_digests")
+    assert runner.reads(plan.nunits - 1) == list(plan.inputs(plan.nunits - 1))
+    assert corpus_digests(b"") == b""
 
 
 def test_merged_corpora_keep_each_schedule_once_latest_unit_first():
