@@ -24,7 +24,8 @@ from umasim.bindings import SANITIZE, on_valgrind
 from umasim.campaign import (explore_campaign, explore_plan, fingerprint, fuzz_campaign,
                              fuzz_plan, run_unit)
 from umasim.campaign.cluster import run_plan
-from umasim.campaign.plan import corpus_entries, merge_corpora
+from umasim.campaign.plan import (TAPER_MIN, corpus_entries, merge_corpora, merge_explore,
+                                  merge_fuzz, unit_bounds)
 from umasim.campaign.resume import CampaignDir
 from umasim.cli import main
 from umasim.errors import BuildMismatch, CampaignError, InvalidArgument
@@ -89,6 +90,77 @@ def test_plans_depend_on_the_command_only(tmp_path):
     assert len({u.params["seed"] for u in f.units()}) == 4
 
 
+def test_a_long_budget_ends_on_shorter_and_shorter_units():
+    """unit_bounds: units of the unit size, and for a budget of at least
+    TAPER_MIN units the last two units' worth cut in halves (the workers
+    then wait at the end for a short unit, not a whole one); contiguous,
+    covering the budget, whatever runs them."""
+    for budget, size in ((400_000, 10_000), (1500, 25), (159, 10), (151, 10), (17, 1),
+                         (2500, 600), (1000, 10_000)):
+        b = unit_bounds(budget, size)
+        assert b[0][0] == 0 and sum(n for _, n in b) == budget
+        assert all(s + n == t for (s, n), (t, _) in zip(b, b[1:]))
+        assert all(0 < n <= size for _, n in b)
+    assert [n for _, n in unit_bounds(400_000, 10_000)[-6:]] == \
+        [10_000, 10_000, 5000, 2500, 1250, 1250]
+    assert [n for _, n in unit_bounds(1500, 25)[-6:]] == [25, 25, 13, 6, 3, 3]
+    assert [n for _, n in unit_bounds(151, 10)[-6:]] == [10, 10, 6, 3, 1, 1]
+    # Below TAPER_MIN units: units of the unit size, the last the rest.
+    assert unit_bounds(10 * (TAPER_MIN - 2) + 3, 10)[-2:] == [(10 * (TAPER_MIN - 3), 10),
+                                                             (10 * (TAPER_MIN - 2), 3)]
+    # The plans: their units are these, and a tapered campaign is another
+    # campaign (another id) than an untapered one could have been.
+    scn = load(HUNT)
+    p = explore_plan(scn, "random", 160_000, seed=1, unit_size=10_000)
+    assert [(u.params["start"], u.params["runs"]) for u in p.units()] == \
+        unit_bounds(160_000, 10_000)
+    assert [u.params["seed"] for u in p.units()][-2:] == [1 + 157_500, 1 + 158_750]
+    assert p.params["taper"] == 5 and p.nunits == 19
+    assert "taper" not in explore_plan(scn, "random", 150_000, seed=1, unit_size=10_000).params
+    f = fuzz_plan(400, 7, unit_size=25)
+    assert [u.budget for u in f.units()][-4:] == [13, 6, 3, 3] and f.params["taper"] == 5
+
+
+def test_tapered_units_are_the_runs_of_one_exploration(tmp_path):
+    """Random's runs are seeded seed + run: cut into tapered units, they
+    are still the runs of one exploration."""
+    scn = load(HUNT)
+    cr = explore_campaign(scn, "random", 1600, unit_size=100, out=tmp_path)
+    one = explore(scn, "random", 1600)
+    assert cr.units_done == 19 and cr.result.runs == 1600
+    assert 0 < cr.units_seconds <= cr.seconds and 0 < cr.units_cpu_seconds
+    assert [(c.outcome, c.message, c.count, c.first_run, c.decisions)
+            for c in cr.result.classes] == \
+        [(c.outcome, c.message, c.count, c.first_run, c.decisions) for c in one.classes]
+    assert cr.result.coverage.state_pairs == one.coverage.state_pairs
+
+
+def test_merges_do_not_depend_on_the_order_results_arrive_in():
+    """The merges read results in unit order: any order of arrival gives
+    the same classes, counts, first runs, coverage and growth (explore),
+    the same failures, first units and database entries (fuzz)."""
+    import random
+    scn = load(HUNT)
+    plan = explore_plan(scn, "random", 3000, seed=2, unit_size=250)
+    results = [run_unit(u) for u in plan.units()]
+    want = merge_explore(results)
+    rnd = random.Random(5)
+    for _ in range(3):
+        shuffled = [dict(r, classes=[dict(c) for c in r["classes"]]) for r in results]
+        rnd.shuffle(shuffled)
+        assert merge_explore(shuffled) == want
+    sig = {"kind": "p", "message": "m", "point": "x"}
+    fz = [{"index": i, "examples": 5, "db": [[f"{i:02x}", "00"]],
+           "failure": None if i % 3 else {"signature": dict(sig, message=f"m{i % 2}"),
+                                          "first": i}}
+          for i in range(7)]
+    want = merge_fuzz(fz)
+    assert [f["first"] for f in want.failures] == [0, 3] and want.counts == [2, 1]
+    for _ in range(3):
+        rnd.shuffle(fz)
+        assert merge_fuzz(fz) == want
+
+
 def test_guided_shards_start_from_the_shards_four_behind(tmp_path):
     """Shard k starts from shards k-7..k-4 merged (none for the first
     four): the campaign's results are those of each shard run
@@ -107,11 +179,41 @@ def test_guided_shards_start_from_the_shards_four_behind(tmp_path):
         assert bool(start) == (k >= 4)
         by_hand[k] = run_unit(plan.unit(k), start)
         assert by_hand[k]["corpus"]
-    strip = {k: {x: v for x, v in r.items() if x != "corpus"} for k, r in by_hand.items()}
+    strip = {k: {x: v for x, v in r.items() if x not in ("corpus", "corpus_digests")}
+             for k, r in by_hand.items()}
     assert results == strip
     alone = run_unit(plan.unit(8))
     assert alone["corpus"] != by_hand[8]["corpus"]
     assert not list((tmp_path / "units").glob("*.corpus"))
+
+
+def test_a_shard_is_handed_only_the_inputs_its_merge_reads(tmp_path):
+    """Once the latest inputs' distinct schedules (counted by the digests
+    a shard's result carries) fill the corpus, the earlier inputs are not
+    handed to the shard: their merge is the same bytes.  Without digests
+    (a result read back by --resume) every input is."""
+    from umasim.campaign.cluster import _Runner
+    from umasim.campaign.units import corpus_digests
+    scn = load(HUNT)
+    plan = explore_plan(scn, "guided", 6000, seed=2, unit_size=500, corpus=12)
+    results: dict = {}
+    runner = _Runner(plan, CampaignDir(tmp_path, plan), None, None, results, None, None, {})
+    fewer = 0
+    for k in range(plan.nunits):
+        ins = list(plan.inputs(k))
+        reads = runner.reads(k)
+        assert reads == ins[len(ins) - len(reads):]
+        assert merge_corpora([results[j] for j in reads], 12) == \
+            merge_corpora([results[j] for j in ins], 12)
+        fewer += len(reads) < len(ins)
+        results[k] = run_unit(plan.unit(k), merge_corpora([results[j] for j in ins], 12))
+        assert len(results[k]["corpus_digests"]) == 8 * len(list(corpus_entries(
+            results[k]["corpus"])))
+    assert fewer >= 4
+    assert runner.reads(plan.nunits - 1) == [plan.nunits - 5]
+    results[plan.nunits - 5].pop("corpus_digests")
+    assert runner.reads(plan.nunits - 1) == list(plan.inputs(plan.nunits - 1))
+    assert corpus_digests(b"") == b""
 
 
 def test_merged_corpora_keep_each_schedule_once_latest_unit_first():
@@ -367,6 +469,36 @@ def test_fuzz_same_bytes_on_workers_and_with_jobs(tmp_path, cluster, capsys):
     assert tree(tmp_path / "one") == tree(tmp_path / "two") == tree(tmp_path / "three")
     assert a["units"] == b["units"] == c["units"] == 3
     assert [x["signature"] for x in a["classes"]] == [x["signature"] for x in c["classes"]]
+
+
+def _worker_upkeep(dask_worker):
+    pcs = dask_worker.periodic_callbacks
+    return (pcs["tick"].callback_time, pcs["monitor"].callback_time,
+            dask_worker.memory_manager.memory_monitor_interval,
+            bool(dask_worker.profile_recent) and "profile" in pcs)
+
+
+@needs_dask
+@no_sanitizer
+def test_jobs_cluster_slows_down_dasks_upkeep():
+    """--jobs' LocalCluster (cluster.local_cluster): its scheduler, its
+    nannies and its workers check their event loops every second (not
+    every 20 ms) and read psutil every 5 s (not 0.5 s), memory is checked
+    every second (not 0.1 s), and the workers run no profiler."""
+    from umasim.campaign.cluster import local_cluster
+    lc = local_cluster(1)
+    try:
+        with distributed.Client(lc, set_as_default=False) as client:
+            sched = lc.scheduler
+            assert sched.periodic_callbacks["tick"].callback_time == 1000
+            assert sched.periodic_callbacks["monitor"].callback_time == 5000
+            nanny = next(iter(lc.workers.values()))
+            assert nanny.periodic_callbacks["tick"].callback_time == 1000
+            assert nanny.memory_manager.memory_monitor_interval == 1.0
+            (got,) = client.run(_worker_upkeep).values()
+            assert got == (1000, 5000, 1.0, False)
+    finally:
+        lc.close()
 
 
 @needs_dask

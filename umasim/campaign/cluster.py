@@ -88,7 +88,9 @@ def connect(jobs: int | None = None, cluster: str | None = None):
     # asks the scheduler to fetch them and pass them on: the scheduler of
     # a LocalCluster lives in this process, so a guided shard's corpus
     # would cross it twice).
-    client = d.Client(lc, set_as_default=False, direct_to_workers=True)
+    import dask
+    with dask.config.set(LOCAL_CONFIG):
+        client = d.Client(lc, set_as_default=False, direct_to_workers=True)
     try:
         yield client
     finally:
@@ -99,11 +101,26 @@ def connect(jobs: int | None = None, cluster: str | None = None):
             pass
 
 
-# The LocalCluster's workers run without Dask's statistical profiler: it
-# samples each worker's stack every 10 ms on the worker's own event loop,
-# some 3% of a core per busy worker, which a machine with a core per
-# worker takes from the units.
-LOCAL_CONFIG = {"distributed.worker.profile.enabled": False}
+# What --jobs' LocalCluster leaves out or slows down: Dask's periodic
+# upkeep runs on the same cores as the units (its scheduler and nannies in
+# the client's process, a worker's in that worker's), so a second worker
+# on a 2-core machine pays for it.  Measured idle (a LocalCluster of two
+# workers, nothing to run): the client's process 3.2% of a core and each
+# worker 1.6% with Dask's defaults, 0.7% and 0.3% with these.
+#   profile         the statistical profiler samples each worker's stack
+#                   every 10 ms (some 3% of a busy worker's core)
+#   tick            each server's event-loop health check, every 20 ms
+#                   (it warns of a loop blocked for 3 s: still does)
+#   system-monitor  each server's psutil readings (CPU, memory, disk and
+#                   network counters), every 0.5 s, for the dashboard
+#   memory          each nanny's and worker's memory check, every 0.1 s
+#                   (it still pauses or restarts a worker that outgrows
+#                   its memory, within a second)
+# and the cluster has no dashboard.
+LOCAL_CONFIG = {"distributed.worker.profile.enabled": False,
+                "distributed.admin.tick.interval": "1s",
+                "distributed.admin.system-monitor.interval": "5s",
+                "distributed.worker.memory.monitor-interval": "1s"}
 
 
 def local_cluster(n: int):
@@ -112,8 +129,11 @@ def local_cluster(n: int):
     import dask
     d = _distributed()
     with dask.config.set(LOCAL_CONFIG):
+        # (The scheduler's HTTP server, which Dask starts whatever the
+        # dashboard, on a free port; no dashboard on it.)
         return d.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                              dashboard_address=":0", silence_logs=logging.CRITICAL)
+                              dashboard_address=":0", scheduler_kwargs={"dashboard": False},
+                              silence_logs=logging.CRITICAL)
 
 
 def _quiet_close(client) -> None:
@@ -154,27 +174,33 @@ def _ranges(indices) -> str:
     return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in out) or "none"
 
 
-def run_plan(plan, store, client=None, progress=None, address: str | None = None) -> dict:
+def run_plan(plan, store, client=None, progress=None, address: str | None = None,
+             clock: dict | None = None) -> dict:
     """Runs the plan's units that `store` has no result of; returns every
-    result by unit index.  A unit is handed out, earliest first, once the
-    units it starts from (Plan.inputs: a guided shard's) have their
-    results, so guided shards overlap: no worker waits at the end of a
-    round while a later shard could run."""
+    result by unit index.  `clock` (a dict), if given, gets "first": the
+    time.perf_counter() at which the first unit was handed out, and
+    "last": at which the last result came in; "first_cpu" and "last_cpu":
+    this process's CPU time (time.process_time()) then.  A unit is
+    handed out, earliest first, once the units it starts from
+    (Plan.inputs: a guided shard's) have their results, so guided shards
+    overlap: no worker waits at the end of a round while a later shard
+    could run."""
     results = store.done()
     for i in sorted(results):
         if progress is not None:
             progress.add(results[i])
     deadline = None if plan.time_budget is None else time.monotonic() + plan.time_budget
-    runner = _Runner(plan, store, client, progress, results, deadline, address)
+    runner = _Runner(plan, store, client, progress, results, deadline, address,
+                     {} if clock is None else clock)
     for i in sorted(results):
         runner.release(i)
-    runner.run([i for i in range(plan.nunits) if i not in results])
+    runner.run()
     return results
 
 
 class _Runner:
-    def __init__(self, plan, store, client, progress, results, deadline, address):
-        self.plan, self.store, self.client = plan, store, client
+    def __init__(self, plan, store, client, progress, results, deadline, address, clock):
+        self.plan, self.store, self.client, self.clock = plan, store, client, clock
         self.progress, self.results, self.deadline = progress, results, deadline
         self.address = address
         self.width = 1
@@ -182,13 +208,19 @@ class _Runner:
             self.width = 2 * check_workers(client)
 
     def _arrived(self, res: dict) -> None:
+        self.clock["last"], self.clock["last_cpu"] = time.perf_counter(), time.process_time()
         if "corpus" in res and all(d in self.results for d in self.plan.dependents(res["index"])):
             res.pop("corpus")           # no unit still to run starts from it
+            res.pop("corpus_digests", None)
         self.store.save(res)
         self.results[res["index"]] = res
         if self.progress is not None:
             self.progress.add(res)
         self.release(res["index"])
+
+    def _started(self) -> None:
+        if "first" not in self.clock:
+            self.clock["first"], self.clock["first_cpu"] = time.perf_counter(), time.process_time()
 
     def release(self, index: int) -> None:
         """Drops the corpora no unit still to run starts from: those of
@@ -200,7 +232,32 @@ class _Runner:
             if r is not None and "corpus" in r and \
                     all(d in self.results for d in self.plan.dependents(j)):
                 r.pop("corpus")
+                r.pop("corpus_digests", None)
                 self.store.drop_corpus(j)
+
+    def reads(self, index: int) -> list[int]:
+        """The inputs of unit `index` whose corpora the merge reads
+        (merge_corpora takes the latest input's entries first and stops
+        at corpus_max): the latest ones, until their distinct schedules
+        (counted by the digests their results carry) fill it.  The merge
+        of these alone is the same bytes as that of all of them, and a
+        worker fetches no corpus it would not read (at 400,000 runs of
+        scenarios/hunt_no_recheck.toml, a full corpus is some 500
+        entries and 1.7 MB: from shard 16 on, the two earliest inputs
+        were never read).  All of them when a result has no digests (read
+        back by --resume, or a unit's error)."""
+        from umasim.bindings import GUIDED_CORPUS_MAX
+        ins = list(self.plan.inputs(index))
+        most = self.plan.params["corpus_max"] or GUIDED_CORPUS_MAX
+        seen: set = set()
+        for n, j in enumerate(reversed(ins)):
+            d = self.results[j].get("corpus_digests")
+            if d is None:
+                return ins
+            seen.update(d[x:x + 8] for x in range(0, len(d), 8))
+            if len(seen) >= most:
+                return ins[len(ins) - 1 - n:]
+        return ins
 
     def ready(self, index: int) -> bool:
         return all(j in self.results for j in self.plan.inputs(index))
@@ -215,15 +272,21 @@ class _Runner:
     def _time_left(self) -> bool:
         return self.deadline is None or time.monotonic() < self.deadline
 
-    def run(self, todo: list[int]) -> None:
+    def run(self) -> None:
+        """Runs the units without a result, earliest first.  (A
+        time-budgeted campaign plans some 10**9 examples' worth of units:
+        they are gone through one at a time, never listed.)"""
         if self.client is None:
-            for i in todo:
+            for i in range(self.plan.nunits):
+                if i in self.results:
+                    continue
                 if not self._time_left():
                     return
+                self._started()
                 self._arrived(run_unit(self.plan.unit(i), self.corpus(i)))
             return
         try:
-            self._distributed(todo)
+            self._distributed()
         except (BuildMismatch, KeyboardInterrupt):
             raise
         except Exception as e:  # noqa: BLE001
@@ -249,7 +312,7 @@ class _Runner:
             f"{self.store.path}; continue with the same command and --resume "
             f"{self.store.path}")
 
-    def _distributed(self, todo: list[int]) -> None:
+    def _distributed(self) -> None:
         d = _distributed()
         client = self.client
         plan = self.plan
@@ -260,28 +323,31 @@ class _Runner:
         # starts from: their results stay on the workers, which merge
         # them into that unit's corpus (the client sends no corpus).
         held: dict = {}
-        nxt = 0
-
-        todo_pos = {i: n for n, i in enumerate(todo)}
+        nxt = 0                     # the next unit to hand out (or done)
 
         def handed(j: int) -> bool:
             """Whether unit j has a result or has been handed out."""
-            return j in self.results or todo_pos.get(j, nxt) < nxt
+            return j in self.results or j < nxt
 
         def fill() -> None:
             """Hands out the next units, earliest first, while the window
             has room and their inputs have results."""
             nonlocal nxt
-            while len(index) < self.width and nxt < len(todo) and self._time_left():
-                i = todo[nxt]
+            while nxt < plan.nunits and nxt in self.results:
+                nxt += 1
+            while len(index) < self.width and nxt < plan.nunits and self._time_left():
+                i = nxt
                 if not self.ready(i):
                     return
                 nxt += 1
+                while nxt < plan.nunits and nxt in self.results:
+                    nxt += 1
                 ins = plan.inputs(i)
                 key = f"umasim-{plan.id}-{i}"
+                self._started()
                 if ins:
                     fut = client.submit(run_chained, plan.unit(i),
-                                        [held.get(j, self.results[j]) for j in ins],
+                                        [held.get(j, self.results[j]) for j in self.reads(i)],
                                         plan.params["corpus_max"], key=key, pure=False,
                                         priority=-i, retries=0)
                     for j in ins:

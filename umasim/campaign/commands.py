@@ -49,23 +49,32 @@ class CampaignResult:
     artefacts: list = field(default_factory=list)
     database: str | None = None
     workers: int = 1                # worker processes (1: this process)
+    # From the first unit handed out to the last result in: `seconds`
+    # without connecting to the cluster, checking its workers' build and
+    # closing (what bench/campaign.py divides by; 0.0 when no unit ran),
+    # and this process's CPU seconds over that time (the client's share,
+    # and with --jobs that of the Dask scheduler it hosts).
+    units_seconds: float = 0.0
+    units_cpu_seconds: float = 0.0
 
     @property
     def failed(self) -> bool:
         return bool(self.artefacts) or any(s is not None for s in self.signatures)
 
 
-def _run(plan, out, resume, jobs, cluster, progress) -> tuple[CampaignDir, dict, float, int]:
+def _run(plan, out, resume, jobs, cluster, progress) -> tuple[CampaignDir, dict, float, int,
+                                                             tuple[float, float]]:
     path, is_resume = _out_dir(plan, out, resume)
     store = CampaignDir(path, plan, resume=is_resume)
     bar = Progress(plan, enabled=progress)
     t0 = time.perf_counter()
     workers = 1
+    clock: dict = {}
     try:
         with connect(jobs, cluster) as client:
             if client is not None:
                 workers = len(client.scheduler_info().get("workers", {})) or 1
-            results = run_plan(plan, store, client, bar, address=cluster)
+            results = run_plan(plan, store, client, bar, address=cluster, clock=clock)
     except KeyboardInterrupt:
         done = len(store.done())
         raise CampaignError(f"interrupted: {done} of {plan.nunits} units completed, saved in "
@@ -73,7 +82,10 @@ def _run(plan, out, resume, jobs, cluster, progress) -> tuple[CampaignDir, dict,
                             f"{store.path}") from None
     finally:
         bar.close()
-    return store, results, time.perf_counter() - t0, workers
+    span = (0.0, 0.0)
+    if "first" in clock and "last" in clock:
+        span = (clock["last"] - clock["first"], clock["last_cpu"] - clock["first_cpu"])
+    return store, results, time.perf_counter() - t0, workers, span
 
 
 # ---- explore -----------------------------------------------------------------
@@ -95,7 +107,7 @@ def explore_campaign(scn, explorer: str = "random", runs: int = 1000,
                               "does not split: run it without --jobs and --cluster")
     plan = explore_plan(scn, explorer, runs, seed, bound, depth, corpus, unit_size,
                         oracle=oracle)
-    store, results, secs, workers = _run(plan, out, resume, jobs, cluster, progress)
+    store, results, secs, workers, usecs = _run(plan, out, resume, jobs, cluster, progress)
     m = merge_explore(list(results.values()))
     wins = tuple(WindowCoverage(WINDOWS[i], bool(w & 1), bool(w & 2), bool(w & 4))
                  for i, w in enumerate(m.windows))
@@ -119,7 +131,8 @@ def explore_campaign(scn, explorer: str = "random", runs: int = 1000,
                 relative=True)
             res.artefacts.append(c.artefact)
     cr = CampaignResult(plan, store.path, res, len(results), secs, signatures=sigs,
-                        artefacts=res.artefacts, workers=workers)
+                        artefacts=res.artefacts, workers=workers, units_seconds=usecs[0],
+                        units_cpu_seconds=usecs[1])
     store.write_findings(explore_findings(cr))
     return cr
 
@@ -180,9 +193,10 @@ def fuzz_campaign(examples: int, seed: int, bug: str | None = None, every_step: 
         raise InvalidArgument(f"--max-time must be a positive number of seconds, not "
                               f"{max_time:g}")
     plan = fuzz_plan(examples, seed, bug, every_step, unit_size, max_time)
-    store, results, secs, workers = _run(plan, out, resume, jobs, cluster, progress)
+    store, results, secs, workers, usecs = _run(plan, out, resume, jobs, cluster, progress)
     m = merge_fuzz(list(results.values()))
     cr = CampaignResult(plan, store.path, m, len(results), secs, workers=workers,
+                        units_seconds=usecs[0], units_cpu_seconds=usecs[1],
                         time_budgeted=max_time is not None,
                         signatures=[f["signature"] for f in m.failures],
                         database=None if db is None else str(db))
@@ -222,7 +236,7 @@ def _fuzz_classes(cr: CampaignResult, rel: bool) -> list[dict]:
             replay = art.replay_command
         out.append({"outcome": f.get("outcome", "error"), "failed": True,
                     "kind": f.get("kind", "error"), "message": f["message"], "count": count,
-                    "first_run": f.get("first_run", first * cr.plan.unit_size),
+                    "first_run": f.get("first_run", cr.plan.unit(first).params["start"]),
                     "unit": first, "step": f.get("step"), "size": f.get("size"),
                     "signature": f["signature"], "scenario": scen, "trace": trace,
                     "replay": replay})

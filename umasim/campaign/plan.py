@@ -20,6 +20,10 @@ same findings on one process, on local workers or on a cluster.
                   refuses --jobs and --cluster)
     fuzz          unit k: a Hypothesis run of U examples, seeded with a
                   hash of (seed, k)
+
+A budget of at least TAPER_MIN units ends on shorter units (the taper:
+the last two units' worth cut into U, U/2, U/4, U/8, U/8; unit_bounds),
+so that the workers that run out of units wait for a short one.
 """
 
 from __future__ import annotations
@@ -39,6 +43,53 @@ DEFAULT_UNIT_SIZE = {"explore": 10000, "fuzz": 25}
 # k - S (S = GUIDED_SHARDS), so S shards may run at once, whatever the
 # number of workers.
 GUIDED_SHARDS = 4
+# The taper: a budget of at least TAPER_MIN units has its last two units'
+# worth cut into TAPER_CUTS units, each half of what is left (2U: U, U/2,
+# U/4, U/8, U/8), so that the campaign ends on short units: the workers
+# that run out of units wait for the last one still running, and that
+# one is short (unit_bounds).
+TAPER_MIN = 16
+TAPER_CUTS = 5
+
+
+def _tail(budget: int, size: int) -> tuple[int, list[tuple[int, int]]]:
+    """The units of the unit size a budget starts with (their number),
+    and the (start, count) of those after them: the remainder, or the
+    taper's units."""
+    n = -(-budget // size)
+    if n < TAPER_MIN:
+        head = budget // size
+        return head, ([(head * size, budget - head * size)] if budget % size else [])
+    head = n - 2
+    out = []
+    start, left = head * size, budget - head * size
+    for cut in range(TAPER_CUTS):
+        take = left if cut == TAPER_CUTS - 1 else -(-left // 2)
+        if take:
+            out.append((start, take))
+        start, left = start + take, left - take
+    return head, out
+
+
+def unit_count(budget: int, size: int) -> int:
+    head, tail = _tail(budget, size)
+    return head + len(tail)
+
+
+def unit_bound(budget: int, size: int, k: int) -> tuple[int, int]:
+    """Unit k's (start, count) (unit_bounds)."""
+    head, tail = _tail(budget, size)
+    return (k * size, size) if k < head else tail[k - head]
+
+
+def unit_bounds(budget: int, size: int) -> list[tuple[int, int]]:
+    """The units' (start, count) over a budget of runs or examples: units
+    of `size`, the last one the remainder -- or, for a budget of at least
+    TAPER_MIN units, the last two units' worth (between size + 1 and
+    2 * size) cut in halves: each unit half of what is left (rounded
+    up), the last one what remains.  It depends on the budget and the
+    unit size only (never on the workers)."""
+    return [unit_bound(budget, size, k) for k in range(unit_count(budget, size))]
 
 
 def derive_seed(seed: int, index: int, what: str) -> int:
@@ -146,7 +197,10 @@ def explore_plan(scn, explorer: str = "random", runs: int = 1000, seed: int | No
         # had no such key: they are other campaigns, with other ids.)
         params["window"] = GUIDED_SHARDS
     hint = probe.steps_hint if explorer == "pct" else sched.steps_hint
-    nunits = 1 if explorer == "bounded" else -(-runs // size)
+    nunits = 1 if explorer == "bounded" else unit_count(runs, size)
+    if nunits > -(-runs // size):
+        # (Only then: a campaign of fewer units keeps its id.)
+        params["taper"] = TAPER_CUTS
 
     # Where the scenario came from, for messages only: its file's name
     # (the campaign is the scenario's content, wherever the file lies).
@@ -157,8 +211,8 @@ def explore_plan(scn, explorer: str = "random", runs: int = 1000, seed: int | No
         if explorer == "bounded":
             p["start"] = 0
             return p
-        start = k * size
-        p["start"], p["runs"] = start, min(size, runs - start)
+        start, p["runs"] = unit_bound(runs, size, k)
+        p["start"] = start
         if explorer in ("random", "pct"):
             p["seed"] = seed + start
             if explorer == "pct" and k > 0:
@@ -181,14 +235,17 @@ def fuzz_plan(examples: int, seed: int, bug: str | None = None, every_step: bool
     if bug is not None and bug not in KNOWN_BUGS:
         raise InvalidArgument(f"unknown bug {bug!r} (known: {', '.join(KNOWN_BUGS)})")
     params = {"bug": bug, "seed": seed, "every_step": every_step, "examples": examples}
+    nunits = unit_count(examples, size)
+    if nunits > -(-examples // size):
+        params["taper"] = TAPER_CUTS
 
     def unit_params(k: int) -> dict:
-        start = k * size
+        start, count = unit_bound(examples, size, k)
         return {"bug": bug, "every_step": every_step, "start": start,
-                "examples": min(size, examples - start), "seed": derive_seed(seed, k, "fuzz")}
+                "examples": count, "seed": derive_seed(seed, k, "fuzz")}
     if max_time is not None:
         params["max_time"] = max_time
-    return Plan("fuzz", params, -(-examples // size), size, examples, time_budget=max_time,
+    return Plan("fuzz", params, nunits, size, examples, time_budget=max_time,
                 unit_params=unit_params)
 
 

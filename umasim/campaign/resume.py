@@ -120,7 +120,8 @@ class CampaignDir:
             tmp.write_bytes(corpus)
             os.replace(tmp, tmp.with_suffix(""))
         self._write(self.unit_path(result["index"]),
-                    _dump({k: v for k, v in result.items() if k != "corpus"}))
+                    _dump({k: v for k, v in result.items()
+                           if k not in ("corpus", "corpus_digests")}))
 
     def drop_corpus(self, index: int) -> None:
         self.unit_path(index).with_suffix(".corpus").unlink(missing_ok=True)

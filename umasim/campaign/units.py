@@ -140,7 +140,25 @@ def _explore_unit(unit: Unit, corpus) -> dict:
             "state_bits": format(s.state_bits, "x"),
             "state_pairs_total": s.coverage.state_pairs_total,
             "points_total": s.points_total, "steps_hint": s.steps_hint,
-            "exhausted": s.exhausted, "corpus": s.corpus}
+            "exhausted": s.exhausted, "corpus": s.corpus,
+            "corpus_digests": corpus_digests(s.corpus)}
+
+
+def corpus_digests(raw: bytes) -> bytes:
+    """An 8-byte digest (BLAKE2b) of each corpus entry's schedule, in
+    order: the client counts with them how many of a guided shard's input
+    corpora the merge will read (cluster.py, _Runner.reads), without
+    parsing megabytes of corpora itself.  Two schedules of one digest
+    could only make it count fewer distinct ones than there are, and
+    hand the shard an input more than it reads: never one fewer."""
+    out = []
+    n = len(raw)
+    off = 0
+    while off < n:
+        ln = int.from_bytes(raw[off:off + 4], "little")
+        out.append(hashlib.blake2b(raw[off + 4:off + 4 + 4 * ln], digest_size=8).digest())
+        off += 4 * (1 + 2 * ln)
+    return b"".join(out)
 
 
 def _explore_kind(c) -> str:
