@@ -941,32 +941,15 @@ class Shrinker:
             if key in self.bounded_seen:
                 continue
             self.bounded_seen.add(key)
-            try:
-                scn = from_dict(self.cur.d, self.source)
-                sim = scn.build_with(trace="off")
-            except (ScenarioError, ValueError, TypeError, RuntimeError, MemoryError):
-                return
-            core = sim.core
-            start = core.snapshot()
             per = max(self.cur.steps, 1)
             runs = min(BOUNDED_STEPS, BOUNDED_BUDGET - self.bounded_steps) // per
             if runs < 1:
                 return
-            panic = self.cur.d.get("expect", {}).get("panic", "")
-            try:
-                s = core.explore(start, "bounded", runs, 0, 0.0, 1, 0, k, self.cap,
-                                 self.cur.d.get("expect", {}).get("outcome", "completed"),
-                                 panic, True, False, 0, stop_first=True,
-                                 oracle=self.properties)
-            except (ValueError, TypeError, RuntimeError, MemoryError):
+            ran = self._derive("bounded", runs, f"a schedule of {k} preemptions (bounded)",
+                               bound=k, stop_first=True)
+            if ran is None:
                 return
-            self.bounded_steps += s.runs * per
-            failed = sorted((c for c in s.classes if c.failed),
-                            key=lambda c: (sum(1 for x in c.decisions if x), c.first_run))
-            for c in failed:
-                if self.attempt(self.cur.d, f"a schedule of {k} preemptions (bounded)",
-                                decisions=strip_decisions(list(c.decisions))):
-                    break
+            self.bounded_steps += ran * per
 
     def pass_pct(self) -> None:
         """The schedule found again by PCT: the core's pct explorer, from
@@ -987,27 +970,40 @@ class Shrinker:
             if key in self.bounded_seen:
                 continue
             self.bounded_seen.add(key)
-            try:
-                scn = from_dict(self.cur.d, self.source)
-                core = scn.build_with(trace="off").core
-                start = core.snapshot()
-                runs = max(PCT_STEPS // max(self.cur.steps, 1), 1)
-                s = core.explore(start, "pct", runs, depth, PCT_MIGRATE, depth, 0, 0,
-                                 self.cap,
-                                 self.cur.d.get("expect", {}).get("outcome", "completed"),
-                                 self.cur.d.get("expect", {}).get("panic", ""), True, False,
-                                 0, oracle=self.properties)
-            except (ScenarioError, ValueError, TypeError, RuntimeError, MemoryError):
+            runs = max(PCT_STEPS // max(self.cur.steps, 1), 1)
+            if self._derive("pct", runs, f"a schedule of depth {depth} (pct)", seed=depth,
+                            migrate=PCT_MIGRATE, depth=depth, fewer=True) is None:
                 return
-            failed = sorted((c for c in s.classes if c.failed),
-                            key=lambda c: (sum(1 for x in c.decisions if x), c.first_run))
-            for c in failed:
-                dec = strip_decisions(list(c.decisions))
-                if sum(1 for x in dec if x) >= self.cur.sizes.nonzero:
-                    continue
-                if self.attempt(self.cur.d, f"a schedule of depth {depth} (pct)",
-                                decisions=dec):
-                    break
+
+    def _derive(self, explorer: str, runs: int, what: str, *, seed: int = 0,
+                migrate: float = 0.0, depth: int = 1, bound: int = 0,
+                stop_first: bool = False, fewer: bool = False) -> int | None:
+        """The core's `explorer` over the current programs, `runs` runs from
+        the post-setup snapshot in one C call (judged by the core's oracle
+        too when the properties judge the shrink); then its failing runs
+        tried as candidates, the fewest preemptions first (with `fewer`,
+        only those with fewer than the current schedule), the first that
+        fails the same way and is smaller kept.  Returns the runs the
+        explorer ran, or None when the programs could not be built or
+        explored."""
+        expect = self.cur.d.get("expect", {})
+        try:
+            core = from_dict(self.cur.d, self.source).build_with(trace="off").core
+            s = core.explore(core.snapshot(), explorer, runs, seed, migrate, depth, 0, bound,
+                             self.cap, expect.get("outcome", "completed"),
+                             expect.get("panic", ""), True, False, 0, stop_first=stop_first,
+                             oracle=self.properties)
+        except (ScenarioError, ValueError, TypeError, RuntimeError, MemoryError):
+            return None
+        failed = sorted((c for c in s.classes if c.failed),
+                        key=lambda c: (sum(1 for x in c.decisions if x), c.first_run))
+        for c in failed:
+            dec = strip_decisions(list(c.decisions))
+            if fewer and sum(1 for x in dec if x) >= self.cur.sizes.nonzero:
+                continue
+            if self.attempt(self.cur.d, what, decisions=dec):
+                break
+        return s.runs
 
     def pass_zones(self) -> None:
         for zname in [z["name"] for z in self.cur.d["zone"]]:
