@@ -209,8 +209,9 @@ op0(int code)
 	return (op2(code, 0, 0));
 }
 
+/* A simulation of the driver's configuration (INVARIANTS, coarse points). */
 static struct sim *
-sim_make(int cpus, int trace)
+sim_new_config(int cpus, int pages, uint64_t bugs, int trace)
 {
 	struct umasim_config cfg;
 	struct sim *s;
@@ -218,13 +219,14 @@ sim_make(int cpus, int trace)
 
 	memset(&cfg, 0, sizeof(cfg));
 	cfg.cpus = cpus;
-	cfg.pages = 256;
+	cfg.pages = pages;
 	cfg.kmem_pages = 512;
 	cfg.free_min = 0;
 	cfg.boot_pages = 48;
 	cfg.ticks_per_step = 1;
 	cfg.granularity = UMASIM_GRAN_COARSE;
 	cfg.invariants = 1;
+	cfg.bugs = bugs;
 	cfg.trace_level = trace;
 	err[0] = '\0';
 	s = umasim_new(&cfg, err, sizeof(err));
@@ -232,6 +234,15 @@ sim_make(int cpus, int trace)
 		fprintf(stderr, "kern_driver: umasim_new: %s\n", err);
 		exit(2);
 	}
+	return (s);
+}
+
+static struct sim *
+sim_make(int cpus, int trace)
+{
+	struct sim *s;
+
+	s = sim_new_config(cpus, 256, 0, trace);
 	/* The oracle judges every run (it changes none). */
 	if (umasim_oracle_enable(s, 1) != 0) {
 		fprintf(stderr, "kern_driver: umasim_oracle_enable failed\n");
@@ -853,27 +864,12 @@ static struct sim *
 oracle_sim(uint64_t bugs, int trace)
 {
 	struct umasim_op a[3], b[2], c[1];
-	struct umasim_config cfg;
 	struct sim *s;
-	char err[256], name[16];
+	char name[16];
 	int64_t x, y, v;
 	int slot, ialloc, ifree, zero, i;
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.cpus = 2;
-	cfg.pages = 64;
-	cfg.kmem_pages = 512;
-	cfg.boot_pages = 48;
-	cfg.ticks_per_step = 1;
-	cfg.granularity = UMASIM_GRAN_COARSE;
-	cfg.invariants = 1;
-	cfg.bugs = bugs;
-	cfg.trace_level = trace;
-	s = umasim_new(&cfg, err, sizeof(err));
-	if (s == NULL) {
-		fprintf(stderr, "kern_driver: umasim_new: %s\n", err);
-		exit(2);
-	}
+	s = sim_new_config(2, 64, bugs, trace);
 	slot = umasim_zone_new(s, "z");
 	if (slot < 0 || umasim_zcreate(s, slot, -1, 4096, 7, 0, 8) != 0) {
 		fprintf(stderr, "kern_driver: no zone z\n");
